@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Provisions the Temporal toolchain into .tools/ from package registries only:
+#   .tools/bin/temporal              Temporal CLI (dev server + Web UI), built by `go install`
+#   .tools/test-server/lib/*.jar     Java time-skipping test server, fetched by Maven
+#   .tools/bin/temporal-test-server  wrapper that execs java (the SDK kills the process it started)
+# Idempotent: a second run is a no-op that takes well under a second.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+bin="$tools/bin"
+cli_version="v1.5.1"
+test_server_version="$(sed -n 's:.*<version>\([0-9.]*\)</version>.*:\1:p' "$root/scripts/test-server/pom.xml" | tail -n 1)"
+
+say() { printf '[provision] %s\n' "$*" >&2; }
+need() {
+  command -v "$1" >/dev/null 2>&1 || { say "missing '$1': install $2 and run again (Debian: apt-get install $3)"; exit 1; }
+}
+
+mkdir -p "$bin"
+
+# Temporal CLI
+stamp="$tools/temporal-cli.version"
+if [ ! -x "$bin/temporal" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$cli_version" ]; then
+  need go "Go 1.23 or newer" golang-go
+  say "building Temporal CLI $cli_version with 'go install' (first run takes a few minutes)..."
+  GOBIN="$bin" GOFLAGS="${GOFLAGS:-} -mod=mod" go install -v "github.com/temporalio/cli/cmd/temporal@$cli_version" 2>&1 \
+    | awk '{ n++; if (n % 25 == 0) printf "[provision]   ... %d packages built\n", n > "/dev/stderr" }'
+  [ -x "$bin/temporal" ] || { say "go install did not produce $bin/temporal; see the output above"; exit 1; }
+  echo "$cli_version" > "$stamp"
+  say "Temporal CLI ready: $("$bin/temporal" --version)"
+fi
+
+# Java time-skipping test server
+stamp="$tools/test-server.version"
+if [ ! -x "$bin/temporal-test-server" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$test_server_version" ]; then
+  need java "a Java runtime 17 or newer" openjdk-17-jre-headless
+  need mvn "Apache Maven" maven
+  say "fetching io.temporal:temporal-test-server:$test_server_version from Maven Central..."
+  rm -rf "$tools/test-server/lib"
+  mvn -B -q -Dstyle.color=never -f "$root/scripts/test-server/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$tools/test-server/lib"
+  cat > "$bin/temporal-test-server" <<'WRAPPER'
+#!/usr/bin/env bash
+# Usage: temporal-test-server <port>. `exec` so that the SDK's kill reaches the JVM itself.
+lib="$(cd "$(dirname "${BASH_SOURCE[0]}")/../test-server/lib" && pwd)"
+exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss1m -cp "$lib/*" io.temporal.testserver.TestServer "$@"
+WRAPPER
+  chmod +x "$bin/temporal-test-server"
+  echo "$test_server_version" > "$stamp"
+  say "time-skipping test server ready ($(ls "$tools/test-server/lib" | wc -l) jars)"
+fi

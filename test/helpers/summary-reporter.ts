@@ -1,0 +1,23 @@
+// Ends the run with the plain line 'tests: N passed, N failed[, N skipped]', which CI
+// logs and humans read the same way whatever the test runner.
+import type { Reporter, TestModule } from 'vitest/node';
+
+export default class SummaryReporter implements Reporter {
+  async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
+    // Let the default reporter print its summary first, so this line closes the output.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const mod of testModules) {
+      for (const test of mod.children.allTests()) {
+        const state = test.result().state;
+        if (state === 'passed') passed++;
+        else if (state === 'failed') failed++;
+        else skipped++;
+      }
+      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
+    }
+    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  }
+}

@@ -1,0 +1,68 @@
+// One place that builds Temporal test environments for every test file: the Java
+// time-skipping server and the Temporal CLI dev server, both provisioned into
+// .tools/ by scripts/provision.sh (npm test runs it first).
+import { existsSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { incidentSearchAttributes } from '../../workflows/search-attributes.js';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+
+function tool(name: string): string {
+  const path = join(repoRoot, '.tools/bin', name);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run 'npm run provision' (npm test does it first)`);
+  return path;
+}
+
+/** The Java time-skipping test server: timers fire as soon as the workflow is blocked on them. */
+export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: tool('temporal-test-server') } },
+  });
+}
+
+/** The Temporal CLI dev server with SQLite in a temp dir and the incident search attributes registered. */
+export function devServerEnv(): Promise<TestWorkflowEnvironment> {
+  const dir = mkdtempSync(join(tmpdir(), 'incident-devserver-'));
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: tool('temporal') },
+      dbFilename: join(dir, 'temporal.db'),
+      searchAttributes: [...incidentSearchAttributes],
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+}
+
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+/** Bundles a workflows module once per test file (bundling takes seconds). */
+export function workflowBundle(workflowsPath: string): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(workflowsPath);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+    bundles.set(workflowsPath, bundle);
+  }
+  return bundle;
+}
+
+const noop = (): void => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

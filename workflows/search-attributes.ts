@@ -1,0 +1,31 @@
+// Search attributes that make incidents filterable in the Temporal UI and CLI
+// (e.g. `IncidentPhase = "awaiting-approval"`). The dev server registers them at
+// start (client/dev-server.ts); a production namespace needs
+// `temporal operator search-attribute create` once (see README).
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const IncidentService = defineSearchAttributeKey('IncidentService', SearchAttributeType.KEYWORD);
+export const IncidentNamespace = defineSearchAttributeKey('IncidentNamespace', SearchAttributeType.KEYWORD);
+export const IncidentCluster = defineSearchAttributeKey('IncidentCluster', SearchAttributeType.KEYWORD);
+export const IncidentPhase = defineSearchAttributeKey('IncidentPhase', SearchAttributeType.KEYWORD);
+export const IncidentSeverity = defineSearchAttributeKey('IncidentSeverity', SearchAttributeType.KEYWORD);
+export const IncidentDiagnosis = defineSearchAttributeKey('IncidentDiagnosis', SearchAttributeType.KEYWORD);
+export const IncidentNumber = defineSearchAttributeKey('IncidentNumber', SearchAttributeType.INT);
+export const AwaitingApproval = defineSearchAttributeKey('AwaitingApproval', SearchAttributeType.BOOL);
+
+export const incidentSearchAttributes = [
+  IncidentService,
+  IncidentNamespace,
+  IncidentCluster,
+  IncidentPhase,
+  IncidentSeverity,
+  IncidentDiagnosis,
+  IncidentNumber,
+  AwaitingApproval,
+] as const;
+
+/** `--search-attribute Name=Type` arguments for `temporal server start-dev`. */
+export function searchAttributeCliArgs(): string[] {
+  const cliType: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', BOOL: 'Bool' };
+  return incidentSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=${cliType[key.type] ?? 'Keyword'}`]);
+}
