@@ -1,0 +1,79 @@
+// The contract between the incident workflow and its activities. The workflow
+// does `import type { IncidentActivities }` and proxies them; createActivities()
+// (activities/index.ts) returns an object of this shape over injected clients.
+import type {
+  ConfigFindings,
+  DependencyFindings,
+  EventFindings,
+  HealthFindings,
+  HealthSample,
+  LogFindings,
+  MutationPreview,
+  MutationRequest,
+  MutationResult,
+  Notification,
+  ResourceFindings,
+  RolloutStatus,
+  ServiceRef,
+  VerificationResult,
+  WorkloadFindings,
+} from '../workflows/domain.js';
+
+export interface IncidentReport {
+  incidentId: string;
+  title: string;
+  /** Markdown, drafted by the workflow from its own record. */
+  markdown: string;
+}
+
+export interface IncidentActivities {
+  // Investigation (read-only; the workflow runs them in parallel).
+  /** Runbook step 1: deployment, replica sets / revisions, pods. */
+  inspectWorkload(service: ServiceRef): Promise<WorkloadFindings>;
+  /** Runbook step 2: log tails (current and previous), error-pattern counts. */
+  collectLogs(service: ServiceRef, options: { tailLines: number; sinceSeconds?: number }): Promise<LogFindings>;
+  /** Runbook step 3: nodes, pod usage, quotas, scheduling failures. */
+  inspectResources(service: ServiceRef): Promise<ResourceFindings>;
+  /** Runbook step 4: config maps, secret key names, env the pods need. */
+  inspectConfiguration(service: ServiceRef): Promise<ConfigFindings>;
+  /** Runbook step 5: dependency probes, service account, role bindings. */
+  checkDependencies(service: ServiceRef): Promise<DependencyFindings>;
+  /** Pods running but unhealthy: service, endpoints, health via the service proxy, ingress. */
+  checkServiceHealth(service: ServiceRef): Promise<HealthFindings>;
+  /** Root cause: the service's recent events, oldest first (at most 20). */
+  recentEvents(service: ServiceRef): Promise<EventFindings>;
+
+  // Mutations (approval-gated by the workflow; idempotent by key).
+  /** Server-side dry-run: what would change. */
+  previewMutation(request: MutationRequest): Promise<MutationPreview>;
+  /** Applies the change once; a retry with the same key writes nothing. */
+  applyMutation(request: MutationRequest): Promise<MutationResult>;
+
+  // Verification and monitoring.
+  /** `kubectl rollout status` logic; heartbeats while it waits. */
+  waitForRollout(service: ServiceRef, options: { timeoutSeconds: number }): Promise<RolloutStatus>;
+  /** Rollout complete, pods ready with no new restarts, health endpoints 200, metrics answer. */
+  verifyRecovery(service: ServiceRef, options: { restartsBaseline: number }): Promise<VerificationResult>;
+  /** One monitor sample: restarts, readiness, health endpoints, error rate, latency. */
+  sampleHealth(service: ServiceRef): Promise<HealthSample>;
+
+  // Communications and records.
+  notify(notification: Notification): Promise<void>;
+  writeReport(report: IncidentReport): Promise<{ location: string }>;
+}
+
+/** Failure type names for ApplicationFailure; retry policies and tests use the same names. */
+export const FailureTypes = {
+  /** 401/403: the worker's credentials or RBAC do not allow the call. */
+  Forbidden: 'KubernetesForbidden',
+  /** 404: the object does not exist. */
+  NotFound: 'KubernetesNotFound',
+  /** 422/400: the API server refused the object as invalid. */
+  Invalid: 'KubernetesInvalid',
+  /** A configured guardrail (namespace, max replicas, memory ceiling) refused the mutation. */
+  GuardrailViolation: 'GuardrailViolation',
+  /** Bad input to an activity (a bug or a bad signal payload). */
+  BadRequest: 'BadRequest',
+} as const;
+export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
+export const nonRetryableFailureTypes: string[] = Object.values(FailureTypes);

@@ -1,0 +1,271 @@
+// The incident's plain data: what crosses every Temporal boundary (workflow input,
+// activity results, signals, queries). JSON only: no Map, Set, Date or class
+// instances. Each shape is a zod schema so the edges can validate it, and the
+// TypeScript type is inferred from it.
+import { z } from 'zod';
+
+/** One service: the unit an incident is opened for (one workflow per service). */
+export const ServiceRefSchema = z.object({
+  cluster: z.string().min(1).max(63),
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name').max(63),
+  deployment: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes deployment name').max(253),
+});
+export type ServiceRef = z.infer<typeof ServiceRefSchema>;
+
+// ---------------------------------------------------------------------------
+// Findings: the runbook's investigation steps 1-5, compact and redacted.
+// Lists are bounded by the activities (see the limits noted per field) so that
+// workflow histories stay small.
+// ---------------------------------------------------------------------------
+
+export const ContainerSpecSchema = z.object({
+  name: z.string(),
+  image: z.string(),
+  requests: z.object({ cpu: z.string().optional(), memory: z.string().optional() }),
+  limits: z.object({ cpu: z.string().optional(), memory: z.string().optional() }),
+});
+export type ContainerSpec = z.infer<typeof ContainerSpecSchema>;
+
+export const RevisionSchema = z.object({
+  revision: z.number().int(),
+  replicaSet: z.string(),
+  images: z.array(z.string()),
+  changeCause: z.string().optional(),
+  createdAt: z.string(),
+  /** Ready replicas this revision had when it was last the live one, if known. */
+  readyReplicas: z.number().int(),
+});
+export type Revision = z.infer<typeof RevisionSchema>;
+
+export const PodSummarySchema = z.object({
+  name: z.string(),
+  phase: z.string(),
+  ready: z.boolean(),
+  restarts: z.number().int(),
+  /** e.g. CrashLoopBackOff, ImagePullBackOff, CreateContainerConfigError */
+  waitingReason: z.string().optional(),
+  lastTermination: z.object({ reason: z.string(), exitCode: z.number().int() }).optional(),
+  node: z.string().optional(),
+  revision: z.number().int().optional(),
+  startedAt: z.string().optional(),
+});
+export type PodSummary = z.infer<typeof PodSummarySchema>;
+
+/** Runbook step 1: `kubectl get/describe deployment`, `kubectl get/describe pods -l app=...`. */
+export const WorkloadFindingsSchema = z.object({
+  exists: z.boolean(),
+  desiredReplicas: z.number().int(),
+  readyReplicas: z.number().int(),
+  availableReplicas: z.number().int(),
+  updatedReplicas: z.number().int(),
+  generation: z.number().int(),
+  observedGeneration: z.number().int(),
+  currentRevision: z.number().int(),
+  selector: z.record(z.string(), z.string()),
+  containers: z.array(ContainerSpecSchema),
+  conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })),
+  /** Rollout history, newest first (at most 10). */
+  revisions: z.array(RevisionSchema),
+  /** At most 20 pods. */
+  pods: z.array(PodSummarySchema),
+});
+export type WorkloadFindings = z.infer<typeof WorkloadFindingsSchema>;
+
+/** Runbook step 2: `kubectl logs -l app=... --tail`, `--previous`, grep error|exception|fatal. */
+export const LogFindingsSchema = z.object({
+  errorCount: z.number().int(),
+  exceptionCount: z.number().int(),
+  fatalCount: z.number().int(),
+  /** The last matching lines across pods (current and previous containers), redacted; at most 20, each at most 500 chars. */
+  lastErrorLines: z.array(z.object({ pod: z.string(), previous: z.boolean(), line: z.string() })),
+});
+export type LogFindings = z.infer<typeof LogFindingsSchema>;
+
+/** Runbook step 3: `kubectl describe nodes`, `kubectl top pods`, `kubectl describe resourcequota`. */
+export const ResourceFindingsSchema = z.object({
+  nodes: z.array(
+    z.object({
+      name: z.string(),
+      ready: z.boolean(),
+      /** Conditions other than Ready that are True (MemoryPressure, DiskPressure, ...). */
+      pressure: z.array(z.string()),
+      allocatable: z.object({ cpuMillis: z.number(), memoryBytes: z.number() }),
+      requested: z.object({ cpuMillis: z.number(), memoryBytes: z.number() }),
+    }),
+  ),
+  podUsage: z.array(z.object({ pod: z.string(), cpuMillis: z.number(), memoryBytes: z.number(), memoryLimitBytes: z.number().optional() })),
+  quotas: z.array(z.object({ name: z.string(), hard: z.record(z.string(), z.string()), used: z.record(z.string(), z.string()) })),
+  /** FailedScheduling messages seen for the service's pods (at most 5). */
+  schedulingFailures: z.array(z.string()),
+});
+export type ResourceFindings = z.infer<typeof ResourceFindingsSchema>;
+
+/** Runbook step 4: config map contents, secret KEY NAMES ONLY, env required by the pod spec. */
+export const ConfigFindingsSchema = z.object({
+  configMaps: z.array(
+    z.object({
+      name: z.string(),
+      exists: z.boolean(),
+      data: z.record(z.string(), z.string()),
+      /** Keys whose value differs from the `last-applied-configuration` annotation. */
+      drift: z.array(z.object({ key: z.string(), current: z.string().optional(), lastApplied: z.string().optional() })),
+      /** The last applied data, when the annotation exists: what a restore writes back. */
+      lastApplied: z.record(z.string(), z.string()).optional(),
+    }),
+  ),
+  secrets: z.array(z.object({ name: z.string(), exists: z.boolean(), keys: z.array(z.string()) })),
+  /** Env the pod template needs that its sources do not provide. */
+  missingEnv: z.array(z.object({ variable: z.string(), source: z.enum(['secret', 'configMap']), object: z.string(), key: z.string() })),
+});
+export type ConfigFindings = z.infer<typeof ConfigFindingsSchema>;
+
+/** Runbook step 5: external API reachability, service account and role bindings. */
+export const DependencyFindingsSchema = z.object({
+  probes: z.array(z.object({ name: z.string(), url: z.string(), ok: z.boolean(), status: z.number().int().optional(), error: z.string().optional() })),
+  serviceAccount: z.object({ name: z.string(), exists: z.boolean() }),
+  roleBindings: z.array(z.string()),
+});
+export type DependencyFindings = z.infer<typeof DependencyFindingsSchema>;
+
+/** "Pods running but unhealthy": health endpoints through the service, endpoints, ingress. */
+export const HealthFindingsSchema = z.object({
+  service: z.object({ exists: z.boolean(), selector: z.record(z.string(), z.string()), endpoints: z.number().int() }),
+  /** The selector labels the deployment's pods actually carry (to fix a selector mismatch). */
+  podLabels: z.record(z.string(), z.string()),
+  live: z.object({ status: z.number().int(), body: z.string() }),
+  ready: z.object({ status: z.number().int(), body: z.string() }),
+  metricsUp: z.boolean(),
+  ingresses: z.array(z.object({ name: z.string(), hosts: z.array(z.string()) })),
+});
+export type HealthFindings = z.infer<typeof HealthFindingsSchema>;
+
+/** Root cause inputs: `kubectl get events --sort-by=.metadata.creationTimestamp | tail -20`. */
+export const EventFindingsSchema = z.object({
+  events: z.array(z.object({ time: z.string(), type: z.string(), reason: z.string(), object: z.string(), message: z.string(), count: z.number().int() })),
+});
+export type EventFindings = z.infer<typeof EventFindingsSchema>;
+
+export const FindingsSchema = z.object({
+  collectedAt: z.string(),
+  workload: WorkloadFindingsSchema,
+  logs: LogFindingsSchema,
+  resources: ResourceFindingsSchema,
+  config: ConfigFindingsSchema,
+  dependencies: DependencyFindingsSchema,
+  health: HealthFindingsSchema,
+  events: EventFindingsSchema,
+});
+export type Findings = z.infer<typeof FindingsSchema>;
+
+// ---------------------------------------------------------------------------
+// Mitigations: the runbook's fixes. The workflow decides every value (target
+// revision, replica count, restart timestamp); the activity only applies it.
+// ---------------------------------------------------------------------------
+
+export const MitigationActionSchema = z.discriminatedUnion('kind', [
+  /** kubectl rollout undo deployment/X --to-revision=N */
+  z.object({ kind: z.literal('rollout-undo'), toRevision: z.number().int().positive() }),
+  /** kubectl rollout restart deployment/X (restartedAt chosen by the workflow) */
+  z.object({ kind: z.literal('rollout-restart'), restartedAt: z.string() }),
+  /** kubectl scale deployment/X --replicas=N */
+  z.object({ kind: z.literal('scale'), replicas: z.number().int().min(0) }),
+  /** kubectl patch deployment/X (container resources) */
+  z.object({
+    kind: z.literal('set-resources'),
+    container: z.string(),
+    requests: z.object({ cpu: z.string().optional(), memory: z.string().optional() }).optional(),
+    limits: z.object({ cpu: z.string().optional(), memory: z.string().optional() }).optional(),
+  }),
+  /** kubectl set image deployment/X container=image */
+  z.object({ kind: z.literal('set-image'), container: z.string(), image: z.string() }),
+  /** kubectl patch configmap NAME -p '{"data":...}' then rollout restart */
+  z.object({ kind: z.literal('patch-config-map'), name: z.string(), data: z.record(z.string(), z.string()), restartedAt: z.string() }),
+  /** kubectl patch service NAME -p '{"spec":{"selector":...}}' */
+  z.object({ kind: z.literal('set-service-selector'), service: z.string(), selector: z.record(z.string(), z.string()) }),
+]);
+export type MitigationAction = z.infer<typeof MitigationActionSchema>;
+export type MitigationKind = MitigationAction['kind'];
+
+export interface MutationRequest {
+  service: ServiceRef;
+  action: MitigationAction;
+  /** `<workflowId>/action-<n>`: recorded on the object so a retried activity sees its own write. */
+  idempotencyKey: string;
+  /** Who approved it ("policy:auto" for auto-approval); recorded with the write. */
+  approvedBy: string;
+}
+
+export interface MutationPreview {
+  /** The kubectl command this stands for, for humans. */
+  command: string;
+  /** Human-readable change from the server-side dry-run, e.g. "memory limit 256Mi -> 512Mi". */
+  changes: string[];
+  /** False when the object already is in the requested state. */
+  wouldChange: boolean;
+}
+
+export interface MutationResult {
+  command: string;
+  changes: string[];
+  /** True when the idempotency key was already on the object: nothing was written this time. */
+  alreadyApplied: boolean;
+  /** resourceVersion / generation after the write, for verification. */
+  generation: number;
+}
+
+// ---------------------------------------------------------------------------
+// Verification and monitoring
+// ---------------------------------------------------------------------------
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface RolloutStatus {
+  complete: boolean;
+  /** kubectl rollout status's last message, e.g. "deployment X successfully rolled out". */
+  message: string;
+}
+
+export interface VerificationResult {
+  recovered: boolean;
+  checks: Check[];
+  /** Total restarts of the current pods; the monitor compares against it. */
+  restarts: number;
+}
+
+export interface HealthSample {
+  at: string;
+  readyPods: number;
+  desiredPods: number;
+  restarts: number;
+  live: boolean;
+  ready: boolean;
+  /** Share of 5xx among requests since the previous sample (0..1), from the metrics endpoint. */
+  errorRate: number;
+  /** p99 latency in ms from the metrics endpoint, if it reports a histogram. */
+  p99LatencyMs?: number;
+}
+
+// ---------------------------------------------------------------------------
+// Communications
+// ---------------------------------------------------------------------------
+
+export type Channel = 'pager' | 'chat' | 'status-page' | 'ticket';
+
+export interface Notification {
+  channel: Channel;
+  /** pager: trigger | acknowledge | resolve; others: a short kind such as "status-update". */
+  event: string;
+  incidentId: string;
+  /** One per incident, so the pager groups every page of it. */
+  dedupKey: string;
+  severity: 'critical' | 'error' | 'warning' | 'info';
+  /** Escalation level for pages (1, 2, 3). */
+  level?: number;
+  summary: string;
+  /** Markdown body; never carries a secret value. */
+  body: string;
+}
