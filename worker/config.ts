@@ -1,0 +1,94 @@
+// The worker's configuration: read once from the environment, validated, frozen.
+// A missing or bad value stops start-up with one line naming the variable and
+// what it wants. Secret values (API keys, routing keys, webhook URLs) are never
+// printed: describeConfig() masks them.
+import { z } from 'zod';
+
+const list = z
+  .string()
+  .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
+
+/** "true"/"false"/"1"/"0"/"yes"/"no": a plain Boolean("false") would be true. */
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((s) => s === 'true' || s === '1' || s === 'yes');
+
+/** `cluster=context,cluster2=context2`: which kubeconfig context serves an alert's cluster label. */
+const contextMap = z.string().transform((s, ctx) => {
+  const map: Record<string, string> = {};
+  for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [cluster, context] = pair.split('=');
+    if (!cluster || !context) {
+      ctx.addIssue({ code: 'custom', message: `'${pair}' is not cluster=context` });
+      return z.NEVER;
+    }
+    map[cluster.trim()] = context.trim();
+  }
+  return map;
+});
+
+const memoryQuantity = z.string().regex(/^\d+(Ki|Mi|Gi|Ti)?$/, 'a Kubernetes memory quantity such as 4Gi');
+
+export const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('incident-response'),
+  /** Temporal Cloud API key, if any (secret). */
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: flag.default(false),
+
+  /** Path to a kubeconfig; empty means in-cluster service account, then ~/.kube/config. */
+  KUBECONFIG: z.string().optional(),
+  /** Maps an alert's `cluster` label to a kubeconfig context; the current context serves the rest. */
+  KUBE_CONTEXTS: contextMap.default({}),
+  /** Name of the cluster the current context stands for (alerts without a cluster label use it). */
+  DEFAULT_CLUSTER: z.string().default('local'),
+
+  /** Guardrails: mutations outside these namespaces are refused. */
+  ALLOWED_NAMESPACES: list.default(['default']),
+  MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
+  MEMORY_CEILING: memoryQuantity.default('4Gi'),
+
+  /** Runbook step 5: dependencies probed from the worker, `name=url` pairs. */
+  DEPENDENCY_URLS: z.string().default(''),
+
+  /** Notifications: with no URL configured, messages go to the outbox folder. */
+  PAGERDUTY_ROUTING_KEY: z.string().optional(),
+  PAGERDUTY_EVENTS_URL: z.url().default('https://events.pagerduty.com/v2/enqueue'),
+  SLACK_WEBHOOK_URL: z.url().optional(),
+  STATUS_PAGE_WEBHOOK_URL: z.url().optional(),
+  TICKET_WEBHOOK_URL: z.url().optional(),
+  OUTBOX_DIR: z.string().default('.data/outbox'),
+  REPORTS_DIR: z.string().default('.data/reports'),
+
+  /** Worker health: /health/live, /health/ready. */
+  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** The SDK's Prometheus metrics (/metrics): task latencies, slots, polls. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9465),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type WorkerConfig = Readonly<z.infer<typeof EnvSchema>>;
+
+/** Names of the variables that carry secrets: never printed. */
+export const secretVariables = ['TEMPORAL_API_KEY', 'PAGERDUTY_ROUTING_KEY', 'SLACK_WEBHOOK_URL'] as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid worker configuration: ${problems.join('; ')} (see README, "Configuration")`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** The configuration as it is safe to log: secret values replaced by "***". */
+export function describeConfig(config: WorkerConfig): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...config };
+  for (const name of secretVariables) if (shown[name] !== undefined) shown[name] = '***';
+  return shown;
+}
