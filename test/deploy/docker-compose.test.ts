@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { ClientEnvSchema } from '../../client/config.js';
 import { EnvSchema } from '../../worker/config.js';
 import { repoRoot } from '../helpers/temporal.js';
 
@@ -64,13 +65,16 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('sets only worker variables that the worker reads, each valid', () => {
-    const env = named('worker').environment ?? {};
-    const known = Object.keys(EnvSchema.shape);
-    for (const key of Object.keys(env)) expect(known, `worker variable ${key}`).toContain(key);
+  it.each([
+    ['worker', EnvSchema],
+    ['receiver', ClientEnvSchema],
+  ] as const)('sets only %s variables that the program reads, each valid', (name, schema) => {
+    const env = named(name).environment ?? {};
+    const known = Object.keys(schema.shape);
+    for (const key of Object.keys(env)) expect(known, `${name} variable ${key}`).toContain(key);
     // ${VAR:-default} resolves to the default when unset, as compose would.
     const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{\w+:-([^}]*)\}/g, '$1')]).filter(([, v]) => v !== ''));
-    expect(EnvSchema.safeParse(resolved).success).toBe(true);
+    expect(schema.safeParse(resolved).success).toBe(true);
   });
 
   it('publishes each host port once', () => {

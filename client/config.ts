@@ -1,0 +1,81 @@
+// Configuration of the programs that start incidents (the receiver, the CLI's
+// `trigger`, `npm start`): where Temporal is, and the policy every new incident
+// gets as its input (approvers, auto-approval, durations). Read once, validated,
+// frozen; a bad value stops start-up with one line naming the variable.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { MitigationKindSchema } from '../workflows/input.js';
+import { durationPattern } from '../workflows/units.js';
+
+const list = z.string().transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
+const duration = z.string().regex(durationPattern, 'a duration such as "30s", "15m" or "24h"');
+
+/** `default=scale,rollout-undo;staging=*`: per namespace, the action kinds applied without a human. */
+const autoApprove = z.string().transform((spec, ctx) => {
+  const policy: Record<string, z.infer<typeof MitigationKindSchema>[]> = {};
+  for (const entry of spec.split(';').map((e) => e.trim()).filter(Boolean)) {
+    const [namespace, kinds] = entry.split('=');
+    if (!namespace || kinds === undefined) {
+      ctx.addIssue({ code: 'custom', message: `'${entry}' is not namespace=kind,kind` });
+      return z.NEVER;
+    }
+    const wanted = kinds.trim() === '*' ? MitigationKindSchema.options : kinds.split(',').map((k) => k.trim());
+    const parsed = z.array(MitigationKindSchema).safeParse(wanted);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `unknown action kind in '${entry}': use ${MitigationKindSchema.options.join(', ')} or *` });
+      return z.NEVER;
+    }
+    policy[namespace.trim()] = parsed.data;
+  }
+  return policy;
+});
+
+export const ClientEnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('incident-response'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  /** The cluster name for alerts that carry no `cluster` label. */
+  DEFAULT_CLUSTER: z.string().default('local'),
+  /** Who may approve or reject; empty means anyone. */
+  INCIDENT_APPROVERS: list.default([]),
+  INCIDENT_AUTO_APPROVE: autoApprove.default({}),
+  /** The runbook's 30-minute monitor; shorter for demos and game days. */
+  INCIDENT_MONITOR: duration.optional(),
+  INCIDENT_SAMPLE_INTERVAL: duration.optional(),
+  INCIDENT_APPROVAL_TIMEOUT: duration.optional(),
+  INCIDENT_MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
+  INCIDENT_MEMORY_CEILING: z.string().default('4Gi'),
+
+  RECEIVER_HOST: z.string().default('0.0.0.0'),
+  RECEIVER_PORT: z.coerce.number().int().min(0).max(65535).default(8095),
+  /** The bearer token Alertmanager sends (http_config.authorization). Or RECEIVER_TOKEN_FILE. */
+  RECEIVER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  RECEIVER_TOKEN_FILE: z.string().optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+});
+export type ClientConfig = Readonly<z.infer<typeof ClientEnvSchema>>;
+
+export class ClientConfigError extends Error {
+  override name = 'ClientConfigError';
+}
+
+export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const parsed = ClientEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ClientConfigError(`invalid configuration: ${problems.join('; ')} (see README, "Configuration")`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** The receiver's token, from RECEIVER_TOKEN or the file RECEIVER_TOKEN_FILE names. */
+export function receiverToken(config: ClientConfig): string {
+  if (config.RECEIVER_TOKEN) return config.RECEIVER_TOKEN;
+  if (config.RECEIVER_TOKEN_FILE) {
+    const token = readFileSync(config.RECEIVER_TOKEN_FILE, 'utf8').trim();
+    if (token.length >= 16) return token;
+    throw new ClientConfigError(`RECEIVER_TOKEN_FILE ${config.RECEIVER_TOKEN_FILE}: the token must have at least 16 characters`);
+  }
+  throw new ClientConfigError('RECEIVER_TOKEN (or RECEIVER_TOKEN_FILE) is required: the bearer token Alertmanager sends');
+}

@@ -1,0 +1,33 @@
+// The alert receiver process: config from the environment (fails fast), a
+// Temporal client, and the HTTP server. SIGINT/SIGTERM close it gracefully.
+import { createLogger } from '../../worker/logger.js';
+import { ClientConfigError, loadClientConfig, receiverToken } from '../config.js';
+import { Incidents } from '../incidents.js';
+import { buildReceiver } from './server.js';
+
+async function main(): Promise<void> {
+  const config = loadClientConfig();
+  const token = receiverToken(config);
+  const log = createLogger(config.LOG_LEVEL, { component: 'receiver' });
+  const incidents = await Incidents.connect(config);
+  const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, gateway: incidents, log });
+  await app.listen({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT });
+  log.info({ port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS }, 'receiver listening: POST /alerts/alertmanager');
+
+  const shutdown = async (): Promise<void> => {
+    await app.close();
+    await incidents.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ClientConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`receiver failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
