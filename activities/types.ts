@@ -1,6 +1,7 @@
 // The contract between the incident workflow and its activities. The workflow
 // does `import type { IncidentActivities }` and proxies them; createActivities()
 // (activities/index.ts) returns an object of this shape over injected clients.
+import type { RetryPolicy } from '@temporalio/common';
 import type {
   ConfigFindings,
   DependencyFindings,
@@ -74,6 +75,24 @@ export const FailureTypes = {
   GuardrailViolation: 'GuardrailViolation',
   /** Bad input to an activity (a bug or a bad signal payload). */
   BadRequest: 'BadRequest',
+  /** A notification endpoint refused the message (4xx other than 429): wrong URL or key. */
+  NotificationRejected: 'NotificationRejected',
 } as const;
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
 export const nonRetryableFailureTypes: string[] = Object.values(FailureTypes);
+
+/**
+ * The retry policy for these activities. Transient trouble (API throttling,
+ * 5xx, timeouts, dropped connections, notification endpoints down) is retried
+ * with backoff; each attempt already retries single calls a few times in place,
+ * so an attempt that fails means the trouble lasted. A 429's Retry-After
+ * overrides the interval. Permanent failures (FailureTypes) are not retried.
+ * waitForRollout also needs a heartbeatTimeout (a few poll intervals, e.g. 30 s).
+ */
+export const activityRetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: nonRetryableFailureTypes,
+} satisfies RetryPolicy;

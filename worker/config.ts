@@ -49,6 +49,11 @@ export const EnvSchema = z.object({
   MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
   MEMORY_CEILING: memoryQuantity.default('4Gi'),
 
+  /**
+   * Runbook step 4: env variables the services must have, checked against the pod
+   * spec's sources (needed where pods take a whole secret through envFrom).
+   */
+  REQUIRED_ENV: list.default([]),
   /** Runbook step 5: dependencies probed from the worker, `name=url` pairs. */
   DEPENDENCY_URLS: z.string().default(''),
 

@@ -129,11 +129,24 @@ export type DependencyFindings = z.infer<typeof DependencyFindingsSchema>;
 
 /** "Pods running but unhealthy": health endpoints through the service, endpoints, ingress. */
 export const HealthFindingsSchema = z.object({
-  service: z.object({ exists: z.boolean(), selector: z.record(z.string(), z.string()), endpoints: z.number().int() }),
+  service: z.object({
+    exists: z.boolean(),
+    /** The service's name, when the activity found it (optional: the runbook names it like the deployment). */
+    name: z.string().optional(),
+    selector: z.record(z.string(), z.string()),
+    endpoints: z.number().int(),
+  }),
   /** The selector labels the deployment's pods actually carry (to fix a selector mismatch). */
   podLabels: z.record(z.string(), z.string()),
   live: z.object({ status: z.number().int(), body: z.string() }),
   ready: z.object({ status: z.number().int(), body: z.string() }),
+  /**
+   * The same endpoints asked of one running pod directly (pods/proxy: the runbook's
+   * port-forward + curl), when the service reaches no pod: says why the pods are unready.
+   */
+  direct: z
+    .object({ pod: z.string(), live: z.object({ status: z.number().int(), body: z.string() }), ready: z.object({ status: z.number().int(), body: z.string() }) })
+    .optional(),
   metricsUp: z.boolean(),
   ingresses: z.array(z.object({ name: z.string(), hosts: z.array(z.string()) })),
 });

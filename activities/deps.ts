@@ -1,0 +1,103 @@
+// What the activities run on, injected: cluster access, HTTP, notification
+// targets, clock, logger and guardrails. createDefaultDeps() builds them from a
+// plain config object (the worker's config loader maps its environment to it);
+// tests build the same deps over the sandbox.
+import { log } from '@temporalio/activity';
+import type { Logger } from '@temporalio/common';
+import { z } from 'zod';
+import { kubeconfigClusterAccess, type ClusterAccess } from './kube/cluster.js';
+import { parseQuantity } from './quantity.js';
+
+const quantity = z.string().refine((q) => {
+  try {
+    parseQuantity(q);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a Kubernetes quantity such as 4Gi');
+
+export const ActivitiesConfigSchema = z.object({
+  kube: z.object({
+    /** A kubeconfig file (the sandbox writes one); absent: in-cluster if `inCluster`, else KUBECONFIG or ~/.kube/config. */
+    kubeconfigPath: z.string().min(1).optional(),
+    inCluster: z.boolean().default(false),
+    /** Alert `cluster` label → kubeconfig context. */
+    contexts: z.record(z.string(), z.string()).default({}),
+    /** The cluster name the current context (or the in-cluster account) stands for. */
+    defaultCluster: z.string().min(1).default('local'),
+    requestTimeoutMs: z.number().int().positive().default(10_000),
+  }),
+  guardrails: z.object({
+    allowedNamespaces: z.array(z.string().min(1)).min(1),
+    maxReplicas: z.number().int().min(1),
+    memoryCeiling: quantity,
+  }),
+  /**
+   * Runbook step 4: env variables the service cannot start without. Checked
+   * against what the pod template provides (env, and the keys of its envFrom
+   * config maps and secrets): a key removed from a secret the pods take whole
+   * shows nowhere else. The runbook's service needs ANTHROPIC_API_KEY.
+   */
+  requiredEnv: z.array(z.string().min(1)).default([]),
+  /** Runbook step 5: external APIs the service needs, probed from the worker. */
+  dependencies: z.array(z.object({ name: z.string().min(1), url: z.url() })).default([]),
+  notifications: z.object({
+    pagerduty: z.object({ routingKey: z.string().min(1), eventsUrl: z.url().default('https://events.pagerduty.com/v2/enqueue') }).optional(),
+    chatWebhookUrl: z.url().optional(),
+    statusPageWebhookUrl: z.url().optional(),
+    ticketWebhookUrl: z.url().optional(),
+    /** Messages of channels without a URL land here, one JSON line each in <channel>.jsonl. */
+    outboxDir: z.string().min(1).default('.data/outbox'),
+    reportsDir: z.string().min(1).default('.data/reports'),
+  }),
+  /** Where the service answers behind its Service (the runbook's ports and paths). */
+  probes: z
+    .object({
+      healthPort: z.union([z.number().int(), z.string()]).default(8080),
+      metricsPort: z.union([z.number().int(), z.string()]).default(8000),
+      livePath: z.string().default('health/live'),
+      readyPath: z.string().default('health/ready'),
+      metricsPath: z.string().default('metrics'),
+      /** Timeout of each dependency probe and notification POST. */
+      httpTimeoutMs: z.number().int().positive().default(5_000),
+    })
+    .prefault({}),
+  /** How often waitForRollout re-reads the deployment (and heartbeats). */
+  rolloutPollMs: z.number().int().positive().default(1_000),
+});
+export type ActivitiesConfig = z.input<typeof ActivitiesConfigSchema>;
+type ParsedConfig = z.output<typeof ActivitiesConfigSchema>;
+
+export type Guardrails = ParsedConfig['guardrails'];
+export type Dependency = ParsedConfig['dependencies'][number];
+
+export interface ActivityDeps {
+  kube: ClusterAccess;
+  fetch: typeof fetch;
+  notifier: ParsedConfig['notifications'];
+  clock: () => Date;
+  logger: Logger;
+  guardrails: Guardrails;
+  requiredEnv: string[];
+  dependencies: Dependency[];
+  probes: ParsedConfig['probes'];
+  rolloutPollMs: number;
+}
+
+/** The production deps: kubeconfig clients, global fetch, wall clock, the activity logger. */
+export function createDefaultDeps(input: ActivitiesConfig): ActivityDeps {
+  const config = ActivitiesConfigSchema.parse(input);
+  return {
+    kube: kubeconfigClusterAccess({ ...config.kube, logger: log }),
+    fetch: globalThis.fetch,
+    notifier: config.notifications,
+    clock: () => new Date(),
+    logger: log,
+    guardrails: config.guardrails,
+    requiredEnv: config.requiredEnv,
+    dependencies: config.dependencies,
+    probes: config.probes,
+    rolloutPollMs: config.rolloutPollMs,
+  };
+}

@@ -1,0 +1,53 @@
+// kubectl patch configmap NAME -p '{"data":{...}}' && kubectl rollout restart deployment/X
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ServiceRef } from '../../workflows/domain.js';
+import { dataChanges } from '../diff.js';
+import { MASK, redact } from '../redact.js';
+import { FailureTypes } from '../types.js';
+import { call } from './call.js';
+import type { KubeClients } from './cluster.js';
+import { fieldManager, idempotencyKeyAnnotation, stampedMetadata, type MutationPlan, type WriteStep } from './mutation.js';
+import { restartStep } from './rollout-restart.js';
+
+function configMapStep(k: KubeClients, namespace: string, name: string, data: Record<string, string>): WriteStep {
+  const op = { resource: 'configmaps', name, namespace };
+  return {
+    target: `configmaps/${name}`,
+    async prepare() {
+      const current = await call(k, { verb: 'get', ...op }, () => k.core.readNamespacedConfigMap({ name, namespace }));
+      const before = current.data ?? {};
+      return {
+        key: current.metadata?.annotations?.[idempotencyKeyAnnotation],
+        generation: 0,
+        async write(stamp) {
+          if (Object.entries(data).every(([key, value]) => before[key] === value)) return { changes: [], generation: 0 };
+          const after = await call(k, { verb: 'patch', ...op }, () =>
+            k.core.patchNamespacedConfigMap(
+              { name, namespace, body: { metadata: stampedMetadata(current, stamp), data }, fieldManager, dryRun: stamp.dryRun ? 'All' : undefined },
+              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            ),
+          );
+          return { changes: dataChanges(`config map ${name}`, before, after.data ?? {}), generation: 0 };
+        },
+      };
+    },
+  };
+}
+
+/** Config is read at start-up: the patch is followed by a restart (with the workflow's timestamp) so pods pick it up. */
+export function patchConfigMap(k: KubeClients, service: ServiceRef, name: string, data: Record<string, string>, restartedAt: string): MutationPlan {
+  // Findings mask secret-looking values; writing the mask back would destroy the real value.
+  const masked = Object.entries(data).filter(([, value]) => value.includes(MASK)).map(([key]) => key);
+  if (masked.length) {
+    throw ApplicationFailure.nonRetryable(
+      `the new data for config map ${name} carries the redaction mask for ${masked.join(', ')}: those values were hidden in the findings and cannot be restored automatically; a human must set them`,
+      FailureTypes.BadRequest,
+    );
+  }
+  const shown = Object.fromEntries(Object.entries(data).map(([key, value]) => [key, redact.value(key, value)]));
+  return {
+    command: `kubectl patch configmap ${name} -n ${service.namespace} -p '${JSON.stringify({ data: shown })}' && kubectl rollout restart deployment/${service.deployment} -n ${service.namespace}`,
+    steps: [configMapStep(k, service.namespace, name, data), restartStep(k, service, restartedAt)],
+  };
+}

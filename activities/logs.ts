@@ -1,0 +1,103 @@
+// Runbook step 2: `kubectl logs -l app=X --tail=N`, `--previous`, and
+// `grep -i "error\|exception\|fatal"`: counts of each pattern and the last
+// matching lines, masked (secret values the pods know, plus secret shapes).
+import type { V1Pod } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
+import { LogFindingsSchema, type LogFindings, type ServiceRef } from '../workflows/domain.js';
+import type { ActivityDeps } from './deps.js';
+import { callOptional } from './kube/call.js';
+import type { KubeClients } from './kube/cluster.js';
+import { isPodReady, listPods, livePods, podRestarts, readDeployment } from './kube/objects.js';
+import type { Redactor } from './redact.js';
+import { truncate } from './redact.js';
+import { readPodSecrets } from './secrets.js';
+import { FailureTypes } from './types.js';
+
+const maxPods = 10;
+const maxTailLines = 1000;
+const maxLines = 20;
+const maxLineLength = 500;
+const matching = /error|exception|fatal/i;
+
+interface Stream {
+  pod: string;
+  previous: boolean;
+  lines: string[];
+}
+
+/**
+ * One container's log; undefined when there is none to read (the container is
+ * still waiting to start, or has no previous instance: the API answers 400).
+ */
+async function readLog(k: KubeClients, namespace: string, pod: string, container: string, options: { previous: boolean; tailLines: number; sinceSeconds?: number | undefined }): Promise<string | undefined> {
+  try {
+    const text = await callOptional(k, { verb: 'get', resource: 'pods/log', name: pod, namespace }, () =>
+      k.core.readNamespacedPodLog({ name: pod, namespace, container, previous: options.previous, tailLines: options.tailLines, sinceSeconds: options.sinceSeconds }),
+    );
+    return typeof text === 'string' || text === undefined ? text : JSON.stringify(text);
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === FailureTypes.Invalid) return undefined;
+    throw err;
+  }
+}
+
+function podStreams(k: KubeClients, namespace: string, pod: V1Pod, options: { tailLines: number; sinceSeconds?: number | undefined }): Promise<Stream | undefined>[] {
+  const name = pod.metadata?.name ?? '';
+  return (pod.spec?.containers ?? []).flatMap((container) => {
+    const status = pod.status?.containerStatuses?.find((s) => s.name === container.name);
+    const restarted = (status?.restartCount ?? 0) > 0 || status?.lastState?.terminated !== undefined;
+    const read = async (previous: boolean): Promise<Stream | undefined> => {
+      const text = await readLog(k, namespace, name, container.name, { ...options, previous });
+      return text === undefined ? undefined : { pod: name, previous, lines: text.split('\n').filter((line) => line.trim() !== '') };
+    };
+    // Previous first: a crash-looping container says why it died in its previous instance.
+    return restarted ? [read(true), read(false)] : [read(false)];
+  });
+}
+
+/** The last matching lines, taken evenly from the end of every stream, in stream order. */
+function lastMatches(streams: Stream[], redactor: Redactor): LogFindings['lastErrorLines'] {
+  const matches = streams.map((s) => s.lines.filter((line) => matching.test(line)));
+  const taken = matches.map(() => 0);
+  for (let total = 0, progress = true; total < maxLines && progress; ) {
+    progress = false;
+    matches.forEach((lines, i) => {
+      if (total < maxLines && (taken[i] ?? 0) < lines.length) {
+        taken[i] = (taken[i] ?? 0) + 1;
+        total++;
+        progress = true;
+      }
+    });
+  }
+  return streams.flatMap((stream, i) =>
+    (matches[i] ?? []).slice((matches[i]?.length ?? 0) - (taken[i] ?? 0)).map((line) => ({
+      pod: stream.pod,
+      previous: stream.previous,
+      line: truncate(redactor.text(line), maxLineLength),
+    })),
+  );
+}
+
+export async function collectLogs(deps: ActivityDeps, service: ServiceRef, options: { tailLines: number; sinceSeconds?: number }): Promise<LogFindings> {
+  const k = deps.kube.clients(service.cluster);
+  const deployment = await readDeployment(k, service);
+  if (!deployment) return { errorCount: 0, exceptionCount: 0, fatalCount: 0, lastErrorLines: [] };
+  const [pods, { redactor }] = await Promise.all([
+    listPods(k, service.namespace, deployment),
+    readPodSecrets(k, service.namespace, deployment.spec?.template?.spec),
+  ]);
+  const tail = { tailLines: Math.min(Math.max(1, options.tailLines), maxTailLines), sinceSeconds: options.sinceSeconds };
+  // Unhealthy pods first: with many replicas, the bound keeps the ones that show the failure.
+  const chosen = livePods(pods)
+    .sort((a, b) => Number(isPodReady(a)) - Number(isPodReady(b)) || podRestarts(b) - podRestarts(a))
+    .slice(0, maxPods);
+  const streams = (await Promise.all(chosen.flatMap((pod) => podStreams(k, service.namespace, pod, tail)))).filter((s) => s !== undefined);
+  const lines = streams.flatMap((s) => s.lines);
+  const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length;
+  return LogFindingsSchema.parse({
+    errorCount: count(/error/i),
+    exceptionCount: count(/exception/i),
+    fatalCount: count(/fatal/i),
+    lastErrorLines: lastMatches(streams, redactor),
+  });
+}

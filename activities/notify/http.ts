@@ -1,0 +1,39 @@
+// POSTs a notification or report and classifies the answer: 2xx done; 429,
+// 5xx and network failures retryable; any other 4xx permanent. Messages name
+// the channel, never the URL (a Slack webhook URL is itself a secret).
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from '../deps.js';
+import { describeFetchError } from '../dependencies.js';
+import { redact, truncate } from '../redact.js';
+import { FailureTypes } from '../types.js';
+
+const NotificationUnavailable = 'NotificationUnavailable';
+
+export async function postJson(deps: ActivityDeps, channel: string, url: string, payload: object): Promise<string> {
+  let response: Response;
+  try {
+    response = await deps.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(deps.probes.httpTimeoutMs),
+    });
+  } catch (err) {
+    throw ApplicationFailure.retryable(`${channel}: no answer from the endpoint (${describeFetchError(err)}); retrying`, NotificationUnavailable);
+  }
+  const text = await response.text().catch(() => '');
+  if (response.ok) return text;
+  const said = text ? `: ${truncate(redact.text(text), 200)}` : '';
+  if (response.status === 429 || response.status >= 500) {
+    const retryAfter = Number(response.headers.get('retry-after'));
+    throw ApplicationFailure.create({
+      message: `${channel}: the endpoint answered ${response.status}${said}; retrying`,
+      type: NotificationUnavailable,
+      nextRetryDelay: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
+    });
+  }
+  throw ApplicationFailure.nonRetryable(
+    `${channel}: the endpoint refused the message with ${response.status}${said}; check the ${channel} URL or key in the worker's configuration`,
+    FailureTypes.NotificationRejected,
+  );
+}

@@ -1,0 +1,50 @@
+// The wire formats of the notification channels, from a (redacted) Notification:
+// PagerDuty Events API v2, Slack incoming webhook, and a generic JSON webhook
+// for the status page and tickets.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Notification } from '../../workflows/domain.js';
+import { truncate } from '../redact.js';
+import { FailureTypes } from '../types.js';
+
+const pagerActions = ['trigger', 'acknowledge', 'resolve'] as const;
+type PagerAction = (typeof pagerActions)[number];
+
+function isPagerAction(event: string): event is PagerAction {
+  return (pagerActions as readonly string[]).includes(event);
+}
+
+/** https://developer.pagerduty.com/docs/events-api-v2/trigger-events/ (acknowledge and resolve carry no payload). */
+export function pagerDutyEvent(notification: Notification, routingKey: string): object {
+  const action = notification.event;
+  if (!isPagerAction(action)) {
+    throw ApplicationFailure.nonRetryable(`pager event '${action}' is not one of ${pagerActions.join(', ')}`, FailureTypes.BadRequest);
+  }
+  const base = { routing_key: routingKey, event_action: action, dedup_key: notification.dedupKey };
+  if (action !== 'trigger') return base;
+  return {
+    ...base,
+    payload: {
+      summary: truncate(notification.summary, 1024),
+      source: 'incident-response',
+      severity: notification.severity,
+      custom_details: { incident: notification.incidentId, level: notification.level, details: notification.body },
+    },
+  };
+}
+
+/** https://api.slack.com/messaging/webhooks: `text` is the fallback, blocks carry the markdown (3000 chars per section). */
+export function slackMessage(notification: Notification): object {
+  return {
+    text: truncate(notification.summary, 300),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: truncate(`*${notification.summary}*`, 3000) } },
+      ...(notification.body ? [{ type: 'section', text: { type: 'mrkdwn', text: truncate(notification.body, 3000) } }] : []),
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `${notification.incidentId} · ${notification.event} · ${notification.severity}` }] },
+    ],
+  };
+}
+
+/** Status page and ticket systems: the notification as JSON, plus when it was sent. */
+export function webhookMessage(notification: Notification, sentAt: string): object {
+  return { ...notification, sentAt };
+}

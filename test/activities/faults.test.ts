@@ -1,0 +1,94 @@
+// An unreliable API server (the sandbox's fault injection: 429, 500, 503,
+// latency, dropped connections): reads and writes still succeed through the
+// retries (in the activity, then Temporal's policy), and a write still happens
+// exactly once. Bad credentials fail at once, with a message that says what to do.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.js';
+import { FailureTypes } from '../../activities/types.js';
+import type { FaultRule } from '../../sandbox/index.js';
+import { clustersForThisFile, eventually, inActivity, investigate, sandboxDeps, service, withRetries } from './helpers.js';
+
+const startCluster = clustersForThisFile();
+
+/** About 20% of requests fail (429 with Retry-After, 500, 503), 20% are 200 ms late, 3% lose their connection. */
+const unreliable: FaultRule[] = [
+  { status: 429, rate: 0.07 },
+  { status: 500, rate: 0.07 },
+  { status: 503, rate: 0.07 },
+  { latencyMs: 200, rate: 0.2 },
+  { drop: true, rate: 0.03 },
+];
+
+describe('with an unreliable API server', () => {
+  it('the investigation finds what it finds on a reliable one', async () => {
+    const cluster = await startCluster('bad-rollout');
+    const { activities, sandbox, run, logs } = cluster;
+    const reliable = await eventually(() => run(() => investigate(activities)), (f) => expect(f.workload.revisions.length).toBe(3));
+
+    sandbox.setFaults(unreliable);
+    const runs = await Promise.all([1, 2, 3].map(() => withRetries(() => investigate(activities))));
+    sandbox.setFaults([]);
+
+    for (const { result } of runs) {
+      expect(result.workload.revisions).toEqual(reliable.workload.revisions);
+      expect(result.workload.pods.map((p) => [p.name, p.lastTermination])).toEqual(reliable.workload.pods.map((p) => [p.name, p.lastTermination]));
+      expect(result.config).toEqual(reliable.config);
+      expect(result.dependencies).toEqual(reliable.dependencies);
+      expect(result.health.service).toEqual(reliable.health.service);
+      expect(result.health.live.status).toBe(503);
+    }
+    // The faults were there, and were retried.
+    expect(logs.lines.filter((line) => line.includes('Kubernetes API call failed; retrying')).length).toBeGreaterThan(0);
+  });
+
+  it('a rollback goes through and is written exactly once, also when Temporal retries the activity', async () => {
+    const cluster = await startCluster('bad-rollout');
+    const { activities, sandbox } = cluster;
+    const request = { service, action: { kind: 'rollout-undo' as const, toRevision: 2 }, idempotencyKey: 'incident/sandbox/default/agent-native-framework/action-1', approvedBy: 'policy:auto' };
+
+    sandbox.setFaults(unreliable);
+    const preview = await withRetries(() => activities.previewMutation(request));
+    const applied = await withRetries(() => activities.applyMutation(request));
+    // A retry of the whole activity, as after a worker crash between the write and its completion.
+    const retried = await withRetries(() => activities.applyMutation(request));
+    sandbox.setFaults([]);
+
+    expect(preview.result.changes[0]).toBe('revision 3 (image agent-native-framework:v1.5.0) → revision 2 (image agent-native-framework:v1.4.2)');
+    expect(applied.result.alreadyApplied).toBe(false);
+    expect(retried.result.alreadyApplied).toBe(true);
+    const writes = sandbox.audit().filter((e) => !e.dryRun);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({ verb: 'patch', resource: 'deployments', name: 'agent-native-framework', idempotencyKey: request.idempotencyKey });
+
+    const rollout = await withRetries(() => activities.waitForRollout(service, { timeoutSeconds: 20 }));
+    expect(rollout.result.complete).toBe(true);
+  });
+});
+
+describe('with credentials the API server does not accept', () => {
+  it('fails at once, non-retryably, saying what to do', async () => {
+    const cluster = await startCluster('healthy');
+    // The same kubeconfig with a revoked token.
+    const revoked = `${cluster.kubeconfigPath}.revoked`;
+    writeFileSync(revoked, readFileSync(cluster.kubeconfigPath, 'utf8').replace(/token: .*/, 'token: "revoked-token"'));
+    const activities = createActivities(sandboxDeps({ kubeconfigPath: revoked }));
+
+    const started = Date.now();
+    const failure = await withRetries(() => activities.inspectWorkload(service)).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect(failure).toMatchObject({ type: FailureTypes.Forbidden, nonRetryable: true });
+    expect((failure as ApplicationFailure).message).toMatch(
+      /^401 reading deployments\/agent-native-framework in default: the API server of cluster 'sandbox' did not accept the worker's credentials \(kubeconfig context 'sandbox'\).*refresh the kubeconfig token or the service account token$/,
+    );
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // Nor does a write try again.
+    const write = inActivity(() => activities.applyMutation({ service, action: { kind: 'scale', replicas: 3 }, idempotencyKey: 'k', approvedBy: 'alice' }));
+    await expect(write).rejects.toMatchObject({ type: FailureTypes.Forbidden });
+    expect(cluster.sandbox.audit()).toEqual([]);
+  });
+});

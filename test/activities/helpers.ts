@@ -1,0 +1,169 @@
+// One place that builds what the activity tests run on: deps over a sandbox
+// cluster, a logger that keeps every line (to prove redaction), the activity
+// context (MockActivityEnvironment) and a retry loop that follows the exported
+// retry policy, as Temporal would.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger, LogLevel, LogMetadata } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, expect } from 'vitest';
+import { createActivities, type Activities } from '../../activities/index.js';
+import { startSandbox, type Sandbox, type ScenarioName } from '../../sandbox/index.js';
+import type { ActivityDeps } from '../../activities/deps.js';
+import { kubeconfigClusterAccess, type ClusterAccess } from '../../activities/kube/cluster.js';
+import { activityRetryPolicy } from '../../activities/types.js';
+import type { Findings, ServiceRef } from '../../workflows/domain.js';
+
+export interface CapturedLogger {
+  logger: Logger;
+  /** Every line logged, with its metadata, as JSON. */
+  lines: string[];
+}
+
+export function captureLogger(): CapturedLogger {
+  const lines: string[] = [];
+  const at = (level: LogLevel) => (message: string, meta?: LogMetadata) => void lines.push(JSON.stringify({ level, message, meta }));
+  return {
+    lines,
+    logger: { log: (level, message, meta) => at(level)(message, meta), trace: at('TRACE'), debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR') },
+  };
+}
+
+/** Cluster access for tests that must not reach a cluster. */
+export const noCluster: ClusterAccess = {
+  clients: () => {
+    throw new Error('this test has no cluster');
+  },
+};
+
+export const service: ServiceRef = { cluster: 'sandbox', namespace: 'default', deployment: 'agent-native-framework' };
+
+export interface SandboxDepsOptions {
+  kubeconfigPath: string;
+  dependencyUrl?: string;
+  logger?: Logger;
+}
+
+/** Deps over the sandbox's kubeconfig, as createDefaultDeps would build them, with quick timings for tests. */
+export function sandboxDeps(options: SandboxDepsOptions): ActivityDeps {
+  const dir = mkdtempSync(join(tmpdir(), 'activities-'));
+  const logger = options.logger ?? captureLogger().logger;
+  return {
+    kube: kubeconfigClusterAccess({ kubeconfigPath: options.kubeconfigPath, contexts: {}, defaultCluster: service.cluster, requestTimeoutMs: 5_000, logger }),
+    fetch: globalThis.fetch,
+    notifier: { outboxDir: join(dir, 'outbox'), reportsDir: join(dir, 'reports') },
+    clock: () => new Date(),
+    logger,
+    guardrails: { allowedNamespaces: ['default'], maxReplicas: 6, memoryCeiling: '4Gi' },
+    requiredEnv: ['ANTHROPIC_API_KEY'],
+    dependencies: options.dependencyUrl ? [{ name: 'anthropic', url: options.dependencyUrl }] : [],
+    probes: { healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 2_000 },
+    rolloutPollMs: 100,
+  };
+}
+
+/** Runs one activity in an activity context, as the worker would (heartbeats and cancellation work). */
+export function inActivity<R>(fn: () => Promise<R>, env = new MockActivityEnvironment(undefined, { logger: captureLogger().logger })): Promise<R> {
+  return env.run(fn);
+}
+
+/**
+ * Runs an activity the way Temporal's retry policy would: retryable failures
+ * are retried with the policy's backoff (scaled down 20× so tests stay quick),
+ * non-retryable ones and the policy's nonRetryableErrorTypes end it at once.
+ * Returns the result and how many attempts it took.
+ */
+export async function withRetries<R>(fn: () => Promise<R>): Promise<{ result: R; attempts: number }> {
+  const policy = activityRetryPolicy;
+  const initialMs = 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { result: await inActivity(fn), attempts: attempt };
+    } catch (err) {
+      const permanent = err instanceof ApplicationFailure && (err.nonRetryable || (err.type !== undefined && err.type !== null && policy.nonRetryableErrorTypes.includes(err.type)));
+      if (permanent || attempt >= policy.maximumAttempts) throw err;
+      const delay = Math.min(initialMs * policy.backoffCoefficient ** (attempt - 1), 30_000) / 20;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+export interface TestCluster {
+  sandbox: Sandbox;
+  kubeconfigPath: string;
+  activities: Activities;
+  /** Everything the activities and the SDK logged. */
+  logs: CapturedLogger;
+  /** Runs an activity in a context whose logger is `logs`. */
+  run: <R>(fn: () => Promise<R>) => Promise<R>;
+}
+
+/** Planted by every test sandbox in its secret, a literal env value of the pod template and the app's logs. */
+export const canary = 'CANARY-7f3a9c1e';
+
+/** A sandbox in the given scenario with quick timings and the canary planted, and the activities over its kubeconfig. */
+export async function startCluster(scenario: ScenarioName): Promise<TestCluster> {
+  const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'sandbox-')), 'kubeconfig');
+  const sandbox = await startSandbox({ scenario, canary, kubeconfigPath, timing: { rolloutMs: 300, crashLoopMs: 200 } });
+  const logs = captureLogger();
+  const deps = sandboxDeps({ kubeconfigPath, dependencyUrl: `${sandbox.url}/sandbox/dependencies/anthropic/v1/health`, logger: logs.logger });
+  return {
+    sandbox,
+    kubeconfigPath,
+    activities: createActivities(deps),
+    logs,
+    run: (fn) => inActivity(fn, new MockActivityEnvironment(undefined, { logger: logs.logger })),
+  };
+}
+
+export type Investigation = Omit<Findings, 'collectedAt'>;
+
+/** The seven read activities in parallel, as the workflow runs them. */
+export async function investigate(activities: Activities, ref: ServiceRef = service): Promise<Investigation> {
+  const [workload, logs, resources, config, dependencies, health, events] = await Promise.all([
+    activities.inspectWorkload(ref),
+    activities.collectLogs(ref, { tailLines: 100 }),
+    activities.inspectResources(ref),
+    activities.inspectConfiguration(ref),
+    activities.checkDependencies(ref),
+    activities.checkServiceHealth(ref),
+    activities.recentEvents(ref),
+  ]);
+  return { workload, logs, resources, config, dependencies, health, events };
+}
+
+/** Starts clusters for one test file and closes them all after it. */
+export function clustersForThisFile(): (scenario: ScenarioName) => Promise<TestCluster> {
+  const started: TestCluster[] = [];
+  afterAll(async () => {
+    await Promise.all(started.map((c) => c.sandbox.close()));
+  });
+  return async (scenario) => {
+    const cluster = await startCluster(scenario);
+    started.push(cluster);
+    return cluster;
+  };
+}
+
+/** The canary is in none of these results and in no line the activities logged. */
+export function expectNoCanary(cluster: TestCluster, ...results: unknown[]): void {
+  expect(JSON.stringify(results)).not.toContain(canary);
+  expect(cluster.logs.lines.join('\n')).not.toContain(canary);
+}
+
+/** Retries `check` (an assertion) until it passes or `timeoutMs` ends; then throws its last failure. */
+export async function eventually<T>(probe: () => Promise<T>, check: (value: T) => void, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    try {
+      check(value);
+      return value;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,138 @@
+// Investigation against the sandbox: for every scenario, the seven read
+// activities (in parallel, as the workflow runs them) report the findings the
+// runbook's diagnosis needs, within their bounds, and never a planted secret.
+import { describe, expect, it } from 'vitest';
+import { FindingsSchema } from '../../workflows/domain.js';
+import type { ScenarioName } from '../../sandbox/index.js';
+import { clustersForThisFile, eventually, expectNoCanary, investigate, type Investigation } from './helpers.js';
+
+const app = 'agent-native-framework';
+
+const allReady = (f: Investigation) => {
+  expect(f.workload.pods).toHaveLength(2);
+  expect(f.workload.pods.every((p) => p.ready && p.phase === 'Running')).toBe(true);
+};
+const crashing = (f: Investigation, reason: string, exitCode: number) => {
+  expect(f.workload.readyReplicas).toBe(0);
+  expect(f.workload.pods.length).toBeGreaterThan(0);
+  for (const pod of f.workload.pods) expect(pod.lastTermination).toEqual({ reason, exitCode });
+};
+
+const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
+  [
+    'healthy',
+    'all pods ready, endpoints and health 200, config and dependencies fine',
+    (f) => {
+      allReady(f);
+      expect(f.health).toMatchObject({ service: { exists: true, endpoints: 2 }, live: { status: 200 }, ready: { status: 200 }, metricsUp: true });
+      expect(f.health.direct).toBeUndefined();
+      expect(f.config.missingEnv).toEqual([]);
+      expect(f.config.configMaps).toMatchObject([{ name: 'agent-config', exists: true, drift: [] }]);
+      expect(f.dependencies.probes).toMatchObject([{ name: 'anthropic', ok: true, status: 200 }]);
+      expect(f.dependencies.serviceAccount).toEqual({ name: app, exists: true });
+      expect(f.dependencies.roleBindings).toContain(`RoleBinding/${app}`);
+    },
+  ],
+  [
+    'bad-rollout',
+    'crash loop with exit code 1 on the newest revision; the previous revision is in the history; previous logs say why',
+    (f) => {
+      crashing(f, 'Error', 1);
+      const [current, previous] = f.workload.revisions;
+      expect(current?.revision).toBe(f.workload.currentRevision);
+      expect(previous?.images).not.toEqual(current?.images);
+      expect(f.workload.pods.every((p) => p.revision === f.workload.currentRevision)).toBe(true);
+      expect(f.logs.fatalCount).toBeGreaterThan(0);
+      expect(f.logs.lastErrorLines.some((l) => l.previous && /FATAL startup failed/.test(l.line))).toBe(true);
+      expect(f.events.events.some((e) => e.reason === 'BackOff')).toBe(true);
+    },
+  ],
+  [
+    'oom',
+    'crash loop with OOMKilled (137), memory use near the limit',
+    (f) => {
+      crashing(f, 'OOMKilled', 137);
+      for (const usage of f.resources.podUsage) expect(usage.memoryBytes / (usage.memoryLimitBytes ?? Infinity)).toBeGreaterThan(0.9);
+    },
+  ],
+  [
+    'missing-secret',
+    'the secret lacks ANTHROPIC_API_KEY, which the pods need; the logs say so',
+    (f) => {
+      crashing(f, 'Error', 1);
+      expect(f.config.secrets).toEqual([{ name: 'agent-secrets', exists: true, keys: ['AGENT_SIGNING_KEY'] }]);
+      expect(f.config.missingEnv).toEqual([{ variable: 'ANTHROPIC_API_KEY', source: 'secret', object: 'agent-secrets', key: 'ANTHROPIC_API_KEY' }]);
+      expect(f.logs.lastErrorLines.some((l) => /ANTHROPIC_API_KEY is not set/.test(l.line))).toBe(true);
+    },
+  ],
+  [
+    'config-error',
+    'the config map drifted from its last applied value; the logs name the bad key',
+    (f) => {
+      crashing(f, 'Error', 1);
+      const [configMap] = f.config.configMaps;
+      expect(configMap?.drift).toEqual([{ key: 'AGENT_MAX_WORKERS', current: 'eight', lastApplied: '8' }]);
+      expect(configMap?.lastApplied?.AGENT_MAX_WORKERS).toBe('8');
+      expect(f.logs.lastErrorLines.some((l) => /invalid value for AGENT_MAX_WORKERS/.test(l.line))).toBe(true);
+    },
+  ],
+  [
+    'scaled-to-zero',
+    'no pods, zero desired replicas',
+    (f) => {
+      expect(f.workload).toMatchObject({ exists: true, desiredReplicas: 0, readyReplicas: 0, pods: [] });
+      expect(f.health.service.endpoints).toBe(0);
+    },
+  ],
+  [
+    'unschedulable',
+    'pods Pending with FailedScheduling, the reason in the scheduling failures',
+    (f) => {
+      expect(f.workload.pods.length).toBeGreaterThan(0);
+      expect(f.workload.pods.every((p) => p.phase === 'Pending')).toBe(true);
+      expect(f.resources.schedulingFailures.join('\n')).toMatch(/Insufficient memory/);
+      expect(f.events.events.some((e) => e.reason === 'FailedScheduling')).toBe(true);
+    },
+  ],
+  [
+    'selector-mismatch',
+    'pods ready, but the service selects none of them: no endpoints, health via the service fails, the pods answer directly',
+    (f) => {
+      allReady(f);
+      expect(f.health.service.endpoints).toBe(0);
+      expect(f.health.service.selector).not.toEqual(f.health.podLabels);
+      expect(f.health.podLabels).toEqual({ app });
+      expect(f.health.live).toEqual({ status: 503, body: `no endpoints available for service "${app}"` });
+      expect(f.health.direct).toMatchObject({ live: { status: 200 }, ready: { status: 200 } });
+    },
+  ],
+  [
+    'dependency-down',
+    'pods running but unready; the dependency probe fails and /health/ready names it',
+    (f) => {
+      expect(f.workload.pods.every((p) => p.phase === 'Running' && !p.ready)).toBe(true);
+      expect(f.dependencies.probes).toMatchObject([{ name: 'anthropic', ok: false, status: 503 }]);
+      expect(f.health.direct?.ready.status).toBe(503);
+      expect(f.health.direct?.ready.body).toMatch(/anthropic.*unreachable/);
+    },
+  ],
+];
+
+describe('investigation against the sandbox', () => {
+  const start = clustersForThisFile();
+
+  it.each(scenarios)('%s: %s', async (scenario, _what, expectations) => {
+    const cluster = await start(scenario);
+    const findings = await eventually(() => cluster.run(() => investigate(cluster.activities)), expectations);
+
+    // Compact and well-formed: what goes into the workflow history.
+    expect(() => FindingsSchema.parse({ collectedAt: new Date().toISOString(), ...findings })).not.toThrow();
+    expect(findings.workload.pods.length).toBeLessThanOrEqual(20);
+    expect(findings.workload.revisions.length).toBeLessThanOrEqual(10);
+    expect(findings.logs.lastErrorLines.length).toBeLessThanOrEqual(20);
+    expect(findings.events.events.length).toBeLessThanOrEqual(20);
+    expect(JSON.stringify(findings).length).toBeLessThan(24_000);
+
+    expectNoCanary(cluster, findings);
+  });
+});

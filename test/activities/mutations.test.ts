@@ -1,0 +1,185 @@
+// Mutations against the sandbox: the dry-run preview says what would change and
+// changes nothing; the apply fixes its scenario; a retry with the same key
+// writes nothing (proven from the sandbox's audit log); guardrails refuse
+// before any write.
+import { ApplicationFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import { approvedByAnnotation, fieldManager, idempotencyKeyAnnotation } from '../../activities/kube/mutation.js';
+import { FailureTypes } from '../../activities/types.js';
+import type { AuditEntry, ScenarioName } from '../../sandbox/index.js';
+import type { MitigationAction, MutationRequest } from '../../workflows/domain.js';
+import { clustersForThisFile, eventually, expectNoCanary, investigate, service, type Investigation, type TestCluster } from './helpers.js';
+
+const cluster = clustersForThisFile();
+
+let actions = 0;
+function request(action: MitigationAction, overrides: Partial<MutationRequest> = {}): MutationRequest {
+  return { service, action, idempotencyKey: `incident/sandbox/default/${service.deployment}/action-${++actions}`, approvedBy: 'alice@example.com', ...overrides };
+}
+
+const realWrites = (audit: AuditEntry[]) => audit.filter((e) => !e.dryRun);
+
+async function failureOf(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
+  return err;
+}
+
+interface Fix {
+  scenario: ScenarioName;
+  name: string;
+  /** Builds the action from the findings, as the workflow's plan would. */
+  action: (f: Investigation) => MitigationAction;
+  command: RegExp;
+  preview: RegExp[];
+  /** Objects the apply writes, in order. */
+  writes: string[];
+  /** Settled findings to plan from. */
+  settled?: (f: Investigation) => void;
+}
+
+const restartedAt = '2030-01-01T00:00:00Z';
+const fixes: Fix[] = [
+  {
+    scenario: 'bad-rollout',
+    name: 'rollout undo to the previous revision',
+    action: (f) => ({ kind: 'rollout-undo', toRevision: f.workload.revisions[1]?.revision ?? 0 }),
+    command: /^kubectl rollout undo deployment\/agent-native-framework --to-revision=2 -n default$/,
+    preview: [/^revision 3 \(image agent-native-framework:v1\.5\.0\) → revision 2 \(image agent-native-framework:v1\.4\.2\)$/],
+    writes: ['deployments/agent-native-framework'],
+    settled: (f) => expect(f.workload.revisions.length).toBeGreaterThan(1),
+  },
+  {
+    scenario: 'bad-rollout',
+    name: "set image to the previous revision's",
+    action: (f) => ({ kind: 'set-image', container: 'agent-manager', image: f.workload.revisions[1]?.images[0] ?? '' }),
+    command: /^kubectl set image deployment\/agent-native-framework agent-manager=agent-native-framework:v1\.4\.2 -n default$/,
+    preview: [/^image of agent-manager agent-native-framework:v1\.5\.0 → agent-native-framework:v1\.4\.2$/],
+    writes: ['deployments/agent-native-framework'],
+    settled: (f) => expect(f.workload.revisions.length).toBeGreaterThan(1),
+  },
+  {
+    scenario: 'oom',
+    name: 'a higher memory limit',
+    action: () => ({ kind: 'set-resources', container: 'agent-manager', limits: { memory: '4Gi' } }),
+    command: /^kubectl set resources deployment\/agent-native-framework -c agent-manager --limits=memory=4Gi -n default$/,
+    preview: [/^memory limit of agent-manager 2Gi → 4Gi$/],
+    writes: ['deployments/agent-native-framework'],
+  },
+  {
+    scenario: 'scaled-to-zero',
+    name: 'scale to 2',
+    action: () => ({ kind: 'scale', replicas: 2 }),
+    command: /^kubectl scale deployment\/agent-native-framework --replicas=2 -n default$/,
+    preview: [/^replicas 0 → 2$/],
+    writes: ['deployments/agent-native-framework'],
+  },
+  {
+    scenario: 'config-error',
+    name: 'restoring the last applied config and a restart',
+    action: (f) => ({ kind: 'patch-config-map', name: 'agent-config', data: f.config.configMaps[0]?.lastApplied ?? {}, restartedAt }),
+    command: /^kubectl patch configmap agent-config -n default -p '.*"AGENT_MAX_WORKERS":"8".*' && kubectl rollout restart deployment\/agent-native-framework -n default$/,
+    preview: [/^config map agent-config AGENT_MAX_WORKERS "eight" → "8"$/, /^pods restart \(restartedAt \(none\) → 2030-01-01T00:00:00Z\)$/],
+    writes: ['configmaps/agent-config', 'deployments/agent-native-framework'],
+  },
+  {
+    scenario: 'selector-mismatch',
+    name: "setting the selector to the pods' labels",
+    action: (f) => ({ kind: 'set-service-selector', service: f.health.service.name ?? '', selector: f.health.podLabels }),
+    command: /^kubectl set selector service\/agent-native-framework 'app=agent-native-framework' -n default$/,
+    preview: [/^selector of service agent-native-framework app=agent-native-framework-v2 → app=agent-native-framework$/],
+    writes: ['services/agent-native-framework'],
+  },
+];
+
+describe('a fix, previewed, applied and retried', () => {
+  it.each(fixes.map((fix) => [fix.scenario, fix.name, fix] as const))('%s, fixed by %s', async (_scenario, _name, fix) => {
+    const started = await cluster(fix.scenario);
+    const { sandbox, activities, run } = started;
+    const findings = await eventually(() => run(() => investigate(activities)), fix.settled ?? (() => undefined));
+    const req = request(fix.action(findings));
+
+    // The preview: a server-side dry run of every write, nothing changed.
+    const preview = await run(() => activities.previewMutation(req));
+    expect(preview.command).toMatch(fix.command);
+    expect(preview.wouldChange).toBe(true);
+    for (const [i, change] of fix.preview.entries()) expect(preview.changes[i]).toMatch(change);
+    expect(realWrites(sandbox.audit())).toEqual([]);
+    expect(sandbox.audit().map((e) => `${e.resource}/${e.name}`)).toEqual(fix.writes);
+
+    // The apply: one write per object, carrying the key, by our field manager.
+    const applied = await run(() => activities.applyMutation(req));
+    expect(applied).toMatchObject({ command: preview.command, changes: preview.changes, alreadyApplied: false });
+    // The retry Temporal would make: the key is on every object, nothing is written again.
+    const retried = await run(() => activities.applyMutation(req));
+    expect(retried).toMatchObject({ alreadyApplied: true, changes: [], generation: applied.generation });
+    const writes = realWrites(sandbox.audit());
+    expect(writes.map((e) => `${e.resource}/${e.name}`)).toEqual(fix.writes);
+    for (const write of writes) expect(write).toMatchObject({ verb: 'patch', idempotencyKey: req.idempotencyKey, fieldManager });
+
+    // And the service recovers, as the runbook's verification sees it.
+    const rollout = await run(() => activities.waitForRollout(service, { timeoutSeconds: 20 }));
+    expect(rollout).toEqual({ complete: true, message: 'deployment "agent-native-framework" successfully rolled out' });
+    const verification = await eventually(() => run(() => activities.verifyRecovery(service, { restartsBaseline: 0 })), (v) => expect(v.checks.filter((c) => !c.ok)).toEqual([]));
+    expect(verification.recovered).toBe(true);
+    expect(sandbox.isRecovered()).toBe(true);
+    expectNoCanary(started, preview, applied, retried, rollout, verification);
+  });
+});
+
+describe('idempotency and state', () => {
+  it('records the key and the approver on the object', async () => {
+    const { activities, run, kubeconfigPath } = await cluster('healthy');
+    const req = request({ kind: 'rollout-restart', restartedAt });
+    await run(() => activities.applyMutation(req));
+    const { KubeConfig, AppsV1Api } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const deployment = await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: service.deployment, namespace: service.namespace });
+    expect(deployment.metadata?.annotations).toMatchObject({ [idempotencyKeyAnnotation]: req.idempotencyKey, [approvedByAnnotation]: 'alice@example.com' });
+    expect(deployment.spec?.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt']).toBe(restartedAt);
+  });
+
+  it('writes nothing when the object already is as asked, and says so in the preview', async () => {
+    const { sandbox, activities, run } = await cluster('healthy');
+    const req = request({ kind: 'scale', replicas: 2 });
+    expect(await run(() => activities.previewMutation(req))).toMatchObject({ wouldChange: false, changes: [] });
+    expect(await run(() => activities.applyMutation(req))).toMatchObject({ alreadyApplied: false, changes: [] });
+    expect(sandbox.audit()).toEqual([]);
+  });
+
+  it('a second action with a new key writes again', async () => {
+    const { sandbox, activities, run } = await cluster('healthy');
+    await run(() => activities.applyMutation(request({ kind: 'rollout-restart', restartedAt: '2030-01-01T00:00:00Z' })));
+    await run(() => activities.applyMutation(request({ kind: 'rollout-restart', restartedAt: '2030-01-01T00:05:00Z' })));
+    expect(realWrites(sandbox.audit())).toHaveLength(2);
+  });
+});
+
+describe('refusals', () => {
+  // One cluster for all: none of these may write, so none can disturb another.
+  let shared: Promise<TestCluster> | undefined;
+  it.each([
+    ['a namespace outside the allowed ones', request({ kind: 'scale', replicas: 2 }, { service: { ...service, namespace: 'kube-system' } }), FailureTypes.GuardrailViolation, /namespace 'kube-system' are not allowed/],
+    ['more replicas than the maximum', request({ kind: 'scale', replicas: 40 }), FailureTypes.GuardrailViolation, /40 replicas exceeds the maximum of 6/],
+    ['memory above the ceiling', request({ kind: 'set-resources', container: 'agent-manager', limits: { memory: '16Gi' } }), FailureTypes.GuardrailViolation, /exceeds the memory ceiling of 4Gi/],
+    ['a container the deployment does not have', request({ kind: 'set-image', container: 'sidecar', image: 'x:1' }), FailureTypes.BadRequest, /has no container 'sidecar' \(it has: agent-manager\)/],
+    ['a revision not in the history', request({ kind: 'rollout-undo', toRevision: 42 }), FailureTypes.NotFound, /unable to find revision 42 .* \(it has: 2, 1\)/],
+    ['a deployment that does not exist', request({ kind: 'rollout-restart', restartedAt }, { service: { ...service, deployment: 'nope' } }), FailureTypes.NotFound, /404 reading deployments\/nope in default/],
+    ['a masked value written back', request({ kind: 'patch-config-map', name: 'agent-config', data: { API_TOKEN: '***' }, restartedAt }), FailureTypes.BadRequest, /carries the redaction mask for API_TOKEN/],
+  ])('refuse %s, permanently and before any write', async (_case, req, type, message) => {
+    shared ??= cluster('healthy');
+    const { sandbox, activities, run } = await shared;
+    for (const attempt of [() => activities.previewMutation(req), () => activities.applyMutation(req)] as (() => Promise<unknown>)[]) {
+      const failure = await failureOf(run(attempt));
+      expect(failure.type).toBe(type);
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toMatch(message);
+      expectNoCanary(await shared, failure.message);
+    }
+    expect(sandbox.audit()).toEqual([]);
+  });
+});

@@ -1,0 +1,137 @@
+// Notifications: PagerDuty Events v2, Slack webhook, generic webhook, or the
+// outbox when no URL is configured; redacted; failures classified for retry.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { describe, expect, it } from 'vitest';
+import type { ActivityDeps } from '../../activities/deps.js';
+import { notify, reportFileName, writeReport } from '../../activities/notify/index.js';
+import { FailureTypes } from '../../activities/types.js';
+import type { Notification } from '../../workflows/domain.js';
+import { captureLogger, noCluster } from './helpers.js';
+
+interface Posted {
+  url: string;
+  body: unknown;
+}
+
+function deps(notifier: Partial<ActivityDeps['notifier']>, answer: () => Response = () => new Response('ok')): { deps: ActivityDeps; posted: Posted[] } {
+  const posted: Posted[] = [];
+  const fetch = (async (url: string, init: { body: string }) => {
+    posted.push({ url, body: JSON.parse(init.body) as unknown });
+    return answer();
+  }) as typeof globalThis.fetch;
+  const dir = mkdtempSync(join(tmpdir(), 'notify-'));
+  return {
+    posted,
+    deps: {
+      kube: noCluster,
+      fetch,
+      notifier: { outboxDir: join(dir, 'outbox'), reportsDir: join(dir, 'reports'), ...notifier },
+      clock: () => new Date('2025-06-01T12:00:00Z'),
+      logger: captureLogger().logger,
+      guardrails: { allowedNamespaces: ['default'], maxReplicas: 4, memoryCeiling: '4Gi' },
+      requiredEnv: [],
+      dependencies: [],
+      probes: { healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 1000 },
+      rolloutPollMs: 100,
+    },
+  };
+}
+
+const page: Notification = {
+  channel: 'pager',
+  event: 'trigger',
+  incidentId: 'incident/local/default/web',
+  dedupKey: 'incident/local/default/web#7',
+  severity: 'critical',
+  level: 1,
+  summary: 'web is down',
+  body: 'CrashLoopBackOff; last log: ANTHROPIC_API_KEY=sk-ant-secretvalue123 rejected',
+};
+
+async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
+  return err;
+}
+
+describe('notify', () => {
+  it('pages through PagerDuty Events v2 with the routing key and one dedup key per incident, redacted', async () => {
+    const { deps: d, posted } = deps({ pagerduty: { routingKey: 'R0UTINGKEY', eventsUrl: 'https://events.example/v2/enqueue' } });
+    await notify(d, page);
+    await notify(d, { ...page, event: 'resolve' });
+    expect(posted.map((p) => p.url)).toEqual(['https://events.example/v2/enqueue', 'https://events.example/v2/enqueue']);
+    expect(posted[0]?.body).toMatchObject({
+      routing_key: 'R0UTINGKEY',
+      event_action: 'trigger',
+      dedup_key: page.dedupKey,
+      payload: { summary: 'web is down', severity: 'critical', source: 'incident-response' },
+    });
+    expect(posted[1]?.body).toEqual({ routing_key: 'R0UTINGKEY', event_action: 'resolve', dedup_key: page.dedupKey });
+    expect(JSON.stringify(posted)).not.toContain('secretvalue123');
+  });
+
+  it('posts chat as a Slack incoming-webhook message', async () => {
+    const { deps: d, posted } = deps({ chatWebhookUrl: 'https://hooks.example/T/B/x' });
+    await notify(d, { ...page, channel: 'chat', event: 'status-update' });
+    expect(posted[0]?.body).toMatchObject({ text: 'web is down', blocks: [{ type: 'section' }, { type: 'section' }, { type: 'context' }] });
+  });
+
+  it('appends one JSON line per message to <outbox>/<channel>.jsonl when no URL is configured', async () => {
+    const { deps: d, posted } = deps({});
+    await notify(d, { ...page, channel: 'status-page', event: 'status-update' });
+    await notify(d, { ...page, channel: 'status-page', event: 'resolved' });
+    expect(posted).toEqual([]);
+    const lines = readFileSync(join(d.notifier.outboxDir, 'status-page.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as Notification).event)).toEqual(['status-update', 'resolved']);
+    expect(lines.join('\n')).not.toContain('secretvalue123');
+  });
+
+  it.each([
+    [429, false],
+    [503, false],
+    [400, true],
+    [403, true],
+  ])('an answer %d fails %s', async (code, permanent) => {
+    const { deps: d } = deps({ statusPageWebhookUrl: 'https://status.example/hook' }, () => new Response('nope', { status: code }));
+    const err = await failure(notify(d, { ...page, channel: 'status-page' }));
+    expect(err.nonRetryable).toBe(permanent);
+    if (permanent) expect(err.type).toBe(FailureTypes.NotificationRejected);
+    expect(err.message).not.toContain('status.example');
+  });
+
+  it('a network failure is retryable and does not show the URL', async () => {
+    const { deps: d } = deps({ chatWebhookUrl: 'https://hooks.example/T/B/secretpath' }, () => {
+      throw new TypeError('fetch failed');
+    });
+    const err = await failure(notify(d, { ...page, channel: 'chat' }));
+    expect(err.nonRetryable).toBe(false);
+    expect(err.message).not.toContain('secretpath');
+  });
+
+  it('refuses a pager event PagerDuty does not know', async () => {
+    const { deps: d } = deps({ pagerduty: { routingKey: 'R', eventsUrl: 'https://events.example/v2/enqueue' } });
+    expect((await failure(notify(d, { ...page, event: 'status-update' }))).type).toBe(FailureTypes.BadRequest);
+  });
+});
+
+describe('writeReport', () => {
+  it('writes the redacted markdown to <reports>/<incident>.md', async () => {
+    const { deps: d } = deps({});
+    const { location } = await writeReport(d, { incidentId: 'incident/local/default/web', title: 'web down', markdown: '# web down\ntoken=abcdef123456\n' });
+    expect(location).toBe(join(d.notifier.reportsDir, 'incident-local-default-web.md'));
+    expect(readFileSync(location, 'utf8')).toBe('# web down\ntoken=***\n');
+  });
+
+  it('files it with the ticket webhook when one is configured', async () => {
+    const { deps: d, posted } = deps({ ticketWebhookUrl: 'https://tickets.example/api' }, () => Response.json({ url: 'https://tickets.example/T-1' }));
+    expect(await writeReport(d, { incidentId: 'i', title: 't', markdown: 'm' })).toEqual({ location: 'https://tickets.example/T-1' });
+    expect(posted[0]?.body).toEqual({ incidentId: 'i', title: 't', markdown: 'm' });
+  });
+
+  it('names report files safely', () => {
+    expect(reportFileName('../../etc/passwd')).toBe('etc-passwd.md');
+  });
+});

@@ -1,0 +1,46 @@
+// Maps the worker's environment config onto the activities' config and builds
+// the activity functions once per worker process.
+import { createActivities, createDefaultDeps, type Activities, type ActivitiesConfig } from '../activities/index.js';
+import type { WorkerConfig } from './config.js';
+
+/** `name=url,name2=url2` → [{ name, url }]. */
+function dependencyList(spec: string): { name: string; url: string }[] {
+  return spec
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      return at > 0 ? { name: pair.slice(0, at), url: pair.slice(at + 1) } : { name: new URL(pair).hostname, url: pair };
+    });
+}
+
+export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
+  return {
+    kube: {
+      kubeconfigPath: config.KUBECONFIG || undefined,
+      inCluster: !config.KUBECONFIG && Boolean(process.env.KUBERNETES_SERVICE_HOST),
+      contexts: config.KUBE_CONTEXTS,
+      defaultCluster: config.DEFAULT_CLUSTER,
+    },
+    guardrails: {
+      allowedNamespaces: config.ALLOWED_NAMESPACES,
+      maxReplicas: config.MAX_REPLICAS,
+      memoryCeiling: config.MEMORY_CEILING,
+    },
+    dependencies: dependencyList(config.DEPENDENCY_URLS),
+    requiredEnv: [...config.REQUIRED_ENV],
+    notifications: {
+      pagerduty: config.PAGERDUTY_ROUTING_KEY ? { routingKey: config.PAGERDUTY_ROUTING_KEY, eventsUrl: config.PAGERDUTY_EVENTS_URL } : undefined,
+      chatWebhookUrl: config.SLACK_WEBHOOK_URL,
+      statusPageWebhookUrl: config.STATUS_PAGE_WEBHOOK_URL,
+      ticketWebhookUrl: config.TICKET_WEBHOOK_URL,
+      outboxDir: config.OUTBOX_DIR,
+      reportsDir: config.REPORTS_DIR,
+    },
+  };
+}
+
+export function buildActivities(config: WorkerConfig): Activities {
+  return createActivities(createDefaultDeps(activitiesConfig(config)));
+}

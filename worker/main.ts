@@ -1,0 +1,76 @@
+// The worker process: config (fails fast), Runtime telemetry, connection to
+// Temporal, the incident workflows and activities, and an HTTP endpoint for
+// /health/live and /health/ready; the SDK's Prometheus metrics are served on
+// WORKER_METRICS_PORT. SIGINT/SIGTERM drain it gracefully.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
+import { ConfigError, describeConfig, loadConfig, type WorkerConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { buildActivities } from './activities.js';
+
+/** The workflows entry: the TypeScript source under tsx, the compiled file in an image. */
+function workflowsPath(): string {
+  const ts = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+  return existsSync(ts) ? ts : fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+}
+
+const levels: Record<WorkerConfig['LOG_LEVEL'], LogLevel> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' };
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL, { component: 'worker' });
+  log.info({ config: describeConfig(config) }, 'starting incident worker');
+
+  // Runtime first: it must exist before any connection or worker.
+  Runtime.install({
+    logger: new DefaultLogger(levels[config.LOG_LEVEL], ({ level, message, meta }) => {
+      const method = level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error';
+      log[method](meta ?? {}, message);
+    }),
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      metrics: { prometheus: { bindAddress: `0.0.0.0:${config.WORKER_METRICS_PORT}` } },
+    },
+  });
+
+  const connection = await NativeConnection.connect({
+    address: config.TEMPORAL_ADDRESS,
+    tls: config.TEMPORAL_TLS,
+    apiKey: config.TEMPORAL_API_KEY,
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    workflowsPath: workflowsPath(),
+    activities: buildActivities(config),
+  });
+
+  const http = Fastify({ logger: false });
+  http.get('/health/live', async () => ({ status: 'live' }));
+  http.get('/health/ready', async (_req, reply) => {
+    const state = worker.getState();
+    return reply.code(state === 'RUNNING' ? 200 : 503).send({ status: state });
+  });
+  await http.listen({ host: '0.0.0.0', port: config.WORKER_HTTP_PORT });
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, http: config.WORKER_HTTP_PORT }, 'worker running');
+
+  try {
+    await worker.run(); // resolves after a shutdown signal, once in-flight tasks drain
+  } finally {
+    await http.close();
+    await connection.close();
+    log.info('worker stopped');
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`worker failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
