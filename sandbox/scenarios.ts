@@ -1,0 +1,209 @@
+// The failure scenarios of the architecture's section 7, applied as the change
+// that causes them would happen in a real cluster (a deploy of a broken image,
+// an edited secret or config map followed by pods being recreated, a scale to
+// zero, a node pool filled by other work, a selector edit, an outage upstream),
+// so that they recover when, and only when, the right fix is applied.
+import { prepareWrite } from './admission.js';
+import { requestPodDeletion } from './pods.js';
+import { bytes, Mi } from './quantity.js';
+import { R, type ResourceType } from './resources.js';
+import { podResources, occupiesNode } from './scheduler.js';
+import type { Store } from './store.js';
+import type { ConfigMap, Container, Deployment, KObject, Node, Pod, Secret, Service } from './types.js';
+import { badImage, hogNamespace, type ServiceState, type World } from './world.js';
+
+export type ScenarioName =
+  | 'healthy'
+  | 'bad-rollout'
+  | 'oom'
+  | 'missing-secret'
+  | 'config-error'
+  | 'scaled-to-zero'
+  | 'unschedulable'
+  | 'selector-mismatch'
+  | 'dependency-down';
+
+export const scenarioNames: readonly ScenarioName[] = [
+  'healthy',
+  'bad-rollout',
+  'oom',
+  'missing-secret',
+  'config-error',
+  'scaled-to-zero',
+  'unschedulable',
+  'selector-mismatch',
+  'dependency-down',
+];
+
+/** What the app needs once its workload has grown: more than the 2Gi limit, less than 4Gi. */
+const grownMemoryNeed = 2800 * Mi;
+const hogLabel = { app: 'etl-worker', 'app.kubernetes.io/part-of': 'data-pipeline' };
+
+export interface ScenarioContext {
+  store: Store;
+  world: World;
+  usedClusterIPs: () => Set<string>;
+}
+
+function write<T extends KObject>(ctx: ScenarioContext, resource: ResourceType, previous: T, next: T): T {
+  return ctx.store.update(resource, prepareWrite(resource, previous, next, ctx.usedClusterIPs) as T);
+}
+
+function deploymentOf(ctx: ScenarioContext, s: ServiceState): Deployment {
+  const d = ctx.store.get<Deployment>(R.deployments, s.namespace, s.names.name);
+  if (!d) throw new Error(`deployment ${s.namespace}/${s.names.name} is gone; heal cannot recreate it`);
+  return d;
+}
+
+function withContainer(d: Deployment, name: string, change: (c: Container) => Container): Deployment {
+  const containers = d.spec.template.spec.containers.map((c) => (c.name === name ? change(c) : c));
+  return { ...d, spec: { ...d.spec, template: { ...d.spec.template, spec: { ...d.spec.template.spec, containers } } } };
+}
+
+/** Deletes the service's pods, as a node drain or eviction would: its replica sets recreate them. */
+function recreatePods(ctx: ScenarioContext, s: ServiceState, only?: (p: Pod) => boolean): void {
+  for (const pod of ctx.store.list<Pod>(R.pods, s.namespace)) {
+    if (pod.metadata.labels?.app === s.names.name && !pod.metadata.deletionTimestamp && (!only || only(pod))) requestPodDeletion(ctx.store, pod);
+  }
+}
+
+/**
+ * Fills every node with batch work so that none has room for the targets' pods,
+ * then evicts those pods: their replacements stay Pending (FailedScheduling).
+ */
+function fillNodes(ctx: ScenarioContext, targets: ServiceState[]): void {
+  const apps = new Set(targets.map((s) => s.names.name));
+  const need = Math.min(...targets.map((s) => podResources(s.baseline.template.spec).requestMemory));
+  const pods = ctx.store.list<Pod>(R.pods);
+  for (const node of ctx.store.list<Node>(R.nodes)) {
+    const used = pods
+      .filter((p) => occupiesNode(p) && p.spec.nodeName === node.metadata.name && !apps.has(p.metadata.labels?.app ?? ''))
+      .reduce((n, p) => n + podResources(p.spec).requestMemory, 0);
+    const hog = bytes(node.status?.allocatable?.memory) - used - Math.floor(need / 2);
+    if (hog <= 0) continue;
+    const hogMi = Math.floor(hog / Mi);
+    const draft: Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `etl-worker-${node.metadata.name}-${Date.now().toString(36)}`, namespace: hogNamespace, labels: hogLabel },
+      spec: {
+        nodeName: node.metadata.name,
+        containers: [{ name: 'etl-worker', image: 'registry.example.com/data/etl-worker:2.3.1', resources: { requests: { cpu: '100m', memory: `${hogMi}Mi` }, limits: { memory: `${hogMi}Mi` } } }],
+      },
+    };
+    ctx.store.create(R.pods, { ...prepareWrite(R.pods, undefined, draft, ctx.usedClusterIPs), status: { phase: 'Pending', qosClass: 'Burstable' } });
+  }
+  for (const s of targets) recreatePods(ctx, s);
+}
+
+/** Applies a scenario to the given services. */
+export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targets: ServiceState[]): void {
+  if (scenario === 'healthy') {
+    healServices(ctx, targets);
+    return;
+  }
+  for (const s of targets) s.scenario = scenario;
+  if (scenario === 'unschedulable') {
+    fillNodes(ctx, targets);
+    return;
+  }
+  for (const s of targets) {
+    const { name, container } = s.names;
+    switch (scenario) {
+      case 'bad-rollout': {
+        const d = deploymentOf(ctx, s);
+        const next = withContainer(d, container, (c) => ({ ...c, image: badImage }));
+        const cause = `release ${badImage.split(':')[1]}: kubectl set image deployment/${name} ${container}=${badImage}`;
+        write(ctx, R.deployments, d, { ...next, metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } } });
+        break;
+      }
+      case 'oom':
+        s.memoryNeed = grownMemoryNeed;
+        break;
+      case 'missing-secret': {
+        const secret = ctx.store.get<Secret>(R.secrets, s.namespace, s.names.secret);
+        if (secret) {
+          const data = { ...secret.data };
+          delete data.ANTHROPIC_API_KEY;
+          write(ctx, R.secrets, secret, { ...secret, data });
+        }
+        recreatePods(ctx, s);
+        break;
+      }
+      case 'config-error': {
+        const cm = ctx.store.get<ConfigMap>(R.configmaps, s.namespace, s.names.configMap);
+        if (cm) write(ctx, R.configmaps, cm, { ...cm, data: { ...cm.data, AGENT_MAX_WORKERS: 'eight' } });
+        recreatePods(ctx, s);
+        break;
+      }
+      case 'scaled-to-zero': {
+        const d = deploymentOf(ctx, s);
+        write(ctx, R.deployments, d, { ...d, spec: { ...d.spec, replicas: 0 } });
+        break;
+      }
+      case 'selector-mismatch': {
+        const svc = ctx.store.get<Service>(R.services, s.namespace, name);
+        if (svc) write(ctx, R.services, svc, { ...svc, spec: { ...svc.spec, selector: { app: `${name}-v2` } } });
+        break;
+      }
+      case 'dependency-down':
+        if (!s.outages.some((o) => o.to === undefined)) s.outages.push({ from: Date.now() });
+        break;
+    }
+  }
+}
+
+function memoryLimit(d: Deployment, container: string): number | undefined {
+  const c = d.spec.template.spec.containers.find((x) => x.name === container);
+  return c?.resources?.limits?.memory !== undefined ? bytes(c.resources.limits.memory) : undefined;
+}
+
+/** Brings services back to healthy with the smallest set of changes that does it. */
+export function healServices(ctx: ScenarioContext, targets: ServiceState[]): void {
+  const now = Date.now();
+  for (const s of targets) {
+    s.scenario = 'healthy';
+    for (const o of s.outages) o.to ??= now;
+    s.memoryNeed = s.baseline.memoryNeed;
+    let envRestored = false;
+    const secret = ctx.store.get<Secret>(R.secrets, s.namespace, s.names.secret);
+    if (!secret) {
+      ctx.store.create(R.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: s.names.secret, namespace: s.namespace, labels: { app: s.names.name } }, type: 'Opaque', data: s.baseline.secretData });
+      envRestored = true;
+    } else if (!secret.data?.ANTHROPIC_API_KEY) {
+      write(ctx, R.secrets, secret, { ...secret, data: { ...secret.data, ANTHROPIC_API_KEY: s.baseline.secretData.ANTHROPIC_API_KEY ?? '' } });
+      envRestored = true;
+    }
+    const cm = ctx.store.get<ConfigMap>(R.configmaps, s.namespace, s.names.configMap);
+    if (!cm) {
+      ctx.store.create(R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: s.names.configMap, namespace: s.namespace, labels: { app: s.names.name } }, data: s.baseline.configData });
+      envRestored = true;
+    } else if (JSON.stringify(cm.data) !== JSON.stringify(s.baseline.configData)) {
+      write(ctx, R.configmaps, cm, { ...cm, data: s.baseline.configData });
+      envRestored = true;
+    }
+    const svc = ctx.store.get<Service>(R.services, s.namespace, s.names.name);
+    if (svc && JSON.stringify(svc.spec.selector) !== JSON.stringify(s.baseline.selector)) {
+      write(ctx, R.services, svc, { ...svc, spec: { ...svc.spec, selector: s.baseline.selector } });
+    }
+    let d = deploymentOf(ctx, s);
+    const image = d.spec.template.spec.containers.find((c) => c.name === s.names.container)?.image ?? '';
+    const limit = memoryLimit(d, s.names.container);
+    if (ctx.world.brokenImages.has(image) || (limit !== undefined && limit < s.memoryNeed)) {
+      d = write(ctx, R.deployments, d, {
+        ...d,
+        metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'kubernetes.io/change-cause': s.baseline.changeCause } },
+        spec: { ...d.spec, template: s.baseline.template },
+      });
+    }
+    if ((d.spec.replicas ?? 0) === 0) write(ctx, R.deployments, d, { ...d, spec: { ...d.spec, replicas: s.baseline.replicas } });
+    // Pods built with the broken environment keep it until they are recreated.
+    if (envRestored) recreatePods(ctx, s, (p) => !(p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+  }
+  const stillStarved = [...ctx.world.services.values()].some((s) => s.scenario === 'unschedulable');
+  if (!stillStarved) {
+    for (const pod of ctx.store.list<Pod>(R.pods, hogNamespace)) {
+      if (pod.metadata.labels?.app === hogLabel.app && !pod.metadata.deletionTimestamp) requestPodDeletion(ctx.store, pod);
+    }
+  }
+}
