@@ -57,15 +57,21 @@ program
   .description('start a sandbox and run until Ctrl-C')
   .addOption(scenarioOption())
   .option('--port <port>', 'port on 127.0.0.1 (0 = any free port)', integer(0, 65535), 6443)
+  .option('--host <address>', 'address to listen on (0.0.0.0 in a container)', '127.0.0.1')
+  .option('--advertise-host <name>', 'host name clients use, written into the kubeconfig and the certificate')
+  .option('--token-file <path>', 'also write the bearer token here (e.g. for Prometheus)')
   .option('--services <n>', 'copies of the service', integer(1, 999), 1)
   .addOption(kubeconfigOption())
   .option('--canary <value>', 'plant this value as a secret, a literal env value and in a log line')
   .option('--rollout-ms <ms>', 'about how long a rollout takes', integer(50, 600_000))
   .option('--crash-loop-ms <ms>', 'back-off between restarts of a crashing container', integer(50, 600_000))
-  .action(async (o: { scenario: ScenarioName; port: number; services: number; kubeconfig: string; canary?: string; rolloutMs?: number; crashLoopMs?: number }) => {
+  .action(async (o: { scenario: ScenarioName; port: number; host: string; advertiseHost?: string; tokenFile?: string; services: number; kubeconfig: string; canary?: string; rolloutMs?: number; crashLoopMs?: number }) => {
     const kubeconfigPath = resolve(o.kubeconfig);
     const sandbox = await startSandbox({
       port: o.port,
+      host: o.host,
+      advertiseHost: o.advertiseHost,
+      tokenFile: o.tokenFile ? resolve(o.tokenFile) : undefined,
       scenario: o.scenario,
       services: o.services,
       kubeconfigPath,

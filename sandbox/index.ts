@@ -12,6 +12,8 @@ import { KubeApi } from './api.js';
 import { AuditLog, type AuditEntry } from './audit.js';
 import { Cluster } from './cluster.js';
 import { Faults, type FaultRule } from './faults.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { writeKubeconfig } from './kubeconfig.js';
 import { scenarioNames, type ScenarioName } from './scenarios.js';
 import { SandboxServer } from './server.js';
@@ -24,6 +26,12 @@ export type { AuditEntry, FaultRule, ScenarioName };
 export interface SandboxOptions {
   /** 0 = a random free port (the default). */
   port?: number;
+  /** Address to listen on: loopback by default; 0.0.0.0 in a container. */
+  host?: string;
+  /** The host name clients use (kubeconfig server, certificate), e.g. `sandbox` in docker-compose. */
+  advertiseHost?: string;
+  /** Also write the bearer token to this file (mode 600), e.g. for Prometheus' credentials_file. */
+  tokenFile?: string;
   scenario?: ScenarioName;
   services?: number;
   /** Random if absent. */
@@ -71,9 +79,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const faults = new Faults();
   const audit = new AuditLog();
   const token = options.token ?? randomBytes(32).toString('base64url');
-  const certificate = selfSignedCertificate();
+  const certificate = selfSignedCertificate(options.advertiseHost ? [options.advertiseHost] : []);
   const server = new SandboxServer({ api: new KubeApi(cluster, faults, audit), admin: new AdminApi(cluster, faults, audit), token, certificate });
-  const port = await server.listen(options.port ?? 0);
+  const port = await server.listen(options.port ?? 0, options.host);
   const url = `http://127.0.0.1:${port}`;
   if (options.scenario && options.scenario !== 'healthy') cluster.break(options.scenario);
   cluster.start();
@@ -81,7 +89,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const deadline = Date.now() + 10 * (timing.rolloutMs + timing.crashLoopMs);
   while (!cluster.settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, timing.tickMs));
   // https for kubectl, which sends no token over plain http; the same port answers both.
-  if (options.kubeconfigPath) writeKubeconfig(options.kubeconfigPath, `https://127.0.0.1:${port}`, token, certificate.cert);
+  if (options.kubeconfigPath) writeKubeconfig(options.kubeconfigPath, `https://${options.advertiseHost ?? '127.0.0.1'}:${port}`, token, certificate.cert);
+  if (options.tokenFile) {
+    mkdirSync(dirname(options.tokenFile), { recursive: true });
+    writeFileSync(options.tokenFile, token, { mode: 0o600 });
+  }
   let closed: Promise<void> | undefined;
   return {
     url,

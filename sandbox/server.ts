@@ -131,10 +131,10 @@ export class SandboxServer {
     socket.once('readable', route);
   }
 
-  listen(port: number): Promise<number> {
+  listen(port: number, host = '127.0.0.1'): Promise<number> {
     return new Promise((resolve, reject) => {
       this.front.once('error', reject);
-      this.front.listen(port, '127.0.0.1', () => {
+      this.front.listen(port, host, () => {
         this.front.off('error', reject);
         const address = this.front.address();
         resolve(typeof address === 'object' && address ? address.port : port);

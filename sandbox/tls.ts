@@ -40,7 +40,8 @@ export interface Certificate {
   cert: string;
 }
 
-export function selfSignedCertificate(commonName = 'incident-response-sandbox'): Certificate {
+/** `dnsNames` are added to 127.0.0.1 and localhost, e.g. the service name in docker-compose. */
+export function selfSignedCertificate(dnsNames: string[] = [], commonName = 'incident-response-sandbox'): Certificate {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ecdsaSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(commonName)))));
@@ -63,7 +64,7 @@ export function selfSignedCertificate(commonName = 'incident-response-sandbox'):
         // digitalSignature and keyCertSign
         extension('2.5.29.15', true, tlv(0x03, Buffer.from([0x02, 0x84]))),
         extension('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.1'))),
-        extension('2.5.29.17', false, seq(tlv(0x87, Buffer.from([127, 0, 0, 1])), tlv(0x82, Buffer.from('localhost')))),
+        extension('2.5.29.17', false, seq(tlv(0x87, Buffer.from([127, 0, 0, 1])), ...['localhost', ...dnsNames].map((dns) => tlv(0x82, Buffer.from(dns))))),
       ),
     ),
   );

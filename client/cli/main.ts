@@ -1,0 +1,189 @@
+// `incident`: the on-call engineer's command line. Every command takes a full
+// workflow ID (incident/<cluster>/<namespace>/<deployment>) or a short incident
+// number (INC-123456 or 123456); `--json` prints machine-readable output.
+import { userInfo } from 'node:os';
+import { Command, Option } from 'commander';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ClientConfigError, loadClientConfig } from '../config.js';
+import { IncidentNotFound, Incidents } from '../incidents.js';
+import { incidentTable, incidentView, tasksView, timelineLine, workflowUrl } from './render.js';
+
+const uiBase = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233';
+const defaultActor = process.env.INCIDENT_USER ?? userInfo().username;
+
+let incidents: Incidents | undefined;
+async function connect(): Promise<Incidents> {
+  incidents ??= await Incidents.connect(loadClientConfig());
+  return incidents;
+}
+
+const print = (json: boolean, value: unknown, text: () => string) => {
+  process.stdout.write(`${json ? JSON.stringify(value, null, 2) : text()}\n`);
+};
+
+const asOption = () => new Option('--as <name>', 'who you are (recorded on the incident)').default(defaultActor);
+
+const program = new Command('incident')
+  .description('Work with durable incidents: list, inspect, approve, signal, follow up')
+  .showHelpAfterError();
+
+program
+  .command('list')
+  .description('incidents, newest first')
+  .option('--open', 'only open incidents')
+  .option('--limit <n>', 'at most this many', '50')
+  .option('--json', 'JSON output')
+  .action(async (o: { open?: boolean; limit: string; json?: boolean }) => {
+    const rows = await (await connect()).list({ open: o.open, limit: Number(o.limit) });
+    print(Boolean(o.json), rows, () => incidentTable(rows));
+  });
+
+program
+  .command('show <id>')
+  .description('what the incident is doing: phase, diagnosis, pending approval, actions, timeline')
+  .option('--json', 'JSON output')
+  .action(async (id: string, o: { json?: boolean }) => {
+    const status = await (await connect()).status(id);
+    print(Boolean(o.json), status, () => incidentView(status, workflowUrl(uiBase, loadClientConfig().TEMPORAL_NAMESPACE, status.incidentId)));
+  });
+
+program
+  .command('watch <id>')
+  .description('follow the timeline live until the incident is resolved (Ctrl-C to stop watching)')
+  .option('--interval <ms>', 'poll interval', '1000')
+  .action(async (id: string, o: { interval: string }) => {
+    const gateway = await connect();
+    let shown = 0;
+    let lastPending: number | undefined;
+    for (;;) {
+      const s = await gateway.status(id);
+      const total = s.timeline.length + s.timelineOmitted;
+      for (const entry of s.timeline.slice(Math.max(0, s.timeline.length - (total - shown)))) process.stdout.write(`${timelineLine(entry)}\n`);
+      shown = total;
+      if (s.pendingApproval && s.pendingApproval.action !== lastPending) {
+        lastPending = s.pendingApproval.action;
+        process.stdout.write(`  → approve: incident approve ${s.incidentNumber ? `INC-${s.incidentNumber}` : s.incidentId} --action ${s.pendingApproval.action}\n`);
+      }
+      if (s.phase === 'resolved') return;
+      await new Promise((r) => setTimeout(r, Number(o.interval)));
+    }
+  });
+
+for (const decision of ['approve', 'reject'] as const) {
+  program
+    .command(`${decision} <id>`)
+    .description(`${decision} the action awaiting approval (validated: unknown or decided actions and unlisted approvers are refused)`)
+    .addOption(asOption())
+    .option('--action <n>', 'the action number (default: the one awaiting approval)')
+    .option('--comment <text>', 'why')
+    .option('--json', 'JSON output')
+    .action(async (id: string, o: { as: string; action?: string; comment?: string; json?: boolean }) => {
+      const outcome = await (await connect()).decide(id, decision, o.as, { action: o.action ? Number(o.action) : undefined, comment: o.comment });
+      print(Boolean(o.json), outcome, () => `action #${outcome.action} ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}: ${outcome.command}`);
+    });
+}
+
+program
+  .command('ack <id>')
+  .description('acknowledge the page (stops nothing; shows who is on it)')
+  .addOption(asOption())
+  .action(async (id: string, o: { as: string }) => {
+    await (await connect()).acknowledge(id, o.as);
+    process.stdout.write(`acknowledged by ${o.as}\n`);
+  });
+
+program
+  .command('note <id> <text...>')
+  .description('add a note to the timeline')
+  .addOption(asOption())
+  .action(async (id: string, text: string[], o: { as: string }) => {
+    await (await connect()).note(id, o.as, text.join(' '));
+    process.stdout.write('note added\n');
+  });
+
+program
+  .command('escalate <id>')
+  .description('page the next level now')
+  .addOption(asOption())
+  .requiredOption('--reason <text>', 'why')
+  .option('--level <n>', 'page this level (1-3) instead of the next')
+  .action(async (id: string, o: { as: string; reason: string; level?: string }) => {
+    await (await connect()).escalate(id, o.as, o.reason, o.level ? Number(o.level) : undefined);
+    process.stdout.write('escalation requested\n');
+  });
+
+program
+  .command('resolve <id>')
+  .description('close the incident by hand (starts the post-incident follow-up)')
+  .addOption(asOption())
+  .option('--reason <text>', 'why')
+  .action(async (id: string, o: { as: string; reason?: string }) => {
+    await (await connect()).resolve(id, o.as, o.reason);
+    process.stdout.write('resolve requested\n');
+  });
+
+program
+  .command('tasks [id]')
+  .description('open post-incident tasks (24 h, 1 week, 1 month), of one incident or all')
+  .option('--json', 'JSON output')
+  .action(async (id: string | undefined, o: { json?: boolean }) => {
+    const lists = await (await connect()).tasks(id);
+    print(Boolean(o.json), lists, () => tasksView(lists));
+  });
+
+program
+  .command('task')
+  .description('post-incident task commands')
+  .command('done <postIncidentWorkflowId> <taskId>')
+  .description("mark a post-incident task done ('incident tasks' lists both IDs)")
+  .addOption(asOption())
+  .option('--note <text>', 'what was done')
+  .action(async (workflowId: string, taskId: string, o: { as: string; note?: string }) => {
+    await (await connect()).completeTask(workflowId, taskId, o.as, o.note);
+    process.stdout.write(`task ${taskId} marked done by ${o.as}\n`);
+  });
+
+program
+  .command('trigger')
+  .description('open an incident by hand, as an alert would')
+  .requiredOption('--namespace <ns>', 'Kubernetes namespace')
+  .requiredOption('--deployment <name>', 'deployment')
+  .option('--cluster <name>', 'cluster (default: DEFAULT_CLUSTER)')
+  .addOption(new Option('--severity <level>', 'severity').choices(['critical', 'error', 'warning', 'info']).default('critical'))
+  .option('--summary <text>', 'what is wrong')
+  .addOption(asOption())
+  .action(async (o: { namespace: string; deployment: string; cluster?: string; severity: 'critical' | 'error' | 'warning' | 'info'; summary?: string; as: string }) => {
+    const gateway = await connect();
+    const service = { cluster: o.cluster ?? loadClientConfig().DEFAULT_CLUSTER, namespace: o.namespace, deployment: o.deployment };
+    const startsAt = new Date().toISOString();
+    const workflowId = await gateway.open(service, {
+      name: 'ServiceDown',
+      severity: o.severity,
+      summary: o.summary ?? `${o.deployment} in ${o.namespace} reported down by ${o.as}`,
+      labels: { triggeredBy: o.as },
+      startsAt,
+      fingerprint: `manual/${service.cluster}/${service.namespace}/${service.deployment}/${startsAt}`,
+    });
+    process.stdout.write(`${workflowId}\n${workflowUrl(uiBase, loadClientConfig().TEMPORAL_NAMESPACE, workflowId)}\n`);
+  });
+
+/** One line that says what went wrong and what to do. */
+function explain(err: unknown): string {
+  if (err instanceof ClientConfigError || err instanceof IncidentNotFound) return err.message;
+  if (err instanceof WorkflowNotFoundError) return `no such incident: ${err.workflowId ?? ''} ('incident list' shows the known ones)`;
+  if (err instanceof WorkflowUpdateFailedError) return `refused: ${err.cause instanceof Error ? err.cause.message : err.message}`;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/connect|UNAVAILABLE|ECONNREFUSED|deadline/i.test(message)) {
+    return `cannot reach Temporal at ${process.env.TEMPORAL_ADDRESS ?? 'localhost:7233'}: is it running? ('npm start' runs a local one) (${message})`;
+  }
+  return message;
+}
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  process.stderr.write(`incident: ${explain(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await incidents?.close();
+}
