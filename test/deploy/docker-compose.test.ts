@@ -73,7 +73,11 @@ describe('docker-compose.yml', () => {
     const known = Object.keys(schema.shape);
     for (const key of Object.keys(env)) expect(known, `${name} variable ${key}`).toContain(key);
     // ${VAR:-default} resolves to the default when unset, as compose would.
-    const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{\w+:-([^}]*)\}/g, '$1')]).filter(([, v]) => v !== ''));
+    const resolved: Record<string, string> = Object.fromEntries(
+      Object.entries(env)
+        .map(([k, v]): [string, string] => [k, v.replace(/\$\{\w+:-([^}]*)\}/g, '$1')])
+        .filter(([, v]) => v !== ''),
+    );
     expect(schema.safeParse(resolved).success).toBe(true);
   });
 

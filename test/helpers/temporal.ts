@@ -18,21 +18,37 @@ function tool(name: string): string {
   return path;
 }
 
-/** The Java time-skipping test server: timers fire as soon as the workflow is blocked on them. */
-export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+/**
+ * The Java time-skipping test server: timers fire as soon as the workflow is blocked on them.
+ * The incident search attributes are registered, as on the dev server: the test server
+ * refuses an upsert of an attribute it does not know (the workflow task would fail forever).
+ */
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: tool('temporal-test-server') } },
   });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(incidentSearchAttributes.map((key) => [key.name, indexedValueType[key.type]])),
+  });
+  return env;
 }
 
-/** The Temporal CLI dev server with SQLite in a temp dir and the incident search attributes registered. */
-export function devServerEnv(): Promise<TestWorkflowEnvironment> {
+// temporal.api.enums.v1.IndexedValueType numbers (@temporalio/proto is not a direct dependency).
+const indexedValueType = { KEYWORD: 2, INT: 3, BOOL: 5 } as const;
+
+/**
+ * The Temporal CLI dev server with SQLite in a temp dir and the incident search attributes
+ * registered; with `uiPort`, its Web UI too.
+ */
+export function devServerEnv(options: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   const dir = mkdtempSync(join(tmpdir(), 'incident-devserver-'));
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: tool('temporal') },
       dbFilename: join(dir, 'temporal.db'),
       searchAttributes: [...incidentSearchAttributes],
+      ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
       log: { format: 'pretty', level: 'error' },
     },
   });

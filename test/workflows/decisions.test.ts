@@ -1,0 +1,374 @@
+// The incident's decisions without Temporal: diagnose() follows the runbook's
+// branches, plan() turns candidates into concrete, guarded, approval-tagged
+// mutations, and the monitor, units and report helpers say what they should.
+import { describe, expect, it } from 'vitest';
+import type { Findings, MitigationAction } from '../../workflows/domain.js';
+import { diagnose, investigationFailed, summarizeFindings, type DiagnosisCategory, type Symptom } from '../../workflows/diagnose.js';
+import { plan, sameChange, type Attempt, type PlanContext, type PlanStep } from '../../workflows/plan.js';
+import { assessSample, restartsBaseline } from '../../workflows/monitor.js';
+import { incidentSummaryReport } from '../../workflows/render.js';
+import { IncidentInputSchema } from '../../workflows/input.js';
+import { formatDuration, formatMemory, parseDuration, parseMemory } from '../../workflows/units.js';
+import type { IncidentRecord } from '../../workflows/records.js';
+import { collectedAt, crashAll, findingsWith, healthyFindings, minutesBefore, pod } from '../fixtures/findings.js';
+
+const now = '2026-03-01T12:05:00.000Z';
+const ctx = (overrides: Partial<PlanContext> = {}): PlanContext => ({
+  service: { cluster: 'prod', namespace: 'default', deployment: 'agent-native-framework' },
+  guardrails: { maxReplicas: 10, memoryCeiling: '4Gi' },
+  autoApprove: [],
+  now,
+  maxAttempts: 8,
+  ...overrides,
+});
+const tried = (action: MitigationAction, outcome: Attempt['outcome'] = 'not-recovered'): Attempt => ({ action, outcome });
+
+// --- One broken thing per case ------------------------------------------------
+
+const oom = (f: Findings): void => crashAll(f, 'OOMKilled', 137);
+const badRollout = (f: Findings): void => {
+  crashAll(f, 'Error', 1);
+  const current = f.workload.revisions[0];
+  if (current) current.createdAt = minutesBefore(12);
+  f.logs.lastErrorLines = [{ pod: 'agent-native-framework-7d9f-a', previous: true, line: 'FATAL: cannot start: unknown flag --agents' }];
+};
+const oldCrash = (f: Findings): void => crashAll(f, 'Error', 1);
+const missingSecret = (f: Findings): void => {
+  crashAll(f, 'Error', 1);
+  f.config.secrets = [{ name: 'agent-secrets', exists: true, keys: [] }];
+  f.config.missingEnv = [{ variable: 'ANTHROPIC_API_KEY', source: 'secret', object: 'agent-secrets', key: 'ANTHROPIC_API_KEY' }];
+};
+const invalidKey = (f: Findings): void => {
+  crashAll(f, 'Error', 1);
+  f.logs.lastErrorLines = [{ pod: 'p', previous: true, line: 'anthropic: 401 invalid api key' }];
+};
+const configDrift = (f: Findings): void => {
+  crashAll(f, 'Error', 1);
+  const cm = f.config.configMaps[0];
+  if (cm) {
+    cm.data = { ...cm.data, AGENT_MODE: 'turbo' };
+    cm.drift = [{ key: 'AGENT_MODE', current: 'turbo', lastApplied: 'production' }];
+  }
+};
+const configKeyMissing = (f: Findings): void => {
+  crashAll(f, 'Error', 1);
+  f.config.missingEnv = [{ variable: 'AGENT_MODE', source: 'configMap', object: 'agent-config', key: 'AGENT_MODE' }];
+};
+const crashDependency = (f: Findings): void => {
+  crashAll(f, 'Error', 1);
+  f.dependencies.probes = [{ name: 'anthropic-api', url: 'https://api.anthropic.com/v1/health', ok: false, error: 'ECONNREFUSED' }];
+};
+const scaledToZero = (f: Findings): void => {
+  f.workload.desiredReplicas = 0;
+  f.workload.readyReplicas = 0;
+  f.workload.pods = [];
+  f.health.service.endpoints = 0;
+};
+const unschedulable = (f: Findings): void => {
+  f.workload.readyReplicas = 0;
+  f.workload.pods = f.workload.pods.map((p) => pod(p.name, { phase: 'Pending', ready: false }));
+  f.resources.schedulingFailures = ['0/3 nodes are available: 3 Insufficient memory.'];
+};
+const overQuota = (f: Findings): void => {
+  f.workload.readyReplicas = 0;
+  f.workload.pods = [];
+  f.events.events = [{ time: collectedAt, type: 'Warning', reason: 'FailedCreate', object: 'replicaset/x', message: 'pods "x" is forbidden: exceeded quota: compute', count: 4 }];
+};
+const selectorMismatch = (f: Findings): void => {
+  f.health.service.selector = { app: 'agent-native' };
+  f.health.service.endpoints = 0;
+  f.health.live = { status: 503, body: 'no endpoints available for service' };
+  f.health.ready = { status: 503, body: 'no endpoints available for service' };
+};
+const dependencyUnhealthy = (f: Findings): void => {
+  f.workload.readyReplicas = 0;
+  f.workload.pods = f.workload.pods.map((p) => pod(p.name, { ready: false }));
+  f.health.ready = { status: 503, body: 'dependency anthropic-api unreachable' };
+  f.dependencies.probes = [{ name: 'anthropic-api', url: 'https://api.anthropic.com/v1/health', ok: false, error: 'timeout' }];
+};
+const unhealthyUnknown = (f: Findings): void => {
+  f.workload.readyReplicas = 1;
+  f.health.ready = { status: 500, body: 'internal error' };
+};
+const imagePull = (f: Findings): void => {
+  f.workload.readyReplicas = 0;
+  f.workload.pods = f.workload.pods.map((p) => pod(p.name, { phase: 'Pending', ready: false, waitingReason: 'ImagePullBackOff' }));
+  const current = f.workload.revisions[0];
+  if (current) current.createdAt = minutesBefore(5);
+};
+const missingDeployment = (f: Findings): void => {
+  f.workload.exists = false;
+  f.workload.pods = [];
+};
+
+const cases: {
+  name: string;
+  change: (f: Findings) => void;
+  category: DiagnosisCategory;
+  symptom: Symptom;
+  first: Partial<PlanStep> & { action?: MitigationAction };
+  evidence?: RegExp;
+}[] = [
+  { name: 'all healthy', change: () => undefined, category: 'healthy', symptom: 'healthy', first: { kind: 'verify' } },
+  { name: 'CrashLoopBackOff, OOMKilled', change: oom, category: 'oom-killed', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '512Mi' } } }, evidence: /OOMKilled \(137\)/ },
+  { name: 'CrashLoopBackOff after a recent rollout, previous revision healthy', change: badRollout, category: 'bad-rollout', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } }, evidence: /cannot start/ },
+  { name: 'ImagePullBackOff after a recent rollout', change: imagePull, category: 'bad-rollout', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } } },
+  { name: 'CrashLoopBackOff, secret key missing', change: missingSecret, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'restore key ANTHROPIC_API_KEY in secret agent-secrets (env ANTHROPIC_API_KEY)' } },
+  { name: 'CrashLoopBackOff, invalid API key in the logs', change: invalidKey, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'replace the invalid API key in its secret' } },
+  { name: 'CrashLoopBackOff, config map drifted from last applied', change: configDrift, category: 'config-drift', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'patch-config-map', name: 'agent-config', data: { AGENT_MODE: 'production' }, restartedAt: now } } },
+  { name: 'CrashLoopBackOff, config key missing with nothing to restore', change: configKeyMissing, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'add key AGENT_MODE to config map agent-config (env AGENT_MODE)' } },
+  { name: 'CrashLoopBackOff, dependency unreachable', change: crashDependency, category: 'dependency-unreachable', symptom: 'crash-loop', first: { kind: 'escalate' }, evidence: /ECONNREFUSED/ },
+  { name: 'no pods, replicas 0', change: scaledToZero, category: 'scaled-to-zero', symptom: 'no-pods', first: { kind: 'mitigate', action: { kind: 'scale', replicas: 2 } } },
+  { name: 'no pods, FailedScheduling', change: unschedulable, category: 'unschedulable', symptom: 'no-pods', first: { kind: 'escalate' }, evidence: /node node-a: cpu 750m\/2000m/ },
+  { name: 'no pods, quota exceeded', change: overQuota, category: 'unschedulable', symptom: 'no-pods', first: { kind: 'escalate' }, evidence: /quota compute: requests.memory 3Gi\/8Gi/ },
+  { name: 'running, service selects no pods', change: selectorMismatch, category: 'selector-mismatch', symptom: 'unhealthy', first: { kind: 'mitigate', action: { kind: 'set-service-selector', service: 'agent-native-framework', selector: { app: 'agent-native-framework' } } } },
+  { name: 'running, readiness fails on a dependency', change: dependencyUnhealthy, category: 'dependency-unreachable', symptom: 'unhealthy', first: { kind: 'escalate' }, evidence: /anthropic-api/ },
+  { name: 'running, unhealthy for no known reason', change: unhealthyUnknown, category: 'unknown', symptom: 'unhealthy', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 }, approval: 'human' } },
+  { name: 'CrashLoopBackOff, old rollout, nothing else wrong', change: oldCrash, category: 'unknown', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 }, approval: 'human' } },
+  { name: 'deployment missing', change: missingDeployment, category: 'deployment-missing', symptom: 'unknown', first: { kind: 'escalate' } },
+];
+
+describe('diagnose and plan, one runbook branch per case', () => {
+  it.each(cases)('$name → $category', ({ change, category, symptom, first, evidence }) => {
+    const findings = findingsWith(change);
+    const diagnosis = diagnose(findings);
+    expect(diagnosis).toMatchObject({ category, symptom });
+    expect(diagnosis.evidence.length).toBeLessThanOrEqual(10);
+    if (evidence) expect(diagnosis.evidence.join('\n')).toMatch(evidence);
+    expect(plan(diagnosis, findings, [], ctx())).toMatchObject(first);
+  });
+});
+
+describe('plan', () => {
+  it('walks the emergency ladder in the runbook order, each step for a human, then escalates', () => {
+    const findings = findingsWith(oldCrash);
+    const diagnosis = diagnose(findings);
+    const history: Attempt[] = [];
+    const steps: PlanStep[] = [];
+    for (let i = 0; i < 5; i++) {
+      const step = plan(diagnosis, findings, history, ctx({ autoApprove: ['rollout-undo', 'scale', 'patch-config-map'] }));
+      steps.push(step);
+      if (step.kind !== 'mitigate') break;
+      history.push(tried(step.action));
+    }
+    expect(steps.map((s) => (s.kind === 'mitigate' ? s.command : s.kind))).toEqual([
+      'kubectl -n default rollout undo deployment/agent-native-framework --to-revision=2',
+      'kubectl -n default scale deployment/agent-native-framework --replicas=4',
+      `kubectl -n default patch configmap agent-config -p '{"data":{"LOG_LEVEL":"DEBUG"}}' && kubectl -n default rollout restart deployment/agent-native-framework`,
+      'escalate',
+    ]);
+    expect(steps.filter((s) => s.kind === 'mitigate').every((s) => s.kind === 'mitigate' && s.approval === 'human')).toBe(true);
+  });
+
+  it.each([
+    { limit: '256Mi', ceiling: '4Gi', expected: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '512Mi' } } } },
+    { limit: '3Gi', ceiling: '4Gi', expected: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '4Gi' } } } },
+    { limit: '4Gi', ceiling: '4Gi', expected: { kind: 'escalate', reason: 'memory cannot be raised further within the ceiling: needs capacity planning' } },
+  ])('raises a $limit memory limit ×2 capped by the $ceiling ceiling', ({ limit, ceiling, expected }) => {
+    const findings = findingsWith((f) => {
+      oom(f);
+      const c = f.workload.containers[0];
+      if (c) c.limits.memory = limit;
+    });
+    expect(plan(diagnose(findings), findings, [], ctx({ guardrails: { maxReplicas: 10, memoryCeiling: ceiling } }))).toMatchObject(expected);
+  });
+
+  it.each([
+    { maxReplicas: 10, replicas: 2 },
+    { maxReplicas: 1, replicas: 1 },
+  ])('scales a zero-replica deployment to min(2, max replicas $maxReplicas)', ({ maxReplicas, replicas }) => {
+    const findings = findingsWith(scaledToZero);
+    expect(plan(diagnose(findings), findings, [], ctx({ guardrails: { maxReplicas, memoryCeiling: '4Gi' } }))).toMatchObject({ action: { kind: 'scale', replicas } });
+  });
+
+  it.each([
+    { policy: [], approval: 'human' },
+    { policy: ['scale'], approval: 'auto' },
+    { policy: ['rollout-undo'], approval: 'human' },
+  ] as const)('auto-approves scale only when the namespace policy lists it ($policy)', ({ policy, approval }) => {
+    const findings = findingsWith(scaledToZero);
+    expect(plan(diagnose(findings), findings, [], ctx({ autoApprove: policy }))).toMatchObject({ approval });
+  });
+
+  it('never auto-approves a step that needs a human fix first', () => {
+    const findings = findingsWith(missingSecret);
+    expect(plan(diagnose(findings), findings, [], ctx({ autoApprove: ['rollout-restart'] }))).toMatchObject({ kind: 'mitigate', approval: 'human' });
+  });
+
+  it('escalates a missing secret once its restart was tried', () => {
+    const findings = findingsWith(missingSecret);
+    const step = plan(diagnose(findings), findings, [tried({ kind: 'rollout-restart', restartedAt: '2026-03-01T11:00:00.000Z' }, 'rejected')], ctx());
+    expect(step).toMatchObject({ kind: 'escalate', reason: expect.stringMatching(/^human fix required: restore key ANTHROPIC_API_KEY/) as unknown });
+  });
+
+  it('takes every restart timestamp from the workflow time it is given', () => {
+    const findings = findingsWith(configDrift);
+    const at = '2030-01-01T00:00:00.000Z';
+    expect(plan(diagnose(findings), findings, [], ctx({ now: at }))).toMatchObject({ action: { restartedAt: at } });
+  });
+
+  it('escalates at the attempt cap whatever is left', () => {
+    const findings = findingsWith(oldCrash);
+    const history = [tried({ kind: 'scale', replicas: 9 }), tried({ kind: 'scale', replicas: 8 })];
+    expect(plan(diagnose(findings), findings, history, ctx({ maxAttempts: 2 }))).toMatchObject({ kind: 'escalate', reason: '2 mitigation attempts reached the cap of 2' });
+  });
+
+  it('skips a ladder scale-up when the deployment already runs that many replicas', () => {
+    const findings = findingsWith((f) => {
+      oldCrash(f);
+      f.workload.desiredReplicas = 4;
+    });
+    const step = plan(diagnose(findings), findings, [tried({ kind: 'rollout-undo', toRevision: 2 })], ctx());
+    expect(step).toMatchObject({ kind: 'mitigate', action: { kind: 'patch-config-map', data: { LOG_LEVEL: 'DEBUG' } } });
+  });
+
+  it('treats two actions that differ only in the restart timestamp as the same change', () => {
+    expect(sameChange({ kind: 'rollout-restart', restartedAt: 'a' }, { kind: 'rollout-restart', restartedAt: 'b' })).toBe(true);
+    expect(sameChange({ kind: 'scale', replicas: 2 }, { kind: 'scale', replicas: 4 })).toBe(false);
+  });
+
+  it('rolls back a recent rollout of new images even when the previous replica set is scaled to zero (Recreate)', () => {
+    const findings = findingsWith((f) => {
+      crashAll(f, 'Error', 1);
+      f.workload.currentRevision = 3;
+      f.workload.revisions = [
+        { revision: 3, replicaSet: 'rs-3', images: ['agent-native-framework:v1.5.0'], createdAt: minutesBefore(2), readyReplicas: 0 },
+        { revision: 2, replicaSet: 'rs-2', images: ['agent-native-framework:v1.4.2'], createdAt: minutesBefore(9000), readyReplicas: 0 },
+      ];
+    });
+    const diagnosis = diagnose(findings);
+    expect(diagnosis.category).toBe('bad-rollout');
+    expect(plan(diagnosis, findings, [], ctx())).toMatchObject({ kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } });
+  });
+
+  it('does not take its own rollback for a bad rollout (same images as the healthy revision)', () => {
+    const findings = findingsWith((f) => {
+      crashAll(f, 'Error', 1);
+      f.workload.currentRevision = 4;
+      f.workload.revisions = [
+        { revision: 4, replicaSet: 'rs-4', images: ['agent-native-framework:v1.4.0'], createdAt: minutesBefore(2), readyReplicas: 0 },
+        { revision: 3, replicaSet: 'rs-3', images: ['agent-native-framework:v1.5.0'], createdAt: minutesBefore(3000), readyReplicas: 0 },
+        { revision: 2, replicaSet: 'rs-2', images: ['agent-native-framework:v1.4.0'], createdAt: minutesBefore(9000), readyReplicas: 2 },
+      ];
+    });
+    const diagnosis = diagnose(findings);
+    expect(diagnosis.category).toBe('unknown');
+    expect(plan(diagnosis, findings, [tried({ kind: 'rollout-undo', toRevision: 3 })], ctx())).toMatchObject({ action: { kind: 'scale', replicas: 4 } });
+  });
+
+  it('rolls back at most once per incident: the ladder moves on instead of undoing its own rollback', () => {
+    const findings = findingsWith((f) => {
+      crashAll(f, 'Error', 1);
+      f.workload.currentRevision = 4;
+      // Kubernetes rolls back by reusing the old replica set: revision 4 is the former revision 2, created long ago.
+      f.workload.revisions = [
+        { revision: 4, replicaSet: 'rs-2', images: ['agent-native-framework:v1.4.0'], createdAt: minutesBefore(9000), readyReplicas: 0 },
+        { revision: 3, replicaSet: 'rs-3', images: ['agent-native-framework:v1.5.0'], createdAt: minutesBefore(3000), readyReplicas: 0 },
+      ];
+    });
+    const step = plan(diagnose(findings), findings, [tried({ kind: 'rollout-undo', toRevision: 2 })], ctx());
+    expect(step).toMatchObject({ kind: 'mitigate', action: { kind: 'scale', replicas: 4 } });
+  });
+
+  it('hands a failed investigation to people with the errors', () => {
+    const diagnosis = investigationFailed(['inspectWorkload: 403 forbidden']);
+    expect(diagnosis).toMatchObject({ category: 'investigation-failed', evidence: ['inspectWorkload: 403 forbidden'] });
+    expect(plan(diagnosis, healthyFindings(), [], ctx())).toMatchObject({ kind: 'escalate' });
+  });
+});
+
+describe('monitor samples', () => {
+  const rules = { maxErrorRate: 0.05, consecutiveBadSamples: 2 };
+  const good = { at: now, readyPods: 2, desiredPods: 2, restarts: 0, live: true, ready: true, errorRate: 0.01 };
+  it.each([
+    { name: 'a healthy sample', sample: good, badBefore: 0, bad: false, regression: false },
+    { name: 'new restarts, at once', sample: { ...good, restarts: 1 }, badBefore: 0, bad: true, regression: true },
+    { name: 'one high error rate sample', sample: { ...good, errorRate: 0.2 }, badBefore: 0, bad: true, regression: false },
+    { name: 'a second unhealthy sample in a row', sample: { ...good, ready: false }, badBefore: 1, bad: true, regression: true },
+  ])('$name → regression $regression', ({ sample, badBefore, bad, regression }) => {
+    expect(assessSample(sample, 0, badBefore, rules)).toMatchObject({ bad, regression });
+  });
+
+  it('counts restarts from zero after an action that replaces the pods, from the current count otherwise', () => {
+    const findings = findingsWith((f) => crashAll(f, 'Error', 1));
+    expect(restartsBaseline({ kind: 'rollout-undo', toRevision: 2 }, findings)).toBe(0);
+    expect(restartsBaseline({ kind: 'scale', replicas: 4 }, findings)).toBe(10);
+  });
+});
+
+describe('input, units and report', () => {
+  it('fills in the runbook figures as defaults', () => {
+    const config = IncidentInputSchema.parse({
+      service: { cluster: 'prod', namespace: 'default', deployment: 'agent-native-framework' },
+      alert: { name: 'ServiceDown', severity: 'critical', startsAt: collectedAt, fingerprint: 'abc' },
+    });
+    expect(config.durations).toMatchObject({ monitor: 30 * 60_000, sampleInterval: 60_000, escalationL2: 15 * 60_000, escalationL3: 30 * 60_000, statusInterval: 15 * 60_000 });
+    expect(config.durations.taskDue).toEqual({ immediate: 24 * 3_600_000, followUp: 7 * 86_400_000, longTerm: 30 * 86_400_000 });
+    expect(IncidentInputSchema.parse(config)).toEqual(config);
+  });
+
+  it.each([
+    { durations: { monitor: '3h', sampleInterval: '1m' }, message: /at most 120 monitor samples/ },
+    { durations: { escalationL2: '30m', escalationL3: '15m' }, message: /L3 must come after L2/ },
+    { durations: { approvalTimeout: 'soon' }, message: /a duration such as/ },
+  ])('refuses $durations', ({ durations, message }) => {
+    const result = IncidentInputSchema.safeParse({
+      service: { cluster: 'prod', namespace: 'default', deployment: 'agent-native-framework' },
+      alert: { name: 'ServiceDown', severity: 'critical', startsAt: collectedAt, fingerprint: 'abc' },
+      durations,
+    });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toMatch(message);
+  });
+
+  it('parses and prints memory and durations', () => {
+    expect(parseMemory('512Mi')).toBe(512 * 2 ** 20);
+    expect(parseMemory('1G')).toBe(1e9);
+    expect(parseMemory('lots')).toBeUndefined();
+    expect(formatMemory(4 * 2 ** 30)).toBe('4Gi');
+    expect(parseDuration('7d')).toBe(7 * 86_400_000);
+    expect(formatDuration(90 * 60_000)).toBe('1h 30m');
+  });
+
+  it('drafts the summary with timeline, findings, actions and durations from the record', () => {
+    const record: IncidentRecord = {
+      incidentId: 'incident/prod/default/agent-native-framework',
+      incidentNumber: 42,
+      service: { cluster: 'prod', namespace: 'default', deployment: 'agent-native-framework' },
+      severity: 'critical',
+      alert: { name: 'ServiceDown', severity: 'critical', summary: 'down', labels: {}, startsAt: collectedAt, fingerprint: 'abc' },
+      openedAt: '2026-03-01T12:00:00.000Z',
+      acknowledged: { by: 'alice', at: '2026-03-01T12:03:00.000Z' },
+      restoredAt: '2026-03-01T12:07:00.000Z',
+      resolvedAt: '2026-03-01T12:37:00.000Z',
+      resolution: 'mitigated',
+      escalationLevel: 1,
+      diagnosis: { category: 'bad-rollout', symptom: 'crash-loop', cause: 'revision 3 fails', evidence: ['pod x: CrashLoopBackOff'] },
+      findingsSummary: summarizeFindings(findingsWith(badRollout)),
+      actions: [
+        {
+          n: 1,
+          action: { kind: 'rollout-undo', toRevision: 2 },
+          command: 'kubectl -n default rollout undo deployment/agent-native-framework --to-revision=2',
+          why: 'rollback',
+          approval: 'human',
+          idempotencyKey: 'k/action-1',
+          requestedAt: '2026-03-01T12:04:00.000Z',
+          decision: { approved: true, by: 'alice', at: '2026-03-01T12:05:00.000Z' },
+          outcome: 'recovered',
+          appliedAt: '2026-03-01T12:05:01.000Z',
+        },
+      ],
+      timeline: [{ at: '2026-03-01T12:00:00.000Z', kind: 'opened', text: 'ServiceDown' }],
+      timelineOmitted: 0,
+    };
+    const md = incidentSummaryReport(record);
+    expect(md).toContain('# Incident summary: INC-42 ServiceDown: default/agent-native-framework (prod)');
+    expect(md).toContain('| acknowledged | 2026-03-01T12:03:00.000Z (alice) | 3m |');
+    expect(md).toContain('| restored | 2026-03-01T12:07:00.000Z | 7m |');
+    expect(md).toContain('| resolved | 2026-03-01T12:37:00.000Z | 37m |');
+    expect(md).toContain('- #1 `kubectl -n default rollout undo deployment/agent-native-framework --to-revision=2` — **recovered** (approved by alice)');
+    expect(md).toContain('deployment 0/2 ready, revision 3; pods: 2 CrashLoopBackOff; 10 restarts; last exit Error (1)');
+    expect(md).toContain('- 2026-03-01T12:00:00.000Z **opened** ServiceDown');
+  });
+});

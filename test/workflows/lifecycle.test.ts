@@ -1,0 +1,402 @@
+// The incident lifecycle on the Java time-skipping server, against a scripted
+// fake cluster: every diagnosis path end to end, approvals (granted, rejected,
+// timed out, refused), escalation and status timing in workflow time, a
+// regression during the monitor, alerts that re-fire and resolve, manual
+// resolution, and the post-incident follow-up to the 1-month tasks.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { eventually, timeSkippingEnv, workflowBundle } from '../helpers/temporal.js';
+import { FakeCluster, FakeFleet, type Scenario, type World } from '../fixtures/fake-cluster.js';
+import { alertFor, decide, incidentInput, newService, openIncident, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
+import {
+  TASK_QUEUE,
+  acknowledgeSignal,
+  addNoteSignal,
+  alertResolvedSignal,
+  escalateSignal,
+  approveSignal,
+  completeTaskSignal,
+  decideUpdate,
+  resolveSignal,
+  tasksQuery,
+  type IncidentInput,
+  type IncidentOutcome,
+} from '../../workflows/messages.js';
+import type { MitigationKind } from '../../workflows/domain.js';
+import type { DiagnosisCategory } from '../../workflows/diagnose.js';
+import { runbookTasks, type postIncidentWorkflow } from '../../workflows/post-incident.js';
+
+const workflowsPath = new URL('../../workflows/index.ts', import.meta.url).pathname;
+const minute = 60_000;
+const hour = 60 * minute;
+const day = 24 * hour;
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const fleet = new FakeFleet();
+const started: WorkflowHandle[] = [];
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(workflowsPath),
+    activities: fleet.activities,
+  });
+  running = worker.run();
+});
+
+afterEach(async () => {
+  // An incident left open keeps status-update timers for the next tests to skip through.
+  await Promise.all(started.splice(0).map(quietlyTerminate));
+});
+
+/**
+ * Terminates once no activity or workflow task is in flight. The Java test server holds a
+ * time-skipping lock for each, and a workflow terminated under one never releases it: every
+ * later test would then wait in real time. (Follow-up children are left running: closing a
+ * child whose parent has closed also stops time skipping on that server.)
+ */
+async function quietlyTerminate(handle: WorkflowHandle): Promise<void> {
+  await eventually(async () => {
+    const d = await handle.describe();
+    if (d.status.name !== 'RUNNING') return true;
+    // The test server's describe does not report a workflow task in flight: read the history.
+    const lastTask = (await handle.fetchHistory()).events
+      ?.filter((e) => e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes || e.workflowTaskCompletedEventAttributes)
+      .at(-1);
+    return (d.raw.pendingActivities ?? []).length === 0 && lastTask?.workflowTaskCompletedEventAttributes ? true : undefined;
+  }, `${handle.workflowId} to be idle`);
+  await handle.terminate('test over').catch(() => undefined);
+}
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+/** A fake cluster in `scenario` for a fresh service, and an incident opened for it by an alert. */
+async function incident(scenario: Scenario, overrides: Partial<IncidentInput> = {}): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput; startedAt: number }> {
+  const service = newService(scenario);
+  const now = await env.currentTimeMs();
+  const cluster = fleet.add(new FakeCluster(service, scenario, now));
+  const input = incidentInput(service, new Date(now).toISOString(), overrides);
+  const handle = await openIncident(env.client, input);
+  started.push(handle);
+  const startedAt = (await handle.describe()).startTime.getTime();
+  return { cluster, handle, input, startedAt };
+}
+
+function postIncidentHandle(outcome: IncidentOutcome): WorkflowHandle<typeof postIncidentWorkflow> {
+  const handle = env.client.workflow.getHandle<typeof postIncidentWorkflow>(outcome.postIncidentWorkflowId);
+  started.push(handle);
+  return handle;
+}
+
+/** The validator's message of a refused update (the update fails; its cause says why). */
+async function refusalOf(update: Promise<unknown>): Promise<string> {
+  const error = await update.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof WorkflowUpdateFailedError)) throw new Error(`expected the update to be refused, got ${String(error)}`);
+  return error.cause?.message ?? '';
+}
+
+/** Minutes after the incident started at which pages of `event` went out, with their levels. */
+function pagesOf(cluster: FakeCluster, startedAt: number, event = 'trigger'): { level: number | undefined; minute: number }[] {
+  return cluster.pages.filter((p) => p.notification.event === event).map((p) => ({ level: p.notification.level, minute: (p.at - startedAt) / minute }));
+}
+
+describe('every diagnosis path, end to end', () => {
+  const paths: {
+    scenario: Scenario;
+    diagnosis: DiagnosisCategory;
+    decisions: ('approve' | 'reject')[];
+    applied: MitigationKind[];
+    autoApprove?: MitigationKind[];
+    humanFixesFirst?: (w: World) => void;
+  }[] = [
+    { scenario: 'bad-rollout', diagnosis: 'bad-rollout', decisions: ['approve'], applied: ['rollout-undo'] },
+    { scenario: 'oom', diagnosis: 'oom-killed', decisions: ['approve'], applied: ['set-resources'] },
+    { scenario: 'config-error', diagnosis: 'config-drift', decisions: ['approve'], applied: ['patch-config-map'] },
+    { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', decisions: ['approve'], applied: ['set-service-selector'] },
+    { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', decisions: [], applied: ['scale'], autoApprove: ['scale'] },
+    { scenario: 'missing-secret', diagnosis: 'missing-key', decisions: ['approve'], applied: ['rollout-restart'], humanFixesFirst: (w) => void (w.secretKeys = ['ANTHROPIC_API_KEY']) },
+    { scenario: 'wedged', diagnosis: 'unknown', decisions: ['approve', 'approve', 'approve'], applied: ['rollout-undo', 'scale', 'patch-config-map'] },
+  ];
+
+  it.each(paths)('given $scenario, when every proposed action is approved, then $applied restores it and it resolves as mitigated', async ({ scenario, diagnosis, decisions, applied, autoApprove, humanFixesFirst }) => {
+    const { cluster, handle, startedAt } = await incident(scenario, autoApprove ? { approval: { autoApprove: { default: autoApprove } } } : {});
+    for (const [i, decision] of decisions.entries()) {
+      if (i === 0 && humanFixesFirst) {
+        await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the restart to await approval');
+        cluster.change(humanFixesFirst);
+      }
+      await decide(handle, i + 1, decision);
+    }
+    const outcome = await handle.result();
+    const status = await statusOf(handle);
+
+    expect(outcome).toMatchObject({ resolution: 'mitigated', actionsApplied: applied.length });
+    expect(status.diagnosis?.category).toBe(scenario === 'wedged' ? 'unknown' : diagnosis);
+    expect(cluster.mutations.map((m) => m.action.kind)).toEqual(applied);
+    expect(cluster.failure()).toBeUndefined();
+    const runId = (await handle.describe()).runId;
+    expect(cluster.mutations.map((m) => m.key)).toEqual(applied.map((_, i) => `${handle.workflowId}/${runId}/action-${i + 1}`));
+    expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(applied.map(() => (autoApprove ? 'policy:auto' : 'alice')));
+    // Restored at once: L1 only (plus the hand-over when a human must fix something first), the monitor, the resolve.
+    const triggers = pagesOf(cluster, startedAt);
+    expect(triggers.map((p) => p.level)).toEqual(humanFixesFirst ? [1, 1] : [1]);
+    expect(triggers.every((p) => p.minute < 1)).toBe(true);
+    if (humanFixesFirst) expect(cluster.pages[1]?.notification.summary).toMatch(/human fix required before action #1: restore key ANTHROPIC_API_KEY/);
+    expect(cluster.callsOf('sampleHealth').length).toBeGreaterThanOrEqual(30);
+    expect(pagesOf(cluster, startedAt, 'resolve')).toHaveLength(1);
+  });
+
+  it.each([
+    { scenario: 'unschedulable', evidence: /node node-a: cpu 1900m\/2000m/ },
+    { scenario: 'dependency-down', evidence: /anthropic-api .*connect ETIMEDOUT/ },
+  ] as const)('given $scenario, it escalates with the evidence and changes nothing', async ({ scenario, evidence }) => {
+    const { cluster, handle } = await incident(scenario);
+    const status = await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    const handOver = cluster.pages.find((p) => p.notification.summary.includes('human action required'));
+    expect(handOver?.notification.body).toMatch(evidence);
+    expect(status.actions).toEqual([]);
+    expect(cluster.callsOf('previewMutation')).toEqual([]);
+    expect(cluster.callsOf('applyMutation')).toEqual([]);
+  });
+});
+
+describe('approvals', () => {
+  it.each([
+    { when: 'approved', decision: 'approve', outcome: 'recovered', phase: 'resolved', applied: 1 },
+    { when: 'rejected', decision: 'reject', outcome: 'rejected', phase: 'escalated', applied: 0 },
+    { when: 'not decided in time', decision: undefined, outcome: 'expired', phase: 'escalated', applied: 0 },
+  ] as const)('given a bad rollout, when the rollback is $when, then the action is $outcome and the incident $phase', async ({ decision, outcome, phase, applied }) => {
+    const { cluster, handle, startedAt } = await incident('bad-rollout', { durations: { approvalTimeout: '5m' } });
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+    // The approval request shows the server-side dry-run of exactly this change.
+    expect(pending.pendingApproval).toMatchObject({ action: 1, kind: 'rollout-undo', preview: { wouldChange: true, changes: ['template: revision 4 -> revision 3'] } });
+    expect(cluster.notifications.some((n) => n.notification.event === 'approval-request' && n.notification.body.includes('revision 4 -> revision 3'))).toBe(true);
+    if (decision) await decide(handle, 1, decision);
+    if (phase === 'resolved') await handle.result();
+    if (decision === undefined) await env.sleep('6m');
+    const status = await waitForStatus(handle, (s) => s.phase === phase, `phase ${phase}`);
+
+    expect(status.actions[0]?.outcome).toBe(outcome);
+    expect(cluster.callsOf('applyMutation')).toHaveLength(applied);
+    if (decision === undefined) {
+      // No decision in 5 minutes: L2 is paged then, and nothing is applied.
+      expect(pagesOf(cluster, startedAt)).toEqual([
+        { level: 1, minute: expect.closeTo(0, 1) as unknown },
+        { level: 2, minute: expect.closeTo(5, 1) as unknown },
+      ]);
+      expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] }))).toBe('action #1 is not awaiting approval (expired)');
+    }
+  });
+
+  it('refuses approvers not on the list, unknown and decided actions, and bad payloads; the first valid decision wins', async () => {
+    const { cluster, handle } = await incident('bad-rollout', { approval: { approvers: ['alice', 'bob'] } });
+    await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'the rollback to await approval');
+
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'mallory', action: 1, decision: 'approve' }] }))).toMatch(
+      /^mallory is not an allowed approver for default\/.* \(allowed: alice, bob\)$/,
+    );
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 7, decision: 'approve' }] }))).toBe('unknown action #7: this incident has 1 action(s)');
+    await handle.signal(approveSignal, { by: 'mallory' });
+    await handle.signal(approveSignal, {} as never);
+
+    const outcome = await handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve', comment: 'rollback is safe' }] });
+    expect(outcome).toMatchObject({ action: 1, approved: true, by: 'alice', command: expect.stringContaining('rollout undo') as unknown });
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'bob', action: 1, decision: 'reject' }] }))).toBe('action #1 was already approved by alice');
+
+    await handle.result();
+    const status = await statusOf(handle);
+    const ignored = status.timeline.filter((t) => t.kind === 'ignored').map((t) => t.text);
+    expect(ignored).toEqual([expect.stringMatching(/^approve from mallory: mallory is not an allowed approver/), expect.stringMatching(/^bad approve payload: by: /)]);
+    expect(cluster.mutations).toHaveLength(1);
+    expect(cluster.mutations[0]?.approvedBy).toBe('alice');
+  });
+});
+
+describe('escalation and status updates', () => {
+  it.each([
+    { when: 'not restored', restored: false, pages: [{ level: 1, minute: 0 }, { level: 2, minute: 15 }, { level: 3, minute: 30 }] },
+    { when: 'restored at once', restored: true, pages: [{ level: 1, minute: 0 }] },
+  ])('pages L1 at once, and L2 at 15 min and L3 at 30 min only when $when', async ({ restored, pages }) => {
+    const { cluster, handle, startedAt } = await incident('bad-rollout', { durations: { approvalTimeout: '1h' } });
+    if (restored) {
+      await decide(handle, 1, 'approve');
+      await handle.result();
+    } else {
+      await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+      await env.sleep('31m');
+      await handle.signal(resolveSignal, { by: 'alice', reason: 'rolled back by hand' });
+      await handle.result();
+    }
+    const sent = pagesOf(cluster, startedAt);
+    expect(sent.map((p) => p.level)).toEqual(pages.map((p) => p.level));
+    // Timers, not polling: each page leaves at its step, within 2 s of workflow time (the test
+    // server's clock runs at real speed while a workflow task is being processed).
+    sent.forEach((p, i) => {
+      expect(p.minute).toBeGreaterThanOrEqual(pages[i]?.minute ?? NaN);
+      expect(p.minute - (pages[i]?.minute ?? NaN)).toBeLessThan(2 / 60);
+    });
+  });
+
+  it('posts a status update every 15 minutes while open, and resolves the page when closed by hand', async () => {
+    const { cluster, handle, startedAt } = await incident('unschedulable');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    await env.sleep('61m');
+    await handle.signal(resolveSignal, { by: 'carol', reason: 'nodes added' });
+    const outcome = await handle.result();
+
+    const updates = cluster.notifications.filter((n) => n.notification.channel === 'chat' && n.notification.event === 'status-update').map((n) => (n.at - startedAt) / minute);
+    expect(updates.map(Math.floor)).toEqual([15, 30, 45, 60]);
+    expect(outcome).toMatchObject({ resolution: 'manual', actionsApplied: 0 });
+    expect(pagesOf(cluster, startedAt, 'resolve')).toHaveLength(1);
+    expect(cluster.mutations).toEqual([]);
+  });
+});
+
+describe('people on the incident', () => {
+  it('records an acknowledgement (paged as acknowledge), a note, and a manual escalation (paged at once)', async () => {
+    const { cluster, handle, startedAt } = await incident('unschedulable');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    await handle.signal(acknowledgeSignal, { by: 'alice' });
+    await handle.signal(addNoteSignal, { by: 'alice', text: 'asked the platform team for two more nodes' });
+    await handle.signal(escalateSignal, { by: 'alice', reason: 'customer-facing, need the incident commander' });
+    const status = await waitForStatus(handle, (s) => s.escalationLevel === 2, 'the manual escalation');
+    await handle.signal(resolveSignal, { by: 'alice' });
+    await handle.result();
+
+    expect(status.acknowledged?.by).toBe('alice');
+    expect(status.timeline.map((t) => t.text)).toContain('alice: asked the platform team for two more nodes');
+    expect(cluster.pages.map((p) => p.notification.event)).toEqual(['trigger', 'trigger', 'acknowledge', 'trigger', 'resolve']);
+    // The manual escalation pages L2 when asked, not at 15 minutes.
+    expect(pagesOf(cluster, startedAt).map((p) => [p.level, p.minute < 1])).toEqual([
+      [1, true],
+      [1, true],
+      [2, true],
+    ]);
+    // The follow-up drafts the summary from the incident's record: the people are in it.
+    const report = await eventually(async () => cluster.reports[0], 'the incident summary');
+    expect(report.markdown).toMatch(/\| acknowledged \| .* \(alice\) \|/);
+    expect(report.markdown).toContain('**note** alice: asked the platform team for two more nodes');
+    expect(report.markdown).toContain('- **Resolution:** manual by alice');
+  });
+});
+
+describe('monitoring and alerts', () => {
+  it('given a recovered rollback, when the service regresses during the monitor, then mitigation re-opens', async () => {
+    const { cluster, handle } = await incident('bad-rollout');
+    // The fifth monitor sample sees the pods OOMKilled: a second problem under the first.
+    cluster.when('sampleHealth', 5, (w) => void (w.memoryNeed = '400Mi'));
+    await decide(handle, 1, 'approve');
+    await env.sleep('6m');
+    await decide(handle, 2, 'approve');
+    const outcome = await handle.result();
+    const status = await statusOf(handle);
+
+    expect(outcome.resolution).toBe('mitigated');
+    expect(status.investigations).toBe(2);
+    expect(status.actions.map((a) => [a.action.kind, a.outcome])).toEqual([
+      ['rollout-undo', 'recovered'],
+      ['set-resources', 'recovered'],
+    ]);
+    expect(status.timeline.filter((t) => t.kind === 'monitor').map((t) => t.text)).toContainEqual(expect.stringMatching(/^regression: 2 new restarts/));
+    expect(cluster.callsOf('inspectWorkload')).toHaveLength(2);
+  });
+
+  it('joins a re-fired alert to the open incident (signal-with-start), counting distinct firings', async () => {
+    const { cluster, handle, input, startedAt } = await incident('bad-rollout');
+    await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+    const repeat = await openIncident(env.client, input);
+    const refired = await openIncident(env.client, input, alertFor(input.service, new Date(startedAt + minute).toISOString()));
+    const status = await waitForStatus(handle, (s) => s.alert.fired === 2, 'the re-fired alert to be counted');
+
+    expect(new Set([handle.signaledRunId, repeat.signaledRunId, refired.signaledRunId]).size).toBe(1);
+    // Three deliveries: the opening one, Alertmanager's repeat of it (same startsAt), and a new firing.
+    expect(status.alert).toMatchObject({ fired: 2, deliveries: 3 });
+    expect(pagesOf(cluster, startedAt)).toHaveLength(1);
+  });
+
+  it('given a dependency outage, when it comes back and the alert resolves, then the incident verifies, monitors and resolves as recovered', async () => {
+    const { cluster, handle, input } = await incident('dependency-down');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    cluster.change((w) => void (w.dependencyUp = true));
+    await handle.signal(alertResolvedSignal, { fingerprint: input.alert.fingerprint });
+    const outcome = await handle.result();
+
+    expect(outcome).toMatchObject({ resolution: 'recovered', actionsApplied: 0 });
+    expect(cluster.callsOf('verifyRecovery')).toHaveLength(1);
+    // One look for the restart baseline when the alert resolved, then 30 monitor samples.
+    expect(cluster.callsOf('sampleHealth')).toHaveLength(31);
+    expect(cluster.mutations).toEqual([]);
+  });
+});
+
+describe('long life', () => {
+  it('continues as new at the history cap, carrying the incident: level, timeline, status cadence', async () => {
+    const { cluster, handle, startedAt } = await incident('unschedulable', { limits: { continueAsNewAfterEvents: 200 } });
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    await env.sleep('5h');
+    const status = await waitForStatus(handle, (s) => s.run > 1, 'a second run');
+    await handle.signal(resolveSignal, { by: 'carol' });
+    const outcome = await handle.result();
+
+    expect(outcome).toMatchObject({ resolution: 'manual', escalationLevel: 3 });
+    expect(status).toMatchObject({ phase: 'escalated', escalationLevel: 3, openedAt: new Date(startedAt).toISOString() });
+    expect(status.timeline[0]?.kind).toBe('opened');
+    expect(status.timeline.some((t) => t.text.startsWith(`run ${status.run} continues the incident`))).toBe(true);
+    // One L1, L2 and L3 each, and the hand-over: the new run pages nobody again.
+    expect(pagesOf(cluster, startedAt).map((p) => p.level)).toEqual([1, 1, 2, 3]);
+    const updates = cluster.notifications.filter((n) => n.notification.event === 'status-update').map((n) => Math.floor((n.at - startedAt) / minute));
+    expect(updates).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 15));
+  });
+});
+
+// Keep this last in the file: once an abandoned child has completed, the Java test
+// server no longer skips time for later tests (seen with server 1.x; see test/replay).
+describe('post-incident follow-up', () => {
+  it('reminds before the due time, escalates overdue tasks, and completes by signal through the 1-month tasks', async () => {
+    const { cluster, handle } = await incident('scaled-to-zero', { approval: { autoApprove: { default: ['scale'] } } });
+    const outcome = await handle.result();
+    const child = postIncidentHandle(outcome);
+    const childStart = (await child.describe()).startTime.getTime();
+    const complete = (group: string): Promise<void[]> =>
+      Promise.all(runbookTasks.filter((t) => t.group === group).map((t) => child.signal(completeTaskSignal, { taskId: t.id, by: 'alice' })));
+
+    await env.sleep('1h');
+    await complete('immediate');
+    await env.sleep('8d');
+    await complete('follow-up');
+    await env.sleep(`${21 * day + 20 * hour}ms`);
+    await complete('long-term');
+    await child.signal(completeTaskSignal, { taskId: 'no-such-task', by: 'alice' });
+    const result = await child.result();
+
+    const sent = cluster.notifications
+      .filter((n) => ['task-reminder', 'task-overdue'].includes(n.notification.event))
+      .map((n) => ({ event: n.notification.event, level: n.notification.level, hours: Math.round(((n.at - childStart) / hour) * 100) / 100 }));
+    expect(sent).toEqual([
+      { event: 'task-reminder', level: undefined, hours: 7 * 24 - 4 },
+      { event: 'task-overdue', level: 2, hours: 7 * 24 },
+      { event: 'task-overdue', level: 3, hours: 8 * 24 },
+      { event: 'task-reminder', level: undefined, hours: 30 * 24 - 4 },
+    ]);
+    expect(result.tasks.every((t) => t.done?.by === 'alice')).toBe(true);
+    expect(result.ignored.map((i) => i.reason)).toEqual([expect.stringMatching(/^unknown task "no-such-task"/)]);
+    expect(cluster.reports).toHaveLength(1);
+    expect(cluster.reports[0]?.markdown).toMatch(/## Timeline[\s\S]*## Actions|## Actions[\s\S]*## Timeline/);
+    expect(cluster.reports[0]?.markdown).toContain('kubectl -n default scale deployment/');
+    expect(result.reportLocation).toBe(`memory://reports/${handle.workflowId}.md`);
+    expect((await child.query(tasksQuery)).tasks.find((t) => t.id === 'write-summary')?.draft).toBe(result.reportLocation);
+  });
+});

@@ -1,0 +1,532 @@
+// The incident workflow: the "Service Down" runbook as durable code, one run per
+// affected service (workflow ID incident/<cluster>/<namespace>/<deployment>).
+//
+//   alert ─► investigate ─► diagnose ─► plan ─► approval ─► apply (dry-run first) ─► verify
+//              ▲                                                                     │
+//              └────────── not recovered: next candidate / re-investigate / escalate ◄┘
+//   restored ─► monitor 30 min (regression → investigate again) ─► resolve ─► post-incident
+//
+// Alongside, for as long as it is open: pages (L1 at once, L2 at 15 min, L3 at
+// 30 min unless restored), a status update every 15 min, and every notification
+// sent without blocking the lifecycle.
+//
+// History stays bounded: at most limits.maxInvestigations rounds and
+// limits.maxMitigationAttempts actions per incident, at most 120 monitor samples
+// per round, approval waits of at most 4 h, a capped timeline; and at a safe point
+// (before an investigation, between plan steps, while waiting for people) a run
+// whose history reached limits.continueAsNewAfterEvents (2,000) continues as new
+// with the incident's snapshot. Between two safe points a run adds at most one
+// investigation, one mitigation step and one monitor (~1,600 events), so a run
+// stays under ~4,000 events; a default lifecycle is ~460.
+//
+// Changing this file changes running incidents: guard a change with
+// patched('<id>') and keep the replay tests in test/replay passing.
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  startChild,
+} from '@temporalio/workflow';
+import type { IncidentActivities } from '../activities/types.js';
+import { nonRetryableFailureTypes } from '../activities/types.js';
+import { investigationCommands } from './commands.js';
+import { diagnose, investigationFailed, summarizeFindings, type Diagnosis } from './diagnose.js';
+import type { Findings, MitigationAction, MutationRequest, VerificationResult } from './domain.js';
+import { IncidentInputSchema, describeIssues, type IncidentConfig, type IncidentInput } from './input.js';
+import {
+  acknowledgeSignal,
+  addNoteSignal,
+  alertFiredSignal,
+  alertResolvedSignal,
+  approveSignal,
+  decideUpdate,
+  escalateSignal,
+  incidentSearchAttributes,
+  postIncidentWorkflowId,
+  rejectSignal,
+  resolveSignal,
+  statusQuery,
+} from './messages.js';
+import { assessSample, describeSample, restartsBaseline } from './monitor.js';
+import { plan, type PlanStep } from './plan.js';
+import { postIncidentWorkflow } from './post-incident.js';
+import type { ActionRecord, IncidentOutcome } from './records.js';
+import { notificationSummary, tasksDetails } from './render.js';
+import { IncidentState, type IncidentSnapshot, type ResumePoint } from './state.js';
+import { clock, formatDuration, iso } from './units.js';
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: nonRetryableFailureTypes };
+
+// Reads are cheap and safe to repeat; a step that still fails is reported, not guessed around.
+const reads = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 5 } });
+// Mutations are idempotent by key, so retrying a lost reply is safe.
+const writes = proxyActivities<IncidentActivities>({ startToCloseTimeout: '60s', retry: { ...retry, maximumAttempts: 8 } });
+// Notifications must not hold the incident back: bounded retries, then recorded as failed.
+const comms = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 10 } });
+
+/** The incident lifecycle. `resume` is only passed by continue-as-new. */
+export async function incidentWorkflow(input: IncidentInput, resume?: IncidentSnapshot): Promise<IncidentOutcome> {
+  const config = parseInput(input);
+  const state = new IncidentState(config, resume);
+  listen(state);
+
+  const background = [deliverNotifications(state), escalationLadder(state), statusUpdates(state)];
+  // Runbook, Escalation Level 1: "Service completely down: page on-call engineer", at once.
+  if (!resume) state.escalate(1, 'service down: paging the on-call engineer');
+
+  const end = await respond(state, resume?.resumeAt ?? 'investigate');
+
+  if (end.kind === 'continue') {
+    state.closing = true;
+    await Promise.all(background);
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof incidentWorkflow>(config, state.snapshot(end.resumeAt));
+  }
+
+  state.resolve(end.resolution, end.by, end.reason);
+  state.closing = true;
+  await Promise.all(background);
+  const postIncidentId = await startPostIncident(state);
+  await condition(allHandlersFinished);
+  return {
+    incidentId: state.id,
+    resolution: end.resolution,
+    resolvedAt: iso(state.resolvedAt ?? Date.now()),
+    ...(state.restoredAt ? { restoredAt: iso(state.restoredAt) } : {}),
+    escalationLevel: state.escalationLevel,
+    actionsApplied: state.actions.filter((a) => a.appliedAt).length,
+    postIncidentWorkflowId: postIncidentId,
+  };
+}
+
+function parseInput(input: IncidentInput): IncidentConfig {
+  const parsed = IncidentInputSchema.safeParse(input);
+  // A bad input fails the workflow with a clear message instead of retrying a workflow task forever.
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid incident input: ${describeIssues(parsed.error)}`, 'BadRequest');
+  return parsed.data;
+}
+
+function listen(state: IncidentState): void {
+  setHandler(approveSignal, (p) => state.onApprove(p));
+  setHandler(rejectSignal, (p) => state.onReject(p));
+  setHandler(decideUpdate, (p) => state.onDecide(p), { validator: (p) => state.validateDecision(p) });
+  setHandler(acknowledgeSignal, (p) => state.onAcknowledge(p));
+  setHandler(addNoteSignal, (p) => state.onAddNote(p));
+  setHandler(alertFiredSignal, (p) => state.onAlertFired(p));
+  setHandler(alertResolvedSignal, (p) => state.onAlertResolved(p));
+  setHandler(escalateSignal, (p) => state.onEscalate(p));
+  setHandler(resolveSignal, (p) => state.onResolve(p));
+  setHandler(statusQuery, () => state.status());
+}
+
+type End =
+  | { kind: 'resolved'; resolution: 'mitigated' | 'recovered' | 'manual'; by?: string; reason?: string }
+  | { kind: 'continue'; resumeAt: ResumePoint };
+
+/** The runbook's loop. Each pass investigates (capped), waits for people, or monitors a recovery. */
+async function respond(state: IncidentState, start: ResumePoint): Promise<End> {
+  let next: ResumePoint | 'monitor' = start;
+  for (;;) {
+    if (state.resolveRequested) return { kind: 'resolved', resolution: 'manual', ...state.resolveRequested };
+    if (next !== 'monitor' && state.historyIsLong()) return { kind: 'continue', resumeAt: next };
+    if (next === 'investigate') {
+      next = await investigateAndMitigate(state);
+    } else if (next === 'wait') {
+      next = await waitForPeople(state);
+    } else {
+      const result = await monitorRecovery(state);
+      if (result === 'stable') return { kind: 'resolved', resolution: state.restoredByAction ? 'mitigated' : 'recovered' };
+      next = result === 'regression' ? 'investigate' : 'wait';
+    }
+  }
+}
+
+// --- Investigation, diagnosis, plan ------------------------------------------
+
+async function investigateAndMitigate(state: IncidentState): Promise<ResumePoint | 'monitor'> {
+  if (state.investigations >= state.config.limits.maxInvestigations) {
+    state.handOver(`${state.investigations} investigations reached the cap: the automation stops here`, state.diagnosis?.evidence ?? []);
+    return 'wait';
+  }
+  state.setPhase('investigating');
+  const findings = await investigate(state);
+  if ('errors' in findings) {
+    const diagnosis = investigationFailed(findings.errors);
+    state.setDiagnosis(diagnosis);
+    state.handOver(diagnosis.cause, diagnosis.evidence);
+    return 'wait';
+  }
+  const diagnosis = diagnose(findings);
+  state.setDiagnosis(diagnosis);
+
+  // Bounded: each pass records an action (plan never repeats one) and plan caps the attempts.
+  for (;;) {
+    if (state.resolveRequested) return 'wait';
+    // A safe point (no approval open, no activity running): a long history continues as new, re-investigating.
+    if (state.historyIsLong()) return 'investigate';
+    const step = plan(diagnosis, findings, state.actions, {
+      service: state.config.service,
+      guardrails: state.config.guardrails,
+      autoApprove: state.config.approval.autoApprove[state.config.service.namespace] ?? [],
+      now: iso(Date.now()),
+      maxAttempts: state.config.limits.maxMitigationAttempts,
+    });
+    if (step.kind === 'escalate') {
+      state.handOver(step.reason, step.evidence);
+      return 'wait';
+    }
+    if (step.kind === 'verify') {
+      const verification = await verify(state, undefined, restartsBaseline(undefined, findings));
+      if (verification.recovered) {
+        state.markRestored(false, verification.restarts);
+        return 'monitor';
+      }
+      state.handOver(`the findings look healthy but verification fails: ${failedChecks(verification)}`, diagnosis.evidence);
+      return 'wait';
+    }
+    const result = await mitigate(state, step, findings, diagnosis);
+    if (result === 'recovered') return 'monitor';
+    if (result === 'not-recovered') return 'investigate';
+    if (result === 'expired' || result === 'cancelled') return 'wait';
+    // rejected, no-change, failed: the next candidate, with the same findings.
+  }
+}
+
+/** Runbook Investigation steps 1-5, plus health and events, all at once. */
+async function investigate(state: IncidentState): Promise<Findings | { errors: string[] }> {
+  const s = state.config.service;
+  const cmd = investigationCommands(s);
+  const collectedAt = iso(Date.now());
+  const results = await Promise.allSettled([
+    reads.inspectWorkload.executeWithOptions({ summary: cmd.inspectWorkload }, [s]),
+    reads.collectLogs.executeWithOptions({ summary: cmd.collectLogs }, [s, { tailLines: 500, sinceSeconds: 3600 }]),
+    reads.inspectResources.executeWithOptions({ summary: cmd.inspectResources }, [s]),
+    reads.inspectConfiguration.executeWithOptions({ summary: cmd.inspectConfiguration }, [s]),
+    reads.checkDependencies.executeWithOptions({ summary: cmd.checkDependencies }, [s]),
+    reads.checkServiceHealth.executeWithOptions({ summary: cmd.checkServiceHealth }, [s]),
+    reads.recentEvents.executeWithOptions({ summary: cmd.recentEvents }, [s]),
+  ] as const);
+  const [workload, logs, resources, config, dependencies, health, events] = results;
+  if (
+    workload.status === 'fulfilled' &&
+    logs.status === 'fulfilled' &&
+    resources.status === 'fulfilled' &&
+    config.status === 'fulfilled' &&
+    dependencies.status === 'fulfilled' &&
+    health.status === 'fulfilled' &&
+    events.status === 'fulfilled'
+  ) {
+    const findings: Findings = {
+      collectedAt,
+      workload: workload.value,
+      logs: logs.value,
+      resources: resources.value,
+      config: config.value,
+      dependencies: dependencies.value,
+      health: health.value,
+      events: events.value,
+    };
+    state.setFindings(summarizeFindings(findings));
+    return findings;
+  }
+  const names = Object.keys(cmd);
+  const errors = results.flatMap((r, i) => (r.status === 'rejected' ? [`${names[i] ?? `step ${i}`}: ${errorMessage(r.reason)}`] : []));
+  state.setFindings(errors.map((e) => `failed: ${e}`));
+  return { errors };
+}
+
+// --- Mitigation: dry-run, approval, apply, verify ----------------------------
+
+type MitigationResult = 'recovered' | 'not-recovered' | 'rejected' | 'expired' | 'cancelled' | 'no-change' | 'failed';
+
+async function mitigate(state: IncidentState, step: Extract<PlanStep, { kind: 'mitigate' }>, findings: Findings, diagnosis: Diagnosis): Promise<MitigationResult> {
+  const record = state.addAction(step);
+  const request: MutationRequest = { service: state.config.service, action: step.action, idempotencyKey: record.idempotencyKey, approvedBy: 'dry-run' };
+
+  // The server-side dry-run comes first: the approval request shows exactly this change.
+  try {
+    state.setPreview(record, await writes.previewMutation.executeWithOptions({ summary: `dry-run: ${step.command}` }, [request]));
+  } catch (err) {
+    state.finishAction(record, 'failed', `dry-run refused: ${errorMessage(err)}`);
+    return 'failed';
+  }
+  if (record.preview && !record.preview.wouldChange) {
+    state.finishAction(record, 'no-change', 'the dry-run shows the object already in that state');
+    return 'no-change';
+  }
+
+  const decision = await approval(state, record);
+  if (decision !== 'approved') return decision;
+  // Auto-approval does not wait, so a hand resolution may have landed meanwhile: never apply after it.
+  if (state.resolveRequested) {
+    state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
+    return 'cancelled';
+  }
+
+  state.setPhase('mitigating');
+  try {
+    const result = await writes.applyMutation.executeWithOptions({ summary: step.command }, [{ ...request, approvedBy: record.decision?.by ?? 'unknown' }]);
+    state.applied(record, result);
+  } catch (err) {
+    state.finishAction(record, 'failed', errorMessage(err));
+    return 'failed';
+  }
+
+  const verification = await verify(state, step.action, restartsBaseline(step.action, findings));
+  if (verification.recovered) {
+    state.finishAction(record, 'recovered');
+    state.markRestored(true, verification.restarts);
+    return 'recovered';
+  }
+  state.finishAction(record, 'not-recovered', `${failedChecks(verification)} (diagnosis was ${diagnosis.category})`);
+  return 'not-recovered';
+}
+
+/** Every mutation waits for a person unless the policy auto-approves it. No decision in time: escalate, never apply. */
+async function approval(state: IncidentState, record: ActionRecord): Promise<'approved' | 'rejected' | 'expired' | 'cancelled'> {
+  if (record.approval === 'auto') {
+    state.approveByPolicy(record);
+    return 'approved';
+  }
+  const timeout = state.config.durations.approvalTimeout;
+  const expiresAt = Date.now() + timeout;
+  const levelAtRequest = state.escalationLevel;
+  state.openApproval(record, expiresAt);
+  state.setTimer('main', `approval of #${record.n} expires`, expiresAt);
+  await condition(() => state.decisionFor(record.n) !== undefined || state.resolveRequested !== undefined, timeout, {
+    summary: `wait for approval of #${record.n} (${formatDuration(timeout)}, then escalate): ${record.command}`.slice(0, 200),
+  });
+  state.clearTimer('main');
+  state.closeApproval();
+  const decision = state.decisionFor(record.n);
+  if (decision?.approved) return 'approved';
+  if (decision) {
+    state.finishAction(record, 'rejected', decision.comment ? `rejected by ${decision.by}: ${decision.comment}` : `rejected by ${decision.by}`);
+    return 'rejected';
+  }
+  if (state.resolveRequested) {
+    state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
+    return 'cancelled';
+  }
+  state.finishAction(record, 'expired', `no decision within ${formatDuration(timeout)}`);
+  const reason = `no decision on #${record.n} within ${formatDuration(timeout)} (not applied): ${record.command}`;
+  // One level above the people who were asked; if the ladder got there first, page that level again.
+  if (levelAtRequest + 1 > state.escalationLevel && levelAtRequest < 3) state.escalate(levelAtRequest + 1, reason);
+  else state.handOver(reason, []);
+  return 'expired';
+}
+
+/** Runbook Resolution step 3: rollout complete, pods ready without new restarts, health endpoints, metrics. */
+async function verify(state: IncidentState, action: MitigationAction | undefined, restarts: number): Promise<VerificationResult> {
+  state.setPhase('verifying');
+  const s = state.config.service;
+  // A selector change rolls nothing out; everything else replaces or adds pods.
+  if (action && action.kind !== 'set-service-selector') {
+    const timeoutSeconds = Math.round(state.config.durations.rolloutTimeout / 1000);
+    try {
+      const rollout = await reads.waitForRollout.executeWithOptions(
+        {
+          summary: `kubectl -n ${s.namespace} rollout status deployment/${s.deployment} --timeout=${timeoutSeconds}s`,
+          startToCloseTimeout: state.config.durations.rolloutTimeout + 60_000,
+          heartbeatTimeout: '30s',
+          retry: { ...retry, maximumAttempts: 3 },
+        },
+        [s, { timeoutSeconds }],
+      );
+      state.record('verification', rollout.message);
+    } catch (err) {
+      state.record('verification', `rollout status failed: ${errorMessage(err)}`);
+    }
+  }
+  try {
+    const result = await reads.verifyRecovery.executeWithOptions(
+      { summary: `verify deployment/${s.deployment}: rollout, pods ready, no new restarts, /health/live, /health/ready, /metrics` },
+      [s, { restartsBaseline: restarts }],
+    );
+    state.recordVerification(result);
+    return result;
+  } catch (err) {
+    const result: VerificationResult = { recovered: false, checks: [{ name: 'verifyRecovery', ok: false, detail: errorMessage(err) }], restarts: 0 };
+    state.recordVerification(result);
+    return result;
+  }
+}
+
+// --- Monitor (Resolution step 4) ---------------------------------------------
+
+async function monitorRecovery(state: IncidentState): Promise<'stable' | 'regression' | 'interrupted'> {
+  state.setPhase('monitoring');
+  const { monitor, sampleInterval } = state.config.durations;
+  const samples = Math.ceil(monitor / sampleInterval);
+  const s = state.config.service;
+  // New restarts are counted from what verification saw when it declared the service restored.
+  const baseline = state.restartsAtRestore;
+  let badInARow = 0;
+  state.setMonitor(0, samples);
+  for (let i = 1; i <= samples; i++) {
+    state.setTimer('main', `monitor sample ${i}/${samples}`, Date.now() + sampleInterval);
+    const interrupted = await condition(() => state.resolveRequested !== undefined || state.refired, sampleInterval, {
+      summary: `monitor ${s.deployment}: sample ${i}/${samples} in ${formatDuration(sampleInterval)}`,
+    });
+    state.clearTimer('main');
+    if (interrupted) {
+      if (!state.refired) return 'interrupted';
+      state.refired = false;
+      state.markRegressed('the alert fired again');
+      return 'regression';
+    }
+    const sample = await reads.sampleHealth
+      .executeWithOptions({ summary: `sample health of deployment/${s.deployment} (${i}/${samples})` }, [s])
+      .catch((err: unknown) => errorMessage(err));
+    if (typeof sample === 'string') {
+      badInARow += 1;
+      state.setMonitor(i, samples, `sample failed: ${sample}`);
+      if (badInARow >= state.config.regression.consecutiveBadSamples) {
+        state.markRegressed(`${badInARow} samples in a row failed: ${sample}`);
+        return 'regression';
+      }
+      continue;
+    }
+    const verdict = assessSample(sample, baseline, badInARow, state.config.regression);
+    state.setMonitor(i, samples, describeSample(sample));
+    if (verdict.regression) {
+      state.markRegressed(verdict.reasons.join(', '));
+      return 'regression';
+    }
+    badInARow = verdict.bad ? badInARow + 1 : 0;
+  }
+  state.record('monitor', `stable for ${formatDuration(monitor)} (${samples} samples)`);
+  return 'stable';
+}
+
+// --- Waiting for people ------------------------------------------------------
+
+/** Escalated: the people paged decide. An alert that resolves is verified; a new firing re-investigates. */
+async function waitForPeople(state: IncidentState): Promise<ResumePoint | 'monitor'> {
+  state.setPhase('escalated');
+  state.clearTimer('main');
+  await condition(() => state.resolveRequested !== undefined || state.alertResolvedPending || state.refired || state.historyIsLong());
+  if (state.resolveRequested || state.historyIsLong()) return 'wait';
+  if (state.refired) {
+    state.refired = false;
+    return 'investigate';
+  }
+  state.alertResolvedPending = false;
+  // Restarts during the outage do not count against the recovery: take today's count as the baseline.
+  const now = await reads.sampleHealth
+    .executeWithOptions({ summary: `sample health of deployment/${state.config.service.deployment} (alert resolved)` }, [state.config.service])
+    .catch(() => undefined);
+  const verification = await verify(state, undefined, now?.restarts ?? 0);
+  if (verification.recovered) {
+    state.markRestored(false, verification.restarts);
+    return 'monitor';
+  }
+  state.record('verification', `the alert resolved but the service is not up: ${failedChecks(verification)}`);
+  return 'wait';
+}
+
+// --- Alongside the lifecycle -------------------------------------------------
+
+/** Runbook Escalation: L2 at 15 min and L3 at 30 min, counted from the start, while not restored. */
+async function escalationLadder(state: IncidentState): Promise<void> {
+  const d = state.config.durations;
+  for (const step of [
+    { level: 2, after: d.escalationL2 },
+    { level: 3, after: d.escalationL3 },
+  ]) {
+    const due = state.openedAt + step.after;
+    // Bounded: each pass waits for the due time or for a change of `restored`, which the investigation cap bounds.
+    while (!state.closing && state.escalationLevel < step.level) {
+      if (state.restoredAt !== undefined) {
+        state.clearTimer('escalation');
+        await condition(() => state.restoredAt === undefined || state.closing);
+        continue;
+      }
+      const remaining = due - Date.now();
+      if (remaining <= 0) {
+        state.escalate(step.level, `not restored within ${formatDuration(step.after)}`);
+        break;
+      }
+      state.setTimer('escalation', `page L${step.level} unless restored`, due);
+      await condition(() => state.restoredAt !== undefined || state.closing || state.escalationLevel >= step.level, remaining, {
+        summary: `page L${step.level} at +${formatDuration(step.after)} (${clock(due)}) unless restored`,
+      });
+    }
+  }
+  state.clearTimer('escalation');
+}
+
+/** Runbook Communication: "Post status updates every 15 minutes", while the incident is open. */
+async function statusUpdates(state: IncidentState): Promise<void> {
+  while (!state.closing) {
+    const due = state.nextStatusAt;
+    state.setTimer('status', 'status update', due);
+    const closed = await condition(() => state.closing, Math.max(1, due - Date.now()), { summary: `status update at ${clock(due)} (every ${formatDuration(state.config.durations.statusInterval)})` });
+    if (!closed) state.postStatusUpdate();
+  }
+  state.clearTimer('status');
+}
+
+/** Sends every notification as its own activity, so a slow chat webhook never delays a page. */
+async function deliverNotifications(state: IncidentState): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  for (;;) {
+    await condition(() => state.hasOutbound() || state.closing);
+    for (let n = state.takeOutbound(); n; n = state.takeOutbound()) {
+      const notification = n;
+      const sent: Promise<void> = comms.notify
+        .executeWithOptions({ summary: notificationSummary(notification) }, [notification])
+        .catch((err: unknown) => state.record('notification', `failed to send ${notification.channel} ${notification.event}: ${errorMessage(err)}`))
+        .finally(() => inFlight.delete(sent));
+      inFlight.add(sent);
+    }
+    if (state.closing && !state.hasOutbound()) break;
+  }
+  await Promise.all(inFlight);
+}
+
+// --- Post-incident -----------------------------------------------------------
+
+async function startPostIncident(state: IncidentState): Promise<string> {
+  const c = state.config;
+  const workflowId = postIncidentWorkflowId(state.id, state.ref);
+  const input = {
+    incident: state.incidentRecord(),
+    due: c.durations.taskDue,
+    reminderLead: c.durations.reminderLead,
+    overdueEscalation: c.durations.overdueEscalation,
+  };
+  await startChild(postIncidentWorkflow, {
+    workflowId,
+    args: [input],
+    // The follow-up outlives the incident by a month: it must survive the parent's completion.
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    staticSummary: `Post-incident follow-up: ${state.title}`,
+    staticDetails: tasksDetails(state.title, []),
+    typedSearchAttributes: incidentSearchAttributes(c, 'follow-up'),
+  });
+  state.record('resolved', `post-incident follow-up started: ${workflowId}`);
+  return workflowId;
+}
+
+// --- Helpers -----------------------------------------------------------------
+
+function failedChecks(v: VerificationResult): string {
+  return v.checks
+    .filter((c) => !c.ok)
+    .map((c) => `${c.name}: ${c.detail}`)
+    .join('; ') || 'no check passed';
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    // ActivityFailure wraps the activity's own error: its message is the useful one.
+    const cause = (err as Error & { cause?: unknown }).cause;
+    return (cause instanceof Error ? cause.message : err.message).slice(0, 300);
+  }
+  return String(err).slice(0, 300);
+}

@@ -1,0 +1,152 @@
+// Everything that talks to an incident from outside, in one module that the
+// workflows, the client and the tests import: task queue, workflow IDs, signals,
+// the decide update, queries, their payload schemas, and the start options.
+// Signal payloads are validated in the workflow with these schemas: a bad one is
+// recorded and ignored, never a crash.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
+import { z } from 'zod';
+import type { ServiceRef } from './domain.js';
+import { AlertSchema, IncidentInputSchema, type IncidentConfig, type IncidentInput } from './input.js';
+import type { IncidentStatus, PostIncidentStatus } from './records.js';
+import { staticDetails, staticSummary } from './render.js';
+import {
+  AwaitingApproval,
+  IncidentCluster,
+  IncidentNamespace,
+  IncidentNumber,
+  IncidentPhase,
+  IncidentService,
+  IncidentSeverity,
+} from './search-attributes.js';
+
+export { IncidentInputSchema, type IncidentConfig, type IncidentInput } from './input.js';
+export type * from './records.js';
+
+/** The task queue the incident worker polls. */
+export const TASK_QUEUE = 'incident-response';
+
+/** One open incident per service: alerts signal-with-start this ID, so a re-fired alert joins it. */
+export function incidentWorkflowId(service: ServiceRef): string {
+  return `incident/${service.cluster}/${service.namespace}/${service.deployment}`;
+}
+
+/**
+ * The post-incident child of one incident. The incident ID is reused by the next
+ * incident of the same service, so the child's ID adds this incident's own
+ * reference (its number, or the first run ID when it has none).
+ */
+export function postIncidentWorkflowId(incidentId: string, incidentRef: string): string {
+  return `${incidentId}/post-incident/${incidentRef}`;
+}
+
+// --- Payloads ----------------------------------------------------------------
+
+const Actor = z.string().trim().min(1).max(200);
+
+export const ApprovalSignalSchema = z.object({
+  by: Actor,
+  /** The action number; omitted means the one awaiting approval now. */
+  action: z.number().int().positive().optional(),
+  comment: z.string().max(2000).optional(),
+});
+export type ApprovalSignal = z.input<typeof ApprovalSignalSchema>;
+
+export const DecideRequestSchema = ApprovalSignalSchema.extend({ decision: z.enum(['approve', 'reject']) });
+export type DecideRequest = z.input<typeof DecideRequestSchema>;
+
+export interface DecisionOutcome {
+  action: number;
+  approved: boolean;
+  by: string;
+  at: string;
+  command: string;
+}
+
+export const AcknowledgeSignalSchema = z.object({ by: Actor });
+export type AcknowledgeSignal = z.input<typeof AcknowledgeSignalSchema>;
+
+export const NoteSignalSchema = z.object({ by: Actor, text: z.string().trim().min(1).max(2000) });
+export type NoteSignal = z.input<typeof NoteSignalSchema>;
+
+export const AlertFiredSignalSchema = AlertSchema;
+export type AlertFiredSignal = z.input<typeof AlertFiredSignalSchema>;
+
+export const AlertResolvedSignalSchema = z.object({
+  fingerprint: z.string().min(1).max(128),
+  endsAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type AlertResolvedSignal = z.input<typeof AlertResolvedSignalSchema>;
+
+export const EscalateSignalSchema = z.object({
+  by: Actor,
+  reason: z.string().trim().min(1).max(2000),
+  /** Omitted means the next level. */
+  level: z.number().int().min(1).max(3).optional(),
+});
+export type EscalateSignal = z.input<typeof EscalateSignalSchema>;
+
+export const ResolveSignalSchema = z.object({ by: Actor, reason: z.string().max(2000).optional() });
+export type ResolveSignal = z.input<typeof ResolveSignalSchema>;
+
+export const CompleteTaskSignalSchema = z.object({ taskId: z.string().min(1).max(100), by: Actor, note: z.string().max(2000).optional() });
+export type CompleteTaskSignal = z.input<typeof CompleteTaskSignalSchema>;
+
+// --- The incident workflow ---------------------------------------------------
+
+export const approveSignal = defineSignal<[ApprovalSignal]>('approve');
+export const rejectSignal = defineSignal<[ApprovalSignal]>('reject');
+export const acknowledgeSignal = defineSignal<[AcknowledgeSignal]>('acknowledge');
+export const addNoteSignal = defineSignal<[NoteSignal]>('addNote');
+export const alertFiredSignal = defineSignal<[AlertFiredSignal]>('alertFired');
+export const alertResolvedSignal = defineSignal<[AlertResolvedSignal]>('alertResolved');
+export const escalateSignal = defineSignal<[EscalateSignal]>('escalate');
+export const resolveSignal = defineSignal<[ResolveSignal]>('resolve');
+/** Approve or reject with validation first: unknown or decided action, or approver not allowed, is refused. */
+export const decideUpdate = defineUpdate<DecisionOutcome, [DecideRequest]>('decide');
+export const statusQuery = defineQuery<IncidentStatus>('status');
+
+// --- The post-incident workflow ----------------------------------------------
+
+export const completeTaskSignal = defineSignal<[CompleteTaskSignal]>('completeTask');
+export const tasksQuery = defineQuery<PostIncidentStatus>('tasks');
+
+// --- Starting an incident ----------------------------------------------------
+
+/** The search attributes every incident carries from its start (the workflow keeps them current). */
+export function incidentSearchAttributes(config: IncidentConfig, phase: string): SearchAttributePair[] {
+  return [
+    { key: IncidentService, value: config.service.deployment },
+    { key: IncidentNamespace, value: config.service.namespace },
+    { key: IncidentCluster, value: config.service.cluster },
+    { key: IncidentSeverity, value: config.alert.severity },
+    { key: IncidentPhase, value: phase },
+    { key: AwaitingApproval, value: false },
+    ...(config.incidentNumber === undefined ? [] : [{ key: IncidentNumber, value: config.incidentNumber }]),
+  ];
+}
+
+/**
+ * Options for client.workflow.start / signalWithStart of an incident: ID, task
+ * queue, the UI's static summary and details, and typed search attributes.
+ * Throws a ZodError on bad input, before anything starts.
+ */
+export function incidentStartOptions(input: IncidentInput): {
+  workflowId: string;
+  taskQueue: string;
+  args: [IncidentInput];
+  staticSummary: string;
+  staticDetails: string;
+  typedSearchAttributes: SearchAttributePair[];
+} {
+  const config = IncidentInputSchema.parse(input);
+  return {
+    workflowId: incidentWorkflowId(config.service),
+    taskQueue: TASK_QUEUE,
+    // The parsed form: the history shows the effective policy, every default filled in.
+    args: [config],
+    staticSummary: staticSummary(config),
+    staticDetails: staticDetails(config),
+    typedSearchAttributes: incidentSearchAttributes(config, 'investigating'),
+  };
+}

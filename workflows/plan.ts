@@ -1,0 +1,124 @@
+// plan(diagnosis, findings, history, context): the next step, as a pure function.
+// It takes the diagnosis's candidates in order, skips the ones already tried in
+// this incident (whatever their outcome) and the ones the guardrails forbid, and
+// turns the first remaining one into a concrete mutation whose every value the
+// workflow chose (target revision, replica count, restart timestamp). When none
+// is left it escalates: never a blind mutation past the list.
+import type { Findings, MitigationAction, MitigationKind, ServiceRef } from './domain.js';
+import type { Candidate, Diagnosis, Remedy } from './diagnose.js';
+import type { ActionRecord } from './records.js';
+import { mutationCommand } from './commands.js';
+import { formatMemory, parseMemory } from './units.js';
+
+export interface PlanContext {
+  service: ServiceRef;
+  guardrails: { maxReplicas: number; memoryCeiling: string };
+  /** The action kinds the approval policy auto-approves in this service's namespace. */
+  autoApprove: readonly MitigationKind[];
+  /** Workflow time, ISO-8601: restart timestamps come from it, never from the activity's clock. */
+  now: string;
+  maxAttempts: number;
+}
+
+export type PlanStep =
+  | {
+      kind: 'mitigate';
+      action: MitigationAction;
+      command: string;
+      why: string;
+      approval: 'auto' | 'human';
+      humanFix?: string;
+    }
+  | { kind: 'escalate'; reason: string; evidence: string[] }
+  /** Nothing is broken: verify, then monitor. */
+  | { kind: 'verify'; reason: string };
+
+export type Attempt = Pick<ActionRecord, 'action' | 'outcome'>;
+
+export function plan(diagnosis: Diagnosis, findings: Findings, history: readonly Attempt[], ctx: PlanContext): PlanStep {
+  if (diagnosis.category === 'healthy') return { kind: 'verify', reason: diagnosis.cause };
+  if (history.length >= ctx.maxAttempts) {
+    return { kind: 'escalate', reason: `${history.length} mitigation attempts reached the cap of ${ctx.maxAttempts}`, evidence: diagnosis.evidence };
+  }
+  const skipped: string[] = [];
+  for (const candidate of diagnosis.candidates) {
+    const { remedy } = candidate;
+    if (remedy.kind === 'escalate') return { kind: 'escalate', reason: remedy.reason, evidence: [...diagnosis.evidence, ...skipped].slice(0, 12) };
+    const concrete = concretize(remedy, findings, ctx);
+    // One rollback per incident: a second one would undo the first ("previous" is then the revision we left).
+    if ('action' in concrete && concrete.action.kind === 'rollout-undo' && history.some((h) => h.action.kind === 'rollout-undo' && h.outcome !== 'rejected' && h.outcome !== 'no-change')) {
+      skipped.push(`skipped rollout-undo: a rollback was already applied in this incident`);
+      continue;
+    }
+    if ('skip' in concrete) {
+      skipped.push(`skipped ${remedy.kind}: ${concrete.skip}`);
+      continue;
+    }
+    if (history.some((h) => sameChange(h.action, concrete.action))) continue;
+    return {
+      kind: 'mitigate',
+      action: concrete.action,
+      command: mutationCommand(ctx.service, concrete.action),
+      why: candidate.why,
+      approval: approvalFor(candidate, concrete.action, ctx),
+      ...(remedy.kind === 'restart' && remedy.humanFix ? { humanFix: remedy.humanFix } : {}),
+    };
+  }
+  return { kind: 'escalate', reason: 'no safe candidate left to try', evidence: [...diagnosis.evidence, ...skipped].slice(0, 12) };
+}
+
+/** Auto-approval only for a known cause, never for a guess or a step that needs a human first. */
+function approvalFor(candidate: Candidate, action: MitigationAction, ctx: PlanContext): 'auto' | 'human' {
+  const needsHuman = candidate.ladder === true || (candidate.remedy.kind === 'restart' && candidate.remedy.humanFix !== undefined);
+  return !needsHuman && ctx.autoApprove.includes(action.kind) ? 'auto' : 'human';
+}
+
+function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, ctx: PlanContext): { action: MitigationAction } | { skip: string } {
+  switch (remedy.kind) {
+    case 'raise-memory': {
+      const current = remedy.currentLimit === undefined ? undefined : parseMemory(remedy.currentLimit);
+      const ceiling = parseMemory(ctx.guardrails.memoryCeiling);
+      if (current === undefined) return { skip: `container ${remedy.container} has no memory limit to raise` };
+      if (ceiling === undefined || current >= ceiling) return { skip: `memory limit ${formatMemory(current)} is at the ceiling ${ctx.guardrails.memoryCeiling}` };
+      return { action: { kind: 'set-resources', container: remedy.container, limits: { memory: formatMemory(Math.min(current * 2, ceiling)) } } };
+    }
+    case 'rollout-undo':
+      if (remedy.toRevision >= f.workload.currentRevision) return { skip: `revision ${remedy.toRevision} is not older than the current ${f.workload.currentRevision}` };
+      return { action: { kind: 'rollout-undo', toRevision: remedy.toRevision } };
+    case 'restart':
+      return { action: { kind: 'rollout-restart', restartedAt: ctx.now } };
+    case 'restore-config-map':
+      return { action: { kind: 'patch-config-map', name: remedy.name, data: remedy.data, restartedAt: ctx.now } };
+    case 'scale': {
+      const replicas = Math.min(remedy.replicas, ctx.guardrails.maxReplicas);
+      if (replicas <= f.workload.desiredReplicas) return { skip: `already at ${f.workload.desiredReplicas} replicas (target ${replicas}, max ${ctx.guardrails.maxReplicas})` };
+      return { action: { kind: 'scale', replicas } };
+    }
+    case 'fix-selector':
+      if (Object.keys(remedy.selector).length === 0) return { skip: 'the pods carry no labels to select' };
+      return { action: { kind: 'set-service-selector', service: remedy.service ?? ctx.service.deployment, selector: remedy.selector } };
+    case 'debug-logging':
+      return { action: { kind: 'patch-config-map', name: remedy.configMap, data: { LOG_LEVEL: 'DEBUG' }, restartedAt: ctx.now } };
+  }
+}
+
+/** Two actions are the same change when they differ at most in the restart timestamp. */
+export function sameChange(a: MitigationAction, b: MitigationAction): boolean {
+  return changeKey(a) === changeKey(b);
+}
+
+function changeKey(action: MitigationAction): string {
+  const { restartedAt: _ignored, ...rest } = action as MitigationAction & { restartedAt?: string };
+  return stableJson(rest);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

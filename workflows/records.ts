@@ -1,0 +1,196 @@
+// What the incident keeps and shows: the status query's answer, the action log,
+// the timeline, the record handed to the post-incident workflow, and its tasks.
+// Plain JSON only (they cross query, continue-as-new and child boundaries).
+import type { MitigationAction, MutationPreview, ServiceRef } from './domain.js';
+import type { DiagnosisCategory, Symptom } from './diagnose.js';
+import type { Alert, Severity } from './input.js';
+
+export const incidentPhases = ['investigating', 'awaiting-approval', 'mitigating', 'verifying', 'monitoring', 'escalated', 'resolved'] as const;
+export type IncidentPhase = (typeof incidentPhases)[number];
+
+export type ActionOutcome =
+  | 'awaiting-approval'
+  /** Approved (or auto-approved) and being applied / verified. */
+  | 'applying'
+  | 'rejected'
+  /** No decision before the approval timeout: escalated, never applied. */
+  | 'expired'
+  /** The incident was resolved by hand while the action waited. */
+  | 'cancelled'
+  /** The dry-run showed the object already in the requested state: nothing to apply. */
+  | 'no-change'
+  /** The preview or the apply failed (guardrail, RBAC, invalid object). */
+  | 'failed'
+  | 'not-recovered'
+  | 'recovered';
+
+export interface Decision {
+  approved: boolean;
+  by: string;
+  at: string;
+  comment?: string;
+}
+
+export interface ActionRecord {
+  /** Action number within the incident (the idempotency key ends with it). */
+  n: number;
+  action: MitigationAction;
+  /** The kubectl command it stands for. */
+  command: string;
+  why: string;
+  approval: 'auto' | 'human';
+  /** What a human must do before this action can help (e.g. restore a secret key). */
+  humanFix?: string;
+  idempotencyKey: string;
+  preview?: MutationPreview;
+  requestedAt: string;
+  decision?: Decision;
+  outcome: ActionOutcome;
+  /** Why it failed or did not recover (failed checks, error message). */
+  detail?: string;
+  appliedAt?: string;
+  finishedAt?: string;
+}
+
+export interface PendingApproval {
+  action: number;
+  kind: MitigationAction['kind'];
+  command: string;
+  why: string;
+  humanFix?: string;
+  /** The server-side dry-run of exactly this change. */
+  preview: { command: string; changes: string[]; wouldChange: boolean };
+  requestedAt: string;
+  expiresAt: string;
+  /** Who may decide; empty means anyone. */
+  approvers: string[];
+}
+
+export type TimelineKind =
+  | 'opened'
+  | 'alert'
+  | 'phase'
+  | 'investigation'
+  | 'diagnosis'
+  | 'approval'
+  | 'action'
+  | 'verification'
+  | 'monitor'
+  | 'escalation'
+  | 'ack'
+  | 'note'
+  | 'notification'
+  | 'ignored'
+  | 'resolved';
+
+export interface TimelineEntry {
+  at: string;
+  kind: TimelineKind;
+  text: string;
+}
+
+export interface DiagnosisSummary {
+  category: DiagnosisCategory;
+  symptom: Symptom;
+  cause: string;
+  evidence: string[];
+}
+
+export type Resolution =
+  /** An action of ours restored the service and the monitor saw it stay up. */
+  | 'mitigated'
+  /** The service recovered without an action of ours (a human fixed it, the dependency came back). */
+  | 'recovered'
+  /** Closed by a human with the resolve signal. */
+  | 'manual';
+
+export interface IncidentStatus {
+  incidentId: string;
+  incidentNumber?: number;
+  service: ServiceRef;
+  phase: IncidentPhase;
+  severity: Severity;
+  openedAt: string;
+  acknowledged?: { by: string; at: string };
+  restoredAt?: string;
+  resolvedAt?: string;
+  resolution?: Resolution;
+  alert: {
+    name: string;
+    summary: string;
+    fingerprint: string;
+    startsAt: string;
+    /** Distinct firings (a new startsAt or fingerprint); the opening alert is the first. */
+    fired: number;
+    /** alertFired signals received, repeats of a firing included (Alertmanager re-sends every repeat_interval). */
+    deliveries: number;
+    resolvedAt?: string;
+  };
+  /** Compact lines from the latest investigation. */
+  findingsSummary: string[];
+  investigations: number;
+  diagnosis?: DiagnosisSummary;
+  pendingApproval?: PendingApproval;
+  actions: ActionRecord[];
+  escalationLevel: number;
+  monitor?: { samples: number; of: number; lastSample?: string };
+  /** The timers the workflow waits on, soonest first. */
+  timers: { label: string; at: string }[];
+  timeline: TimelineEntry[];
+  /** Timeline entries dropped to keep state small (the first and the newest are kept). */
+  timelineOmitted: number;
+  /** Runs of this incident (continue-as-new starts a new one). */
+  run: number;
+}
+
+/** The incident's own record: what the summary report is drafted from. */
+export interface IncidentRecord {
+  incidentId: string;
+  incidentNumber?: number;
+  service: ServiceRef;
+  severity: Severity;
+  alert: Alert;
+  openedAt: string;
+  acknowledged?: { by: string; at: string };
+  restoredAt?: string;
+  resolvedAt: string;
+  resolution: Resolution;
+  resolvedBy?: string;
+  escalationLevel: number;
+  diagnosis?: DiagnosisSummary;
+  findingsSummary: string[];
+  actions: ActionRecord[];
+  timeline: TimelineEntry[];
+  timelineOmitted: number;
+}
+
+export interface IncidentOutcome {
+  incidentId: string;
+  resolution: Resolution;
+  resolvedAt: string;
+  restoredAt?: string;
+  escalationLevel: number;
+  actionsApplied: number;
+  postIncidentWorkflowId: string;
+}
+
+export type TaskGroup = 'immediate' | 'follow-up' | 'long-term';
+
+export interface PostIncidentTask {
+  id: string;
+  group: TaskGroup;
+  title: string;
+  dueAt: string;
+  done?: { by: string; at: string; note?: string };
+  /** For the summary task: where the drafted report was written. */
+  draft?: string;
+}
+
+export interface PostIncidentStatus {
+  incidentId: string;
+  reportLocation?: string;
+  tasks: PostIncidentTask[];
+  /** Reminders and overdue escalations sent, oldest first. */
+  sent: { at: string; event: string; group: TaskGroup; level?: number }[];
+  ignored: { at: string; reason: string }[];
+}

@@ -1,0 +1,152 @@
+// Markdown for humans, from the incident's own record: the Temporal UI's static
+// and current details, pages, status updates, approval requests and the incident
+// summary report. Pure functions of plain data, so the UI, the pager and the
+// report always say the same thing.
+import type { Notification, ServiceRef } from './domain.js';
+import type { IncidentConfig } from './input.js';
+import type { ActionRecord, IncidentRecord, IncidentStatus, PendingApproval, PostIncidentTask } from './records.js';
+import { clock, formatDuration } from './units.js';
+
+export function incidentTitle(alertName: string, service: ServiceRef, incidentNumber?: number): string {
+  return `${incidentNumber ? `INC-${incidentNumber} ` : ''}${alertName}: ${service.namespace}/${service.deployment} (${service.cluster})`;
+}
+
+/** The UI's static summary: one line, set once at start. */
+export function staticSummary(config: IncidentConfig): string {
+  return `[${config.alert.severity}] ${incidentTitle(config.alert.name, config.service, config.incidentNumber)}`;
+}
+
+/** The UI's static details: the alert and the policy this incident runs under. */
+export function staticDetails(config: IncidentConfig): string {
+  const labels = Object.entries(config.alert.labels).map(([k, v]) => `\`${k}=${v}\``).join(' ');
+  const auto = config.approval.autoApprove[config.service.namespace] ?? [];
+  const d = config.durations;
+  return [
+    `## ${incidentTitle(config.alert.name, config.service, config.incidentNumber)}`,
+    config.alert.summary,
+    '',
+    `- **Alert:** ${config.alert.name} (${config.alert.severity}) since ${config.alert.startsAt}, fingerprint \`${config.alert.fingerprint}\``,
+    ...(labels ? [`- **Labels:** ${labels}`] : []),
+    `- **Runbook:** Service Down (investigate, mitigate with approval, verify, monitor ${formatDuration(d.monitor)})`,
+    `- **Approvers:** ${config.approval.approvers.join(', ') || 'anyone'}; auto-approved here: ${auto.join(', ') || 'nothing'}`,
+    `- **Guardrails:** max ${config.guardrails.maxReplicas} replicas, memory ceiling ${config.guardrails.memoryCeiling}`,
+    `- **Escalation:** L1 at once, L2 at ${formatDuration(d.escalationL2)}, L3 at ${formatDuration(d.escalationL3)} unless restored; status every ${formatDuration(d.statusInterval)}`,
+  ].join('\n');
+}
+
+/** setCurrentDetails: what is happening now and what the workflow waits for. */
+export function currentDetails(s: IncidentStatus): string {
+  const lines = [
+    `## ${phaseLabel(s.phase)} — ${s.service.namespace}/${s.service.deployment}`,
+    `**Escalation:** L${s.escalationLevel}${s.acknowledged ? ` · acknowledged by ${s.acknowledged.by}` : ' · not acknowledged'}${s.restoredAt ? ` · restored at ${s.restoredAt}` : ''}`,
+  ];
+  if (s.diagnosis) lines.push(`**Diagnosis:** \`${s.diagnosis.category}\` — ${s.diagnosis.cause}`);
+  if (s.pendingApproval) lines.push('', ...approvalLines(s.pendingApproval));
+  if (s.monitor) lines.push(`**Monitor:** ${s.monitor.samples}/${s.monitor.of} samples${s.monitor.lastSample ? ` · last: ${s.monitor.lastSample}` : ''}`);
+  if (s.timers.length) lines.push(`**Next timers:** ${s.timers.map((t) => `${t.label} at ${clock(Date.parse(t.at))}`).join(' · ')}`);
+  const actions = s.actions.slice(-5).map(actionLine);
+  if (actions.length) lines.push('', '**Actions:**', ...actions);
+  return lines.join('\n');
+}
+
+export function phaseLabel(phase: IncidentStatus['phase']): string {
+  return phase.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase());
+}
+
+function approvalLines(p: PendingApproval): string[] {
+  return [
+    `**Awaiting approval — action #${p.action}:** \`${p.command}\``,
+    `- why: ${p.why}`,
+    ...(p.humanFix ? [`- **first, a human must:** ${p.humanFix}`] : []),
+    `- dry-run: ${p.preview.changes.join('; ') || '(no change reported)'}`,
+    `- expires at ${p.expiresAt} (then escalates; never applied without a decision)`,
+    `- approve: \`incident approve <id> --action ${p.action}\` (approvers: ${p.approvers.join(', ') || 'anyone'})`,
+  ];
+}
+
+export function actionLine(a: ActionRecord): string {
+  const by = a.decision ? ` (${a.decision.approved ? 'approved' : 'rejected'} by ${a.decision.by})` : '';
+  return `- #${a.n} \`${a.command}\` — **${a.outcome}**${by}${a.detail ? `: ${a.detail}` : ''}`;
+}
+
+export function pageBody(s: IncidentStatus, reason: string, evidence: string[] = []): string {
+  return [
+    `**${reason}**`,
+    `Phase: ${phaseLabel(s.phase)} · open since ${s.openedAt} · L${s.escalationLevel}`,
+    ...(s.diagnosis ? [`Diagnosis: ${s.diagnosis.category} — ${s.diagnosis.cause}`] : []),
+    ...(evidence.length ? ['Evidence:', ...evidence.map((e) => `- ${e}`)] : []),
+    ...(s.pendingApproval ? ['', ...approvalLines(s.pendingApproval)] : []),
+  ].join('\n');
+}
+
+export function statusUpdateBody(s: IncidentStatus, now: number): string {
+  return [
+    `**Status update — ${phaseLabel(s.phase)}** (open ${formatDuration(now - Date.parse(s.openedAt))}, L${s.escalationLevel})`,
+    ...(s.diagnosis ? [`Diagnosis: ${s.diagnosis.category} — ${s.diagnosis.cause}`] : ['Diagnosis: investigating']),
+    ...(s.pendingApproval ? [`Waiting for approval of #${s.pendingApproval.action}: \`${s.pendingApproval.command}\``] : []),
+    ...(s.restoredAt ? [`Service restored at ${s.restoredAt}; monitoring.`] : []),
+    ...s.actions.slice(-3).map(actionLine),
+  ].join('\n');
+}
+
+export function approvalRequestBody(p: PendingApproval): string {
+  return approvalLines(p).join('\n');
+}
+
+/** A one-line summary of a notification, for the activity's summary in the UI. */
+export function notificationSummary(n: Notification): string {
+  return `${n.channel} ${n.event}${n.level ? ` L${n.level}` : ''}: ${n.summary}`.slice(0, 200);
+}
+
+/** The incident summary (runbook, Post-Incident: "Write incident summary"), drafted from the record. */
+export function incidentSummaryReport(r: IncidentRecord): string {
+  const opened = Date.parse(r.openedAt);
+  const since = (iso?: string): string => (iso ? formatDuration(Date.parse(iso) - opened) : '—');
+  const applied = r.actions.filter((a) => a.appliedAt);
+  return [
+    `# Incident summary: ${incidentTitle(r.alert.name, r.service, r.incidentNumber)}`,
+    '',
+    `_Draft written by the incident workflow from its own record; review before the postmortem._`,
+    '',
+    '## Overview',
+    `- **Service:** ${r.service.namespace}/${r.service.deployment} on ${r.service.cluster}`,
+    `- **Alert:** ${r.alert.name} (${r.severity}): ${r.alert.summary || '—'}`,
+    `- **Resolution:** ${r.resolution}${r.resolvedBy ? ` by ${r.resolvedBy}` : ''}`,
+    `- **Highest escalation:** L${r.escalationLevel}`,
+    '',
+    '## Durations',
+    '| milestone | at | since open |',
+    '|---|---|---|',
+    `| opened | ${r.openedAt} | 0s |`,
+    `| acknowledged | ${r.acknowledged ? `${r.acknowledged.at} (${r.acknowledged.by})` : '—'} | ${since(r.acknowledged?.at)} |`,
+    `| restored | ${r.restoredAt ?? '—'} | ${since(r.restoredAt)} |`,
+    `| resolved | ${r.resolvedAt} | ${since(r.resolvedAt)} |`,
+    '',
+    '## Diagnosis',
+    ...(r.diagnosis
+      ? [`**${r.diagnosis.category}** (${r.diagnosis.symptom}): ${r.diagnosis.cause}`, '', ...r.diagnosis.evidence.map((e) => `- ${e}`)]
+      : ['No diagnosis was reached.']),
+    '',
+    '## Findings (last investigation)',
+    ...(r.findingsSummary.length ? r.findingsSummary.map((f) => `- ${f}`) : ['- none recorded']),
+    '',
+    '## Actions',
+    ...(r.actions.length ? r.actions.map(actionLine) : ['- no mitigation was attempted']),
+    ...(applied.length ? ['', `${applied.length} change(s) applied, each once (idempotency keys: ${applied.map((a) => `\`${a.idempotencyKey}\``).join(', ')}).`] : []),
+    '',
+    '## Timeline',
+    ...r.timeline.map((t) => `- ${t.at} **${t.kind}** ${t.text}`),
+    ...(r.timelineOmitted ? [`- (${r.timelineOmitted} intermediate entries omitted)`] : []),
+  ].join('\n');
+}
+
+export function tasksDetails(title: string, tasks: PostIncidentTask[], reportLocation?: string): string {
+  const done = tasks.filter((t) => t.done).length;
+  return [
+    `## Post-incident follow-up — ${done}/${tasks.length} done`,
+    title,
+    ...(reportLocation ? [`Summary draft: ${reportLocation}`] : []),
+    '',
+    ...tasks.map((t) => `- [${t.done ? 'x' : ' '}] ${t.title} — due ${t.dueAt}${t.done ? ` (done by ${t.done.by})` : ''}`),
+  ].join('\n');
+}

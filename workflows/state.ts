@@ -1,0 +1,632 @@
+// IncidentState: everything one incident knows, and the bodies of its signal,
+// update and query handlers. The lifecycle (incident.ts) reads and changes it;
+// every change refreshes what the Temporal UI shows (current details, search
+// attributes). Plain data in, plain data out: snapshot() is what continue-as-new
+// carries, status() is what the status query returns.
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { Channel, MutationPreview, MutationResult, Notification, VerificationResult } from './domain.js';
+import type { Diagnosis } from './diagnose.js';
+import type { Alert, IncidentConfig, Severity } from './input.js';
+import {
+  AcknowledgeSignalSchema,
+  AlertFiredSignalSchema,
+  AlertResolvedSignalSchema,
+  ApprovalSignalSchema,
+  DecideRequestSchema,
+  EscalateSignalSchema,
+  NoteSignalSchema,
+  ResolveSignalSchema,
+  type DecisionOutcome,
+} from './messages.js';
+import type { PlanStep } from './plan.js';
+import type {
+  ActionOutcome,
+  ActionRecord,
+  Decision,
+  DiagnosisSummary,
+  IncidentPhase,
+  IncidentRecord,
+  IncidentStatus,
+  PendingApproval,
+  Resolution,
+  TimelineEntry,
+  TimelineKind,
+} from './records.js';
+import { approvalRequestBody, currentDetails, incidentTitle, pageBody, statusUpdateBody } from './render.js';
+import {
+  AwaitingApproval,
+  IncidentCluster,
+  IncidentDiagnosis,
+  IncidentNamespace,
+  IncidentNumber,
+  IncidentPhase as IncidentPhaseKey,
+  IncidentService,
+  IncidentSeverity,
+} from './search-attributes.js';
+import { formatDuration, iso } from './units.js';
+
+/** Where a new run resumes after continue-as-new: both are safe points (no approval open, no activity running). */
+export type ResumePoint = 'investigate' | 'wait';
+
+/** What continue-as-new carries: the incident so far, as plain JSON. */
+export interface IncidentSnapshot {
+  resumeAt: ResumePoint;
+  run: number;
+  openedAt: number;
+  severity: Severity;
+  alert: IncidentStatus['alert'];
+  firings: string[];
+  acknowledged?: { by: string; at: string };
+  restoredAt?: number;
+  escalationLevel: number;
+  investigations: number;
+  findingsSummary: string[];
+  diagnosis?: DiagnosisSummary;
+  actions: ActionRecord[];
+  nextStatusAt: number;
+  timeline: TimelineEntry[];
+  timelineOmitted: number;
+}
+
+type Timer = 'main' | 'escalation' | 'status';
+const severityRank: Record<Severity, number> = { info: 0, warning: 1, error: 2, critical: 3 };
+const keptTimelineHead = 10;
+const maxFirings = 20;
+
+export class IncidentState {
+  readonly id: string;
+  /** One per incident (not per service): the pager groups every page of this incident under it. */
+  readonly dedupKey: string;
+  /** This incident's own reference: its number, or its first run ID. */
+  readonly ref: string;
+  readonly openedAt: number;
+  readonly title: string;
+  run: number;
+  phase: IncidentPhase = 'investigating';
+  severity: Severity;
+  alert: IncidentStatus['alert'];
+  acknowledged: { by: string; at: string } | undefined;
+  restoredAt: number | undefined;
+  /** Whether the last restore came from one of our actions (for the resolution). */
+  restoredByAction = false;
+  /** Restarts of the pods when verification declared the service restored: the monitor's baseline. */
+  restartsAtRestore = 0;
+  resolvedAt: number | undefined;
+  resolution: Resolution | undefined;
+  resolvedBy: string | undefined;
+  escalationLevel = 0;
+  investigations = 0;
+  findingsSummary: string[] = [];
+  diagnosis: DiagnosisSummary | undefined;
+  actions: ActionRecord[] = [];
+  pending: PendingApproval | undefined;
+  monitor: IncidentStatus['monitor'];
+  nextStatusAt: number;
+
+  // Requests from people and from the alert source, consumed by the lifecycle.
+  resolveRequested: { by: string; reason?: string | undefined } | undefined;
+  alertResolvedPending = false;
+  /** A new firing while monitoring or escalated: re-investigate. */
+  refired = false;
+  /** Set once: the background loops drain and stop. */
+  closing = false;
+
+  private firings: string[] = [];
+  private timeline: TimelineEntry[] = [];
+  private timelineOmitted = 0;
+  private timers: Partial<Record<Timer, { label: string; at: number }>> = {};
+  private outbox: Notification[] = [];
+
+  constructor(
+    readonly config: IncidentConfig,
+    snapshot?: IncidentSnapshot,
+  ) {
+    const info = workflowInfo();
+    this.id = info.workflowId;
+    this.dedupKey = `${info.workflowId}/${info.firstExecutionRunId}`;
+    this.ref = config.incidentNumber ? `INC-${config.incidentNumber}` : info.firstExecutionRunId;
+    this.title = incidentTitle(config.alert.name, config.service, config.incidentNumber);
+    if (snapshot) {
+      this.run = snapshot.run + 1;
+      this.openedAt = snapshot.openedAt;
+      this.severity = snapshot.severity;
+      this.alert = snapshot.alert;
+      this.firings = snapshot.firings;
+      this.acknowledged = snapshot.acknowledged;
+      this.restoredAt = snapshot.restoredAt;
+      this.escalationLevel = snapshot.escalationLevel;
+      this.investigations = snapshot.investigations;
+      this.findingsSummary = snapshot.findingsSummary;
+      this.diagnosis = snapshot.diagnosis;
+      this.actions = snapshot.actions;
+      this.nextStatusAt = snapshot.nextStatusAt;
+      this.timeline = snapshot.timeline;
+      this.timelineOmitted = snapshot.timelineOmitted;
+      this.phase = snapshot.resumeAt === 'wait' ? 'escalated' : 'investigating';
+      this.record('opened', `run ${this.run} continues the incident (history kept small)`);
+    } else {
+      this.run = 1;
+      // The execution's start, not the first activation: escalation steps count from when the incident opened.
+      this.openedAt = info.startTime.getTime();
+      this.severity = config.alert.severity;
+      const a = config.alert;
+      this.alert = { name: a.name, summary: a.summary, fingerprint: a.fingerprint, startsAt: a.startsAt, fired: 1, deliveries: 0 };
+      this.firings = [firingKey(a)];
+      this.nextStatusAt = this.openedAt + config.durations.statusInterval;
+      this.record('opened', `${a.name} (${a.severity}) for ${config.service.namespace}/${config.service.deployment}: ${a.summary || 'service down'}`);
+    }
+    this.changed();
+  }
+
+  // --- Lifecycle -------------------------------------------------------------
+
+  setPhase(phase: IncidentPhase): void {
+    if (phase === this.phase) return;
+    this.phase = phase;
+    this.record('phase', phase);
+    this.changed();
+  }
+
+  setFindings(summary: string[]): void {
+    this.investigations += 1;
+    this.findingsSummary = summary;
+    this.record('investigation', `investigation ${this.investigations}: ${summary[0] ?? ''}`);
+    this.changed();
+  }
+
+  setDiagnosis(d: Diagnosis): void {
+    this.diagnosis = { category: d.category, symptom: d.symptom, cause: d.cause, evidence: d.evidence };
+    this.record('diagnosis', `${d.category}: ${d.cause}`);
+    this.changed();
+  }
+
+  setTimer(timer: Timer, label: string, at: number): void {
+    this.timers[timer] = { label, at };
+    this.changed();
+  }
+
+  clearTimer(timer: Timer): void {
+    delete this.timers[timer];
+  }
+
+  historyIsLong(): boolean {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength >= this.config.limits.continueAsNewAfterEvents;
+  }
+
+  /** `<workflowId>/<first run ID>/action-<n>`: unique per incident, the same on every retry. */
+  idempotencyKey(n: number): string {
+    return `${this.id}/${workflowInfo().firstExecutionRunId}/action-${n}`;
+  }
+
+  addAction(step: Extract<PlanStep, { kind: 'mitigate' }>): ActionRecord {
+    const n = (this.actions.at(-1)?.n ?? 0) + 1;
+    const record: ActionRecord = {
+      n,
+      action: step.action,
+      command: step.command,
+      why: step.why,
+      approval: step.approval,
+      ...(step.humanFix ? { humanFix: step.humanFix } : {}),
+      idempotencyKey: this.idempotencyKey(n),
+      requestedAt: iso(Date.now()),
+      outcome: step.approval === 'auto' ? 'applying' : 'awaiting-approval',
+    };
+    this.actions.push(record);
+    this.record('action', `#${n} proposed: ${step.command} (${step.why})`);
+    this.changed();
+    return record;
+  }
+
+  setPreview(record: ActionRecord, preview: MutationPreview): void {
+    record.preview = { command: preview.command, changes: preview.changes.slice(0, 20), wouldChange: preview.wouldChange };
+    this.changed();
+  }
+
+  /** The approval request: shown in the UI and the status query, posted to chat; pages when a human must act first. */
+  openApproval(record: ActionRecord, expiresAt: number): void {
+    const preview = record.preview ?? { command: record.command, changes: [], wouldChange: true };
+    this.pending = {
+      action: record.n,
+      kind: record.action.kind,
+      command: record.command,
+      why: record.why,
+      ...(record.humanFix ? { humanFix: record.humanFix } : {}),
+      preview,
+      requestedAt: record.requestedAt,
+      expiresAt: iso(expiresAt),
+      approvers: this.config.approval.approvers,
+    };
+    this.setPhase('awaiting-approval');
+    this.record('approval', `#${record.n} awaits approval until ${iso(expiresAt)}: ${record.command}`);
+    this.send('chat', 'approval-request', `Approve #${record.n}? ${record.command}`, approvalRequestBody(this.pending));
+    if (record.humanFix) this.handOver(`human fix required before action #${record.n}: ${record.humanFix}`, []);
+    this.changed();
+  }
+
+  closeApproval(): void {
+    this.pending = undefined;
+    this.changed();
+  }
+
+  decisionFor(n: number): Decision | undefined {
+    return this.actions.find((a) => a.n === n)?.decision;
+  }
+
+  approveByPolicy(record: ActionRecord): void {
+    record.decision = { approved: true, by: 'policy:auto', at: iso(Date.now()) };
+    this.record('approval', `#${record.n} auto-approved by policy for namespace ${this.config.service.namespace}`);
+    this.changed();
+  }
+
+  finishAction(record: ActionRecord, outcome: ActionOutcome, detail?: string): void {
+    record.outcome = outcome;
+    if (detail) record.detail = detail.slice(0, 500);
+    if (outcome !== 'applying') record.finishedAt = iso(Date.now());
+    this.record('action', `#${record.n} ${outcome}${detail ? `: ${detail}` : ''}`);
+    this.changed();
+  }
+
+  applied(record: ActionRecord, result: MutationResult): void {
+    record.appliedAt = iso(Date.now());
+    record.outcome = 'applying';
+    this.record('action', `#${record.n} applied${result.alreadyApplied ? ' (already applied by an earlier attempt)' : ''}: ${result.changes.join('; ') || result.command}`);
+    this.changed();
+  }
+
+  recordVerification(result: VerificationResult): void {
+    const failed = result.checks.filter((c) => !c.ok);
+    this.record('verification', result.recovered ? `recovered: ${result.checks.length} checks pass` : `not recovered: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+    this.changed();
+  }
+
+  markRestored(byAction: boolean, restarts: number): void {
+    this.restoredAt = Date.now();
+    this.restoredByAction = byAction;
+    this.restartsAtRestore = restarts;
+    this.record('verification', `service restored after ${formatDuration(this.restoredAt - this.openedAt)}`);
+    this.send('chat', 'restored', `${this.title}: restored, monitoring for ${formatDuration(this.config.durations.monitor)}`, pageBody(this.status(), 'Service restored; monitoring'));
+    this.changed();
+  }
+
+  markRegressed(reason: string): void {
+    this.restoredAt = undefined;
+    this.monitor = undefined;
+    this.record('monitor', `regression: ${reason}; mitigation re-opens`);
+    this.send('chat', 'regression', `${this.title}: regressed (${reason})`, pageBody(this.status(), `Regression: ${reason}`));
+    this.changed();
+  }
+
+  setMonitor(samples: number, of: number, lastSample?: string): void {
+    this.monitor = { samples, of, ...(lastSample ? { lastSample } : {}) };
+    this.changed();
+  }
+
+  // --- Escalation and communication -----------------------------------------
+
+  /** Page a higher level (L1 at once, L2/L3 by the ladder, a timeout or a person). */
+  escalate(level: number, reason: string, evidence: string[] = []): void {
+    const to = Math.min(3, level);
+    if (to <= this.escalationLevel) {
+      this.record('escalation', `already at L${this.escalationLevel}: ${reason}`);
+      this.changed();
+      return;
+    }
+    this.escalationLevel = to;
+    this.record('escalation', `L${to}: ${reason}`);
+    this.send('pager', 'trigger', `[L${to}] ${this.title}: ${reason}`, pageBody(this.status(), reason, evidence), to);
+    this.changed();
+  }
+
+  /** Hand over to people at the current level: the automation has no safe fix left. */
+  handOver(reason: string, evidence: string[]): void {
+    const level = Math.max(1, this.escalationLevel);
+    this.record('escalation', `handed over at L${level}: ${reason}`);
+    this.send('pager', 'trigger', `[L${level}] ${this.title}: human action required: ${reason}`, pageBody(this.status(), `Human action required: ${reason}`, evidence), level);
+    this.changed();
+  }
+
+  postStatusUpdate(): void {
+    const now = Date.now();
+    this.send('chat', 'status-update', `${this.title}: ${this.phase}, open ${formatDuration(now - this.openedAt)}`, statusUpdateBody(this.status(), now));
+    this.nextStatusAt += this.config.durations.statusInterval;
+  }
+
+  resolve(resolution: Resolution, by?: string, reason?: string): void {
+    this.resolvedAt = Date.now();
+    this.resolution = resolution;
+    this.resolvedBy = by;
+    this.pending = undefined;
+    this.monitor = undefined;
+    this.timers = {};
+    this.setPhase('resolved');
+    const text = `${resolution}${by ? ` by ${by}` : ''}${reason ? `: ${reason}` : ''} after ${formatDuration(this.resolvedAt - this.openedAt)}`;
+    this.record('resolved', text);
+    this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+    this.send('chat', 'resolved', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+  }
+
+  send(channel: Channel, event: string, summary: string, body: string, level?: number): void {
+    this.outbox.push({
+      channel,
+      event,
+      incidentId: this.id,
+      dedupKey: this.dedupKey,
+      severity: this.severity,
+      ...(level ? { level } : {}),
+      summary: summary.slice(0, 300),
+      body,
+    });
+  }
+
+  takeOutbound(): Notification | undefined {
+    return this.outbox.shift();
+  }
+
+  hasOutbound(): boolean {
+    return this.outbox.length > 0;
+  }
+
+  // --- Handlers --------------------------------------------------------------
+
+  onApprove(raw: unknown): void {
+    this.decideFromSignal(raw, true);
+  }
+
+  onReject(raw: unknown): void {
+    this.decideFromSignal(raw, false);
+  }
+
+  /** The decide update's validator: throwing refuses the update, and nothing is written to history. */
+  validateDecision(raw: unknown): void {
+    const parsed = DecideRequestSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`bad decide request: ${issues(parsed.error)}`);
+    const refusal = this.refuseDecision(parsed.data);
+    if (refusal) throw new Error(refusal);
+  }
+
+  onDecide(raw: unknown): DecisionOutcome {
+    const request = DecideRequestSchema.parse(raw);
+    // Validated already; checked again because another decision may have landed in between.
+    const refusal = this.refuseDecision(request);
+    if (refusal) throw new Error(refusal);
+    return this.applyDecision(request, request.decision === 'approve');
+  }
+
+  onAcknowledge(raw: unknown): void {
+    const p = this.parse(AcknowledgeSignalSchema, raw, 'acknowledge');
+    if (!p) return;
+    if (this.acknowledged) {
+      this.record('ack', `${p.by} acknowledged (already acknowledged by ${this.acknowledged.by})`);
+    } else {
+      this.acknowledged = { by: p.by, at: iso(Date.now()) };
+      this.record('ack', `acknowledged by ${p.by}`);
+      this.send('pager', 'acknowledge', `${this.title}: acknowledged by ${p.by}`, `Acknowledged by ${p.by}`);
+    }
+    this.changed();
+  }
+
+  onAddNote(raw: unknown): void {
+    const p = this.parse(NoteSignalSchema, raw, 'addNote');
+    if (!p) return;
+    this.record('note', `${p.by}: ${p.text}`);
+    this.changed();
+  }
+
+  onAlertFired(raw: unknown): void {
+    const alert = this.parse(AlertFiredSignalSchema, raw, 'alertFired');
+    if (!alert) return;
+    const key = firingKey(alert);
+    this.alert = { ...this.alert, deliveries: this.alert.deliveries + 1 };
+    if (this.firings.includes(key)) {
+      // The opening alert's own delivery, or Alertmanager repeating a firing alert (same startsAt).
+      this.changed();
+      return;
+    }
+    this.firings = [...this.firings, key].slice(-maxFirings);
+    this.alert = { ...this.alert, fired: this.alert.fired + 1, startsAt: alert.startsAt, summary: alert.summary || this.alert.summary };
+    delete this.alert.resolvedAt;
+    if (severityRank[alert.severity] > severityRank[this.severity]) this.severity = alert.severity;
+    this.record('alert', `alert fired again (${alert.name}, ${alert.severity}, since ${alert.startsAt})`);
+    if (this.phase === 'monitoring' || this.phase === 'escalated') this.refired = true;
+    this.changed();
+  }
+
+  onAlertResolved(raw: unknown): void {
+    const p = this.parse(AlertResolvedSignalSchema, raw, 'alertResolved');
+    if (!p) return;
+    this.alert = { ...this.alert, resolvedAt: p.endsAt ?? iso(Date.now()) };
+    this.record('alert', `alert resolved (${p.fingerprint})${this.phase === 'escalated' ? ': verifying the service' : ''}`);
+    if (this.phase === 'escalated') this.alertResolvedPending = true;
+    this.changed();
+  }
+
+  onEscalate(raw: unknown): void {
+    const p = this.parse(EscalateSignalSchema, raw, 'escalate');
+    if (!p) return;
+    this.escalate(p.level ?? this.escalationLevel + 1, `escalated by ${p.by}: ${p.reason}`);
+  }
+
+  onResolve(raw: unknown): void {
+    const p = this.parse(ResolveSignalSchema, raw, 'resolve');
+    if (!p) return;
+    if (this.closing || this.resolveRequested) {
+      this.ignore(`resolve from ${p.by}: already resolving`);
+      return;
+    }
+    this.resolveRequested = { by: p.by, reason: p.reason };
+    this.record('note', `resolve requested by ${p.by}${p.reason ? `: ${p.reason}` : ''}`);
+    this.changed();
+  }
+
+  // --- Decisions -------------------------------------------------------------
+
+  private decideFromSignal(raw: unknown, approved: boolean): void {
+    const p = this.parse(ApprovalSignalSchema, raw, approved ? 'approve' : 'reject');
+    if (!p) return;
+    const refusal = this.refuseDecision(p);
+    if (refusal) {
+      this.ignore(`${approved ? 'approve' : 'reject'} from ${p.by}: ${refusal}`);
+      return;
+    }
+    this.applyDecision(p, approved);
+  }
+
+  /** Why a decision cannot be taken, or undefined when it can. The first valid decision wins. */
+  private refuseDecision(req: { by: string; action?: number | undefined }): string | undefined {
+    if (req.by.startsWith('policy:')) return `"${req.by}" is reserved for the approval policy`;
+    const allowed = this.config.approval.approvers;
+    if (allowed.length > 0 && !allowed.includes(req.by)) {
+      return `${req.by} is not an allowed approver for ${this.config.service.namespace}/${this.config.service.deployment} (allowed: ${allowed.join(', ')})`;
+    }
+    const n = req.action ?? this.pending?.action;
+    if (n === undefined) return 'no action is awaiting approval';
+    const record = this.actions.find((a) => a.n === n);
+    if (!record) return `unknown action #${n}: this incident has ${this.actions.length} action(s)`;
+    if (record.decision) return `action #${n} was already ${record.decision.approved ? 'approved' : 'rejected'} by ${record.decision.by}`;
+    if (this.pending?.action !== n) return `action #${n} is not awaiting approval (${record.outcome})`;
+    return undefined;
+  }
+
+  private applyDecision(req: { by: string; action?: number | undefined; comment?: string | undefined }, approved: boolean): DecisionOutcome {
+    const n = req.action ?? this.pending?.action ?? 0;
+    const record = this.actions.find((a) => a.n === n);
+    if (!record) throw new Error(`unknown action #${n}`);
+    const at = iso(Date.now());
+    record.decision = { approved, by: req.by, at, ...(req.comment ? { comment: req.comment } : {}) };
+    this.record('approval', `#${n} ${approved ? 'approved' : 'rejected'} by ${req.by}${req.comment ? `: ${req.comment}` : ''}`);
+    this.changed();
+    return { action: n, approved, by: req.by, at, command: record.command };
+  }
+
+  private parse<S extends z.ZodType>(schema: S, raw: unknown, signal: string): z.output<S> | undefined {
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    this.ignore(`bad ${signal} payload: ${issues(parsed.error)}`);
+    return undefined;
+  }
+
+  private ignore(reason: string): void {
+    this.record('ignored', reason);
+    this.changed();
+  }
+
+  // --- Views -----------------------------------------------------------------
+
+  record(kind: TimelineKind, text: string): void {
+    this.timeline.push({ at: iso(Date.now()), kind, text: text.slice(0, 400) });
+    // Keep how it started and what happened last; count what falls out in between.
+    if (this.timeline.length > this.config.limits.maxTimelineEntries) {
+      this.timeline.splice(keptTimelineHead, 1);
+      this.timelineOmitted += 1;
+    }
+  }
+
+  status(): IncidentStatus {
+    const c = this.config;
+    return {
+      incidentId: this.id,
+      ...(c.incidentNumber ? { incidentNumber: c.incidentNumber } : {}),
+      service: c.service,
+      phase: this.phase,
+      severity: this.severity,
+      openedAt: iso(this.openedAt),
+      ...(this.acknowledged ? { acknowledged: this.acknowledged } : {}),
+      ...(this.restoredAt ? { restoredAt: iso(this.restoredAt) } : {}),
+      ...(this.resolvedAt ? { resolvedAt: iso(this.resolvedAt) } : {}),
+      ...(this.resolution ? { resolution: this.resolution } : {}),
+      alert: this.alert,
+      findingsSummary: this.findingsSummary,
+      investigations: this.investigations,
+      ...(this.diagnosis ? { diagnosis: this.diagnosis } : {}),
+      ...(this.pending ? { pendingApproval: this.pending } : {}),
+      actions: this.actions,
+      escalationLevel: this.escalationLevel,
+      ...(this.monitor ? { monitor: this.monitor } : {}),
+      timers: Object.values(this.timers)
+        .sort((a, b) => a.at - b.at)
+        .map((t) => ({ label: t.label, at: iso(t.at) })),
+      timeline: this.timeline,
+      timelineOmitted: this.timelineOmitted,
+      run: this.run,
+    };
+  }
+
+  incidentRecord(): IncidentRecord {
+    const c = this.config;
+    return {
+      incidentId: this.id,
+      ...(c.incidentNumber ? { incidentNumber: c.incidentNumber } : {}),
+      service: c.service,
+      severity: this.severity,
+      alert: c.alert satisfies Alert,
+      openedAt: iso(this.openedAt),
+      ...(this.acknowledged ? { acknowledged: this.acknowledged } : {}),
+      ...(this.restoredAt ? { restoredAt: iso(this.restoredAt) } : {}),
+      resolvedAt: iso(this.resolvedAt ?? Date.now()),
+      resolution: this.resolution ?? 'manual',
+      ...(this.resolvedBy ? { resolvedBy: this.resolvedBy } : {}),
+      escalationLevel: this.escalationLevel,
+      ...(this.diagnosis ? { diagnosis: this.diagnosis } : {}),
+      findingsSummary: this.findingsSummary,
+      actions: this.actions,
+      timeline: this.timeline,
+      timelineOmitted: this.timelineOmitted,
+    };
+  }
+
+  snapshot(resumeAt: ResumePoint): IncidentSnapshot {
+    return {
+      resumeAt,
+      run: this.run,
+      openedAt: this.openedAt,
+      severity: this.severity,
+      alert: this.alert,
+      firings: this.firings,
+      ...(this.acknowledged ? { acknowledged: this.acknowledged } : {}),
+      ...(this.restoredAt ? { restoredAt: this.restoredAt } : {}),
+      escalationLevel: this.escalationLevel,
+      investigations: this.investigations,
+      findingsSummary: this.findingsSummary,
+      ...(this.diagnosis ? { diagnosis: this.diagnosis } : {}),
+      actions: this.actions,
+      nextStatusAt: this.nextStatusAt,
+      timeline: this.timeline,
+      timelineOmitted: this.timelineOmitted,
+    };
+  }
+
+  /** Keeps the UI current: search attributes (only the ones that changed) and the markdown details. */
+  changed(): void {
+    const c = this.config;
+    // Set by incidentStartOptions at start; upserted here too for incidents started some other way.
+    const wanted: SearchAttributeUpdatePair[] = [
+      { key: IncidentService, value: c.service.deployment },
+      { key: IncidentNamespace, value: c.service.namespace },
+      { key: IncidentCluster, value: c.service.cluster },
+      ...(c.incidentNumber === undefined ? [] : [{ key: IncidentNumber, value: c.incidentNumber }]),
+      { key: IncidentPhaseKey, value: this.phase },
+      { key: AwaitingApproval, value: this.pending !== undefined },
+      { key: IncidentSeverity, value: this.severity },
+      ...(this.diagnosis ? [{ key: IncidentDiagnosis, value: this.diagnosis.category }] : []),
+    ];
+    const current = workflowInfo().typedSearchAttributes;
+    const updates = wanted.filter((pair) => current.get(pair.key) !== pair.value);
+    if (updates.length > 0) upsertSearchAttributes(updates);
+    setCurrentDetails(currentDetails(this.status()));
+  }
+}
+
+function firingKey(alert: { fingerprint: string; startsAt: string }): string {
+  return `${alert.fingerprint}@${Date.parse(alert.startsAt)}`;
+}
+
+function issues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`)
+    .join('; ');
+}
+

@@ -1,0 +1,59 @@
+// Kubernetes memory quantities and human durations, as pure functions: the plan
+// doubles a memory limit under a ceiling, and the input takes durations such as
+// "15m" or "30d". Both must give the same answer on every replay, so no Intl and
+// no locale.
+
+const binary: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+const decimal: Record<string, number> = { k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+
+/** Bytes of a Kubernetes memory quantity ("512Mi", "1G", "1073741824"), or undefined when it is not one. */
+export function parseMemory(quantity: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());
+  if (!match) return undefined;
+  const unit = match[2];
+  const factor = unit === undefined ? 1 : (binary[unit] ?? decimal[unit] ?? 1);
+  return Math.round(Number(match[1]) * factor);
+}
+
+/** The shortest exact binary form ("512Mi", "4Gi"), falling back to bytes. */
+export function formatMemory(bytes: number): string {
+  for (const unit of ['Ti', 'Gi', 'Mi', 'Ki'] as const) {
+    const factor = binary[unit] ?? 1;
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return String(bytes);
+}
+
+const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+export const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
+
+/** Milliseconds of "90s", "15m", "24h", "7d"; undefined when the text is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = durationPattern.exec(text.trim());
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * (durationUnits[match[2] ?? 'ms'] ?? 1));
+}
+
+/** "15m", "1h 30m", "30d": for timer summaries and reports. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const parts: string[] = [];
+  let rest = Math.round(ms / 1000);
+  for (const [unit, seconds] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+    if (rest >= seconds) {
+      parts.push(`${Math.floor(rest / seconds)}${unit}`);
+      rest %= seconds;
+    }
+  }
+  return parts.slice(0, 2).join(' ');
+}
+
+/** ISO-8601 of a workflow-clock instant (Date.now() in a workflow is the deterministic clock). */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** "10:15:00Z" for the current-details view: the day is in the header already. */
+export function clock(ms: number): string {
+  return `${iso(ms).slice(11, 19)}Z`;
+}
