@@ -184,7 +184,7 @@ async function main(): Promise<void> {
     const status = await follow(incidents, workflowId, opts.alerts === 'prometheus' ? 180_000 : 30_000);
     if (opts.exitWhenResolved) {
       out(JSON.stringify(summaryLine(status, opts.scenario)));
-      await stop(status.phase === 'resolved' || status.phase === 'escalated' ? 0 : 1);
+      await stop(status.phase === 'resolved' || handedToHumans(status) ? 0 : 1);
     }
   } catch (err) {
     if (stopping) return; // Ctrl-C while waiting: not a failure
@@ -225,13 +225,21 @@ async function follow(incidents: Incidents, workflowId: string, openTimeoutMs: n
       out(`  approve:  npm run incident -- approve ${status.incidentNumber ? `INC-${status.incidentNumber}` : workflowId} --action ${pending.action}`);
       out(`  reject:   npm run incident -- reject ${status.incidentNumber ? `INC-${status.incidentNumber}` : workflowId} --action ${pending.action}\n`);
     }
-    if (opts.exitWhenResolved && (status.phase === 'resolved' || status.phase === 'escalated')) {
+    if (opts.exitWhenResolved && (status.phase === 'resolved' || handedToHumans(status))) {
       out(`\n${incidentView(status)}\n`);
       return status;
     }
     await new Promise((r) => setTimeout(r, 1_000));
     status = await incidents.status(workflowId);
   }
+}
+
+/**
+ * The automation has done what it safely can: the incident is escalated, or it
+ * waits for a human to fix something first (a secret value, which automation never writes).
+ */
+function handedToHumans(s: IncidentStatus): boolean {
+  return s.phase === 'escalated' || (s.phase === 'awaiting-approval' && s.pendingApproval?.humanFix !== undefined);
 }
 
 function seconds(from: string, to?: string): number | null {
@@ -244,7 +252,9 @@ function summaryLine(s: IncidentStatus, scenario: ScenarioName) {
     incidentId: s.incidentId,
     incidentNumber: s.incidentNumber ?? null,
     scenario,
-    status: s.phase === 'resolved' ? (s.restoredAt ? 'recovered' : 'resolved') : s.phase,
+    status: s.phase === 'resolved' ? (s.restoredAt ? 'recovered' : 'resolved') : handedToHumans(s) ? 'escalated' : s.phase,
+    phase: s.phase,
+    humanFix: s.pendingApproval?.humanFix ?? null,
     resolution: s.resolution ?? null,
     diagnosis: s.diagnosis?.category ?? null,
     actionsApplied: s.actions.filter((a) => a.appliedAt).map((a) => a.command),

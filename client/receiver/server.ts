@@ -106,7 +106,8 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
         throw httpError(503, 'temporarily unable to record the alert; retry');
       }
       for (const o of outcomes) alerts.inc({ status: o.status, result: o.result });
-      options.log.info({ outcomes }, 'alerts delivered');
+      // Where it came from (Alertmanager's external URL and group) and what became of each alert.
+      options.log.info({ externalURL: parsed.data.externalURL, groupKey: parsed.data.groupKey, outcomes }, 'alerts delivered');
       end({ code: 200 });
       return reply.code(200).send({ incidents: outcomes, truncatedAlerts: parsed.data.truncatedAlerts });
     } catch (err) {

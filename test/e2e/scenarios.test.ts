@@ -3,12 +3,11 @@
 // the worker and the receiver, breaks the service, sends the alert, and must
 // end with the runbook's diagnosis and outcome: recovered where a safe fix
 // exists, escalated to humans where none does.
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../helpers/temporal.js';
+import { runToEnd } from '../helpers/processes.js';
 
 interface Summary {
   incidentId: string;
@@ -37,14 +36,7 @@ function npmStart(args: string[], basePort: number): Promise<{ code: number | nu
     '--temporal-port', String(basePort), '--ui-port', String(basePort + 1), '--sandbox-port', String(basePort + 2),
     '--receiver-port', String(basePort + 3), '--worker-port', String(basePort + 4), '--data-dir', dataDir,
   ];
-  return new Promise((resolve) => {
-    const child = spawn('npm', ['start', '--silent', '--', ...args, ...ports], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd('npm', ['start', '--silent', '--', ...args, ...ports], 200_000);
 }
 
 function lastJsonLine(stdout: string): Summary {
