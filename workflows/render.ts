@@ -46,7 +46,8 @@ export function currentDetails(s: IncidentStatus): string {
   if (s.timers.length) lines.push(`**Next timers:** ${s.timers.map((t) => `${t.label} at ${clock(Date.parse(t.at))}`).join(' · ')}`);
   const actions = s.actions.slice(-5).map(actionLine);
   if (actions.length) lines.push('', '**Actions:**', ...actions);
-  return lines.join('\n');
+  // Markdown needs a blank line between blocks, or the UI runs them into one paragraph.
+  return lines.filter((line) => line !== '').join('\n\n');
 }
 
 export function phaseLabel(phase: IncidentStatus['phase']): string {
