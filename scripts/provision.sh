@@ -38,8 +38,10 @@ if [ ! -x "$bin/temporal-test-server" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$
   need mvn "Apache Maven" maven
   say "fetching io.temporal:temporal-test-server:$test_server_version from Maven Central..."
   rm -rf "$tools/test-server/lib"
+  # -q keeps Maven quiet; sed drops the colour codes it still prints.
   mvn -B -q -Dstyle.color=never -f "$root/scripts/test-server/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$tools/test-server/lib"
+    -DincludeScope=runtime -DoutputDirectory="$tools/test-server/lib" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | grep -v '^$' >&2 || true
+  [ -n "$(ls "$tools/test-server/lib" 2>/dev/null)" ] || { say "Maven fetched nothing into $tools/test-server/lib; see the output above"; exit 1; }
   cat > "$bin/temporal-test-server" <<'WRAPPER'
 #!/usr/bin/env bash
 # Usage: temporal-test-server <port>. `exec` so that the SDK's kill reaches the JVM itself.
