@@ -15,7 +15,7 @@ import { scenarioNames } from './scenarios.js';
 const FaultRuleSchema = z.strictObject({
   verb: z.enum(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']).optional(),
   resource: z.string().min(1).optional(),
-  status: z.union([z.literal(429), z.literal(500), z.literal(503)]).optional(),
+  status: z.union([z.literal(403), z.literal(429), z.literal(500), z.literal(503)]).optional(),
   rate: z.number().min(0).max(1),
   latencyMs: z.number().int().min(0).max(60_000).optional(),
   drop: z.boolean().optional(),
