@@ -40,11 +40,10 @@ describe('waitForRollout', () => {
     // A rollout that cannot finish, cancelled long before its progress deadline.
     const { activities } = await cluster('bad-rollout');
     const { env } = environment();
-    const waiting = env.run(() => activities.waitForRollout(service, { timeoutSeconds: 60 }));
-    const started = Date.now();
+    // Its own deadline is far beyond the test's time-out: only the cancellation can end it in time.
+    const waiting = env.run(() => activities.waitForRollout(service, { timeoutSeconds: 3_600 }));
     setTimeout(() => env.cancel(), 300);
     await expect(waiting).rejects.toBeInstanceOf(CancelledFailure);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
 
