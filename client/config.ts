@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MitigationKindSchema } from '../workflows/input.js';
 import { durationPattern } from '../workflows/units.js';
+import { ConfigError, parseEnvironment } from '../worker/config.js';
 
 const list = z.string().transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
 const duration = z.string().regex(durationPattern, 'a duration such as "30s", "15m" or "24h"');
@@ -56,17 +57,10 @@ export const ClientEnvSchema = z.object({
 });
 export type ClientConfig = Readonly<z.infer<typeof ClientEnvSchema>>;
 
-export class ClientConfigError extends Error {
-  override name = 'ClientConfigError';
-}
+export { ConfigError as ClientConfigError };
 
 export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
-  const parsed = ClientEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ClientConfigError(`invalid configuration: ${problems.join('; ')} (see README, "Configuration")`);
-  }
-  return Object.freeze(parsed.data);
+  return parseEnvironment(ClientEnvSchema, env, 'configuration');
 }
 
 /** The receiver's token, from RECEIVER_TOKEN or the file RECEIVER_TOKEN_FILE names. */
@@ -75,7 +69,7 @@ export function receiverToken(config: ClientConfig): string {
   if (config.RECEIVER_TOKEN_FILE) {
     const token = readFileSync(config.RECEIVER_TOKEN_FILE, 'utf8').trim();
     if (token.length >= 16) return token;
-    throw new ClientConfigError(`RECEIVER_TOKEN_FILE ${config.RECEIVER_TOKEN_FILE}: the token must have at least 16 characters`);
+    throw new ConfigError(`RECEIVER_TOKEN_FILE ${config.RECEIVER_TOKEN_FILE}: the token must have at least 16 characters`);
   }
-  throw new ClientConfigError('RECEIVER_TOKEN (or RECEIVER_TOKEN_FILE) is required: the bearer token Alertmanager sends');
+  throw new ConfigError('RECEIVER_TOKEN (or RECEIVER_TOKEN_FILE) is required: the bearer token Alertmanager sends');
 }

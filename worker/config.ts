@@ -82,13 +82,18 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
-  const parsed = EnvSchema.safeParse(env);
+/** Parses environment variables with `schema`, or throws one line naming every bad variable. */
+export function parseEnvironment<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, what: string): Readonly<z.output<S>> {
+  const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid worker configuration: ${problems.join('; ')} (see README, "Configuration")`);
+    throw new ConfigError(`invalid ${what}: ${problems.join('; ')} (see README, "Configuration")`);
   }
   return Object.freeze(parsed.data);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  return parseEnvironment(EnvSchema, env, 'worker configuration');
 }
 
 /** The configuration as it is safe to log: secret values replaced by "***". */
