@@ -6,16 +6,9 @@ import { log } from '@temporalio/activity';
 import type { Logger } from '@temporalio/common';
 import { z } from 'zod';
 import { kubeconfigClusterAccess, type ClusterAccess } from './kube/cluster.js';
-import { parseQuantity } from './quantity.js';
+import { parseQuantity } from '../workflows/units.js';
 
-const quantity = z.string().refine((q) => {
-  try {
-    parseQuantity(q);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'a Kubernetes quantity such as 4Gi');
+const quantity = z.string().refine((q) => parseQuantity(q) !== undefined, 'a Kubernetes quantity such as 4Gi');
 
 export const ActivitiesConfigSchema = z.object({
   kube: z.object({

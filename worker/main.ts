@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   // Runtime first: it must exist before any connection or worker.
   Runtime.install({
     logger: new DefaultLogger(levels[config.LOG_LEVEL], ({ level, message, meta }) => {
-      const method = level === 'TRACE' ? 'trace' : level === 'DEBUG' ? 'debug' : level === 'INFO' ? 'info' : level === 'WARN' ? 'warn' : 'error';
-      log[method](meta ?? {}, message);
+      // The SDK's levels are pino's method names in capitals.
+      log[level.toLowerCase() as Lowercase<LogLevel>](meta ?? {}, message);
     }),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },

@@ -1,10 +1,25 @@
-// Kubernetes memory quantities and human durations, as pure functions: the plan
+// Kubernetes quantities and human durations, as pure functions: the plan
 // doubles a memory limit under a ceiling, and the input takes durations such as
 // "15m" or "30d". Both must give the same answer on every replay, so no Intl and
 // no locale.
 
-const binary: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
-const decimal: Record<string, number> = { k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+const binary: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const decimal: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+
+const quantityPattern = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$/;
+
+/**
+ * Any Kubernetes quantity (apimachinery's resource.Quantity: "500m", "2", "1.5Gi", "1e3")
+ * in base units (cores, bytes), or undefined when it is not one. The activities use it
+ * for node allocation, usage and guardrails.
+ */
+export function parseQuantity(quantity: string): number | undefined {
+  const match = quantityPattern.exec(quantity.trim());
+  if (!match) return undefined;
+  const [, number = '0', exponent, suffix = ''] = match;
+  if (exponent) return Number(`${number}${exponent}`);
+  return Number(number) * (binary[suffix] ?? decimal[suffix] ?? 1);
+}
 
 /** Bytes of a Kubernetes memory quantity ("512Mi", "1G", "1073741824"), or undefined when it is not one. */
 export function parseMemory(quantity: string): number | undefined {
