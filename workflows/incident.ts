@@ -42,6 +42,7 @@ import {
   addNoteSignal,
   alertFiredSignal,
   alertResolvedSignal,
+  alertsSignal,
   approveSignal,
   decideUpdate,
   escalateSignal,
@@ -118,6 +119,7 @@ function listen(state: IncidentState): void {
   setHandler(addNoteSignal, (p) => state.onAddNote(p));
   setHandler(alertFiredSignal, (p) => state.onAlertFired(p));
   setHandler(alertResolvedSignal, (p) => state.onAlertResolved(p));
+  setHandler(alertsSignal, (p) => state.onAlerts(p));
   setHandler(escalateSignal, (p) => state.onEscalate(p));
   setHandler(resolveSignal, (p) => state.onResolve(p));
   setHandler(statusQuery, () => state.status());

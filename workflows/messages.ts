@@ -78,6 +78,23 @@ export const AlertResolvedSignalSchema = z.object({
 });
 export type AlertResolvedSignal = z.input<typeof AlertResolvedSignalSchema>;
 
+/** The most alerts of one service that one `alerts` signal carries of each kind; the rest are only counted. */
+export const maxAlertsPerSignal = 20;
+
+/**
+ * The alerts of one service in one webhook delivery, folded into one signal:
+ * however large the Alertmanager group, each delivery adds one signal (and a
+ * bounded payload) to the incident's history. Firing alerts are deduplicated by
+ * (fingerprint, startsAt), resolved ones by fingerprint, most severe first.
+ */
+export const AlertBatchSignalSchema = z.object({
+  firing: z.array(AlertFiredSignalSchema).max(maxAlertsPerSignal).default([]),
+  resolved: z.array(AlertResolvedSignalSchema).max(maxAlertsPerSignal).default([]),
+  /** How many alerts of this service the delivery carried, before deduplication and the cap. */
+  received: z.number().int().min(0),
+});
+export type AlertBatchSignal = z.input<typeof AlertBatchSignalSchema>;
+
 export const EscalateSignalSchema = z.object({
   by: Actor,
   reason: z.string().trim().min(1).max(2000),
@@ -100,6 +117,8 @@ export const acknowledgeSignal = defineSignal<[AcknowledgeSignal]>('acknowledge'
 export const addNoteSignal = defineSignal<[NoteSignal]>('addNote');
 export const alertFiredSignal = defineSignal<[AlertFiredSignal]>('alertFired');
 export const alertResolvedSignal = defineSignal<[AlertResolvedSignal]>('alertResolved');
+/** One webhook delivery's alerts for this service (the receiver sends this; the two above stay for incidents started before it). */
+export const alertsSignal = defineSignal<[AlertBatchSignal]>('alerts');
 export const escalateSignal = defineSignal<[EscalateSignal]>('escalate');
 export const resolveSignal = defineSignal<[ResolveSignal]>('resolve');
 /** Approve or reject with validation first: unknown or decided action, or approver not allowed, is refused. */

@@ -11,6 +11,7 @@ import type { Diagnosis } from './diagnose.js';
 import type { Alert, IncidentConfig, Severity } from './input.js';
 import {
   AcknowledgeSignalSchema,
+  AlertBatchSignalSchema,
   AlertFiredSignalSchema,
   AlertResolvedSignalSchema,
   ApprovalSignalSchema,
@@ -417,29 +418,45 @@ export class IncidentState {
 
   onAlertFired(raw: unknown): void {
     const alert = this.parse(AlertFiredSignalSchema, raw, 'alertFired');
-    if (!alert) return;
-    const key = firingKey(alert);
-    this.alert = { ...this.alert, deliveries: this.alert.deliveries + 1 };
-    if (this.firings.includes(key)) {
-      // The opening alert's own delivery, or Alertmanager repeating a firing alert (same startsAt).
-      this.changed();
-      return;
-    }
-    this.firings = [...this.firings, key].slice(-maxFirings);
-    this.alert = { ...this.alert, fired: this.alert.fired + 1, startsAt: alert.startsAt, summary: alert.summary || this.alert.summary };
-    delete this.alert.resolvedAt;
-    if (severityRank[alert.severity] > severityRank[this.severity]) this.severity = alert.severity;
-    this.record('alert', `alert fired again (${alert.name}, ${alert.severity}, since ${alert.startsAt})`);
-    if (this.phase === 'monitoring' || this.phase === 'escalated') this.refired = true;
-    this.changed();
+    if (alert) this.takeAlerts([alert], [], 1);
   }
 
   onAlertResolved(raw: unknown): void {
     const p = this.parse(AlertResolvedSignalSchema, raw, 'alertResolved');
-    if (!p) return;
-    this.alert = { ...this.alert, resolvedAt: p.endsAt ?? iso(Date.now()) };
-    this.record('alert', `alert resolved (${p.fingerprint})${this.phase === 'escalated' ? ': verifying the service' : ''}`);
-    if (this.phase === 'escalated') this.alertResolvedPending = true;
+    if (p) this.takeAlerts([], [p], 1);
+  }
+
+  /** One webhook delivery's alerts for this service: one timeline entry at most per kind, whatever the group size. */
+  onAlerts(raw: unknown): void {
+    const batch = this.parse(AlertBatchSignalSchema, raw, 'alerts');
+    if (batch) this.takeAlerts(batch.firing, batch.resolved, batch.received);
+  }
+
+  private takeAlerts(firing: Alert[], resolved: z.output<typeof AlertResolvedSignalSchema>[], received: number): void {
+    this.alert = { ...this.alert, deliveries: this.alert.deliveries + 1 };
+    // New firings: a re-fire after a resolve, or another alert of the service. Repeats of a
+    // known firing (Alertmanager's repeat_interval, the opening alert's own delivery) change nothing.
+    const fresh = firing.filter((alert) => !this.firings.includes(firingKey(alert)));
+    for (const alert of fresh) {
+      this.firings = [...this.firings, firingKey(alert)].slice(-maxFirings);
+      this.alert = { ...this.alert, fired: this.alert.fired + 1, startsAt: alert.startsAt, summary: alert.summary || this.alert.summary };
+      if (severityRank[alert.severity] > severityRank[this.severity]) this.severity = alert.severity;
+    }
+    if (fresh.length > 0) {
+      delete this.alert.resolvedAt;
+      const first = fresh[0] as Alert;
+      const more = fresh.length > 1 ? ` and ${fresh.length - 1} more` : '';
+      this.record('alert', `alert fired again (${first.name}, ${first.severity}, since ${first.startsAt})${more}${received > firing.length + resolved.length ? ` (${received} alerts in the delivery)` : ''}`);
+      if (this.phase === 'monitoring' || this.phase === 'escalated') this.refired = true;
+    }
+    // The service's alert is over only when the delivery has nothing firing for it.
+    const last = resolved.at(-1);
+    if (firing.length === 0 && last) {
+      this.alert = { ...this.alert, resolvedAt: last.endsAt ?? iso(Date.now()) };
+      const more = resolved.length > 1 ? ` and ${resolved.length - 1} more` : '';
+      this.record('alert', `alert resolved (${last.fingerprint})${more}${this.phase === 'escalated' ? ': verifying the service' : ''}`);
+      if (this.phase === 'escalated') this.alertResolvedPending = true;
+    }
     this.changed();
   }
 
