@@ -5,6 +5,7 @@ import type { V1ConfigMap, V1PodSpec } from '@kubernetes/client-node';
 import { ConfigFindingsSchema, type ConfigFindings, type ServiceRef } from '../workflows/domain.js';
 import type { ActivityDeps } from './deps.js';
 import { callOptional } from './kube/call.js';
+import { sha256 } from './digest.js';
 import { lastAppliedAnnotation, readDeployment } from './kube/objects.js';
 import { podSpecReferences, type EnvNeed, type PodSpecReferences } from './pod-spec.js';
 import { looksSecretName, truncate, type Redactor } from './redact.js';
@@ -50,7 +51,17 @@ function configMapFindings(name: string, configMap: V1ConfigMap | undefined, red
     name,
     exists: true,
     data: shown(data, redactor),
-    drift: lastApplied ? configDrift(data, lastApplied).slice(0, maxKeys).map((d) => ({ key: d.key, current: mask(d.key, d.current), lastApplied: mask(d.key, d.lastApplied) })) : [],
+    drift: lastApplied
+      ? configDrift(data, lastApplied)
+          .slice(0, maxKeys)
+          .map((d) => ({
+            key: d.key,
+            current: mask(d.key, d.current),
+            lastApplied: mask(d.key, d.lastApplied),
+            // What a restore is approved against: the exact value, named without showing it.
+            ...(d.lastApplied === undefined ? {} : { lastAppliedSha256: sha256(d.lastApplied) }),
+          }))
+      : [],
     lastApplied: lastApplied ? shown(lastApplied, redactor) : undefined,
   };
 }

@@ -10,6 +10,7 @@ import { retryWrites } from './kube/call.js';
 import type { KubeClients } from './kube/cluster.js';
 import { approvedByAnnotation, idempotencyKeyAnnotation, type MutationPlan, type Stamp } from './kube/mutation.js';
 import { patchConfigMap } from './kube/patch-config-map.js';
+import { restoreConfigMap } from './kube/restore-config-map.js';
 import { rolloutRestart } from './kube/rollout-restart.js';
 import { rolloutUndo } from './kube/rollout-undo.js';
 import { scale } from './kube/scale.js';
@@ -31,6 +32,8 @@ function plan(deps: ActivityDeps, k: KubeClients, service: ServiceRef, action: M
       return setImage(k, service, action.container, action.image);
     case 'patch-config-map':
       return patchConfigMap(k, service, action.name, action.data, action.restartedAt);
+    case 'restore-config-map':
+      return restoreConfigMap(k, service, action.name, action.keys, action.restartedAt);
     case 'set-service-selector':
       return setServiceSelector(k, service, action.service, action.selector);
   }

@@ -75,6 +75,8 @@ export const FailureTypes = {
   GuardrailViolation: 'GuardrailViolation',
   /** Bad input to an activity (a bug or a bad signal payload). */
   BadRequest: 'BadRequest',
+  /** The object changed since the plan was approved (e.g. the value a restore would write): investigate again. */
+  StalePlan: 'StalePlan',
   /** A notification endpoint refused the message (4xx other than 429): wrong URL or key. */
   NotificationRejected: 'NotificationRejected',
 } as const;

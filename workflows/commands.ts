@@ -24,9 +24,19 @@ export function mutationCommand(service: ServiceRef, action: MitigationAction): 
       return `${k} set image ${deploy} ${action.container}=${action.image}`;
     case 'patch-config-map':
       return `${k} patch configmap ${action.name} -p '${JSON.stringify({ data: action.data })}' && ${k} rollout restart ${deploy}`;
+    case 'restore-config-map': {
+      // The values stay in the cluster: the command names each by the digest that was approved.
+      const data = Object.fromEntries(Object.entries(action.keys).map(([key, digest]) => [key, lastAppliedPlaceholder(digest)]));
+      return `${k} patch configmap ${action.name} -p '${JSON.stringify({ data })}' && ${k} rollout restart ${deploy}`;
+    }
     case 'set-service-selector':
       return `${k} patch service ${action.service} -p '${JSON.stringify({ spec: { selector: action.selector } })}'`;
   }
+}
+
+/** Stands for a value a restore reads from the last applied configuration: its digest, not the value. */
+export function lastAppliedPlaceholder(digest: string): string {
+  return `<last applied, sha256 ${digest.slice(0, 12)}>`;
 }
 
 function resourceList(r: { cpu?: string | undefined; memory?: string | undefined }): string {

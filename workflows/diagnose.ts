@@ -29,8 +29,8 @@ export type Remedy =
   | { kind: 'rollout-undo'; toRevision: number }
   /** Restart; with humanFix, only after a human did it (never auto-approved). */
   | { kind: 'restart'; humanFix?: string }
-  /** Write back the last applied values of the drifted keys, then restart. */
-  | { kind: 'restore-config-map'; name: string; data: Record<string, string> }
+  /** Write back the last applied values of the drifted keys (named by digest: findings hold no exact value), then restart. */
+  | { kind: 'restore-config-map'; name: string; keys: Record<string, string> }
   | { kind: 'scale'; replicas: number }
   /** service: its name when the findings carry it; plan falls back to the deployment's name (the runbook's convention). */
   | { kind: 'fix-selector'; service?: string; selector: Record<string, string> }
@@ -146,16 +146,19 @@ function crashLoop(f: Findings, failing: PodSummary[]): Diagnosis {
   }
 
   // "Configuration errors": a config map that differs from its last applied value.
-  const drifted = f.config.configMaps.find((cm) => cm.exists && cm.drift.some((d) => d.lastApplied !== undefined));
+  const drifted = f.config.configMaps.find((cm) => cm.exists && cm.drift.some((d) => d.lastAppliedSha256 !== undefined));
   if (drifted) {
-    const restore = Object.fromEntries(drifted.drift.flatMap((d) => (d.lastApplied === undefined ? [] : [[d.key, d.lastApplied] as const])));
+    const restore = Object.fromEntries(drifted.drift.flatMap((d) => (d.lastAppliedSha256 === undefined ? [] : [[d.key, d.lastAppliedSha256] as const])));
     return {
       category: 'config-drift',
       symptom: 'crash-loop',
       cause: `config map ${drifted.name} differs from its last applied value (${Object.keys(restore).join(', ')})`,
-      evidence: cap([...drifted.drift.map((d) => `${drifted.name}.${d.key}: ${d.current ?? '(absent)'} (last applied: ${d.lastApplied ?? '(absent)'})`), ...evidence]),
+      evidence: cap([
+        ...drifted.drift.map((d) => `${drifted.name}.${d.key}: ${d.current ?? '(absent)'} (last applied: ${d.lastApplied ?? '(absent)'}${d.lastAppliedSha256 ? `, sha256 ${d.lastAppliedSha256.slice(0, 12)}` : ''})`),
+        ...evidence,
+      ]),
       candidates: [
-        { remedy: { kind: 'restore-config-map', name: drifted.name, data: restore }, why: 'runbook: "Restart deployment if configuration issue", after restoring the last applied values' },
+        { remedy: { kind: 'restore-config-map', name: drifted.name, keys: restore }, why: 'runbook: "Restart deployment if configuration issue", after restoring the last applied values' },
         escalate(`config map ${drifted.name} is still wrong after the restore`),
       ],
     };

@@ -4,6 +4,9 @@
 // TypeScript type is inferred from it.
 import { z } from 'zod';
 
+/** A SHA-256 digest in hex: how a value travels where the value itself must not (history, approvals). */
+export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in hex');
+
 /** One service: the unit an incident is opened for (one workflow per service). */
 export const ServiceRefSchema = z.object({
   cluster: z.string().min(1).max(63),
@@ -107,9 +110,13 @@ export const ConfigFindingsSchema = z.object({
       name: z.string(),
       exists: z.boolean(),
       data: z.record(z.string(), z.string()),
-      /** Keys whose value differs from the `last-applied-configuration` annotation. */
-      drift: z.array(z.object({ key: z.string(), current: z.string().optional(), lastApplied: z.string().optional() })),
-      /** The last applied data, when the annotation exists: what a restore writes back. */
+      /**
+       * Keys whose value differs from the `last-applied-configuration` annotation.
+       * `current` and `lastApplied` are for people (redacted, cut); `lastAppliedSha256`
+       * identifies the exact last applied value, which a restore reads again at apply time.
+       */
+      drift: z.array(z.object({ key: z.string(), current: z.string().optional(), lastApplied: z.string().optional(), lastAppliedSha256: Sha256Schema.optional() })),
+      /** The last applied data, when the annotation exists, as shown to people (redacted, cut: never written back). */
       lastApplied: z.record(z.string(), z.string()).optional(),
     }),
   ),
@@ -191,8 +198,19 @@ export const MitigationActionSchema = z.discriminatedUnion('kind', [
   }),
   /** kubectl set image deployment/X container=image */
   z.object({ kind: z.literal('set-image'), container: z.string(), image: z.string() }),
-  /** kubectl patch configmap NAME -p '{"data":...}' then rollout restart */
+  /**
+   * kubectl patch configmap NAME -p '{"data":...}' then rollout restart, with values
+   * the workflow chose itself (the runbook's LOG_LEVEL=DEBUG), never values from findings.
+   */
   z.object({ kind: z.literal('patch-config-map'), name: z.string(), data: z.record(z.string(), z.string()), restartedAt: z.string() }),
+  /**
+   * Puts drifted keys back to their last applied values, then rollout restart. It
+   * carries no value, only each key's SHA-256 of the value that was shown for
+   * approval: the activity reads the values again from the source of truth (the
+   * `last-applied-configuration` annotation), refuses if they changed, writes
+   * them byte for byte, and checks the object holds them after the write.
+   */
+  z.object({ kind: z.literal('restore-config-map'), name: z.string(), keys: z.record(z.string(), Sha256Schema), restartedAt: z.string() }),
   /** kubectl patch service NAME -p '{"spec":{"selector":...}}' */
   z.object({ kind: z.literal('set-service-selector'), service: z.string(), selector: z.record(z.string(), z.string()) }),
 ]);

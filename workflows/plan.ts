@@ -88,7 +88,7 @@ function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, 
     case 'restart':
       return { action: { kind: 'rollout-restart', restartedAt: ctx.now } };
     case 'restore-config-map':
-      return { action: { kind: 'patch-config-map', name: remedy.name, data: remedy.data, restartedAt: ctx.now } };
+      return { action: { kind: 'restore-config-map', name: remedy.name, keys: remedy.keys, restartedAt: ctx.now } };
     case 'scale': {
       const replicas = Math.min(remedy.replicas, ctx.guardrails.maxReplicas);
       if (replicas <= f.workload.desiredReplicas) return { skip: `already at ${f.workload.desiredReplicas} replicas (target ${replicas}, max ${ctx.guardrails.maxReplicas})` };

@@ -80,9 +80,9 @@ const fixes: Fix[] = [
   {
     scenario: 'config-error',
     name: 'restoring the last applied config and a restart',
-    action: (f) => ({ kind: 'patch-config-map', name: 'agent-config', data: f.config.configMaps[0]?.lastApplied ?? {}, restartedAt }),
-    command: /^kubectl patch configmap agent-config -n default -p '.*"AGENT_MAX_WORKERS":"8".*' && kubectl rollout restart deployment\/agent-native-framework -n default$/,
-    preview: [/^config map agent-config AGENT_MAX_WORKERS "eight" → "8"$/, /^pods restart \(restartedAt \(none\) → 2030-01-01T00:00:00Z\)$/],
+    action: (f) => ({ kind: 'restore-config-map', name: 'agent-config', keys: Object.fromEntries(f.config.configMaps[0]?.drift.map((d) => [d.key, d.lastAppliedSha256 ?? '']) ?? []), restartedAt }),
+    command: /^kubectl patch configmap agent-config -n default -p '\{"data":\{"AGENT_MAX_WORKERS":"<last applied, sha256 [0-9a-f]{12}>"\}\}' && kubectl rollout restart deployment\/agent-native-framework -n default$/,
+    preview: [/^config map agent-config AGENT_MAX_WORKERS "eight" → "8" \(the last applied value: 1 bytes, sha256 2c624232cdd2\)$/, /^pods restart \(restartedAt \(none\) → 2030-01-01T00:00:00Z\)$/],
     writes: ['configmaps/agent-config', 'deployments/agent-native-framework'],
   },
   {

@@ -1,6 +1,7 @@
 // The incident's decisions without Temporal: diagnose() follows the runbook's
 // branches, plan() turns candidates into concrete, guarded, approval-tagged
 // mutations, and the monitor, units and report helpers say what they should.
+import { sha256 } from '../../activities/digest.js';
 import { describe, expect, it } from 'vitest';
 import type { Findings, MitigationAction } from '../../workflows/domain.js';
 import { diagnose, investigationFailed, summarizeFindings, type DiagnosisCategory, type Symptom } from '../../workflows/diagnose.js';
@@ -47,7 +48,7 @@ const configDrift = (f: Findings): void => {
   const cm = f.config.configMaps[0];
   if (cm) {
     cm.data = { ...cm.data, AGENT_MODE: 'turbo' };
-    cm.drift = [{ key: 'AGENT_MODE', current: 'turbo', lastApplied: 'production' }];
+    cm.drift = [{ key: 'AGENT_MODE', current: 'turbo', lastApplied: 'production', lastAppliedSha256: sha256('production') }];
   }
 };
 const configKeyMissing = (f: Findings): void => {
@@ -115,7 +116,7 @@ const cases: {
   { name: 'ImagePullBackOff after a recent rollout', change: imagePull, category: 'bad-rollout', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } } },
   { name: 'CrashLoopBackOff, secret key missing', change: missingSecret, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'restore key ANTHROPIC_API_KEY in secret agent-secrets (env ANTHROPIC_API_KEY)' } },
   { name: 'CrashLoopBackOff, invalid API key in the logs', change: invalidKey, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'replace the invalid API key in its secret' } },
-  { name: 'CrashLoopBackOff, config map drifted from last applied', change: configDrift, category: 'config-drift', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'patch-config-map', name: 'agent-config', data: { AGENT_MODE: 'production' }, restartedAt: now } } },
+  { name: 'CrashLoopBackOff, config map drifted from last applied', change: configDrift, category: 'config-drift', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'restore-config-map', name: 'agent-config', keys: { AGENT_MODE: sha256('production') }, restartedAt: now } } },
   { name: 'CrashLoopBackOff, config key missing with nothing to restore', change: configKeyMissing, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'add key AGENT_MODE to config map agent-config (env AGENT_MODE)' } },
   { name: 'CrashLoopBackOff, dependency unreachable', change: crashDependency, category: 'dependency-unreachable', symptom: 'crash-loop', first: { kind: 'escalate' }, evidence: /ECONNREFUSED/ },
   { name: 'no pods, replicas 0', change: scaledToZero, category: 'scaled-to-zero', symptom: 'no-pods', first: { kind: 'mitigate', action: { kind: 'scale', replicas: 2 } } },
@@ -199,6 +200,21 @@ describe('plan', () => {
     const findings = findingsWith(missingSecret);
     const step = plan(diagnose(findings), findings, [tried({ kind: 'rollout-restart', restartedAt: '2026-03-01T11:00:00.000Z' }, 'rejected')], ctx());
     expect(step).toMatchObject({ kind: 'escalate', reason: expect.stringMatching(/^human fix required: restore key ANTHROPIC_API_KEY/) as unknown });
+  });
+
+  it('restores drifted config by digest only: a value shown cut or masked never reaches the action', () => {
+    const exact = JSON.stringify({ routes: Array.from({ length: 40 }, (_, i) => ({ path: `/v1/agents/${i}`, weight: i })) });
+    const shownCut = `${exact.slice(0, 499)}…`;
+    const findings = findingsWith((f) => {
+      crashAll(f, 'Error', 1);
+      const cm = f.config.configMaps[0];
+      if (cm) cm.drift = [{ key: 'ROUTES', current: '{', lastApplied: shownCut, lastAppliedSha256: sha256(exact) }, { key: 'API_TOKEN', current: '***', lastApplied: '***', lastAppliedSha256: sha256('real-token-value') }];
+    });
+    const step = plan(diagnose(findings), findings, [], ctx());
+    expect(step).toMatchObject({ kind: 'mitigate', action: { kind: 'restore-config-map', keys: { ROUTES: sha256(exact), API_TOKEN: sha256('real-token-value') } } });
+    const written = JSON.stringify(step);
+    expect(written).not.toContain(shownCut.slice(0, 40));
+    expect(written).not.toContain('***');
   });
 
   it('takes every restart timestamp from the workflow time it is given', () => {

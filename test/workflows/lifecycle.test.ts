@@ -124,7 +124,7 @@ describe('every diagnosis path, end to end', () => {
   }[] = [
     { scenario: 'bad-rollout', diagnosis: 'bad-rollout', decisions: ['approve'], applied: ['rollout-undo'] },
     { scenario: 'oom', diagnosis: 'oom-killed', decisions: ['approve'], applied: ['set-resources'] },
-    { scenario: 'config-error', diagnosis: 'config-drift', decisions: ['approve'], applied: ['patch-config-map'] },
+    { scenario: 'config-error', diagnosis: 'config-drift', decisions: ['approve'], applied: ['restore-config-map'] },
     { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', decisions: ['approve'], applied: ['set-service-selector'] },
     { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', decisions: [], applied: ['scale'], autoApprove: ['scale'] },
     { scenario: 'missing-secret', diagnosis: 'missing-key', decisions: ['approve'], applied: ['rollout-restart'], humanFixesFirst: (w) => void (w.secretKeys = ['ANTHROPIC_API_KEY']) },
