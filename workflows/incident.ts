@@ -12,12 +12,13 @@
 //
 // History stays bounded: at most limits.maxInvestigations rounds and
 // limits.maxMitigationAttempts actions per incident, at most 120 monitor samples
-// per round, approval waits of at most 4 h, a capped timeline; and at a safe point
-// (before an investigation, between plan steps, while waiting for people) a run
-// whose history reached limits.continueAsNewAfterEvents (2,000) continues as new
-// with the incident's snapshot. Between two safe points a run adds at most one
-// investigation, one mitigation step and one monitor (~1,600 events), so a run
-// stays under ~4,000 events; a default lifecycle is ~460.
+// per round, approval waits of at most 4 h, a capped timeline; and a run whose
+// history reached limits.continueAsNewAfterEvents (2,000) continues as new with
+// the incident's snapshot at its next safe point: before an investigation,
+// between plan steps, and in every wait (for people, for an approval, between
+// monitor samples), so signals alone can never fill a run. Between two safe
+// points a run adds at most one investigation and one mitigation step (~100
+// events) plus the signals that arrive meanwhile; a default lifecycle is ~460.
 //
 // Changing this file changes running incidents: guard a change with
 // patched('<id>') and keep the replay tests in test/replay passing.
@@ -34,7 +35,7 @@ import {
 import type { IncidentActivities } from '../activities/types.js';
 import { nonRetryableFailureTypes } from '../activities/types.js';
 import { investigationCommands } from './commands.js';
-import { diagnose, investigationFailed, summarizeFindings, type Diagnosis } from './diagnose.js';
+import { diagnose, investigationFailed, summarizeFindings } from './diagnose.js';
 import type { Findings, MitigationAction, MutationRequest, VerificationResult } from './domain.js';
 import { IncidentInputSchema, describeIssues, type IncidentConfig, type IncidentInput } from './input.js';
 import {
@@ -57,17 +58,17 @@ import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
 import type { ActionRecord, IncidentOutcome } from './records.js';
 import { notificationSummary, tasksDetails } from './render.js';
-import { IncidentState, type IncidentSnapshot, type ResumePoint } from './state.js';
+import { IncidentState, type ApprovalWait, type IncidentSnapshot, type MonitorProgress, type ResumePoint } from './state.js';
 import { clock, formatDuration, iso } from './units.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: nonRetryableFailureTypes };
 
 // Reads are cheap and safe to repeat; a step that still fails is reported, not guessed around.
-const reads = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 5 } });
+const reads = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', heartbeatTimeout: '5s', retry: { ...retry, maximumAttempts: 5 } });
 // Mutations are idempotent by key, so retrying a lost reply is safe.
-const writes = proxyActivities<IncidentActivities>({ startToCloseTimeout: '60s', retry: { ...retry, maximumAttempts: 8 } });
+const writes = proxyActivities<IncidentActivities>({ startToCloseTimeout: '60s', heartbeatTimeout: '5s', retry: { ...retry, maximumAttempts: 8 } });
 // Notifications must not hold the incident back: bounded retries, then recorded as failed.
-const comms = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 10 } });
+const comms = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', heartbeatTimeout: '5s', retry: { ...retry, maximumAttempts: 10 } });
 
 /** The incident lifecycle. `resume` is only passed by continue-as-new. */
 export async function incidentWorkflow(input: IncidentInput, resume?: IncidentSnapshot): Promise<IncidentOutcome> {
@@ -129,27 +130,43 @@ type End =
   | { kind: 'resolved'; resolution: 'mitigated' | 'recovered' | 'manual'; by?: string; reason?: string }
   | { kind: 'continue'; resumeAt: ResumePoint };
 
-/** The runbook's loop. Each pass investigates (capped), waits for people, or monitors a recovery. */
+const freshMonitor: ResumePoint = { monitor: { sample: 0, badInARow: 0 } };
+
+/** The runbook's loop. Each pass investigates (capped), waits for people or an approval, or monitors a recovery. */
 async function respond(state: IncidentState, start: ResumePoint): Promise<End> {
-  let next: ResumePoint | 'monitor' = start;
+  let next: ResumePoint = start;
   for (;;) {
-    if (state.resolveRequested) return { kind: 'resolved', resolution: 'manual', ...state.resolveRequested };
-    if (next !== 'monitor' && state.historyIsLong()) return { kind: 'continue', resumeAt: next };
+    if (state.resolveRequested) {
+      cancelOpenApproval(state, next);
+      return { kind: 'resolved', resolution: 'manual', ...state.resolveRequested };
+    }
+    // Runs from before continue-as-new could carry a monitor keep monitoring to its end.
+    const canContinue = typeof next === 'string' || 'approval' in next || state.continuesWhileWaiting;
+    if (canContinue && state.historyIsLong()) return { kind: 'continue', resumeAt: next };
     if (next === 'investigate') {
       next = await investigateAndMitigate(state);
     } else if (next === 'wait') {
       next = await waitForPeople(state);
+    } else if ('approval' in next) {
+      next = await resumeApproval(state, next.approval);
     } else {
-      const result = await monitorRecovery(state);
+      const result = await monitorRecovery(state, next.monitor);
       if (result === 'stable') return { kind: 'resolved', resolution: state.restoredByAction ? 'mitigated' : 'recovered' };
-      next = result === 'regression' ? 'investigate' : 'wait';
+      next = typeof result === 'object' ? result : result === 'regression' ? 'investigate' : 'wait';
     }
   }
 }
 
+/** A hand resolution while an approval was carried over: the action is cancelled, never applied. */
+function cancelOpenApproval(state: IncidentState, next: ResumePoint): void {
+  if (typeof next === 'string' || !('approval' in next)) return;
+  const record = state.actions.find((a) => a.n === next.approval.action);
+  if (record && !record.decision && record.outcome === 'awaiting-approval') state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
+}
+
 // --- Investigation, diagnosis, plan ------------------------------------------
 
-async function investigateAndMitigate(state: IncidentState): Promise<ResumePoint | 'monitor'> {
+async function investigateAndMitigate(state: IncidentState): Promise<ResumePoint> {
   if (state.investigations >= state.config.limits.maxInvestigations) {
     state.handOver(`${state.investigations} investigations reached the cap: the automation stops here`, state.diagnosis?.evidence ?? []);
     return 'wait';
@@ -185,13 +202,14 @@ async function investigateAndMitigate(state: IncidentState): Promise<ResumePoint
       const verification = await verify(state, undefined, restartsBaseline(undefined, findings));
       if (verification.recovered) {
         state.markRestored(false, verification.restarts);
-        return 'monitor';
+        return freshMonitor;
       }
       state.handOver(`the findings look healthy but verification fails: ${failedChecks(verification)}`, diagnosis.evidence);
       return 'wait';
     }
-    const result = await mitigate(state, step, findings, diagnosis);
-    if (result === 'recovered') return 'monitor';
+    const result = await mitigate(state, step, findings);
+    if (typeof result === 'object') return result;
+    if (result === 'recovered') return freshMonitor;
     if (result === 'not-recovered') return 'investigate';
     if (result === 'expired' || result === 'cancelled') return 'wait';
     // rejected, no-change, failed: the next candidate, with the same findings.
@@ -245,9 +263,10 @@ async function investigate(state: IncidentState): Promise<Findings | { errors: s
 
 type MitigationResult = 'recovered' | 'not-recovered' | 'rejected' | 'expired' | 'cancelled' | 'no-change' | 'failed';
 
-async function mitigate(state: IncidentState, step: Extract<PlanStep, { kind: 'mitigate' }>, findings: Findings, diagnosis: Diagnosis): Promise<MitigationResult> {
+/** Proposes the step, previews it, and takes it through approval, apply and verify; or returns the approval to carry over. */
+async function mitigate(state: IncidentState, step: Extract<PlanStep, { kind: 'mitigate' }>, findings: Findings): Promise<MitigationResult | ResumePoint> {
   const record = state.addAction(step);
-  const request: MutationRequest = { service: state.config.service, action: step.action, idempotencyKey: record.idempotencyKey, approvedBy: 'dry-run' };
+  const request = mutationRequest(state, record, 'dry-run');
 
   // The server-side dry-run comes first: the approval request shows exactly this change.
   try {
@@ -261,50 +280,85 @@ async function mitigate(state: IncidentState, step: Extract<PlanStep, { kind: 'm
     return 'no-change';
   }
 
-  const decision = await approval(state, record);
+  const wait: ApprovalWait = {
+    action: record.n,
+    expiresAt: Date.now() + state.config.durations.approvalTimeout,
+    askedLevel: state.escalationLevel,
+    restartsBaseline: restartsBaseline(step.action, findings),
+  };
+  const decision = await approval(state, record, wait, false);
+  if (decision === 'continue') return { approval: wait };
   if (decision !== 'approved') return decision;
+  return applyAndVerify(state, record, wait.restartsBaseline);
+}
+
+/** An approval carried over from the previous run: wait for the rest of its time, then as mitigate() would. */
+async function resumeApproval(state: IncidentState, wait: ApprovalWait): Promise<ResumePoint> {
+  const record = state.actions.find((a) => a.n === wait.action);
+  // Nothing to resume (a snapshot from elsewhere): look at the service again.
+  if (!record) return 'investigate';
+  const decision = await approval(state, record, wait, true);
+  if (decision === 'continue') return { approval: wait };
+  if (decision === 'expired' || decision === 'cancelled') return 'wait';
+  // The findings this plan came from stayed in the previous run: after a rejection, look again.
+  if (decision === 'rejected') return 'investigate';
+  const result = await applyAndVerify(state, record, wait.restartsBaseline);
+  return result === 'recovered' ? freshMonitor : result === 'cancelled' ? 'wait' : 'investigate';
+}
+
+function mutationRequest(state: IncidentState, record: ActionRecord, approvedBy: string): MutationRequest {
+  return { service: state.config.service, action: record.action, idempotencyKey: record.idempotencyKey, approvedBy };
+}
+
+async function applyAndVerify(state: IncidentState, record: ActionRecord, baseline: number): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed'> {
   // Auto-approval does not wait, so a hand resolution may have landed meanwhile: never apply after it.
   if (state.resolveRequested) {
     state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
     return 'cancelled';
   }
-
   state.setPhase('mitigating');
   try {
-    const result = await writes.applyMutation.executeWithOptions({ summary: step.command }, [{ ...request, approvedBy: record.decision?.by ?? 'unknown' }]);
+    const result = await writes.applyMutation.executeWithOptions({ summary: record.command }, [mutationRequest(state, record, record.decision?.by ?? 'unknown')]);
     state.applied(record, result);
   } catch (err) {
     state.finishAction(record, 'failed', errorMessage(err));
     return 'failed';
   }
 
-  const verification = await verify(state, step.action, restartsBaseline(step.action, findings));
+  const verification = await verify(state, record.action, baseline);
   if (verification.recovered) {
     state.finishAction(record, 'recovered');
     state.markRestored(true, verification.restarts);
     return 'recovered';
   }
-  state.finishAction(record, 'not-recovered', `${failedChecks(verification)} (diagnosis was ${diagnosis.category})`);
+  state.finishAction(record, 'not-recovered', `${failedChecks(verification)} (diagnosis was ${state.diagnosis?.category ?? 'unknown'})`);
   return 'not-recovered';
 }
 
-/** Every mutation waits for a person unless the policy auto-approves it. No decision in time: escalate, never apply. */
-async function approval(state: IncidentState, record: ActionRecord): Promise<'approved' | 'rejected' | 'expired' | 'cancelled'> {
+/**
+ * Every mutation waits for a person unless the policy auto-approves it. No decision in time: escalate, never apply.
+ * 'continue': the history is long, and the approval, still open, goes on in a new run.
+ */
+async function approval(state: IncidentState, record: ActionRecord, wait: ApprovalWait, reopened: boolean): Promise<'approved' | 'rejected' | 'expired' | 'cancelled' | 'continue'> {
   if (record.approval === 'auto') {
-    state.approveByPolicy(record);
+    if (!record.decision) state.approveByPolicy(record);
     return 'approved';
   }
   const timeout = state.config.durations.approvalTimeout;
-  const expiresAt = Date.now() + timeout;
-  const levelAtRequest = state.escalationLevel;
-  state.openApproval(record, expiresAt);
-  state.setTimer('main', `approval of #${record.n} expires`, expiresAt);
-  await condition(() => state.decisionFor(record.n) !== undefined || state.resolveRequested !== undefined, timeout, {
-    summary: `wait for approval of #${record.n} (${formatDuration(timeout)}, then escalate): ${record.command}`.slice(0, 200),
-  });
+  if (reopened) state.reopenApproval(record, wait.expiresAt);
+  else state.openApproval(record, wait.expiresAt);
+  state.setTimer('main', `approval of #${record.n} expires`, wait.expiresAt);
+  // A decision may have landed while the previous run was closing: then there is nothing to wait for.
+  if (state.decisionFor(record.n) === undefined) {
+    await condition(() => state.decisionFor(record.n) !== undefined || state.resolveRequested !== undefined || state.shouldContinueWhileWaiting(), Math.max(1, wait.expiresAt - Date.now()), {
+      summary: `wait for approval of #${record.n} (${formatDuration(timeout)}, then escalate): ${record.command}`.slice(0, 200),
+    });
+  }
   state.clearTimer('main');
-  state.closeApproval();
   const decision = state.decisionFor(record.n);
+  // Still open while this run closes: a decision that arrives meanwhile is taken and carried over.
+  if (!decision && !state.resolveRequested && Date.now() < wait.expiresAt && state.shouldContinueWhileWaiting()) return 'continue';
+  state.closeApproval();
   if (decision?.approved) return 'approved';
   if (decision) {
     state.finishAction(record, 'rejected', decision.comment ? `rejected by ${decision.by}: ${decision.comment}` : `rejected by ${decision.by}`);
@@ -317,7 +371,7 @@ async function approval(state: IncidentState, record: ActionRecord): Promise<'ap
   state.finishAction(record, 'expired', `no decision within ${formatDuration(timeout)}`);
   const reason = `no decision on #${record.n} within ${formatDuration(timeout)} (not applied): ${record.command}`;
   // One level above the people who were asked; if the ladder got there first, page that level again.
-  if (levelAtRequest + 1 > state.escalationLevel && levelAtRequest < 3) state.escalate(levelAtRequest + 1, reason);
+  if (wait.askedLevel + 1 > state.escalationLevel && wait.askedLevel < 3) state.escalate(wait.askedLevel + 1, reason);
   else state.handOver(reason, []);
   return 'expired';
 }
@@ -334,7 +388,7 @@ async function verify(state: IncidentState, action: MitigationAction | undefined
         {
           summary: `kubectl -n ${s.namespace} rollout status deployment/${s.deployment} --timeout=${timeoutSeconds}s`,
           startToCloseTimeout: state.config.durations.rolloutTimeout + 60_000,
-          heartbeatTimeout: '30s',
+          heartbeatTimeout: '5s',
           retry: { ...retry, maximumAttempts: 3 },
         },
         [s, { timeoutSeconds }],
@@ -360,23 +414,24 @@ async function verify(state: IncidentState, action: MitigationAction | undefined
 
 // --- Monitor (Resolution step 4) ---------------------------------------------
 
-async function monitorRecovery(state: IncidentState): Promise<'stable' | 'regression' | 'interrupted'> {
+/** 'continue' (a MonitorProgress): the history is long; the monitor goes on in a new run from the same sample. */
+async function monitorRecovery(state: IncidentState, from: MonitorProgress): Promise<'stable' | 'regression' | 'interrupted' | ResumePoint> {
   state.setPhase('monitoring');
   const { monitor, sampleInterval } = state.config.durations;
   const samples = Math.ceil(monitor / sampleInterval);
   const s = state.config.service;
   // New restarts are counted from what verification saw when it declared the service restored.
   const baseline = state.restartsAtRestore;
-  let badInARow = 0;
-  state.setMonitor(0, samples);
-  for (let i = 1; i <= samples; i++) {
+  let badInARow = from.badInARow;
+  state.setMonitor(from.sample, samples);
+  for (let i = from.sample + 1; i <= samples; i++) {
     state.setTimer('main', `monitor sample ${i}/${samples}`, Date.now() + sampleInterval);
-    const interrupted = await condition(() => state.resolveRequested !== undefined || state.refired, sampleInterval, {
+    const interrupted = await condition(() => state.resolveRequested !== undefined || state.refired || state.shouldContinueWhileWaiting(), sampleInterval, {
       summary: `monitor ${s.deployment}: sample ${i}/${samples} in ${formatDuration(sampleInterval)}`,
     });
     state.clearTimer('main');
     if (interrupted) {
-      if (!state.refired) return 'interrupted';
+      if (!state.refired) return state.resolveRequested ? 'interrupted' : { monitor: { sample: i - 1, badInARow } };
       state.refired = false;
       state.markRegressed('the alert fired again');
       return 'regression';
@@ -408,7 +463,7 @@ async function monitorRecovery(state: IncidentState): Promise<'stable' | 'regres
 // --- Waiting for people ------------------------------------------------------
 
 /** Escalated: the people paged decide. An alert that resolves is verified; a new firing re-investigates. */
-async function waitForPeople(state: IncidentState): Promise<ResumePoint | 'monitor'> {
+async function waitForPeople(state: IncidentState): Promise<ResumePoint> {
   state.setPhase('escalated');
   state.clearTimer('main');
   await condition(() => state.resolveRequested !== undefined || state.alertResolvedPending || state.refired || state.historyIsLong());
@@ -425,7 +480,7 @@ async function waitForPeople(state: IncidentState): Promise<ResumePoint | 'monit
   const verification = await verify(state, undefined, now?.restarts ?? 0);
   if (verification.recovered) {
     state.markRestored(false, verification.restarts);
-    return 'monitor';
+    return freshMonitor;
   }
   state.record('verification', `the alert resolved but the service is not up: ${failedChecks(verification)}`);
   return 'wait';

@@ -4,7 +4,7 @@
 // attributes). Plain data in, plain data out: snapshot() is what continue-as-new
 // carries, status() is what the status query returns.
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { Channel, MutationPreview, MutationResult, Notification, VerificationResult } from './domain.js';
 import type { Diagnosis } from './diagnose.js';
@@ -48,8 +48,34 @@ import {
 } from './search-attributes.js';
 import { formatDuration, iso } from './units.js';
 
-/** Where a new run resumes after continue-as-new: both are safe points (no approval open, no activity running). */
-export type ResumePoint = 'investigate' | 'wait';
+/**
+ * Where the lifecycle goes next, and where a new run resumes after continue-as-new.
+ * Every one is a wait or a safe point (no activity running), so a run can continue
+ * as new from any of them: an approval that is still open carries its action
+ * (the record is in `actions`) and expiry; a monitor carries how far it got.
+ */
+export type ResumePoint =
+  | 'investigate'
+  | 'wait'
+  | { approval: ApprovalWait }
+  | { monitor: MonitorProgress };
+
+export interface ApprovalWait {
+  /** The action awaiting a decision. */
+  action: number;
+  expiresAt: number;
+  /** The escalation level when the approval was asked: an expiry pages the level above. */
+  askedLevel: number;
+  /** The restart count verification compares against after the apply. */
+  restartsBaseline: number;
+}
+
+export interface MonitorProgress {
+  /** Samples taken so far. */
+  sample: number;
+  /** Bad samples in a row at the last one. */
+  badInARow: number;
+}
 
 /** What continue-as-new carries: the incident so far, as plain JSON. */
 export interface IncidentSnapshot {
@@ -69,6 +95,13 @@ export interface IncidentSnapshot {
   nextStatusAt: number;
   timeline: TimelineEntry[];
   timelineOmitted: number;
+  // Added later: optional, so a snapshot of an older run still restores.
+  restoredByAction?: boolean;
+  restartsAtRestore?: number;
+  /** People's and the alert source's input that arrived while the last run was closing. */
+  resolveRequested?: { by: string; reason?: string };
+  refired?: boolean;
+  alertResolvedPending?: boolean;
 }
 
 type Timer = 'main' | 'escalation' | 'status';
@@ -111,8 +144,13 @@ export class IncidentState {
   alertResolvedPending = false;
   /** A new firing while monitoring or escalated: re-investigate. */
   refired = false;
-  /** Set once: the background loops drain and stop. */
+  /** Set once: the background loops drain and stop (to resolve, or to continue as new). */
   closing = false;
+  /**
+   * Whether this run may continue as new while it waits for an approval or monitors.
+   * Runs that started before that was possible replay without it (patched()).
+   */
+  readonly continuesWhileWaiting: boolean;
 
   private firings: string[] = [];
   private timeline: TimelineEntry[] = [];
@@ -129,6 +167,7 @@ export class IncidentState {
     this.dedupKey = `${info.workflowId}/${info.firstExecutionRunId}`;
     this.ref = config.incidentNumber ? `INC-${config.incidentNumber}` : info.firstExecutionRunId;
     this.title = incidentTitle(config.alert.name, config.service, config.incidentNumber);
+    this.continuesWhileWaiting = patched('continue-as-new-while-waiting');
     if (snapshot) {
       this.run = snapshot.run + 1;
       this.openedAt = snapshot.openedAt;
@@ -145,7 +184,12 @@ export class IncidentState {
       this.nextStatusAt = snapshot.nextStatusAt;
       this.timeline = snapshot.timeline;
       this.timelineOmitted = snapshot.timelineOmitted;
-      this.phase = snapshot.resumeAt === 'wait' ? 'escalated' : 'investigating';
+      this.restoredByAction = snapshot.restoredByAction ?? false;
+      this.restartsAtRestore = snapshot.restartsAtRestore ?? 0;
+      this.resolveRequested = snapshot.resolveRequested;
+      this.refired = snapshot.refired ?? false;
+      this.alertResolvedPending = snapshot.alertResolvedPending ?? false;
+      this.phase = phaseAt(snapshot.resumeAt);
       this.record('opened', `run ${this.run} continues the incident (history kept small)`);
     } else {
       this.run = 1;
@@ -197,6 +241,11 @@ export class IncidentState {
     return info.continueAsNewSuggested || info.historyLength >= this.config.limits.continueAsNewAfterEvents;
   }
 
+  /** A wait (approval, monitor) ends early to continue as new: signals must never fill one run's history. */
+  shouldContinueWhileWaiting(): boolean {
+    return this.continuesWhileWaiting && this.historyIsLong();
+  }
+
   /** `<workflowId>/<first run ID>/action-<n>`: unique per incident, the same on every retry. */
   idempotencyKey(n: number): string {
     return `${this.id}/${workflowInfo().firstExecutionRunId}/action-${n}`;
@@ -228,6 +277,23 @@ export class IncidentState {
 
   /** The approval request: shown in the UI and the status query, posted to chat; pages when a human must act first. */
   openApproval(record: ActionRecord, expiresAt: number): void {
+    this.showApproval(record, expiresAt);
+    this.setPhase('awaiting-approval');
+    this.record('approval', `#${record.n} awaits approval until ${iso(expiresAt)}: ${record.command}`);
+    if (!this.pending) return;
+    this.send('chat', 'approval-request', `Approve #${record.n}? ${record.command}`, approvalRequestBody(this.pending));
+    if (record.humanFix) this.handOver(`human fix required before action #${record.n}: ${record.humanFix}`, []);
+    this.changed();
+  }
+
+  /** The same approval, open again in a new run: people were asked already, nobody is asked twice. */
+  reopenApproval(record: ActionRecord, expiresAt: number): void {
+    this.showApproval(record, expiresAt);
+    this.setPhase('awaiting-approval');
+    this.changed();
+  }
+
+  private showApproval(record: ActionRecord, expiresAt: number): void {
     const preview = record.preview ?? { command: record.command, changes: [], wouldChange: true };
     this.pending = {
       action: record.n,
@@ -240,11 +306,6 @@ export class IncidentState {
       expiresAt: iso(expiresAt),
       approvers: this.config.approval.approvers,
     };
-    this.setPhase('awaiting-approval');
-    this.record('approval', `#${record.n} awaits approval until ${iso(expiresAt)}: ${record.command}`);
-    this.send('chat', 'approval-request', `Approve #${record.n}? ${record.command}`, approvalRequestBody(this.pending));
-    if (record.humanFix) this.handOver(`human fix required before action #${record.n}: ${record.humanFix}`, []);
-    this.changed();
   }
 
   closeApproval(): void {
@@ -469,8 +530,9 @@ export class IncidentState {
   onResolve(raw: unknown): void {
     const p = this.parse(ResolveSignalSchema, raw, 'resolve');
     if (!p) return;
-    if (this.closing || this.resolveRequested) {
-      this.ignore(`resolve from ${p.by}: already resolving`);
+    // While a run closes to continue as new, a resolve is kept: the snapshot carries it to the next run.
+    if (this.resolution || this.resolveRequested) {
+      this.ignore(`resolve from ${p.by}: already ${this.resolution ? 'resolved' : 'resolving'}`);
       return;
     }
     this.resolveRequested = { by: p.by, reason: p.reason };
@@ -612,6 +674,11 @@ export class IncidentState {
       nextStatusAt: this.nextStatusAt,
       timeline: this.timeline,
       timelineOmitted: this.timelineOmitted,
+      restoredByAction: this.restoredByAction,
+      restartsAtRestore: this.restartsAtRestore,
+      ...(this.resolveRequested ? { resolveRequested: this.resolveRequested } : {}),
+      refired: this.refired,
+      alertResolvedPending: this.alertResolvedPending,
     };
   }
 
@@ -634,6 +701,12 @@ export class IncidentState {
     if (updates.length > 0) upsertSearchAttributes(updates);
     setCurrentDetails(currentDetails(this.status()));
   }
+}
+
+function phaseAt(resume: ResumePoint): IncidentPhase {
+  if (resume === 'wait') return 'escalated';
+  if (resume === 'investigate') return 'investigating';
+  return 'approval' in resume ? 'awaiting-approval' : 'monitoring';
 }
 
 function firingKey(alert: { fingerprint: string; startsAt: string }): string {

@@ -15,6 +15,7 @@ import {
   acknowledgeSignal,
   addNoteSignal,
   alertResolvedSignal,
+  alertsSignal,
   escalateSignal,
   approveSignal,
   completeTaskSignal,
@@ -359,6 +360,48 @@ describe('long life', () => {
     expect(pagesOf(cluster, startedAt).map((p) => p.level)).toEqual([1, 1, 2, 3]);
     const updates = cluster.notifications.filter((n) => n.notification.event === 'status-update').map((n) => Math.floor((n.at - startedAt) / minute));
     expect(updates).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 15));
+  });
+
+  /** Alertmanager re-sending the group (repeat_interval) and new alerts of the service: one `alerts` signal per delivery. */
+  async function flood(handle: IncidentHandle, input: IncidentInput, deliveries: number, firing = [input.alert]): Promise<void> {
+    for (let i = 0; i < deliveries; i++) await handle.signal(alertsSignal, { firing, received: 1000 });
+  }
+
+  it('given an incident awaiting approval, when alerts flood it past the history cap, then it continues as new with the approval still open, asks nobody twice, and applies the fix once', async () => {
+    const { cluster, handle, input, startedAt } = await incident('bad-rollout', { limits: { continueAsNewAfterEvents: 200 } });
+    await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'action #1 to await approval');
+    await flood(handle, input, 150, [input.alert, alertFor(input.service, input.alert.startsAt, { fingerprint: 'pod-1' })]);
+    const carried = await waitForStatus(handle, (s) => s.run > 1, 'a second run');
+    // People's signals still land in the new run.
+    await handle.signal(acknowledgeSignal, { by: 'bob' });
+    await handle.signal(addNoteSignal, { by: 'bob', text: 'looking at the rollout' });
+    await decide(handle, 1, 'approve', 'alice');
+    const outcome = await handle.result();
+
+    expect(carried).toMatchObject({ phase: 'awaiting-approval', pendingApproval: { action: 1 } });
+    expect(Date.parse(carried.pendingApproval?.expiresAt ?? '') - startedAt).toBeLessThan(16 * minute);
+    expect(outcome).toMatchObject({ resolution: 'mitigated', actionsApplied: 1 });
+    expect(cluster.mutations.map((m) => [m.action.kind, m.approvedBy])).toEqual([['rollout-undo', 'alice']]);
+    expect(cluster.notifications.filter((n) => n.notification.event === 'approval-request')).toHaveLength(1);
+    expect(pagesOf(cluster, startedAt).map((p) => p.level)).toEqual([1]);
+    const status = await statusOf(handle);
+    expect(status.acknowledged?.by).toBe('bob');
+    expect(status.timeline.map((t) => t.text)).toEqual(expect.arrayContaining(['bob: looking at the rollout', expect.stringMatching(/^run \d+ continues the incident/) as unknown]));
+  });
+
+  it('given a recovered service being monitored, when alerts flood it past the history cap, then the monitor goes on in a new run and the incident resolves as mitigated', async () => {
+    const { cluster, handle, input } = await incident('scaled-to-zero', { approval: { autoApprove: { default: ['scale'] } }, limits: { continueAsNewAfterEvents: 200 } });
+    await waitForStatus(handle, (s) => s.phase === 'monitoring', 'the monitor');
+    await flood(handle, input, 150);
+    const carried = await waitForStatus(handle, (s) => s.run > 1, 'a second run');
+    const outcome = await handle.result();
+
+    expect(carried.phase).toBe('monitoring');
+    expect(outcome).toMatchObject({ resolution: 'mitigated', actionsApplied: 1 });
+    expect(cluster.mutations).toHaveLength(1);
+    // The samples add up to the runbook's 30 minutes across both runs (one interrupted sample is taken again).
+    expect(cluster.callsOf('sampleHealth').length).toBeGreaterThanOrEqual(30);
+    expect(cluster.callsOf('sampleHealth').length).toBeLessThanOrEqual(31);
   });
 });
 
