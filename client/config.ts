@@ -9,6 +9,18 @@ import { durationPattern } from '../workflows/units.js';
 import { ConfigError, parseEnvironment } from '../worker/config.js';
 
 const list = z.string().transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
+
+/**
+ * A cluster name: a DNS-1123 label, as Kubernetes names its own objects. It becomes
+ * part of the workflow ID (`incident/<cluster>/...`) and picks a kubeconfig context,
+ * so nothing else (no '/', '..', NUL or upper case) may pass.
+ */
+export const ClusterNameSchema = z
+  .string()
+  .max(63, 'a DNS-1123 label: at most 63 characters')
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit");
+
+const clusterList = list.pipe(z.array(ClusterNameSchema).min(1, 'at least one cluster'));
 const duration = z.string().regex(durationPattern, 'a duration such as "30s", "15m" or "24h"');
 
 /** `default=scale,rollout-undo;staging=*`: per namespace, the action kinds applied without a human. */
@@ -37,7 +49,9 @@ export const ClientEnvSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('incident-response'),
   TEMPORAL_API_KEY: z.string().optional(),
   /** The cluster name for alerts that carry no `cluster` label. */
-  DEFAULT_CLUSTER: z.string().default('local'),
+  DEFAULT_CLUSTER: ClusterNameSchema.default('local'),
+  /** The clusters this deployment serves (comma-separated); an alert about another is refused. Default: DEFAULT_CLUSTER. */
+  INCIDENT_CLUSTERS: clusterList.optional(),
   /** Who may approve or reject; empty means anyone. */
   INCIDENT_APPROVERS: list.default([]),
   INCIDENT_AUTO_APPROVE: autoApprove.default({}),
@@ -48,12 +62,18 @@ export const ClientEnvSchema = z.object({
   INCIDENT_MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
   INCIDENT_MEMORY_CEILING: z.string().default('4Gi'),
 
-  RECEIVER_HOST: z.string().default('0.0.0.0'),
+  /** Loopback unless asked: a container or a pod sets 0.0.0.0 explicitly. */
+  RECEIVER_HOST: z.string().default('127.0.0.1'),
   RECEIVER_PORT: z.coerce.number().int().min(0).max(65535).default(8095),
   /** The bearer token Alertmanager sends (http_config.authorization). Or RECEIVER_TOKEN_FILE. */
   RECEIVER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   RECEIVER_TOKEN_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+}).superRefine((env, ctx) => {
+  // Alerts without a cluster label go to DEFAULT_CLUSTER: refusing all of them would be a silent outage.
+  if (env.INCIDENT_CLUSTERS && !env.INCIDENT_CLUSTERS.includes(env.DEFAULT_CLUSTER)) {
+    ctx.addIssue({ code: 'custom', path: ['INCIDENT_CLUSTERS'], message: `must include DEFAULT_CLUSTER '${env.DEFAULT_CLUSTER}' (alerts without a cluster label go there)` });
+  }
 });
 export type ClientConfig = Readonly<z.infer<typeof ClientEnvSchema>>;
 
@@ -61,6 +81,11 @@ export { ConfigError as ClientConfigError };
 
 export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
   return parseEnvironment(ClientEnvSchema, env, 'configuration');
+}
+
+/** The clusters whose alerts open incidents here: INCIDENT_CLUSTERS, or just DEFAULT_CLUSTER. */
+export function servedClusters(config: ClientConfig): readonly string[] {
+  return config.INCIDENT_CLUSTERS ?? [config.DEFAULT_CLUSTER];
 }
 
 /** The receiver's token, from RECEIVER_TOKEN or the file RECEIVER_TOKEN_FILE names. */
