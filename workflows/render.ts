@@ -11,9 +11,39 @@ export function incidentTitle(alertName: string, service: ServiceRef, incidentNu
   return `${incidentNumber ? `INC-${incidentNumber} ` : ''}${alertName}: ${service.namespace}/${service.deployment} (${service.cluster})`;
 }
 
-/** The UI's static summary: one line, set once at start. */
+/**
+ * Temporal refuses a static summary whose payload passes 400 bytes (the server's
+ * limit.userMetadataSummarySize, counted on the JSON form with its metadata), and a
+ * title of the longest names Kubernetes allows (a 63-character cluster and namespace,
+ * a 253-character deployment) passes it: the summary keeps to this many bytes.
+ */
+export const staticSummaryBudget = 300;
+
+/** The UI's static summary: one line, set once at start, cut to fit Temporal's limit. */
 export function staticSummary(config: IncidentConfig): string {
-  return `[${config.alert.severity}] ${incidentTitle(config.alert.name, config.service, config.incidentNumber)}`;
+  return clampJsonBytes(`[${config.alert.severity}] ${incidentTitle(config.alert.name, config.service, config.incidentNumber)}`, staticSummaryBudget);
+}
+
+/** Bytes of one character in JSON text: escapes for quotes, backslashes, control characters and lone surrogates; UTF-8 otherwise. */
+function jsonBytes(ch: string): number {
+  const cp = ch.codePointAt(0) ?? 0;
+  if (ch === '"' || ch === '\\') return 2;
+  if (cp < 0x20 || (cp >= 0xd800 && cp <= 0xdfff)) return 6;
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+/** `text` whose JSON form (without quotes) takes at most `budget` bytes, cut on a character boundary and ending in '…' when cut. */
+export function clampJsonBytes(text: string, budget: number): string {
+  const chars = [...text];
+  if (chars.reduce((n, ch) => n + jsonBytes(ch), 0) <= budget) return text;
+  let used = jsonBytes('…');
+  let kept = '';
+  for (const ch of chars) {
+    used += jsonBytes(ch);
+    if (used > budget) break;
+    kept += ch;
+  }
+  return `${kept}…`;
 }
 
 /** The UI's static details: the alert and the policy this incident runs under. */
