@@ -2,14 +2,15 @@
 // receiver delivers alerts, the CLI and `npm start` list, show, decide, signal.
 // Incidents are found by full workflow ID or by their short number (the
 // IncidentNumber search attribute).
-import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, defaultPayloadConverter, isGrpcServiceError, type WorkflowExecutionInfo } from '@temporalio/client';
 import type { ServiceRef } from '../workflows/domain.js';
-import type { IncidentInput } from '../workflows/input.js';
+import { describeIssues, type IncidentInput } from '../workflows/input.js';
 import {
+  AlertBatchSignalSchema,
+  IncidentInputSchema,
   acknowledgeSignal,
   addNoteSignal,
-  alertFiredSignal,
-  alertResolvedSignal,
+  alertsSignal,
   completeTaskSignal,
   decideUpdate,
   escalateSignal,
@@ -18,15 +19,18 @@ import {
   resolveSignal,
   statusQuery,
   tasksQuery,
+  type AlertBatchSignal,
   type AlertFiredSignal,
   type DecisionOutcome,
   type IncidentStatus,
   type PostIncidentStatus,
 } from '../workflows/messages.js';
 import type { incidentWorkflow } from '../workflows/incident.js';
-import type { ClientConfig } from './config.js';
-import type { ServiceAlert } from './receiver/alertmanager.js';
-import type { AlertOutcome, IncidentGateway } from './receiver/server.js';
+import { ClientConfigError, servedClusters, type ClientConfig } from './config.js';
+import type { Problem, ServiceDelivery } from './receiver/alertmanager.js';
+import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type ServiceOutcome } from './receiver/gateway.js';
+
+export { severityOf } from './receiver/alertmanager.js';
 
 /** A short, stable number for people ("INC-482913"): the same incident always gets the same one. */
 export function incidentNumberFor(workflowId: string, startsAt: string): number {
@@ -38,13 +42,74 @@ export function incidentNumberFor(workflowId: string, startsAt: string): number 
   return 100_000 + (hash % 900_000);
 }
 
-/** Alertmanager's `severity` label onto the incident's four levels. */
-export function severityOf(label: string): IncidentInput['alert']['severity'] {
-  const s = label.toLowerCase();
-  if (['warning', 'warn', 'minor'].includes(s)) return 'warning';
-  if (['info', 'informational', 'low', 'none'].includes(s)) return 'info';
-  if (['error', 'major', 'high'].includes(s)) return 'error';
-  return 'critical';
+/**
+ * Temporal's limits on what one start or signal carries that the workflow's schemas
+ * do not already keep (server dynamic-config defaults). A payload over
+ * limit.blobSize.error (2 MB) is refused and one over limit.blobSize.warn (512 KB)
+ * logged; every delivery adds its signal to the incident's history, so the receiver
+ * stays under the warning. Newer servers refuse a static summary over
+ * limit.userMetadataSummarySize (400 B) and details over limit.userMetadataDetailsSize
+ * (20 KB). Search-attribute values (2 KB each) and the workflow ID (1,000 characters)
+ * are kept short by the service's own schema.
+ */
+export const temporalLimits = { payloadBytes: 512 * 1024, summaryBytes: 400, detailsBytes: 20_000 } as const;
+
+/** The size Temporal counts for a value: its payload's data and metadata. */
+function payloadBytes(value: unknown): number {
+  const payload = defaultPayloadConverter.toPayload(value);
+  const metadata = Object.entries(payload.metadata ?? {}).reduce((n, [k, v]) => n + k.length + (v?.length ?? 0), 0);
+  return (payload.data?.length ?? 0) + metadata;
+}
+
+// gRPC status codes (@grpc/grpc-js is not a direct dependency).
+const grpcStatus = { CANCELLED: 1, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, RESOURCE_EXHAUSTED: 8, ABORTED: 10, UNAVAILABLE: 14 } as const;
+/** Temporal is down, unreachable, overloaded, or too slow for the deadline: a retry later can succeed. */
+const transientCodes = new Set<number>([grpcStatus.CANCELLED, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.ABORTED, grpcStatus.UNAVAILABLE]);
+
+/** The gRPC status of a failed call, looking through the client's wrapping errors. */
+function grpcCodeOf(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (isGrpcServiceError(e)) return e.code;
+  }
+  return undefined;
+}
+
+/** Temporal's answer as the receiver's error types; anything else is a fault and stays as it is. */
+function classify(err: unknown, what: string): unknown {
+  const code = grpcCodeOf(err);
+  const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+  if (code !== undefined && transientCodes.has(code)) return new TemporalUnavailableError(message);
+  if (code === grpcStatus.INVALID_ARGUMENT) return new TemporalRefusedError(`Temporal refused ${what}: ${message}`);
+  return err;
+}
+
+/** The workflow input of a new incident: the alert plus the policy of this deployment's configuration. */
+export function incidentInputFor(config: ClientConfig, service: ServiceRef, alert: AlertFiredSignal): IncidentInput {
+  const workflowId = incidentWorkflowId(service);
+  return {
+    service,
+    alert,
+    incidentNumber: incidentNumberFor(workflowId, alert.startsAt),
+    approval: { approvers: [...config.INCIDENT_APPROVERS], autoApprove: config.INCIDENT_AUTO_APPROVE },
+    guardrails: { maxReplicas: config.INCIDENT_MAX_REPLICAS, memoryCeiling: config.INCIDENT_MEMORY_CEILING },
+    durations: {
+      ...(config.INCIDENT_MONITOR ? { monitor: config.INCIDENT_MONITOR } : {}),
+      ...(config.INCIDENT_SAMPLE_INTERVAL ? { sampleInterval: config.INCIDENT_SAMPLE_INTERVAL } : {}),
+      ...(config.INCIDENT_APPROVAL_TIMEOUT ? { approvalTimeout: config.INCIDENT_APPROVAL_TIMEOUT } : {}),
+    },
+  };
+}
+
+/**
+ * The policy part of every incident's input (approvers, durations, guardrails) is valid:
+ * the receiver checks it at start-up, so a bad INCIDENT_* value stops it with one line
+ * instead of failing every alert.
+ */
+export function checkIncidentPolicy(config: ClientConfig): void {
+  const service = { cluster: config.DEFAULT_CLUSTER, namespace: 'default', deployment: 'policy-check' };
+  const alert = { name: 'ServiceDown', severity: 'critical', summary: '', labels: {}, startsAt: '2026-01-01T00:00:00Z', fingerprint: 'policy-check' } as const;
+  const parsed = IncidentInputSchema.safeParse(incidentInputFor(config, service, alert));
+  if (!parsed.success) throw new ClientConfigError(`invalid incident policy (INCIDENT_* variables): ${describeIssues(parsed.error)} (see README, "Configuration")`);
 }
 
 export interface IncidentRow {
@@ -65,78 +130,154 @@ export class IncidentNotFound extends Error {
   override name = 'IncidentNotFound';
 }
 
+export interface IncidentsOptions {
+  /**
+   * Deadline of each call the receiver makes (deliver, ready). Without one, the SDK
+   * retries an unreachable Temporal for about 20 s before failing; Alertmanager and
+   * readiness probes need the 503 sooner.
+   */
+  callTimeoutMs?: number;
+}
+
 export class Incidents implements IncidentGateway {
+  private readonly callTimeoutMs: number;
+  /** Calls still running after their answer was given up on (see withDeadline); close() lets them end. */
+  private readonly outliving = new Set<Promise<unknown>>();
+
   constructor(
     readonly client: Client,
     private readonly config: ClientConfig,
-  ) {}
+    options: IncidentsOptions = {},
+  ) {
+    this.callTimeoutMs = options.callTimeoutMs ?? 3_000;
+  }
 
-  static async connect(config: ClientConfig): Promise<Incidents> {
+  static async connect(config: ClientConfig, options: IncidentsOptions = {}): Promise<Incidents> {
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, apiKey: config.TEMPORAL_API_KEY, connectTimeout: '5s' });
-    return new Incidents(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config);
+    return new Incidents(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config, options);
   }
 
   async close(): Promise<void> {
+    // Each ends by its own deadline; closing under one would make the SDK's pending retry throw.
+    await Promise.allSettled([...this.outliving]);
     await this.client.connection.close();
   }
 
   /** The workflow input of a new incident: the alert plus this deployment's policy. */
   incidentInput(service: ServiceRef, alert: AlertFiredSignal): IncidentInput {
-    const workflowId = incidentWorkflowId(service);
-    const c = this.config;
-    return {
-      service,
-      alert,
-      incidentNumber: incidentNumberFor(workflowId, alert.startsAt),
-      approval: { approvers: [...c.INCIDENT_APPROVERS], autoApprove: c.INCIDENT_AUTO_APPROVE },
-      guardrails: { maxReplicas: c.INCIDENT_MAX_REPLICAS, memoryCeiling: c.INCIDENT_MEMORY_CEILING },
-      durations: {
-        ...(c.INCIDENT_MONITOR ? { monitor: c.INCIDENT_MONITOR } : {}),
-        ...(c.INCIDENT_SAMPLE_INTERVAL ? { sampleInterval: c.INCIDENT_SAMPLE_INTERVAL } : {}),
-        ...(c.INCIDENT_APPROVAL_TIMEOUT ? { approvalTimeout: c.INCIDENT_APPROVAL_TIMEOUT } : {}),
-      },
-    };
+    return incidentInputFor(this.config, service, alert);
   }
 
-  /** Opens the service's incident, or joins the open one (signal-with-start). */
+  /** Opens the service's incident, or joins the open one (signal-with-start): the CLI's `trigger`. */
   async open(service: ServiceRef, alert: AlertFiredSignal): Promise<string> {
-    const options = incidentStartOptions(this.incidentInput(service, alert));
-    const handle = await this.client.workflow.signalWithStart<typeof incidentWorkflow, [AlertFiredSignal]>('incidentWorkflow', {
+    const served = servedClusters(this.config);
+    if (!served.includes(service.cluster)) throw new ClientConfigError(`cluster '${service.cluster}' is not served here (served: ${served.join(', ')}); add it to INCIDENT_CLUSTERS`);
+    await this.signalWithStart(service, { firing: [alert], resolved: [], received: 1 });
+    return incidentWorkflowId(service);
+  }
+
+  private async signalWithStart(service: ServiceRef, batch: AlertBatchSignal & { firing: [AlertFiredSignal, ...AlertFiredSignal[]] }): Promise<void> {
+    const options = incidentStartOptions(this.incidentInput(service, batch.firing[0]));
+    await this.client.workflow.signalWithStart<typeof incidentWorkflow, [AlertBatchSignal]>('incidentWorkflow', {
       ...options,
       taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-      signal: alertFiredSignal,
-      signalArgs: [alert],
+      signal: alertsSignal,
+      signalArgs: [batch],
     });
-    return handle.workflowId;
   }
 
-  async deliver(alert: ServiceAlert): Promise<AlertOutcome> {
-    const workflowId = incidentWorkflowId(alert.service);
-    const service = `${alert.service.namespace}/${alert.service.deployment}`;
-    if (alert.status === 'firing') {
-      await this.open(alert.service, {
-        name: alert.name,
-        severity: severityOf(alert.severity),
-        summary: alert.summary,
-        labels: alert.labels,
-        startsAt: alert.startsAt,
-        fingerprint: alert.fingerprint,
-      });
-      return { workflowId, service, status: 'firing', result: 'signalled' };
+  private batchOf(delivery: ServiceDelivery): AlertBatchSignal {
+    return { firing: delivery.firing, resolved: delivery.resolved, received: delivery.received.firing + delivery.received.resolved };
+  }
+
+  /** Everything `deliver` would send for this service, checked against the workflow's schemas and Temporal's limits. */
+  check(delivery: ServiceDelivery): Problem[] {
+    const at = `alerts[${delivery.alerts[0] ?? 0}]`;
+    const whose = `the alerts of ${delivery.workflowId}`;
+    const problems: Problem[] = [];
+    const tooBig = (path: string, what: string, bytes: number, limit: number) =>
+      problems.push({ path, message: `${whose} make ${what} of ${bytes} bytes, over Temporal's limit of ${limit}: shorten or drop labels and annotations in the alert rule` });
+
+    const batch = this.batchOf(delivery);
+    const parsedBatch = AlertBatchSignalSchema.safeParse(batch);
+    if (!parsedBatch.success) problems.push({ path: at, message: `${whose} do not make a valid alerts signal: ${describeIssues(parsedBatch.error)}` });
+    const signalBytes = payloadBytes(batch);
+    if (signalBytes > temporalLimits.payloadBytes) tooBig(`${at}.labels`, 'an alerts signal', signalBytes, temporalLimits.payloadBytes);
+
+    const [first] = delivery.firing;
+    if (!first) return problems;
+    const input = this.incidentInput(delivery.service, first);
+    const parsed = IncidentInputSchema.safeParse(input);
+    if (!parsed.success) {
+      // The alert and the service were checked with these same schemas; what is left is this deployment's policy.
+      throw new ClientConfigError(`invalid incident policy (INCIDENT_* variables): ${describeIssues(parsed.error)}`);
     }
-    // A resolved alert never opens an incident; it tells the open one, if any.
+    const start = incidentStartOptions(input);
+    const inputBytes = payloadBytes(start.args[0]);
+    if (inputBytes > temporalLimits.payloadBytes) tooBig(`${at}.labels`, 'an incident input', inputBytes, temporalLimits.payloadBytes);
+    const summaryBytes = payloadBytes(start.staticSummary);
+    if (summaryBytes > temporalLimits.summaryBytes) tooBig(`${at}.labels.alertname`, "a summary in Temporal's UI", summaryBytes, temporalLimits.summaryBytes);
+    const detailsBytes = payloadBytes(start.staticDetails);
+    if (detailsBytes > temporalLimits.detailsBytes) tooBig(`${at}.labels`, "details in Temporal's UI", detailsBytes, temporalLimits.detailsBytes);
+    return problems;
+  }
+
+  /** One service's alerts of a delivery as one `alerts` signal, within the call deadline. */
+  async deliver(delivery: ServiceDelivery): Promise<ServiceOutcome> {
+    const { workflowId, service } = delivery;
+    const batch = this.batchOf(delivery);
+    const outcome = {
+      workflowId,
+      service: `${service.namespace}/${service.deployment}`,
+      cluster: service.cluster,
+      alerts: batch.received,
+      firing: delivery.firing.length,
+      resolved: delivery.resolved.length,
+    };
+    const [first, ...rest] = delivery.firing;
     try {
-      await this.client.workflow.getHandle(workflowId).signal(alertResolvedSignal, { fingerprint: alert.fingerprint });
-      return { workflowId, service, status: 'resolved', result: 'signalled' };
+      if (first) {
+        await this.withDeadline(() => this.signalWithStart(service, { ...batch, firing: [first, ...rest] }));
+        return { ...outcome, result: 'signalled' };
+      }
+      // Only resolved alerts never open an incident; they tell the open one, if any.
+      await this.withDeadline(() => this.client.workflow.getHandle(workflowId).signal(alertsSignal, batch));
+      return { ...outcome, result: 'signalled' };
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return { workflowId, service, status: 'resolved', result: 'no-open-incident' };
-      throw err;
+      if (err instanceof WorkflowNotFoundError) return { ...outcome, result: 'no-open-incident' };
+      throw classify(err, `the alerts of ${workflowId}`);
     }
   }
 
   async ready(): Promise<boolean> {
-    await this.client.workflowService.getSystemInfo({});
+    await this.withDeadline(() => this.client.workflowService.getSystemInfo({}));
     return true;
+  }
+
+  /**
+   * `call` with the gRPC deadline set, and bounded by it: the SDK's retry of an
+   * unreachable Temporal sleeps between attempts and would notice the deadline only
+   * when it wakes (up to a few seconds late).
+   */
+  private async withDeadline<T>(call: () => Promise<T>): Promise<T> {
+    const ms = this.callTimeoutMs;
+    const pending = this.client.withDeadline(Date.now() + ms, call);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TemporalUnavailableError(`no answer within ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([pending, late]);
+    } finally {
+      clearTimeout(timer);
+      // A call that outlives the race ends at its own deadline; its failure is already answered.
+      const settled = pending.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.outliving.add(settled);
+      void settled.then(() => this.outliving.delete(settled));
+    }
   }
 
   /** A full workflow ID, `INC-123456`, or `123456` → the workflow ID (newest run with that number). */

@@ -1,18 +1,20 @@
 // The alert receiver process: config from the environment (fails fast), a
 // Temporal client, and the HTTP server. SIGINT/SIGTERM close it gracefully.
 import { createLogger } from '../../worker/logger.js';
-import { ClientConfigError, loadClientConfig, receiverToken } from '../config.js';
-import { Incidents } from '../incidents.js';
+import { ClientConfigError, loadClientConfig, receiverToken, servedClusters } from '../config.js';
+import { Incidents, checkIncidentPolicy } from '../incidents.js';
 import { buildReceiver } from './server.js';
 
 async function main(): Promise<void> {
   const config = loadClientConfig();
   const token = receiverToken(config);
   const log = createLogger(config.LOG_LEVEL, { component: 'receiver' });
+  checkIncidentPolicy(config);
   const incidents = await Incidents.connect(config);
-  const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, gateway: incidents, log });
+  const clusters = servedClusters(config);
+  const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, clusters, gateway: incidents, log });
   await app.listen({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT });
-  log.info({ port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS }, 'receiver listening: POST /alerts/alertmanager');
+  log.info({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS, clusters }, 'receiver listening: POST /alerts/alertmanager');
 
   const shutdown = async (): Promise<void> => {
     await app.close();

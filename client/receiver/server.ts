@@ -1,33 +1,24 @@
 // The alert receiver: Alertmanager's webhook in, one durable incident per
-// service out (signal-with-start, so a re-fired or redelivered alert joins the
-// incident that is open). Bad input gets a 4xx with a JSON error naming what is
-// wrong, and nothing is started. Temporal trouble gets a 503, which Alertmanager
-// retries; a retry is harmless because the workflow ID is the service.
+// service out, with one `alerts` signal per service per delivery (signal-with-start,
+// so a re-fired or redelivered alert joins the incident that is open). A webhook
+// is all or nothing: every alert is checked before anything is sent, and one bad
+// alert refuses the whole delivery with a 4xx naming each bad alert. Only Temporal
+// being unreachable gets a 503, which Alertmanager retries; a retry is harmless
+// because the workflow ID is the service. A fault of the receiver is a 500.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import { AlertMappingError, WebhookSchema, serviceAlerts, type ServiceAlert } from './alertmanager.js';
+import { WebhookSchema, planDelivery, webhookPath, type Problem } from './alertmanager.js';
+import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway } from './gateway.js';
 
-export interface AlertOutcome {
-  workflowId: string;
-  service: string;
-  status: ServiceAlert['status'];
-  /** signalled: joined or started; no-open-incident: a resolved alert for a service with none open. */
-  result: 'signalled' | 'no-open-incident';
-}
-
-/** What the receiver needs from Temporal (client/incidents.ts implements it). */
-export interface IncidentGateway {
-  /** Firing: signal-with-start; resolved: signal the open incident, if any. */
-  deliver(alert: ServiceAlert): Promise<AlertOutcome>;
-  /** Temporal answers. */
-  ready(): Promise<boolean>;
-}
+export * from './gateway.js';
 
 export interface ReceiverOptions {
   token: string;
   defaultCluster: string;
+  /** The clusters served here (INCIDENT_CLUSTERS); alerts about others are refused. */
+  clusters: readonly string[];
   gateway: IncidentGateway;
   log: Logger;
   /** Largest body accepted, in bytes (Alertmanager's grouped payloads stay far below). */
@@ -46,7 +37,23 @@ function httpError(status: number, error: string, detail?: unknown): Error & { s
   return Object.assign(new Error(error), { statusCode: status, detail });
 }
 
+/** The most problems listed in a 422 body (the count says how many there were). */
+const maxListedProblems = 100;
+
+/** 422 for a delivery with bad alerts: every one named, what to do, and that nothing was recorded. */
+function refusal(problems: Problem[], alertCount: number): Error {
+  const bad = new Set(problems.map((p) => /^alerts\[(\d+)\]/.exec(p.path)?.[1] ?? p.path)).size;
+  const listed = problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`);
+  const more = problems.length > listed.length ? `; and ${problems.length - listed.length} more (see detail)` : '';
+  return httpError(
+    422,
+    `refused the whole delivery, nothing was recorded: ${bad} of ${alertCount} alerts ${bad === 1 ? 'is' : 'are'} invalid: ${listed.join('; ')}${more}`,
+    problems.slice(0, maxListedProblems),
+  );
+}
+
 export function buildReceiver(options: ReceiverOptions): FastifyInstance {
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const alerts = new Counter({ name: 'incident_receiver_alerts_total', help: 'Alerts received, by status and result', labelNames: ['status', 'result'], registers: [registry] });
@@ -54,66 +61,86 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     name: 'incident_receiver_request_seconds',
     help: 'Webhook request duration by HTTP status',
     labelNames: ['code'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
 
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit });
   // Alertmanager posts JSON; anything else is refused with 415 rather than parsed.
   app.removeContentTypeParser('text/plain');
 
   // One error shape for everything: { error, detail? } with the right 4xx/5xx.
-  app.setErrorHandler((err: FastifyError & { detail?: unknown }, _req, reply) => {
+  app.setErrorHandler((err: FastifyError & { detail?: unknown }, req, reply) => {
     const status = err.statusCode ?? 500;
     const error =
-      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `body larger than ${options.bodyLimit ?? 1024 * 1024} bytes`
-      : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `content-type must be application/json, got '${String(_req.headers['content-type'] ?? 'none')}'`
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `body larger than ${bodyLimit} bytes`
+      : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `content-type must be application/json, got '${String(req.headers['content-type'] ?? 'none')}'`
       : err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty: send the Alertmanager webhook JSON'
       : status === 400 && err.message.includes('JSON') ? `malformed JSON: ${err.message}`
-      : status >= 500 ? 'temporarily unable to record the alert; retry' : err.message;
-    if (status >= 500) options.log.error({ err: err.message }, 'webhook failed');
+      : status === 503 ? err.message
+      : status >= 500 ? "the receiver failed (a fault of the receiver, not of the alerts): see its log for 'webhook failed'"
+      : err.message;
+    if (status >= 500) options.log.error({ err: err.message, stack: status === 503 ? undefined : err.stack }, 'webhook failed');
     void reply.code(status).send(err.detail === undefined ? { error } : { error, detail: err.detail });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: `no route ${req.method} ${req.url}: alerts go to POST /alerts/alertmanager` });
   });
 
-  app.post('/alerts/alertmanager', async (req, reply) => {
-    const end = requests.startTimer();
-    try {
-      if (!tokenMatches(req.headers.authorization, options.token)) {
-        throw httpError(401, "missing or wrong bearer token: set Alertmanager's http_config.authorization.credentials to the receiver token");
-      }
-      const parsed = WebhookSchema.safeParse(req.body);
-      if (!parsed.success) {
-        throw httpError(422, 'not an Alertmanager webhook payload', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-      }
-      let mapped: ServiceAlert[];
-      try {
-        mapped = serviceAlerts(parsed.data, options.defaultCluster);
-      } catch (err) {
-        if (err instanceof AlertMappingError) throw httpError(422, err.message);
-        throw err;
-      }
-      if (parsed.data.truncatedAlerts > 0) {
-        options.log.warn({ truncated: parsed.data.truncatedAlerts, groupKey: parsed.data.groupKey }, 'Alertmanager truncated this group: raise max_alerts in webhook_config');
-      }
-      let outcomes: AlertOutcome[];
-      try {
-        outcomes = await Promise.all(mapped.map((alert) => options.gateway.deliver(alert)));
-      } catch (err) {
-        options.log.error({ err: err instanceof Error ? err.message : String(err) }, 'Temporal did not take the alert');
-        throw httpError(503, 'temporarily unable to record the alert; retry');
-      }
-      for (const o of outcomes) alerts.inc({ status: o.status, result: o.result });
-      // Where it came from (Alertmanager's external URL and group) and what became of each alert.
-      options.log.info({ externalURL: parsed.data.externalURL, groupKey: parsed.data.groupKey, outcomes }, 'alerts delivered');
-      end({ code: 200 });
-      return reply.code(200).send({ incidents: outcomes, truncatedAlerts: parsed.data.truncatedAlerts });
-    } catch (err) {
-      end({ code: (err as { statusCode?: number }).statusCode ?? 500 });
-      throw err;
+  // Before the body is read: an unauthenticated client gets nothing parsed, whatever it sends.
+  const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!tokenMatches(req.headers.authorization, options.token)) {
+      await reply.code(401).send({ error: "missing or wrong bearer token: set Alertmanager's http_config.authorization.credentials to the receiver token" });
     }
+  };
+  const record = async (_req: FastifyRequest, reply: FastifyReply) => {
+    requests.observe({ code: reply.statusCode }, reply.elapsedTime / 1000);
+  };
+
+  app.post('/alerts/alertmanager', { onRequest: authenticate, onResponse: record }, async (req, reply) => {
+    const parsed = WebhookSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((i) => ({ path: webhookPath(i.path), message: i.message }));
+      throw httpError(422, `not an Alertmanager webhook payload: ${detail.slice(0, 3).map((d) => `${d.path}: ${d.message}`).join('; ')}`, detail.slice(0, maxListedProblems));
+    }
+    const webhook = parsed.data;
+    // Everything is checked before anything is sent: a delivery is recorded whole or not at all.
+    const plan = planDelivery(webhook, { defaultCluster: options.defaultCluster, clusters: options.clusters });
+    const problems = plan.problems.length > 0 ? plan.problems : plan.deliveries.flatMap((d) => options.gateway.check(d));
+    if (problems.length > 0) {
+      options.log.warn({ groupKey: webhook.groupKey, externalURL: webhook.externalURL, problems: problems.slice(0, 10) }, 'webhook refused: invalid alerts');
+      throw refusal(problems, webhook.alerts.length);
+    }
+    if (webhook.truncatedAlerts > 0) {
+      options.log.warn({ truncated: webhook.truncatedAlerts, groupKey: webhook.groupKey }, 'Alertmanager truncated this group: raise max_alerts in webhook_config');
+    }
+
+    const settled = await Promise.allSettled(plan.deliveries.map((d) => options.gateway.deliver(d)));
+    for (const [i, s] of settled.entries()) {
+      const d = plan.deliveries[i];
+      const result = s.status === 'fulfilled' ? s.value.result : 'failed';
+      if (d?.received.firing) alerts.inc({ status: 'firing', result }, d.received.firing);
+      if (d?.received.resolved) alerts.inc({ status: 'resolved', result }, d.received.resolved);
+    }
+    const outcomes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+    if (failures.length > 0) {
+      const recorded = outcomes.map((o) => o.workflowId);
+      // A fault first (it needs a person), then a refusal (a retry cannot help), then an outage (a retry will).
+      const fault = failures.find((f) => !(f instanceof TemporalUnavailableError) && !(f instanceof TemporalRefusedError));
+      if (fault !== undefined) throw fault instanceof Error ? fault : new Error('a delivery failed with a value that is not an Error');
+      const refused = failures.find((f) => f instanceof TemporalRefusedError);
+      if (refused) {
+        options.log.error({ err: refused.message, groupKey: webhook.groupKey, recorded }, 'Temporal refused the alerts');
+        throw httpError(422, `${refused.message}${recorded.length ? ` (recorded before the refusal: ${recorded.join(', ')})` : ''}`);
+      }
+      const first = failures[0] as TemporalUnavailableError;
+      options.log.error({ err: first.message, groupKey: webhook.groupKey, recorded }, 'Temporal is unreachable');
+      throw httpError(503, `Temporal is unreachable or did not answer in time (${first.message}): the alerts are not recorded; retry`);
+    }
+    // Where it came from (Alertmanager's external URL and group) and what became of each service's alerts.
+    options.log.info({ externalURL: webhook.externalURL, groupKey: webhook.groupKey, outcomes }, 'alerts delivered');
+    return reply.code(200).send({ incidents: outcomes, truncatedAlerts: webhook.truncatedAlerts });
   });
 
   app.get('/health/live', async () => ({ status: 'live' }));
