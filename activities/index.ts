@@ -4,6 +4,7 @@ import { inspectConfiguration } from './configuration.js';
 import { checkDependencies } from './dependencies.js';
 import type { ActivityDeps } from './deps.js';
 import { recentEvents } from './events.js';
+import { heartbeating } from './heartbeat.js';
 import { checkServiceHealth } from './health.js';
 import { collectLogs } from './logs.js';
 import type { TrafficCounters } from './metrics.js';
@@ -21,21 +22,22 @@ export { activityRetryPolicy, FailureTypes, nonRetryableFailureTypes, type Incid
 export function createActivities(deps: ActivityDeps) {
   // The monitor's previous traffic counters, per service and pod, for "since the previous sample" figures.
   const lastCounters = new Map<string, Map<string, TrafficCounters>>();
+  // Every activity heartbeats while it runs: a dead worker is noticed after the short heartbeatTimeout.
   return {
-    inspectWorkload: (service) => inspectWorkload(deps, service),
-    collectLogs: (service, options) => collectLogs(deps, service, options),
-    inspectResources: (service) => inspectResources(deps, service),
-    inspectConfiguration: (service) => inspectConfiguration(deps, service),
-    checkDependencies: (service) => checkDependencies(deps, service),
-    checkServiceHealth: (service) => checkServiceHealth(deps, service),
-    recentEvents: (service) => recentEvents(deps, service),
-    previewMutation: (request) => previewMutation(deps, request),
-    applyMutation: (request) => applyMutation(deps, request),
-    waitForRollout: (service, options) => waitForRollout(deps, service, options),
-    verifyRecovery: (service, options) => verifyRecovery(deps, service, options),
-    sampleHealth: (service) => sampleHealth(deps, lastCounters, service),
-    notify: (notification) => notify(deps, notification),
-    writeReport: (report) => writeReport(deps, report),
+    inspectWorkload: (service) => heartbeating(() => inspectWorkload(deps, service)),
+    collectLogs: (service, options) => heartbeating(() => collectLogs(deps, service, options)),
+    inspectResources: (service) => heartbeating(() => inspectResources(deps, service)),
+    inspectConfiguration: (service) => heartbeating(() => inspectConfiguration(deps, service)),
+    checkDependencies: (service) => heartbeating(() => checkDependencies(deps, service)),
+    checkServiceHealth: (service) => heartbeating(() => checkServiceHealth(deps, service)),
+    recentEvents: (service) => heartbeating(() => recentEvents(deps, service)),
+    previewMutation: (request) => heartbeating(() => previewMutation(deps, request)),
+    applyMutation: (request) => heartbeating(() => applyMutation(deps, request)),
+    waitForRollout: (service, options) => heartbeating((progress) => waitForRollout(deps, service, options, progress)),
+    verifyRecovery: (service, options) => heartbeating(() => verifyRecovery(deps, service, options)),
+    sampleHealth: (service) => heartbeating(() => sampleHealth(deps, lastCounters, service)),
+    notify: (notification) => heartbeating(() => notify(deps, notification)),
+    writeReport: (report) => heartbeating(() => writeReport(deps, report)),
   } satisfies IncidentActivities;
 }
 

@@ -1,10 +1,12 @@
 // `kubectl rollout status deployment/X`: kubectl's DeploymentStatusViewer
-// logic, and the activity that polls it until done, heartbeating while it waits.
+// logic, and the activity that polls it until done, reporting kubectl's latest
+// message as heartbeat details while it waits.
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RolloutStatus, ServiceRef } from '../workflows/domain.js';
 import type { ActivityDeps } from './deps.js';
+import type { Progress } from './heartbeat.js';
 import { isTransient } from './kube/call.js';
 import { readDeployment } from './kube/objects.js';
 import { FailureTypes } from './types.js';
@@ -35,7 +37,8 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
   return { complete: true, failed: false, message: `deployment "${name}" successfully rolled out` };
 }
 
-export async function waitForRollout(deps: ActivityDeps, service: ServiceRef, options: { timeoutSeconds: number }): Promise<RolloutStatus> {
+/** Polls until the rollout completes or fails, or the deadline; run it under heartbeating() (activities/heartbeat.ts). */
+export async function waitForRollout(deps: ActivityDeps, service: ServiceRef, options: { timeoutSeconds: number }, progress: Progress): Promise<RolloutStatus> {
   const k = deps.kube.clients(service.cluster);
   const context = Context.current();
   const deadline = Date.now() + options.timeoutSeconds * 1000;
@@ -54,7 +57,7 @@ export async function waitForRollout(deps: ActivityDeps, service: ServiceRef, op
       if (!isTransient(err)) throw err;
       deps.logger.warn('rollout status poll failed; polling again', { service: service.deployment, error: (err as Error).message });
     }
-    context.heartbeat({ message: last });
+    progress({ message: last });
     const left = deadline - Date.now();
     if (left <= 0) return { complete: false, message: `${last} (still not complete after ${options.timeoutSeconds} s)` };
     // Context.sleep ends early with a CancelledFailure when the workflow cancels the wait.
