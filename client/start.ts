@@ -101,7 +101,7 @@ async function main(): Promise<void> {
 
     out('starting the sandbox cluster...');
     const kubeconfigPath = join(dataDir, 'sandbox/kubeconfig');
-    sandbox = await startSandbox({ port: opts.sandboxPort, scenario: 'healthy', kubeconfigPath });
+    sandbox = await startSandbox({ port: opts.sandboxPort, host: '127.0.0.1', scenario: 'healthy', kubeconfigPath });
     const service: ServiceRef = { cluster: 'local', namespace: 'default', deployment: sandbox.serviceNames[0] ?? 'agent-native-framework' };
     const sandboxHttp = sandbox.url.replace(/^https:/, 'http:');
 
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       DEPENDENCY_URLS: `anthropic=${sandboxHttp}/sandbox/dependencies/anthropic/v1/health`,
       OUTBOX_DIR: join(dataDir, 'outbox'),
       REPORTS_DIR: join(dataDir, 'reports'),
+      WORKER_HTTP_HOST: '127.0.0.1',
       WORKER_HTTP_PORT: String(opts.workerPort),
       WORKER_METRICS_PORT: String(opts.workerPort + 1),
     });

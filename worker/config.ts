@@ -66,6 +66,12 @@ export const EnvSchema = z.object({
   OUTBOX_DIR: z.string().default('.data/outbox'),
   REPORTS_DIR: z.string().default('.data/reports'),
 
+  /**
+   * Where the health and metrics endpoints listen: loopback unless set, so a
+   * worker on a laptop or shared host is not reachable from the network; a
+   * container sets 0.0.0.0 for its probes and scrapes.
+   */
+  WORKER_HTTP_HOST: z.union([z.ipv4(), z.ipv6()], { error: 'an IP address to listen on, such as 127.0.0.1 or 0.0.0.0' }).default('127.0.0.1'),
   /** Worker health: /health/live, /health/ready. */
   WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   /** The SDK's Prometheus metrics (/metrics): task latencies, slots, polls. */
