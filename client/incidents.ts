@@ -230,6 +230,7 @@ export class Incidents implements IncidentGateway {
       workflowId,
       service: `${service.namespace}/${service.deployment}`,
       cluster: service.cluster,
+      status: delivery.firing.length > 0 ? ('firing' as const) : ('resolved' as const),
       alerts: batch.received,
       firing: delivery.firing.length,
       resolved: delivery.resolved.length,

@@ -8,6 +8,8 @@ export interface ServiceOutcome {
   /** `namespace/deployment` */
   service: string;
   cluster: string;
+  /** firing when any alert of the delivery fires for this service, else resolved. */
+  status: 'firing' | 'resolved';
   /** How many alerts of the delivery were about this service. */
   alerts: number;
   /** How many of them the `alerts` signal carried, after deduplication and the cap. */

@@ -159,7 +159,7 @@ class CountingGateway implements IncidentGateway {
   }
   async deliver(...[d]: Parameters<IncidentGateway['deliver']>): Promise<ServiceOutcome> {
     this.delivered.push(d.workflowId);
-    return { workflowId: d.workflowId, service: `${d.service.namespace}/${d.service.deployment}`, cluster: d.service.cluster, alerts: d.alerts.length, firing: d.firing.length, resolved: d.resolved.length, result: 'signalled' };
+    return { workflowId: d.workflowId, service: `${d.service.namespace}/${d.service.deployment}`, cluster: d.service.cluster, status: d.firing.length ? 'firing' : 'resolved', alerts: d.alerts.length, firing: d.firing.length, resolved: d.resolved.length, result: 'signalled' };
   }
   async ready() {
     return true;

@@ -43,6 +43,7 @@ const service = (overrides: Partial<ServiceRef> = {}): ServiceRef => ({ cluster:
 interface Outcome {
   workflowId: string;
   service: string;
+  status: string;
   alerts: number;
   firing: number;
   resolved: number;
@@ -99,11 +100,11 @@ describe('alert receiver', () => {
     const svc = service();
     const firing = await post(serviceDownWebhook(svc, 'firing', '2026-11-27T10:00:00Z'));
     expect(firing.status).toBe(200);
-    expect(firing.body.incidents).toEqual([expect.objectContaining({ workflowId: incidentWorkflowId(svc), alerts: 1, firing: 1, resolved: 0, result: 'signalled' })]);
+    expect(firing.body.incidents).toEqual([expect.objectContaining({ workflowId: incidentWorkflowId(svc), status: 'firing', alerts: 1, firing: 1, resolved: 0, result: 'signalled' })]);
 
     const resolved = await post(serviceDownWebhook(svc, 'resolved', '2026-11-27T10:00:00Z', '2026-11-27T10:05:00Z'));
     expect(resolved.status).toBe(200);
-    expect(resolved.body.incidents).toEqual([expect.objectContaining({ alerts: 1, firing: 0, resolved: 1, result: 'signalled' })]);
+    expect(resolved.body.incidents).toEqual([expect.objectContaining({ status: 'resolved', alerts: 1, firing: 0, resolved: 1, result: 'signalled' })]);
     const signals = await signalsOf(incidentWorkflowId(svc));
     expect(signals.map((s) => s.name)).toEqual(['alerts', 'alerts']);
     expect(signals[1]?.payload).toEqual({ firing: [], resolved: [{ fingerprint: expect.any(String) as string, endsAt: '2026-11-27T10:05:00Z' }], received: 1 });
