@@ -12,10 +12,11 @@ export function incidentTitle(alertName: string, service: ServiceRef, incidentNu
 }
 
 /**
- * Temporal refuses a static summary whose payload passes 400 bytes (the server's
- * limit.userMetadataSummarySize, counted on the JSON form with its metadata), and a
- * title of the longest names Kubernetes allows (a 63-character cluster and namespace,
- * a 253-character deployment) passes it: the summary keeps to this many bytes.
+ * Temporal servers newer than our 1.29 refuse a static summary whose payload passes
+ * 400 bytes (limit.userMetadataSummarySize, counted on the JSON form with its
+ * metadata), and a title of the longest names Kubernetes allows (a 63-character
+ * cluster and namespace, a 253-character deployment) passes it: the summary keeps
+ * to this many bytes, with room for the metadata.
  */
 export const staticSummaryBudget = 300;
 
