@@ -1,5 +1,5 @@
 // kubectl patch configmap NAME -p '{"data":{...}}' && kubectl rollout restart deployment/X
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceRef } from '../../workflows/domain.js';
 import { dataChanges } from '../diff.js';
@@ -10,13 +10,25 @@ import type { KubeClients } from './cluster.js';
 import { fieldManager, idempotencyKeyAnnotation, stampedMetadata, type MutationPlan, type WriteStep } from './mutation.js';
 import { restartStep } from './rollout-restart.js';
 
-function configMapStep(k: KubeClients, namespace: string, name: string, data: Record<string, string>): WriteStep {
+export interface ConfigMapWrite {
+  /** The data to write, decided from the object as read (it may refuse by throwing). */
+  data: (current: V1ConfigMap) => Record<string, string>;
+  /** After a real write, a check of the object as read back (it may refuse by throwing). */
+  check?: (stored: Record<string, string>, data: Record<string, string>) => void;
+  /** The change for people; the generic data diff if absent. */
+  describe?: (before: Record<string, string>, after: Record<string, string>, data: Record<string, string>) => string[];
+}
+
+/** A merge patch of some keys of a config map's data, with our stamp and the read's resourceVersion. */
+export function configMapStep(k: KubeClients, namespace: string, name: string, how: ConfigMapWrite): WriteStep {
   const op = { resource: 'configmaps', name, namespace };
+  const read = () => call(k, { verb: 'get', ...op }, () => k.core.readNamespacedConfigMap({ name, namespace }));
   return {
     target: `configmaps/${name}`,
     async prepare() {
-      const current = await call(k, { verb: 'get', ...op }, () => k.core.readNamespacedConfigMap({ name, namespace }));
+      const current = await read();
       const before = current.data ?? {};
+      const data = how.data(current);
       return {
         key: current.metadata?.annotations?.[idempotencyKeyAnnotation],
         generation: 0,
@@ -28,7 +40,9 @@ function configMapStep(k: KubeClients, namespace: string, name: string, data: Re
               setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
             ),
           );
-          return { changes: dataChanges(`config map ${name}`, before, after.data ?? {}), generation: 0 };
+          if (!stamp.dryRun && how.check) how.check((await read()).data ?? {}, data);
+          const stored = after.data ?? {};
+          return { changes: how.describe ? how.describe(before, stored, data) : dataChanges(`config map ${name}`, before, stored), generation: 0 };
         },
       };
     },
@@ -48,6 +62,6 @@ export function patchConfigMap(k: KubeClients, service: ServiceRef, name: string
   const shown = Object.fromEntries(Object.entries(data).map(([key, value]) => [key, redact.value(key, value)]));
   return {
     command: `kubectl patch configmap ${name} -n ${service.namespace} -p '${JSON.stringify({ data: shown })}' && kubectl rollout restart deployment/${service.deployment} -n ${service.namespace}`,
-    steps: [configMapStep(k, service.namespace, name, data), restartStep(k, service, restartedAt)],
+    steps: [configMapStep(k, service.namespace, name, { data: () => data }), restartStep(k, service, restartedAt)],
   };
 }

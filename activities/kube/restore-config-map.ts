@@ -5,7 +5,7 @@
 // are redacted and cut for people. The action names each key with the SHA-256
 // of the value that was shown for approval; a value that changed since is
 // refused, and after the write the object must hold exactly those bytes.
-import { PatchStrategy, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { lastAppliedPlaceholder } from '../../workflows/commands.js';
 import type { ServiceRef } from '../../workflows/domain.js';
@@ -14,9 +14,9 @@ import { fingerprintOf, sha256 } from '../digest.js';
 import { dataChanges } from '../diff.js';
 import { redact, truncate, type Redactor } from '../redact.js';
 import { FailureTypes } from '../types.js';
-import { call } from './call.js';
 import type { KubeClients } from './cluster.js';
-import { fieldManager, idempotencyKeyAnnotation, stampedMetadata, type MutationPlan, type WriteStep } from './mutation.js';
+import type { MutationPlan, WriteStep } from './mutation.js';
+import { configMapStep } from './patch-config-map.js';
 import { restartStep } from './rollout-restart.js';
 
 /** The exact last applied values of `keys`, checked against the digests that were approved. */
@@ -47,45 +47,23 @@ function sourceOfTruth(configMap: V1ConfigMap, name: string, keys: Record<string
 }
 
 function restoreStep(k: KubeClients, namespace: string, name: string, keys: Record<string, string>): WriteStep {
-  const op = { resource: 'configmaps', name, namespace };
-  const read = () => call(k, { verb: 'get', ...op }, () => k.core.readNamespacedConfigMap({ name, namespace }));
-  return {
-    target: `configmaps/${name}`,
-    async prepare() {
-      const current = await read();
-      const before = current.data ?? {};
-      const data = sourceOfTruth(current, name, keys);
-      return {
-        key: current.metadata?.annotations?.[idempotencyKeyAnnotation],
-        generation: 0,
-        async write(stamp) {
-          if (Object.entries(data).every(([key, value]) => before[key] === value)) return { changes: [], generation: 0 };
-          const after = await call(k, { verb: 'patch', ...op }, () =>
-            k.core.patchNamespacedConfigMap(
-              { name, namespace, body: { metadata: stampedMetadata(current, stamp), data }, fieldManager, dryRun: stamp.dryRun ? 'All' : undefined },
-              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-            ),
-          );
-          if (!stamp.dryRun) {
-            // Read back: the object must now hold exactly the bytes that were approved.
-            const held = (await read()).data ?? {};
-            const wrong = Object.keys(data).filter((key) => held[key] === undefined || sha256(held[key]) !== keys[key]);
-            if (wrong.length > 0) {
-              throw ApplicationFailure.nonRetryable(
-                `config map ${name} does not hold the restored value of ${wrong.join(', ')} after the write (something else changed it, e.g. an admission webhook); check it by hand`,
-                FailureTypes.Invalid,
-              );
-            }
-          }
-          const stored = after.data ?? {};
-          const changes = Object.keys(data)
-            .sort()
-            .flatMap((key) => dataChanges(`config map ${name}`, pick(before, key), pick(stored, key), shortRedactor).map((line) => `${line} (the last applied value: ${fingerprintOf(data[key] ?? '')})`));
-          return { changes, generation: 0 };
-        },
-      };
+  return configMapStep(k, namespace, name, {
+    data: (current) => sourceOfTruth(current, name, keys),
+    // Read back: the object must now hold exactly the bytes that were approved.
+    check: (held) => {
+      const wrong = Object.keys(keys).filter((key) => held[key] === undefined || sha256(held[key]) !== keys[key]);
+      if (wrong.length > 0) {
+        throw ApplicationFailure.nonRetryable(
+          `config map ${name} does not hold the restored value of ${wrong.join(', ')} after the write (something else changed it, e.g. an admission webhook); check it by hand`,
+          FailureTypes.Invalid,
+        );
+      }
     },
-  };
+    describe: (before, after, data) =>
+      Object.keys(data)
+        .sort()
+        .flatMap((key) => dataChanges(`config map ${name}`, pick(before, key), pick(after, key), shortRedactor).map((line) => `${line} (the last applied value: ${fingerprintOf(data[key] ?? '')})`)),
+  });
 }
 
 const pick = (data: Record<string, string>, key: string): Record<string, string> => (data[key] === undefined ? {} : { [key]: data[key] });
