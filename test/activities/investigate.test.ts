@@ -2,6 +2,7 @@
 // activities (in parallel, as the workflow runs them) report the findings the
 // runbook's diagnosis needs, within their bounds, and never a planted secret.
 import { describe, expect, it } from 'vitest';
+import { sha256 } from '../../activities/digest.js';
 import { FindingsSchema } from '../../workflows/domain.js';
 import type { ScenarioName } from '../../sandbox/index.js';
 import { clustersForThisFile, eventually, expectNoCanary, investigate, type Investigation } from './helpers.js';
@@ -71,7 +72,7 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
     (f) => {
       crashing(f, 'Error', 1);
       const [configMap] = f.config.configMaps;
-      expect(configMap?.drift).toEqual([{ key: 'AGENT_MAX_WORKERS', current: 'eight', lastApplied: '8' }]);
+      expect(configMap?.drift).toEqual([{ key: 'AGENT_MAX_WORKERS', current: 'eight', lastApplied: '8', lastAppliedSha256: sha256('8') }]);
       expect(configMap?.lastApplied?.AGENT_MAX_WORKERS).toBe('8');
       expect(f.logs.lastErrorLines.some((l) => /invalid value for AGENT_MAX_WORKERS/.test(l.line))).toBe(true);
     },
