@@ -57,7 +57,7 @@ import { assessSample, describeSample, restartsBaseline } from './monitor.js';
 import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
 import type { ActionRecord, IncidentOutcome } from './records.js';
-import { notificationSummary, tasksDetails } from './render.js';
+import { clampJsonBytes, notificationSummary, staticSummaryBudget, tasksDetails } from './render.js';
 import { IncidentState, type ApprovalWait, type IncidentSnapshot, type MonitorProgress, type ResumePoint } from './state.js';
 import { clock, formatDuration, iso } from './units.js';
 
@@ -562,7 +562,7 @@ async function startPostIncident(state: IncidentState): Promise<string> {
     args: [input],
     // The follow-up outlives the incident by a month: it must survive the parent's completion.
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    staticSummary: `Post-incident follow-up: ${state.title}`,
+    staticSummary: clampJsonBytes(`Post-incident follow-up: ${state.title}`, staticSummaryBudget),
     staticDetails: tasksDetails(state.title, []),
     typedSearchAttributes: incidentSearchAttributes(c, 'follow-up'),
   });

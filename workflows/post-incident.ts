@@ -21,8 +21,10 @@ export interface PostIncidentInput {
   overdueEscalation: number;
 }
 
+// Activities heartbeat every second: a dead worker's attempt is retried after 5 s, not after the minute.
 const acts = proxyActivities<IncidentActivities>({
   startToCloseTimeout: '60s',
+  heartbeatTimeout: '5s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: nonRetryableFailureTypes },
 });
 
