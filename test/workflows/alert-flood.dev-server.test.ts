@@ -82,6 +82,8 @@ describe('given an incident awaiting approval', () => {
       const res = await post();
       expect(res.statusCode, res.body).toBe(200);
     }
+    // A signal that lands during a workflow task is written to history when that task completes.
+    await eventually(async () => ((await handle.query(statusQuery)).alert.deliveries === deliveries ? true : undefined), 'every delivery to be taken');
     const afterFlood = await history(workflowId);
 
     // People: acknowledge, a note, an escalation, then a resolution by hand.
