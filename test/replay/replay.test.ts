@@ -5,6 +5,9 @@
 //
 // Re-record after an intended, patched change (or a new lifecycle worth keeping):
 //   RECORD_HISTORIES=1 npx vitest run test/replay
+// Recording rewrites every file: put back the histories recorded by earlier code
+// (git checkout them, and their manifest lines), so runs started before a change
+// keep proving they replay; add the new ones beside them under new names.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +18,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { timeSkippingEnv, workflowBundle } from '../helpers/temporal.js';
 import { FakeCluster, FakeFleet, type Scenario } from '../fixtures/fake-cluster.js';
 import { decide, incidentInput, newService, openIncident, waitForStatus } from '../fixtures/incident-driver.js';
-import { TASK_QUEUE, alertResolvedSignal, completeTaskSignal, resolveSignal, type IncidentInput } from '../../workflows/messages.js';
+import { TASK_QUEUE, alertResolvedSignal, alertsSignal, completeTaskSignal, resolveSignal, type IncidentInput } from '../../workflows/messages.js';
 import { runbookTasks, type postIncidentWorkflow } from '../../workflows/post-incident.js';
 
 const historiesDir = join(import.meta.dirname, 'histories');
@@ -86,6 +89,22 @@ describe.runIf(process.env['RECORD_HISTORIES'] === '1')('recording lifecycles (R
         await capacity.handle.result();
         await save('unschedulable-resolved-by-hand.incident', capacity.handle);
 
+        // The config drift restored by digest (restore-config-map), approved.
+        const drift = await open('config-error');
+        await decide(drift.handle, 1, 'approve');
+        await drift.handle.result();
+        await save('config-restored-by-digest.incident', drift.handle);
+
+        // An alert flood past the history cap while an approval is open: the approval goes on in run 2.
+        const flooded = await open('bad-rollout', { limits: { continueAsNewAfterEvents: 200 } });
+        await waitForStatus(flooded.handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+        for (let i = 0; i < 150; i++) await flooded.handle.signal(alertsSignal, { firing: [flooded.input.alert], received: 1000 });
+        await waitForStatus(flooded.handle, (s) => s.run > 1, 'a second run');
+        await decide(flooded.handle, 1, 'approve');
+        await flooded.handle.result();
+        await save('approval-carried-over.run1.incident', env.client.workflow.getHandle(flooded.handle.workflowId, flooded.handle.signaledRunId));
+        await save('approval-carried-over.run2.incident', flooded.handle);
+
         // Last: the Java test server stops skipping time once an abandoned child has completed.
         const child = env.client.workflow.getHandle<typeof postIncidentWorkflow>(outcome.postIncidentWorkflowId);
         for (const [group, wait] of [['immediate', '1h'], ['follow-up', '8d'], ['long-term', '22d']] as const) {
@@ -135,9 +154,10 @@ describe('replay of recorded lifecycles', () => {
     expect(incidents).not.toEqual([]);
     for (const { file, workflowId, history } of incidents) {
       const replay = Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowId);
-      // The inserted activity meets the history's first timer: the SDK refuses to go on.
+      // The inserted activity meets the history's first timer (or, in runs since patch markers, its first
+      // marker): the SDK refuses to go on.
       await expect(replay, file).rejects.toThrow(DeterminismViolationError);
-      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowId), file).rejects.toThrow(/Nondeterminism error: .*(Activity|Timer)/);
+      await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, workflowId), file).rejects.toThrow(/Nondeterminism error: .*(Activity|Timer|patch marker)/);
     }
   });
 
