@@ -141,10 +141,15 @@ async function main(): Promise<void> {
     await waitFor(() => httpAnswers(`http://127.0.0.1:${opts.workerPort}/health/ready`), 'the worker (it bundles the workflows first)', 120_000);
     incidents = await Incidents.connect(loadClientConfig({ ...process.env, ...clientEnv }));
 
-    out(`breaking ${service.namespace}/${service.deployment}: scenario ${opts.scenario}`);
-    sandbox.break(opts.scenario, service.deployment);
-    const broken = sandbox;
-    await waitFor(async () => !broken.isRecovered(service.deployment), 'the scenario to take the service down', 30_000);
+    if (opts.scenario === 'healthy') {
+      // A false alarm: the incident must find nothing broken, verify, monitor and resolve as recovered.
+      out(`leaving ${service.namespace}/${service.deployment} healthy: the alert will be a false alarm`);
+    } else {
+      out(`breaking ${service.namespace}/${service.deployment}: scenario ${opts.scenario}`);
+      sandbox.break(opts.scenario, service.deployment);
+      const broken = sandbox;
+      await waitFor(async () => !broken.isRecovered(service.deployment), 'the scenario to take the service down', 30_000);
+    }
 
     if (opts.alerts === 'prometheus') {
       const alerting = await startAlertStack(group, {

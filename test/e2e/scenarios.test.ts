@@ -27,6 +27,8 @@ const cases: { scenario: string; diagnosis: string; status: 'recovered' | 'escal
   { scenario: 'unschedulable', diagnosis: 'unschedulable', status: 'escalated' },
   { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', status: 'recovered', action: /service/ },
   { scenario: 'dependency-down', diagnosis: 'dependency-unreachable', status: 'escalated' },
+  // A false alarm: nothing to fix, verified and monitored.
+  { scenario: 'healthy', diagnosis: 'healthy', status: 'recovered' },
 ];
 
 /** Runs npm start on ports of its own, so a user's running stack is left alone. */
