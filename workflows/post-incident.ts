@@ -4,7 +4,12 @@
 // escalation when it is overdue (L2 at the due time, L3 a day later), and
 // completion by signal. It first drafts the incident summary from the incident's
 // own record. At most 9 timers and one signal per task: the history stays small.
-import { allHandlersFinished, condition, proxyActivities, setCurrentDetails, setHandler } from '@temporalio/workflow';
+//
+// Nobody watches this workflow (its parent has closed), so nothing outside the
+// people's own signals may end it: a summary draft the ticket system refuses or
+// cannot take is tried again a few times, recorded and paged; a notification
+// that cannot be sent is recorded; the tasks, reminders and escalations go on.
+import { allHandlersFinished, condition, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { IncidentActivities } from '../activities/types.js';
 import { nonRetryableFailureTypes } from '../activities/types.js';
 import type { Channel, Notification } from './domain.js';
@@ -19,6 +24,27 @@ export interface PostIncidentInput {
   due: { immediate: number; followUp: number; longTerm: number };
   reminderLead: number;
   overdueEscalation: number;
+}
+
+/** After a failed try, the summary draft is tried again after each of these (the activity retries within each try). */
+export const reportRetryDelays: readonly number[] = [15 * 60_000, 3_600_000, 4 * 3_600_000];
+
+/** The summary draft could not be written (yet). */
+export interface ReportFailure {
+  /** When the first try failed. */
+  since: string;
+  /** Tries so far, each with the activity's own retries. */
+  tries: number;
+  /** The last try's error, as the endpoint answered. */
+  error: string;
+  /** When the next try is due; absent when none is left. */
+  nextTryAt?: string;
+}
+
+/** What the tasks query and the result show. */
+export interface FollowUpStatus extends PostIncidentStatus {
+  /** Set while the summary draft is not written: people write it by hand, or fix the ticket system for the next try. */
+  reportFailure?: ReportFailure;
 }
 
 // Activities heartbeat every second: a dead worker's attempt is retried after 5 s, not after the minute.
@@ -43,7 +69,7 @@ export const runbookTasks: { id: string; group: TaskGroup; title: string }[] = [
   { id: 'training', group: 'long-term', title: 'Conduct training if needed' },
 ];
 
-export async function postIncidentWorkflow(input: PostIncidentInput): Promise<PostIncidentStatus> {
+export async function postIncidentWorkflow(input: PostIncidentInput): Promise<FollowUpStatus> {
   const start = Date.now();
   const incident = input.incident;
   const title = incidentTitle(incident.alert.name, incident.service, incident.incidentNumber);
@@ -52,14 +78,21 @@ export async function postIncidentWorkflow(input: PostIncidentInput): Promise<Po
     'follow-up': start + input.due.followUp,
     'long-term': start + input.due.longTerm,
   };
-  const status: PostIncidentStatus = {
+  const status: FollowUpStatus = {
     incidentId: incident.incidentId,
     tasks: runbookTasks.map((t) => ({ ...t, dueAt: iso(dueAt[t.group]) })),
     sent: [],
     ignored: [],
   };
-  const refresh = (): void => setCurrentDetails(tasksDetails(title, status.tasks, status.reportLocation));
+  const details = (): string => {
+    const lines = tasksDetails(title, status.tasks, status.reportLocation).split('\n');
+    // Under the title, where the draft's location would be.
+    if (status.reportFailure) lines.splice(2, 0, reportFailureLine(status.reportFailure));
+    return lines.join('\n');
+  };
+  const refresh = (): void => setCurrentDetails(details());
   const open = (group: TaskGroup): PostIncidentTask[] => status.tasks.filter((t) => t.group === group && !t.done);
+  const allDone = (): boolean => status.tasks.every((t) => t.done);
 
   setHandler(tasksQuery, () => status);
   setHandler(completeTaskSignal, (raw) => {
@@ -82,13 +115,22 @@ export async function postIncidentWorkflow(input: PostIncidentInput): Promise<Po
   });
   refresh();
 
-  const notify = async (channel: Channel, event: string, group: TaskGroup | undefined, summary: string, body: string, level?: number): Promise<void> => {
+  /** Sends through the notify activity; a message that cannot be sent is recorded, never fatal. False: not sent. */
+  const notify = async (
+    channel: Channel,
+    event: string,
+    group: TaskGroup | undefined,
+    summary: string,
+    body: string,
+    level?: number,
+    page: { severity: Notification['severity']; dedupKey: string } = { severity: 'info', dedupKey: `${incident.incidentId}/post-incident` },
+  ): Promise<boolean> => {
     const n: Notification = {
       channel,
       event,
       incidentId: incident.incidentId,
-      dedupKey: `${incident.incidentId}/post-incident`,
-      severity: 'info',
+      dedupKey: page.dedupKey,
+      severity: page.severity,
       ...(level ? { level } : {}),
       summary,
       body,
@@ -96,20 +138,93 @@ export async function postIncidentWorkflow(input: PostIncidentInput): Promise<Po
     try {
       await acts.notify.executeWithOptions({ summary: notificationSummary(n) }, [n]);
       if (group) status.sent.push({ at: iso(Date.now()), event, group, ...(level ? { level } : {}) });
-    } catch {
-      status.ignored = [...status.ignored, { at: iso(Date.now()), reason: `could not send ${channel} ${event}` }].slice(-20);
+      return true;
+    } catch (err) {
+      status.ignored = [...status.ignored, { at: iso(Date.now()), reason: `could not send ${channel} ${event}: ${errorMessage(err)}` }].slice(-20);
+      return false;
     }
   };
 
   // Runbook, Immediate: "Write incident summary". The draft comes from the incident's own record.
-  const report = await acts.writeReport.executeWithOptions({ summary: `write incident summary draft for ${incident.incidentId}` }, [
-    { incidentId: incident.incidentId, title: `Incident summary: ${title}`, markdown: incidentSummaryReport(incident) },
-  ]);
-  status.reportLocation = report.location;
   const summaryTask = status.tasks.find((t) => t.id === 'write-summary');
-  if (summaryTask) summaryTask.draft = report.location;
-  refresh();
-  await notify('chat', 'post-incident-tasks', undefined, `${title}: post-incident tasks`, tasksDetails(title, status.tasks, status.reportLocation));
+  const summaryDraft = { severity: 'warning', dedupKey: `${workflowInfo().workflowId}/summary-draft` } as const;
+  /** One try (the activity retries within it): undefined when the draft is written, else the error. */
+  const writeSummary = async (): Promise<Error | undefined> => {
+    try {
+      const report = await acts.writeReport.executeWithOptions({ summary: `write incident summary draft for ${incident.incidentId}` }, [
+        { incidentId: incident.incidentId, title: `Incident summary: ${title}`, markdown: incidentSummaryReport(incident) },
+      ]);
+      status.reportLocation = report.location;
+      if (summaryTask) summaryTask.draft = report.location;
+      delete status.reportFailure;
+      refresh();
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  };
+  const recordReportFailure = (err: unknown, nextTryAt: number | undefined): ReportFailure => {
+    const failure: ReportFailure = {
+      since: status.reportFailure?.since ?? iso(Date.now()),
+      tries: (status.reportFailure?.tries ?? 0) + 1,
+      error: errorMessage(err),
+      ...(nextTryAt === undefined ? {} : { nextTryAt: iso(nextTryAt) }),
+    };
+    status.reportFailure = failure;
+    refresh();
+    return failure;
+  };
+  const pageReportFailure = (failure: ReportFailure): Promise<boolean> =>
+    notify(
+      'pager',
+      'trigger',
+      undefined,
+      `[L1] ${title}: incident summary draft not written: ${failure.error}`.slice(0, 300),
+      [
+        reportFailureLine(failure),
+        '',
+        `The follow-up ${workflowInfo().workflowId} goes on: its tasks, reminders and escalations are not affected.`,
+        `Fix the ticket system or the worker's TICKET_WEBHOOK_URL${failure.nextTryAt ? ' before the next try' : ''}, or write the summary by hand from the incident's record (${incident.incidentId}) and complete the task \`write-summary\`.`,
+      ].join('\n'),
+      1,
+      summaryDraft,
+    );
+
+  const firstTry = await writeSummary();
+  let retries: Promise<void> = Promise.resolve();
+  if (firstTry !== undefined) {
+    // Follow-ups from before this was handled failed here, and must replay the same way.
+    if (isCancellation(firstTry) || !patched('follow-up-survives-report-failure')) throw firstTry;
+    const [firstDelay] = reportRetryDelays;
+    await pageReportFailure(recordReportFailure(firstTry, firstDelay === undefined ? undefined : Date.now() + firstDelay));
+    retries = retryReport();
+  }
+  await notify('chat', 'post-incident-tasks', undefined, `${title}: post-incident tasks`, details());
+
+  /** Bounded: one try after each delay, while the summary task is open; the first success resolves the page. */
+  async function retryReport(): Promise<void> {
+    for (const [i, delay] of reportRetryDelays.entries()) {
+      const at = Date.now() + delay;
+      const stopped = await condition(() => summaryTask?.done !== undefined || allDone(), delay, {
+        summary: `write the incident summary draft again at ${iso(at).slice(0, 10)} ${clock(at)} (try ${i + 2} of ${reportRetryDelays.length + 1})`,
+      });
+      if (stopped) {
+        // Written by hand: nothing left to try.
+        if (status.reportFailure) delete status.reportFailure.nextTryAt;
+        refresh();
+        return;
+      }
+      const err = await writeSummary();
+      if (err === undefined) {
+        await notify('pager', 'resolve', undefined, `${title}: incident summary draft written`, `Written to ${status.reportLocation ?? '?'}`, undefined, summaryDraft);
+        return;
+      }
+      if (isCancellation(err)) throw err;
+      const next = reportRetryDelays[i + 1];
+      const failure = recordReportFailure(err, next === undefined ? undefined : Date.now() + next);
+      if (next === undefined) await pageReportFailure(failure);
+    }
+  }
 
   // At most 3 timers per group: a reminder, then L2 when overdue, then L3.
   const schedule = (['immediate', 'follow-up', 'long-term'] as const)
@@ -128,12 +243,33 @@ export async function postIncidentWorkflow(input: PostIncidentInput): Promise<Po
     if (step.kind === 'reminder') {
       await notify('chat', 'task-reminder', step.group, `${title}: ${open(step.group).length} ${step.group} task(s) due ${iso(dueAt[step.group])}`, list);
     } else {
-      await notify('ticket', 'task-overdue', step.group, `[L${step.level}] ${title}: ${open(step.group).length} ${step.group} task(s) overdue`, list, step.level);
+      const summary = `[L${step.level}] ${title}: ${open(step.group).length} ${step.group} task(s) overdue`;
+      const delivered = await notify('ticket', 'task-overdue', step.group, summary, list, step.level);
+      // A ticket system that refuses or is down must not swallow the escalation: page it instead.
+      if (!delivered && patched('follow-up-pages-when-ticket-fails')) {
+        await notify('pager', 'trigger', step.group, summary, list, step.level, { severity: 'warning', dedupKey: `${workflowInfo().workflowId}/${step.group}-overdue` });
+      }
     }
   }
 
-  await condition(() => status.tasks.every((t) => t.done));
-  await notify('chat', 'post-incident-complete', undefined, `${title}: all post-incident tasks done`, tasksDetails(title, status.tasks, status.reportLocation));
+  await condition(allDone);
+  await retries;
+  await notify('chat', 'post-incident-complete', undefined, `${title}: all post-incident tasks done`, details());
   await condition(allHandlersFinished);
   return status;
+}
+
+function reportFailureLine(f: ReportFailure): string {
+  const tries = `${f.tries} ${f.tries === 1 ? 'try' : 'tries'}`;
+  const next = f.nextTryAt ? `next try at ${f.nextTryAt}` : 'no more tries: write it by hand and complete `write-summary`';
+  return `Summary draft not written after ${tries}: ${f.error} (${next})`;
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    // ActivityFailure wraps the activity's own error: its message is the useful one.
+    const cause = (err as Error & { cause?: unknown }).cause;
+    return (cause instanceof Error ? cause.message : err.message).slice(0, 300);
+  }
+  return String(err).slice(0, 300);
 }
