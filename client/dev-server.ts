@@ -1,11 +1,13 @@
 // The local Temporal: the Temporal CLI dev server (provisioned into .tools/ by
 // scripts/provision.sh) with its Web UI, state persisted in SQLite under
-// .data/temporal, and the incident search attributes registered.
+// .data/temporal, and the incident search attributes registered. It runs
+// supervised: if it dies, it is started again on the same database, so the
+// open incidents, their timers and their histories go on where they were.
 import { existsSync, mkdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { searchAttributeCliArgs } from '../workflows/search-attributes.js';
-import { httpAnswers, waitFor, type ProcessGroup } from './processes.js';
+import { httpAnswers, waitFor, type ProcessGroup, type SupervisedProcess } from './processes.js';
 
 export interface DevServerOptions {
   repoRoot: string;
@@ -17,6 +19,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string;
+  /** The dev server's process, restarted on the same database when it dies. */
+  process: SupervisedProcess;
 }
 
 /** True when something listens on the TCP port (another dev server, say). */
@@ -41,7 +45,10 @@ export async function startDevServer(group: ProcessGroup, options: DevServerOpti
   }
   const dbDir = join(options.dataDir, 'temporal');
   mkdirSync(dbDir, { recursive: true });
-  group.start('temporal', temporal, [
+  const uiUrl = `http://localhost:${options.uiPort}`;
+  // The UI answers once the server behind it is up.
+  const ready = () => httpAnswers(`${uiUrl}/api/v1/namespaces/default`);
+  const server = group.supervise('temporal', temporal, [
     'server', 'start-dev',
     '--ip', '127.0.0.1',
     '--port', String(options.port),
@@ -49,9 +56,7 @@ export async function startDevServer(group: ProcessGroup, options: DevServerOpti
     '--db-filename', join(dbDir, 'temporal.db'),
     '--log-level', 'warn',
     ...searchAttributeCliArgs(),
-  ]);
-  const uiUrl = `http://localhost:${options.uiPort}`;
-  // The UI answers once the server behind it is up.
-  await waitFor(() => httpAnswers(`${uiUrl}/api/v1/namespaces/default`), `the Temporal dev server (${uiUrl})`, 60_000);
-  return { address: `127.0.0.1:${options.port}`, uiUrl };
+  ], {}, { ready });
+  await waitFor(ready, `the Temporal dev server (${uiUrl})`, 60_000);
+  return { address: `127.0.0.1:${options.port}`, uiUrl, process: server };
 }

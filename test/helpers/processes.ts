@@ -1,7 +1,7 @@
 // Runs a whole program as a user would (npm start ...) and collects its output.
 // It runs in a process group of its own, so that on a time-out Ctrl-C reaches
 // every process it started, and nothing outlives the test.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { repoRoot } from './temporal.js';
 
 export interface Run {
@@ -39,7 +39,11 @@ export function runToEnd(command: string, args: string[], timeoutMs: number): Pr
 }
 
 export interface BackgroundRun {
+  /** The program's pid, which is also its process group's ID. */
+  pid: number | undefined;
   stdout(): string;
+  /** Resolves with the exit code when the program ends by itself (or by stop()). */
+  exited: Promise<number | null>;
   /** Ctrl-C to the whole group, as a user would; SIGKILL if it has not ended after 20 s. */
   stop(): Promise<void>;
 }
@@ -50,9 +54,11 @@ export function startInBackground(command: string, args: string[]): BackgroundRu
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stdout += d.toString()));
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
+    pid: child.pid,
     stdout: () => stdout,
+    exited,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
       killGroup(child.pid, 'SIGINT');
@@ -61,4 +67,35 @@ export function startInBackground(command: string, args: string[]): BackgroundRu
       clearTimeout(kill);
     },
   };
+}
+
+/** Waits until the run's output matches `pattern`; fails (with the output) if the run ends first or after `timeoutMs`. */
+export async function waitForOutput(run: BackgroundRun, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  let ended = false;
+  void run.exited.then(() => (ended = true));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = run.stdout().match(pattern);
+    if (match) return match;
+    if (ended || Date.now() > deadline) {
+      throw new Error(`${ended ? 'the program ended' : `no output after ${timeoutMs / 1000} s`} without matching ${String(pattern)}:\n${run.stdout().slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The processes of one process group (a program started by startInBackground and its children), with their command lines. */
+export function processesInGroup(pgid: number): { pid: number; args: string }[] {
+  const listing = execFileSync('ps', ['-e', '-o', 'pid=,pgid=,args='], { encoding: 'utf8' });
+  return listing.split('\n').flatMap((line) => {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    return m && Number(m[2]) === pgid ? [{ pid: Number(m[1]), args: m[3] ?? '' }] : [];
+  });
+}
+
+/** The one process of the group whose command line matches `pattern`; fails if there is none or more than one. */
+export function processInGroup(pgid: number, pattern: RegExp): number {
+  const found = processesInGroup(pgid).filter((p) => pattern.test(p.args));
+  if (found.length !== 1) throw new Error(`expected one process matching ${String(pattern)} in group ${pgid}, found ${found.length}: ${found.map((p) => `${p.pid} ${p.args}`).join('; ')}`);
+  return (found[0] as { pid: number }).pid;
 }
