@@ -32,10 +32,18 @@ import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, t
 
 export { severityOf } from './receiver/alertmanager.js';
 
-/** A short, stable number for people ("INC-482913"): the same incident always gets the same one. */
-export function incidentNumberFor(workflowId: string, startsAt: string): number {
+/**
+ * A short number for people ("INC-482913"), fixed when the incident opens: it is part of
+ * the workflow input, so every run of the incident (continue-as-new) keeps it. It hashes
+ * the service's workflow ID, the alert's startsAt and the time the incident is opened,
+ * because Alertmanager re-sends a firing that has not resolved (same startsAt) every
+ * repeat_interval, and after a hand resolution that opens a new incident, which must not
+ * get the number of the one before. Six digits can still collide (1 in 900,000 for two
+ * incidents): resolveId refuses a number that names more than one service.
+ */
+export function incidentNumberFor(workflowId: string, startsAt: string, openedAt: number = Date.now()): number {
   let hash = 0x811c9dc5; // FNV-1a, 32 bit
-  for (const ch of `${workflowId}|${startsAt}`) {
+  for (const ch of `${workflowId}|${startsAt}|${openedAt}`) {
     hash ^= ch.charCodeAt(0);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
@@ -281,15 +289,33 @@ export class Incidents implements IncidentGateway {
     }
   }
 
-  /** A full workflow ID, `INC-123456`, or `123456` → the workflow ID (newest run with that number). */
+  /**
+   * A full workflow ID, `INC-123456`, or `123456` → the workflow ID. What is done with it
+   * reaches the service's newest run, so a number is taken only while its incident is that
+   * run: the number of an incident that a newer one of the same service followed is
+   * refused, and so is a number that incidents of two services share.
+   */
   async resolveId(ref: string): Promise<string> {
     if (ref.startsWith('incident/')) return ref;
     const number = /^(?:INC-)?(\d+)$/i.exec(ref)?.[1];
     if (!number) throw new IncidentNotFound(`'${ref}' is neither a workflow ID (incident/<cluster>/<namespace>/<deployment>) nor an incident number (INC-123456)`);
-    for await (const wf of this.client.workflow.list({ query: `IncidentNumber = ${number} AND WorkflowType = 'incidentWorkflow'`, pageSize: 1 })) {
-      return wf.workflowId;
+    const workflowIds = new Set<string>();
+    let runs = 0;
+    // Every run of the incident carries its number (continue-as-new keeps it): a few runs, one workflow ID.
+    for await (const wf of this.client.workflow.list({ query: `IncidentNumber = ${number} AND WorkflowType = 'incidentWorkflow'`, pageSize: 50 })) {
+      workflowIds.add(wf.workflowId);
+      if (++runs >= 50) break;
     }
-    throw new IncidentNotFound(`no incident INC-${number}: 'incident list' shows the known ones`);
+    const [workflowId, ...others] = workflowIds;
+    if (workflowId === undefined) throw new IncidentNotFound(`no incident INC-${number}: 'incident list' shows the known ones`);
+    if (others.length > 0) throw new IncidentNotFound(`INC-${number} names incidents of ${workflowIds.size} services (${[...workflowIds].join(', ')}): use the workflow ID`);
+    const newest = await this.client.workflow.getHandle(workflowId).describe();
+    const current = newest.typedSearchAttributes.getAll().find((pair) => pair.key.name === 'IncidentNumber')?.value;
+    if (Number(current) !== Number(number)) {
+      const now = current === undefined ? 'another one' : `INC-${String(current)}`;
+      throw new IncidentNotFound(`INC-${number} (${workflowId}) is closed, and the service's incident now is ${now}: use that number, or the Temporal UI for the closed one`);
+    }
+    return workflowId;
   }
 
   async list(options: { open?: boolean; limit?: number } = {}): Promise<IncidentRow[]> {

@@ -28,10 +28,13 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IncidentActivities } from '../activities/types.js';
 import { nonRetryableFailureTypes } from '../activities/types.js';
 import { investigationCommands } from './commands.js';
@@ -550,22 +553,33 @@ async function deliverNotifications(state: IncidentState): Promise<void> {
 
 async function startPostIncident(state: IncidentState): Promise<string> {
   const c = state.config;
-  const workflowId = postIncidentWorkflowId(state.id, state.ref);
+  // The service's next incident reuses the workflow ID, and the same alert re-sent can bring back the
+  // number: only the first run ID is this incident's alone. Incidents from before replay with their ref.
+  const byFirstRun = patched('post-incident-id-by-first-run');
+  const workflowId = postIncidentWorkflowId(state.id, byFirstRun ? workflowInfo().firstExecutionRunId : state.ref);
   const input = {
     incident: state.incidentRecord(),
     due: c.durations.taskDue,
     reminderLead: c.durations.reminderLead,
     overdueEscalation: c.durations.overdueEscalation,
   };
-  await startChild(postIncidentWorkflow, {
-    workflowId,
-    args: [input],
-    // The follow-up outlives the incident by a month: it must survive the parent's completion.
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    staticSummary: clampJsonBytes(`Post-incident follow-up: ${state.title}`, staticSummaryBudget),
-    staticDetails: tasksDetails(state.title, []),
-    typedSearchAttributes: incidentSearchAttributes(c, 'follow-up'),
-  });
+  try {
+    await startChild(postIncidentWorkflow, {
+      workflowId,
+      args: [input],
+      // The follow-up outlives the incident by a month: it must survive the parent's completion.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: clampJsonBytes(`Post-incident follow-up: ${state.title}`, staticSummaryBudget),
+      staticDetails: tasksDetails(state.title, []),
+      typedSearchAttributes: incidentSearchAttributes(c, 'follow-up'),
+    });
+  } catch (err) {
+    // Already there (a reset re-ran the close, or someone started it): its tasks go on there, and the
+    // incident, resolved and its page resolved, must not end Failed for it.
+    if (!byFirstRun || !(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    state.record('resolved', `post-incident follow-up not started: ${workflowId} already exists (its tasks go on there)`);
+    return workflowId;
+  }
   state.record('resolved', `post-incident follow-up started: ${workflowId}`);
   return workflowId;
 }

@@ -33,11 +33,13 @@ export function incidentWorkflowId(service: ServiceRef): string {
 
 /**
  * The post-incident child of one incident. The incident ID is reused by the next
- * incident of the same service, so the child's ID adds this incident's own
- * reference (its number, or the first run ID when it has none).
+ * incident of the same service (and a number can come back with the same alert),
+ * so the child's ID adds what no other incident has: the incident's first run ID
+ * (workflowInfo().firstExecutionRunId, the same across continue-as-new).
+ * Incidents resolved before kept their number here (`INC-<n>`).
  */
-export function postIncidentWorkflowId(incidentId: string, incidentRef: string): string {
-  return `${incidentId}/post-incident/${incidentRef}`;
+export function postIncidentWorkflowId(incidentId: string, firstRunId: string): string {
+  return `${incidentId}/post-incident/${firstRunId}`;
 }
 
 // --- Payloads ----------------------------------------------------------------

@@ -28,6 +28,10 @@ import {
 import type { MitigationKind } from '../../workflows/domain.js';
 import type { DiagnosisCategory } from '../../workflows/diagnose.js';
 import { runbookTasks, type postIncidentWorkflow } from '../../workflows/post-incident.js';
+import { postIncidentWorkflowId, statusQuery, type IncidentRecord, type IncidentStatus } from '../../workflows/messages.js';
+import type { incidentWorkflow } from '../../workflows/incident.js';
+import { Incidents } from '../../client/incidents.js';
+import { loadClientConfig } from '../../client/config.js';
 
 const workflowsPath = new URL('../../workflows/index.ts', import.meta.url).pathname;
 const minute = 60_000;
@@ -402,6 +406,84 @@ describe('long life', () => {
     // The samples add up to the runbook's 30 minutes across both runs (one interrupted sample is taken again).
     expect(cluster.callsOf('sampleHealth').length).toBeGreaterThanOrEqual(30);
     expect(cluster.callsOf('sampleHealth').length).toBeLessThanOrEqual(31);
+  });
+});
+
+describe('one service, one incident after another', () => {
+  /** The way in of the receiver and the CLI: signal-with-start with the input (and the number) the client builds. */
+  const incidents = (): Incidents => new Incidents(env.client, loadClientConfig({ DEFAULT_CLUSTER: 'test' }));
+
+  /** The service's newest run, once it waits for people. */
+  async function escalatedRun(workflowId: string): Promise<{ handle: WorkflowHandle<typeof incidentWorkflow>; status: IncidentStatus }> {
+    const { runId } = await env.client.workflow.getHandle(workflowId).describe();
+    const handle = env.client.workflow.getHandle<typeof incidentWorkflow>(workflowId, runId);
+    started.push(handle);
+    const status = await eventually(async () => {
+      const s = await handle.query(statusQuery);
+      return s.phase === 'escalated' ? s : undefined;
+    }, `${workflowId} to be handed over`);
+    return { handle, status };
+  }
+
+  it('given an incident resolved by hand while its alert still fires, when Alertmanager re-sends the same firing, then a second incident opens with its own number, resolves, and starts its own follow-up', async () => {
+    const service = newService('refired');
+    const now = await env.currentTimeMs();
+    const cluster = fleet.add(new FakeCluster(service, 'unschedulable', now));
+    const alert = alertFor(service, new Date(now).toISOString());
+    const client = incidents();
+
+    const workflowId = await client.open(service, alert);
+    const first = await escalatedRun(workflowId);
+    await first.handle.signal(resolveSignal, { by: 'alice', reason: 'added a node by hand' });
+    const firstOutcome = await first.handle.result();
+    // Alertmanager's repeat_interval: the same firing (the same startsAt) once more.
+    await client.open(service, alert);
+    const second = await escalatedRun(workflowId);
+    await second.handle.signal(resolveSignal, { by: 'bob', reason: 'added another node' });
+    const secondOutcome = await second.handle.result();
+
+    expect((await second.handle.describe()).status.name).toBe('COMPLETED');
+    expect(secondOutcome).toMatchObject({ resolution: 'manual' });
+    expect(second.status.incidentNumber).toEqual(expect.any(Number));
+    expect(second.status.incidentNumber).not.toBe(first.status.incidentNumber);
+    expect(secondOutcome.postIncidentWorkflowId).not.toBe(firstOutcome.postIncidentWorkflowId);
+    // Each follow-up runs (left running: see the note on the describe below), with its own incident's summary.
+    for (const outcome of [firstOutcome, secondOutcome]) expect((await env.client.workflow.getHandle(outcome.postIncidentWorkflowId).describe()).status.name).toBe('RUNNING');
+    const reports = await eventually(async () => (cluster.reports.length === 2 ? cluster.reports : undefined), 'both summaries');
+    expect(reports.map((r) => /INC-(\d+)/.exec(r.title)?.[1])).toEqual([first.status.incidentNumber, second.status.incidentNumber].map(String));
+    expect(pagesOf(cluster, now, 'resolve')).toHaveLength(2);
+  });
+
+  it('given a follow-up already started under the ID the incident would give its own, when the incident resolves, then it says so and completes', async () => {
+    const { handle, input, startedAt } = await incident('unschedulable');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    const taken = postIncidentWorkflowId(handle.workflowId, handle.signaledRunId);
+    const record: IncidentRecord = {
+      incidentId: handle.workflowId,
+      service: input.service,
+      severity: 'critical',
+      alert: { ...input.alert, summary: '', labels: {} },
+      openedAt: new Date(startedAt).toISOString(),
+      resolvedAt: new Date(startedAt).toISOString(),
+      resolution: 'manual',
+      escalationLevel: 1,
+      findingsSummary: [],
+      actions: [],
+      timeline: [],
+      timelineOmitted: 0,
+    };
+    await env.client.workflow.start<typeof postIncidentWorkflow>('postIncidentWorkflow', {
+      workflowId: taken,
+      taskQueue: TASK_QUEUE,
+      args: [{ incident: record, due: { immediate: day, followUp: 7 * day, longTerm: 30 * day }, reminderLead: hour, overdueEscalation: day }],
+    });
+    await handle.signal(resolveSignal, { by: 'carol' });
+    const outcome = await handle.result();
+
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect(outcome).toMatchObject({ resolution: 'manual', postIncidentWorkflowId: taken });
+    const status = await statusOf(handle);
+    expect(status.timeline.at(-1)?.text).toBe(`post-incident follow-up not started: ${taken} already exists (its tasks go on there)`);
   });
 });
 
