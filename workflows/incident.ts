@@ -24,10 +24,12 @@
 // patched('<id>') and keep the replay tests in test/replay passing.
 import {
   ApplicationFailure,
+  CancellationScope,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
+  isCancellation,
   patched,
   proxyActivities,
   setHandler,
@@ -328,7 +330,11 @@ async function applyAndVerify(state: IncidentState, record: ActionRecord, baseli
     return 'failed';
   }
 
-  const verification = await verify(state, record.action, baseline);
+  const verification = state.crashSafe ? await unlessResolvedByHand(state, () => verify(state, record.action, baseline)) : await verify(state, record.action, baseline);
+  if (verification === 'resolved') {
+    state.finishAction(record, 'cancelled', 'applied; its verification was stopped because the incident was resolved by hand');
+    return 'cancelled';
+  }
   if (verification.recovered) {
     state.finishAction(record, 'recovered');
     state.markRestored(true, verification.restarts);
@@ -336,6 +342,28 @@ async function applyAndVerify(state: IncidentState, record: ActionRecord, baseli
   }
   state.finishAction(record, 'not-recovered', `${failedChecks(verification)} (diagnosis was ${state.diagnosis?.category ?? 'unknown'})`);
   return 'not-recovered';
+}
+
+/**
+ * Runs `work` (a rollout wait can take minutes) and cancels it as soon as a person
+ * resolves the incident by hand: nothing then goes on in the incident's name.
+ */
+async function unlessResolvedByHand<T>(state: IncidentState, work: () => Promise<T>): Promise<T | 'resolved'> {
+  const scope = new CancellationScope();
+  let finished = false;
+  const watch = condition(() => finished || state.resolveRequested !== undefined).then(() => {
+    if (!finished) scope.cancel();
+  });
+  try {
+    const result = await scope.run(work);
+    return state.resolveRequested ? 'resolved' : result;
+  } catch (err) {
+    if (isCancellation(err) && state.resolveRequested) return 'resolved';
+    throw err;
+  } finally {
+    finished = true;
+    await watch;
+  }
 }
 
 /**

@@ -46,7 +46,7 @@ import {
   IncidentService,
   IncidentSeverity,
 } from './search-attributes.js';
-import { formatDuration, iso } from './units.js';
+import { formatDuration, iso, nextOnCadence } from './units.js';
 
 /**
  * Where the lifecycle goes next, and where a new run resumes after continue-as-new.
@@ -151,6 +151,12 @@ export class IncidentState {
    * Runs that started before that was possible replay without it (patched()).
    */
   readonly continuesWhileWaiting: boolean;
+  /**
+   * Crash safety (patched() like the above): ordered notifications with idempotency keys,
+   * one catch-up status update after an outage, the monitor's counters in workflow state,
+   * and a hand resolution that stops the verification in flight.
+   */
+  readonly crashSafe: boolean;
 
   private firings: string[] = [];
   private timeline: TimelineEntry[] = [];
@@ -168,6 +174,7 @@ export class IncidentState {
     this.ref = config.incidentNumber ? `INC-${config.incidentNumber}` : info.firstExecutionRunId;
     this.title = incidentTitle(config.alert.name, config.service, config.incidentNumber);
     this.continuesWhileWaiting = patched('continue-as-new-while-waiting');
+    this.crashSafe = patched('crash-safety');
     if (snapshot) {
       this.run = snapshot.run + 1;
       this.openedAt = snapshot.openedAt;
@@ -393,7 +400,9 @@ export class IncidentState {
   postStatusUpdate(): void {
     const now = Date.now();
     this.send('chat', 'status-update', `${this.title}: ${this.phase}, open ${formatDuration(now - this.openedAt)}`, statusUpdateBody(this.status(), now));
-    this.nextStatusAt += this.config.durations.statusInterval;
+    const interval = this.config.durations.statusInterval;
+    // After an outage of the worker or of Temporal, one catch-up update, then the usual cadence: never a burst.
+    this.nextStatusAt = this.crashSafe ? nextOnCadence(this.nextStatusAt, now, interval) : this.nextStatusAt + interval;
   }
 
   resolve(resolution: Resolution, by?: string, reason?: string): void {

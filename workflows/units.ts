@@ -72,3 +72,13 @@ export function iso(ms: number): string {
 export function clock(ms: number): string {
   return `${iso(ms).slice(11, 19)}Z`;
 }
+
+/**
+ * The next time on a cadence of `interval` from `due` that is after `now`: a
+ * timer that fired late (a worker or Temporal outage) skips what it missed
+ * instead of firing once per missed interval.
+ */
+export function nextOnCadence(due: number, now: number, interval: number): number {
+  const next = due + interval;
+  return next > now ? next : next + Math.ceil((now - next + 1) / interval) * interval;
+}

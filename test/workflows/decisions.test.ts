@@ -9,7 +9,7 @@ import { plan, sameChange, type Attempt, type PlanContext, type PlanStep } from 
 import { assessSample, restartsBaseline } from '../../workflows/monitor.js';
 import { incidentSummaryReport } from '../../workflows/render.js';
 import { IncidentInputSchema } from '../../workflows/input.js';
-import { formatDuration, formatMemory, parseDuration, parseMemory } from '../../workflows/units.js';
+import { formatDuration, formatMemory, nextOnCadence, parseDuration, parseMemory } from '../../workflows/units.js';
 import type { IncidentRecord } from '../../workflows/records.js';
 import { collectedAt, crashAll, findingsWith, healthyFindings, minutesBefore, pod } from '../fixtures/findings.js';
 
@@ -388,3 +388,16 @@ describe('input, units and report', () => {
     expect(md).toContain('- 2026-03-01T12:00:00.000Z **opened** ServiceDown');
   });
 });
+
+describe('the status cadence', () => {
+  const m = 60_000;
+  it.each([
+    ['on time: the next one an interval later', 15 * m, 15 * m, 30 * m],
+    ['a little late: still the next slot', 15 * m, 20 * m, 30 * m],
+    ['after a two-hour outage: one catch-up now, then the next slot after now', 15 * m, 120 * m, 135 * m],
+    ['exactly on a later slot: the one after it', 15 * m, 45 * m, 60 * m],
+  ])('%s', (_case, due, now, next) => {
+    expect(nextOnCadence(due, now, 15 * m)).toBe(next);
+  });
+});
+

@@ -271,6 +271,20 @@ describe('escalation and status updates', () => {
 });
 
 describe('people on the incident', () => {
+  it('given an applied rollback whose rollout hangs, when a person resolves by hand, then the rollout wait is cancelled and nothing more is done in the incident\'s name', async () => {
+    const { cluster, handle } = await incident('bad-rollout', { approval: { autoApprove: { default: ['rollout-undo'] } } });
+    cluster.stalls.add('waitForRollout');
+    await waitForStatus(handle, (s) => s.phase === 'verifying', 'the rollout wait');
+    await handle.signal(resolveSignal, { by: 'carol', reason: 'fixed by hand' });
+    const outcome = await handle.result();
+
+    expect(outcome).toMatchObject({ resolution: 'manual', actionsApplied: 1 });
+    const status = await statusOf(handle);
+    expect(status.actions[0]).toMatchObject({ outcome: 'cancelled', detail: expect.stringMatching(/verification was stopped/) as unknown });
+    expect(cluster.callsOf('verifyRecovery')).toHaveLength(0);
+    expect(cluster.mutations).toHaveLength(1);
+  });
+
   it('records an acknowledgement (paged as acknowledge), a note, and a manual escalation (paged at once)', async () => {
     const { cluster, handle, startedAt } = await incident('unschedulable');
     await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
