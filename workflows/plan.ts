@@ -78,7 +78,8 @@ function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, 
     case 'raise-memory': {
       const current = remedy.currentLimit === undefined ? undefined : parseMemory(remedy.currentLimit);
       const ceiling = parseMemory(ctx.guardrails.memoryCeiling);
-      if (current === undefined) return { skip: `container ${remedy.container} has no memory limit to raise` };
+      // A zero limit is no limit for the kubelet: doubling it changes nothing.
+      if (current === undefined || current <= 0) return { skip: `container ${remedy.container} has no memory limit to raise${remedy.currentLimit === undefined ? '' : ` (${remedy.currentLimit})`}` };
       if (ceiling === undefined || current >= ceiling) return { skip: `memory limit ${formatMemory(current)} is at the ceiling ${ctx.guardrails.memoryCeiling}` };
       return { action: { kind: 'set-resources', container: remedy.container, limits: { memory: formatMemory(Math.min(current * 2, ceiling)) } } };
     }

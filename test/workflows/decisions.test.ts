@@ -174,6 +174,19 @@ describe('plan', () => {
     expect(plan(diagnose(findings), findings, [], ctx({ guardrails: { maxReplicas: 10, memoryCeiling: ceiling } }))).toMatchObject(expected);
   });
 
+  // Found by the property tests: "×2" of a zero limit (no limit at all for the kubelet) is no raise.
+  it.each(['0', '0Mi'])('does not "raise" a %s memory limit: it escalates the OOMKill instead of spending an attempt on a change that changes nothing', (limit) => {
+    const findings = findingsWith((f) => {
+      oom(f);
+      const c = f.workload.containers[0];
+      if (c) c.limits.memory = limit;
+    });
+    expect(plan(diagnose(findings), findings, [], ctx())).toMatchObject({
+      kind: 'escalate',
+      evidence: expect.arrayContaining([`skipped raise-memory: container agent-manager has no memory limit to raise (${limit})`]) as unknown,
+    });
+  });
+
   it.each([
     { maxReplicas: 10, replicas: 2 },
     { maxReplicas: 1, replicas: 1 },
