@@ -23,6 +23,7 @@
 // Changing this file changes running incidents: guard a change with
 // patched('<id>') and keep the replay tests in test/replay passing.
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   ParentClosePolicy,
@@ -421,6 +422,8 @@ async function verify(state: IncidentState, action: MitigationAction | undefined
           startToCloseTimeout: state.config.durations.rolloutTimeout + 60_000,
           heartbeatTimeout: '5s',
           retry: { ...retry, maximumAttempts: 3 },
+          // Cancelled by a hand resolution: wait until the worker has really stopped watching (a heartbeat away).
+          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         },
         [s, { timeoutSeconds }],
       );
