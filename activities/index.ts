@@ -7,7 +7,6 @@ import { recentEvents } from './events.js';
 import { heartbeating } from './heartbeat.js';
 import { checkServiceHealth } from './health.js';
 import { collectLogs } from './logs.js';
-import type { TrafficCounters } from './metrics.js';
 import { applyMutation, previewMutation } from './mutations.js';
 import { notify, writeReport } from './notify/index.js';
 import { inspectResources } from './resources.js';
@@ -20,8 +19,6 @@ export { ActivitiesConfigSchema, createDefaultDeps, type ActivitiesConfig, type 
 export { activityRetryPolicy, FailureTypes, nonRetryableFailureTypes, type IncidentActivities } from './types.js';
 
 export function createActivities(deps: ActivityDeps) {
-  // The monitor's previous traffic counters, per service and pod, for "since the previous sample" figures.
-  const lastCounters = new Map<string, Map<string, TrafficCounters>>();
   // Every activity heartbeats while it runs: a dead worker is noticed after the short heartbeatTimeout.
   return {
     inspectWorkload: (service) => heartbeating(() => inspectWorkload(deps, service)),
@@ -35,7 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     applyMutation: (request) => heartbeating(() => applyMutation(deps, request)),
     waitForRollout: (service, options) => heartbeating((progress) => waitForRollout(deps, service, options, progress)),
     verifyRecovery: (service, options) => heartbeating(() => verifyRecovery(deps, service, options)),
-    sampleHealth: (service) => heartbeating(() => sampleHealth(deps, lastCounters, service)),
+    sampleHealth: (service, options = {}) => heartbeating(() => sampleHealth(deps, service, options.previous)),
     notify: (notification) => heartbeating(() => notify(deps, notification)),
     writeReport: (report) => heartbeating(() => writeReport(deps, report)),
   } satisfies IncidentActivities;

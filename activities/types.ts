@@ -13,6 +13,7 @@ import type {
   MutationRequest,
   MutationResult,
   Notification,
+  PodCounters,
   ResourceFindings,
   RolloutStatus,
   ServiceRef,
@@ -55,8 +56,11 @@ export interface IncidentActivities {
   waitForRollout(service: ServiceRef, options: { timeoutSeconds: number }): Promise<RolloutStatus>;
   /** Rollout complete, pods ready with no new restarts, health endpoints 200, metrics answer. */
   verifyRecovery(service: ServiceRef, options: { restartsBaseline: number }): Promise<VerificationResult>;
-  /** One monitor sample: restarts, readiness, health endpoints, error rate, latency. */
-  sampleHealth(service: ServiceRef): Promise<HealthSample>;
+  /**
+   * One monitor sample: restarts, readiness, health endpoints, and error rate and latency
+   * since `previous` (the counters of the sample before, which the workflow keeps).
+   */
+  sampleHealth(service: ServiceRef, options?: { previous?: PodCounters }): Promise<HealthSample>;
 
   // Communications and records.
   notify(notification: Notification): Promise<void>;

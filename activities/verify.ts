@@ -2,7 +2,7 @@
 // with no new restarts, /health/live and /health/ready 200, metrics answering;
 // and the monitor's one-minute sample (restarts, readiness, health, error rate, p99).
 import type { V1Pod } from '@kubernetes/client-node';
-import type { Check, HealthSample, ServiceRef, VerificationResult } from '../workflows/domain.js';
+import type { Check, HealthSample, PodCounters, ServiceRef, VerificationResult, WireTrafficCounters } from '../workflows/domain.js';
 import type { ActivityDeps } from './deps.js';
 import { proxyGet, shownAnswer, type ProxyAnswer } from './health.js';
 import type { KubeClients } from './kube/cluster.js';
@@ -81,19 +81,20 @@ async function podCounters(deps: ActivityDeps, k: KubeClients, namespace: string
   return new Map(scraped.flat());
 }
 
+const toWire = (c: TrafficCounters): WireTrafficCounters => ({ ...c, buckets: c.buckets.map(([le, n]) => [le === Infinity ? null : le, n]) });
+const fromWire = (c: WireTrafficCounters): TrafficCounters => ({ ...c, buckets: c.buckets.map(([le, n]) => [le ?? Infinity, n]) });
+
 /**
  * The monitor's sample. Error rate and p99 cover the requests since the
- * previous sample of the same service on this worker (`previous`, per pod), or
- * a pod's whole life when it is new or its counters were reset.
+ * previous sample (`previous`, per pod, kept by the workflow: any worker can
+ * take any sample), or a pod's whole life when it is new, its counters were
+ * reset, or there is no previous sample.
  */
-export async function sampleHealth(deps: ActivityDeps, previous: Map<string, Map<string, TrafficCounters>>, service: ServiceRef): Promise<HealthSample> {
+export async function sampleHealth(deps: ActivityDeps, service: ServiceRef, previous: PodCounters | undefined): Promise<HealthSample> {
   const k = deps.kube.clients(service.cluster);
   const seen = await observe(deps, k, service);
   const counters = await podCounters(deps, k, service.namespace, seen.pods);
-  const key = `${service.cluster}/${service.namespace}/${service.deployment}`;
-  const before = previous.get(key);
-  const window = sumCounters([...counters].map(([pod, now]) => sinceLast(now, before?.get(pod))));
-  previous.set(key, counters);
+  const window = sumCounters([...counters].map(([pod, now]) => sinceLast(now, previous?.[pod] ? fromWire(previous[pod]) : undefined)));
   return {
     at: deps.clock().toISOString(),
     readyPods: seen.ready,
@@ -103,5 +104,6 @@ export async function sampleHealth(deps: ActivityDeps, previous: Map<string, Map
     ready: seen.readyProbe.status === 200,
     errorRate: errorRate(window),
     p99LatencyMs: quantileMs(window, 0.99),
+    counters: Object.fromEntries([...counters].map(([pod, c]) => [pod, toWire(c)])),
   };
 }

@@ -267,6 +267,20 @@ export interface VerificationResult {
   restarts: number;
 }
 
+/**
+ * One pod's traffic counters as its metrics endpoint reports them. They cross
+ * Temporal as JSON, which has no Infinity: the +Inf bucket's bound is null.
+ */
+export interface WireTrafficCounters {
+  requests: number;
+  errors: number;
+  /** Cumulative latency buckets in milliseconds: [upper bound (null for +Inf), count], ascending. */
+  buckets: [number | null, number][];
+}
+
+/** Each pod's counters at a monitor sample: the next sample's baseline, kept by the workflow so any worker can take it. */
+export type PodCounters = Record<string, WireTrafficCounters>;
+
 export interface HealthSample {
   at: string;
   readyPods: number;
@@ -278,6 +292,8 @@ export interface HealthSample {
   errorRate: number;
   /** p99 latency in ms from the metrics endpoint, if it reports a histogram. */
   p99LatencyMs?: number;
+  /** Each running pod's counters now: pass them to the next sample as `previous`. */
+  counters?: PodCounters;
 }
 
 // ---------------------------------------------------------------------------

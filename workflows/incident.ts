@@ -457,6 +457,8 @@ async function monitorRecovery(state: IncidentState, from: MonitorProgress): Pro
   // New restarts are counted from what verification saw when it declared the service restored.
   const baseline = state.restartsAtRestore;
   let badInARow = from.badInARow;
+  // The traffic counters of the sample before: the workflow keeps them, so any worker can take the next sample.
+  let counters = from.counters;
   state.setMonitor(from.sample, samples);
   for (let i = from.sample + 1; i <= samples; i++) {
     state.setTimer('main', `monitor sample ${i}/${samples}`, Date.now() + sampleInterval);
@@ -465,13 +467,13 @@ async function monitorRecovery(state: IncidentState, from: MonitorProgress): Pro
     });
     state.clearTimer('main');
     if (interrupted) {
-      if (!state.refired) return state.resolveRequested ? 'interrupted' : { monitor: { sample: i - 1, badInARow } };
+      if (!state.refired) return state.resolveRequested ? 'interrupted' : { monitor: { sample: i - 1, badInARow, ...(counters ? { counters } : {}) } };
       state.refired = false;
       state.markRegressed('the alert fired again');
       return 'regression';
     }
     const sample = await reads.sampleHealth
-      .executeWithOptions({ summary: `sample health of deployment/${s.deployment} (${i}/${samples})` }, [s])
+      .executeWithOptions({ summary: `sample health of deployment/${s.deployment} (${i}/${samples})` }, [s, counters ? { previous: counters } : {}])
       .catch((err: unknown) => errorMessage(err));
     if (typeof sample === 'string') {
       badInARow += 1;
@@ -482,6 +484,7 @@ async function monitorRecovery(state: IncidentState, from: MonitorProgress): Pro
       }
       continue;
     }
+    counters = sample.counters;
     const verdict = assessSample(sample, baseline, badInARow, state.config.regression);
     state.setMonitor(i, samples, describeSample(sample));
     if (verdict.regression) {

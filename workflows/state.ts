@@ -6,7 +6,7 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { Channel, MutationPreview, MutationResult, Notification, VerificationResult } from './domain.js';
+import type { Channel, MutationPreview, MutationResult, Notification, PodCounters, VerificationResult } from './domain.js';
 import type { Diagnosis } from './diagnose.js';
 import type { Alert, IncidentConfig, Severity } from './input.js';
 import {
@@ -75,6 +75,8 @@ export interface MonitorProgress {
   sample: number;
   /** Bad samples in a row at the last one. */
   badInARow: number;
+  /** The pods' traffic counters at the last sample: the next one's baseline. */
+  counters?: PodCounters;
 }
 
 /** What continue-as-new carries: the incident so far, as plain JSON. */

@@ -4,7 +4,8 @@
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
-import { captureLogger, clustersForThisFile, eventually, expectNoCanary, service } from './helpers.js';
+import { createActivities } from '../../activities/index.js';
+import { captureLogger, clustersForThisFile, eventually, expectNoCanary, sandboxDeps, service } from './helpers.js';
 
 const cluster = clustersForThisFile();
 
@@ -95,6 +96,23 @@ describe('sampleHealth', () => {
     const second = await run(() => activities.sampleHealth(service));
     expect(second.errorRate).toBeLessThan(0.05);
     expectNoCanary(started, first, second);
+  });
+
+  it('given a dependency outage that is over, any worker takes the next sample from the counters the workflow kept: the outage\'s 5xx are not counted again', async () => {
+    const started = await cluster('dependency-down');
+    const { sandbox, kubeconfigPath, run } = started;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    sandbox.heal();
+    // The pods are not replaced: their counters still hold the requests they failed.
+    const first = await eventually(() => run(() => started.activities.sampleHealth(service)), (s) => expect(s.ready).toBe(true));
+    expect(first.counters && Object.keys(first.counters)).toHaveLength(2);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Another worker (its own activities, no memory of the first) takes the next sample.
+    const otherWorker = createActivities(sandboxDeps({ kubeconfigPath }));
+    const next = await run(() => otherWorker.sampleHealth(service, { previous: first.counters ?? {} }));
+    expect(first.errorRate).toBeGreaterThan(0.05);
+    expect(next.errorRate).toBeLessThan(0.05);
+    expectNoCanary(started, first, next);
   });
 
   it('sees a dependency outage as unready pods, failing health and the requests the pods fail', async () => {
