@@ -309,6 +309,11 @@ export interface Notification {
   incidentId: string;
   /** One per incident, so the pager groups every page of it. */
   dedupKey: string;
+  /**
+   * One per message, the same on every retry: the receiving side deduplicates on it
+   * (the Idempotency-Key header and `id` of webhooks, the outbox skips an id it has).
+   */
+  id?: string;
   severity: 'critical' | 'error' | 'warning' | 'info';
   /** Escalation level for pages (1, 2, 3). */
   level?: number;

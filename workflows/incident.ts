@@ -42,7 +42,7 @@ import type { IncidentActivities } from '../activities/types.js';
 import { nonRetryableFailureTypes } from '../activities/types.js';
 import { investigationCommands } from './commands.js';
 import { diagnose, investigationFailed, summarizeFindings } from './diagnose.js';
-import type { Findings, MitigationAction, MutationRequest, VerificationResult } from './domain.js';
+import type { Findings, MitigationAction, MutationRequest, Notification, VerificationResult } from './domain.js';
 import { IncidentInputSchema, describeIssues, type IncidentConfig, type IncidentInput } from './input.js';
 import {
   acknowledgeSignal,
@@ -565,8 +565,35 @@ async function statusUpdates(state: IncidentState): Promise<void> {
   state.clearTimer('status');
 }
 
-/** Sends every notification as its own activity, so a slow chat webhook never delays a page. */
+/**
+ * Sends the notifications in order per channel: a retried L2 page is delivered
+ * before the pager's resolve, never after it; a slow chat webhook never delays a
+ * page (each channel has its own queue).
+ */
 async function deliverNotifications(state: IncidentState): Promise<void> {
+  if (!state.crashSafe) return deliverNotificationsUnordered(state);
+  const queues = new Map<Notification['channel'], Promise<void>>();
+  for (;;) {
+    await condition(() => state.hasOutbound() || state.closing);
+    for (let n = state.takeOutbound(); n; n = state.takeOutbound()) {
+      const notification = n;
+      const before = queues.get(notification.channel) ?? Promise.resolve();
+      queues.set(
+        notification.channel,
+        before.then(() =>
+          comms.notify
+            .executeWithOptions({ summary: notificationSummary(notification) }, [notification])
+            .catch((err: unknown) => state.record('notification', `failed to send ${notification.channel} ${notification.event}: ${errorMessage(err)}`)),
+        ),
+      );
+    }
+    if (state.closing && !state.hasOutbound()) break;
+  }
+  await Promise.all(queues.values());
+}
+
+/** Incidents started before ordered delivery: every notification its own concurrent activity, as they were. */
+async function deliverNotificationsUnordered(state: IncidentState): Promise<void> {
   const inFlight = new Set<Promise<void>>();
   for (;;) {
     await condition(() => state.hasOutbound() || state.closing);

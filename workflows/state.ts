@@ -104,6 +104,7 @@ export interface IncidentSnapshot {
   resolveRequested?: { by: string; reason?: string };
   refired?: boolean;
   alertResolvedPending?: boolean;
+  messagesSent?: number;
 }
 
 type Timer = 'main' | 'escalation' | 'status';
@@ -165,6 +166,8 @@ export class IncidentState {
   private timelineOmitted = 0;
   private timers: Partial<Record<Timer, { label: string; at: number }>> = {};
   private outbox: Notification[] = [];
+  /** Messages sent so far: the next one's id (crash safety). */
+  private messagesSent = 0;
 
   constructor(
     readonly config: IncidentConfig,
@@ -198,6 +201,7 @@ export class IncidentState {
       this.resolveRequested = snapshot.resolveRequested;
       this.refired = snapshot.refired ?? false;
       this.alertResolvedPending = snapshot.alertResolvedPending ?? false;
+      this.messagesSent = snapshot.messagesSent ?? 0;
       this.phase = phaseAt(snapshot.resumeAt);
       this.record('opened', `run ${this.run} continues the incident (history kept small)`);
     } else {
@@ -427,6 +431,7 @@ export class IncidentState {
       event,
       incidentId: this.id,
       dedupKey: this.dedupKey,
+      ...(this.crashSafe ? { id: `${this.dedupKey}/message-${++this.messagesSent}` } : {}),
       severity: this.severity,
       ...(level ? { level } : {}),
       summary: summary.slice(0, 300),
@@ -690,6 +695,7 @@ export class IncidentState {
       ...(this.resolveRequested ? { resolveRequested: this.resolveRequested } : {}),
       refired: this.refired,
       alertResolvedPending: this.alertResolvedPending,
+      messagesSent: this.messagesSent,
     };
   }
 

@@ -9,12 +9,13 @@ import { FailureTypes } from '../types.js';
 
 const NotificationUnavailable = 'NotificationUnavailable';
 
-export async function postJson(deps: ActivityDeps, channel: string, url: string, payload: object): Promise<string> {
+/** `idempotencyKey`: sent as the Idempotency-Key header, so a retry after a lost 2xx can be recognised. */
+export async function postJson(deps: ActivityDeps, channel: string, url: string, payload: object, idempotencyKey?: string): Promise<string> {
   let response: Response;
   try {
     response = await deps.fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
       body: JSON.stringify(payload),
       signal: AbortSignal.timeout(deps.probes.httpTimeoutMs),
     });

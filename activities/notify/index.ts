@@ -35,7 +35,7 @@ export async function notify(deps: ActivityDeps, notification: Notification): Pr
   const message = redacted(notification);
   const sentAt = deps.clock().toISOString();
   const to = target(deps, message.channel, message, sentAt);
-  if (to) await postJson(deps, message.channel, to.url, to.payload);
+  if (to) await postJson(deps, message.channel, to.url, to.payload, message.id);
   else await appendToOutbox(deps.notifier.outboxDir, message.channel, { sentAt, ...message });
   deps.logger.info('notification sent', { channel: message.channel, event: message.event, incidentId: message.incidentId, via: to ? 'webhook' : 'outbox' });
 }

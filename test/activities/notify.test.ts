@@ -14,12 +14,13 @@ import { captureLogger, noCluster } from './helpers.js';
 interface Posted {
   url: string;
   body: unknown;
+  headers: Record<string, string>;
 }
 
 function deps(notifier: Partial<ActivityDeps['notifier']>, answer: () => Response = () => new Response('ok')): { deps: ActivityDeps; posted: Posted[] } {
   const posted: Posted[] = [];
-  const fetch = (async (url: string, init: { body: string }) => {
-    posted.push({ url, body: JSON.parse(init.body) as unknown });
+  const fetch = (async (url: string, init: { body: string; headers: Record<string, string> }) => {
+    posted.push({ url, body: JSON.parse(init.body) as unknown, headers: init.headers });
     return answer();
   }) as typeof globalThis.fetch;
   const dir = mkdtempSync(join(tmpdir(), 'notify-'));
@@ -58,6 +59,23 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
 }
 
 describe('notify', () => {
+  it('writes a message to the outbox once, however often a retry delivers it (its id is there already)', async () => {
+    const { deps: d } = deps({});
+    const message = { ...page, id: `${page.dedupKey}/message-3` };
+    await notify(d, message);
+    await notify(d, message);
+    await notify(d, { ...message, id: `${page.dedupKey}/message-4` });
+    const lines = readFileSync(join(d.notifier.outboxDir, 'pager.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([`${page.dedupKey}/message-3`, `${page.dedupKey}/message-4`]);
+  });
+
+  it('sends the message id as the Idempotency-Key of a webhook, and in the body, so the receiver can drop a retried duplicate', async () => {
+    const { deps: d, posted } = deps({ statusPageWebhookUrl: 'http://127.0.0.1:9/status' });
+    await notify(d, { ...page, channel: 'status-page', event: 'update', id: `${page.dedupKey}/message-9` });
+    expect(posted[0]?.headers['idempotency-key']).toBe(`${page.dedupKey}/message-9`);
+    expect(posted[0]?.body).toMatchObject({ id: `${page.dedupKey}/message-9` });
+  });
+
   it('pages through PagerDuty Events v2 with the routing key and one dedup key per incident, redacted', async () => {
     const { deps: d, posted } = deps({ pagerduty: { routingKey: 'R0UTINGKEY', eventsUrl: 'https://events.example/v2/enqueue' } });
     await notify(d, page);

@@ -8,7 +8,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, timeSkippingEnv, workflowBundle } from '../helpers/temporal.js';
-import { FakeCluster, FakeFleet, type Scenario, type World } from '../fixtures/fake-cluster.js';
+import { FakeCluster, FakeFleet, webhookDown, type Scenario, type World } from '../fixtures/fake-cluster.js';
 import { alertFor, decide, incidentInput, newService, openIncident, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
 import {
   TASK_QUEUE,
@@ -25,7 +25,7 @@ import {
   type IncidentInput,
   type IncidentOutcome,
 } from '../../workflows/messages.js';
-import type { MitigationKind } from '../../workflows/domain.js';
+import type { MitigationKind, Notification } from '../../workflows/domain.js';
 import type { DiagnosisCategory } from '../../workflows/diagnose.js';
 import { runbookTasks, type postIncidentWorkflow } from '../../workflows/post-incident.js';
 import { postIncidentWorkflowId, statusQuery, type IncidentRecord, type IncidentStatus } from '../../workflows/messages.js';
@@ -271,6 +271,25 @@ describe('escalation and status updates', () => {
 });
 
 describe('people on the incident', () => {
+  it('given an L2 page that the pager keeps refusing for a while, when a person resolves meanwhile, then the pager gets the L2 trigger before the resolve, each message once with its own id', async () => {
+    const { cluster, handle, startedAt } = await incident('unschedulable');
+    const isL2 = (args: unknown[]) => (args[0] as Notification).channel === 'pager' && (args[0] as Notification).level === 2;
+    cluster.fail('notify', webhookDown('pager'), { calls: 4, where: isL2 });
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    await env.sleep('15m');
+    await eventually(async () => (cluster.callsOf('notify').some((c) => isL2(c.args)) ? true : undefined), 'the L2 page to be tried');
+    await handle.signal(resolveSignal, { by: 'carol' });
+    await handle.result();
+
+    const pager = pagesOf(cluster, startedAt, 'trigger').map((p) => `trigger L${p.level ?? '?'}`);
+    const sent = cluster.pages.map((p) => (p.notification.event === 'trigger' ? `trigger L${p.notification.level ?? '?'}` : p.notification.event));
+    expect(pager).toContain('trigger L2');
+    expect(sent.at(-1)).toBe('resolve');
+    const ids = cluster.notifications.map((n) => n.notification.id);
+    expect(ids.every((id) => typeof id === 'string')).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('given an applied rollback whose rollout hangs, when a person resolves by hand, then the rollout wait is cancelled and nothing more is done in the incident\'s name', async () => {
     const { cluster, handle } = await incident('bad-rollout', { approval: { autoApprove: { default: ['rollout-undo'] } } });
     cluster.stalls.add('waitForRollout');
