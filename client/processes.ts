@@ -14,16 +14,24 @@ export interface ManagedProcess {
   child: ChildProcess;
   logFile: string;
   startedAt: number;
+  /** When it first answered its readiness probe (supervised processes that have one). */
+  servedAt?: number;
   /** Resolves with the exit code (or signal) when the process ends. */
   exited: Promise<string>;
+  /** Its last line on stderr, if any. */
+  lastError: () => string | undefined;
 }
 
 export interface RestartPolicy {
   /** Back-off before the first restart; it doubles with each fast crash in a row. */
   initialDelayMs: number;
   maxDelayMs: number;
-  /** A process that dies sooner than this after its start crashed "fast". */
+  /**
+   * A process that dies sooner than this after its start crashed "fast". With a
+   * readiness probe: one that dies before it ever served, or within `fastAfterServingMs` of serving.
+   */
   fastCrashMs: number;
+  fastAfterServingMs: number;
   /** Give up after this many fast crashes in a row. */
   maxFastCrashes: number;
   /** Exit codes that no restart can cure (a bad configuration): give up at once. */
@@ -34,7 +42,8 @@ export const defaultRestartPolicy: RestartPolicy = {
   initialDelayMs: 500,
   maxDelayMs: 10_000,
   fastCrashMs: 15_000,
-  // With the back-off, about 25 s of failed starts: enough to ride out the dev server's own restart.
+  fastAfterServingMs: 1_000,
+  // With the back-off, about 25 s of failed starts plus their own start-up: enough to ride out a restart of the dev server.
   maxFastCrashes: 6,
   fatalExitCodes: [],
 };
@@ -53,7 +62,6 @@ export class SupervisedProcess {
   gaveUp: string | undefined;
   private fastCrashes = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private readonly startListeners: ((p: ManagedProcess) => void)[] = [];
   /** The process running now (or the one that died last, until its restart). */
   current: ManagedProcess;
 
@@ -66,6 +74,7 @@ export class SupervisedProcess {
     private readonly ready?: () => Promise<boolean>,
   ) {
     this.current = group.spawn(name, spec, (how) => this.handleExit(how));
+    void this.watchReady(this.current);
   }
 
   get pid(): number | undefined {
@@ -74,11 +83,6 @@ export class SupervisedProcess {
 
   get alive(): boolean {
     return this.current.child.exitCode === null && this.current.child.signalCode === null;
-  }
-
-  /** Calls `listener` with each new process after a restart. */
-  onStart(listener: (p: ManagedProcess) => void): void {
-    this.startListeners.push(listener);
   }
 
   /** Sends a signal to the running process; unless the group is stopping, the supervisor starts a new one. */
@@ -99,36 +103,44 @@ export class SupervisedProcess {
 
   /** Called when the current process ended: restart it, or give up. */
   private handleExit(how: string): void {
-    const ranMs = Date.now() - this.current.startedAt;
+    const now = Date.now();
+    const ranMs = now - this.current.startedAt;
     const log = this.current.logFile;
-    this.fastCrashes = ranMs < this.policy.fastCrashMs ? this.fastCrashes + 1 : 1;
+    // A crash loop is a process that never gets to serve; one killed while it served well is restarted at once.
+    const servedAt = this.current.servedAt;
+    const fast = this.ready ? servedAt === undefined || now - servedAt < this.policy.fastAfterServingMs : ranMs < this.policy.fastCrashMs;
+    this.fastCrashes = fast ? this.fastCrashes + 1 : 1;
+    // A process that exits by itself says why on stderr; a signal's victim has no last words.
+    const said = /^\d+$/.test(how) ? this.current.lastError() : undefined;
+    const why = said ? `: "${said}"` : '';
     if (this.policy.fatalExitCodes.includes(how)) {
-      this.giveUp(`${this.name} exited (${how}), which no restart cures (see its log: ${log})`);
+      this.giveUp(`${this.name} exited (${how})${why}, which no restart cures (see its log: ${log})`);
       return;
     }
     if (this.fastCrashes > this.policy.maxFastCrashes) {
-      this.giveUp(`${this.name} exited (${how}) ${this.fastCrashes} times in a row, each within ${Math.round(this.policy.fastCrashMs / 1000)} s of its start: giving up on it (see its log: ${log})`);
+      const within = this.ready ? 'each before it served' : `each within ${Math.round(this.policy.fastCrashMs / 1000)} s of its start`;
+      this.giveUp(`${this.name} exited (${how}) ${this.fastCrashes} times in a row, ${within}${why}: giving up on it (see its log: ${log})`);
       return;
     }
     const delay = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** (this.fastCrashes - 1));
-    this.group.say(`${this.name} exited (${how}) after ${(ranMs / 1000).toFixed(1)} s; restarting it in ${(delay / 1000).toFixed(1)} s (its log: ${log})`);
+    this.group.say(`${this.name} exited (${how}) after ${(ranMs / 1000).toFixed(1)} s${why}; restarting it in ${(delay / 1000).toFixed(1)} s (its log: ${log})`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.group.stopping) return;
       this.restarts += 1;
       this.current = this.group.spawn(this.name, this.spec, (why) => this.handleExit(why));
-      for (const listener of this.startListeners) listener(this.current);
-      const started = this.current;
-      void this.announceBack(started);
+      void this.watchReady(this.current);
     }, delay);
   }
 
-  private async announceBack(started: ManagedProcess): Promise<void> {
+  /** Notes when a new process first serves, and says a restarted one is back. */
+  private async watchReady(started: ManagedProcess): Promise<void> {
     if (!this.ready) return;
     const deadline = Date.now() + 180_000;
     while (Date.now() < deadline && this.current === started && this.alive && !this.group.stopping) {
       if (await this.ready().catch(() => false)) {
-        this.group.say(`${this.name} is back (restart ${this.restarts}, pid ${started.child.pid ?? '?'}, up in ${((Date.now() - started.startedAt) / 1000).toFixed(1)} s)`);
+        started.servedAt = Date.now();
+        if (this.restarts > 0) this.group.say(`${this.name} is back (restart ${this.restarts}, pid ${started.child.pid ?? '?'}, up in ${((Date.now() - started.startedAt) / 1000).toFixed(1)} s)`);
         return;
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -198,10 +210,21 @@ export class ProcessGroup {
     });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
+    // The last words on stderr say why a process died (a bad variable, a port in use).
+    let stderrTail = '';
+    child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2_000)));
     const exited = new Promise<string>((resolve) => {
       child.once('exit', (code, signal) => {
-        log.end();
-        resolve(signal ?? String(code));
+        // Its output may still be in the pipes: wait for them to close (not forever: a grandchild may hold them).
+        const done = () => {
+          log.end();
+          resolve(signal ?? String(code));
+        };
+        const timer = setTimeout(done, 200);
+        child.once('close', () => {
+          clearTimeout(timer);
+          done();
+        });
       });
       child.once('error', (err) => {
         log.end();
@@ -211,7 +234,8 @@ export class ProcessGroup {
     void exited.then((how) => {
       if (!this.stopping) onUnexpectedExit(how);
     });
-    return { name, child, logFile, startedAt: Date.now(), exited };
+    const lastError = () => stderrTail.split('\n').map((l) => l.trim()).filter(Boolean).at(-1)?.slice(0, 300);
+    return { name, child, logFile, startedAt: Date.now(), exited, lastError };
   }
 
   /** Stops every process, last started first: SIGTERM, then SIGKILL after `graceMs`. No restarts from here on. */

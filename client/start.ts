@@ -150,8 +150,12 @@ export class LocalStack {
       { ...clientEnv, RECEIVER_HOST: '127.0.0.1', RECEIVER_PORT: String(ports.receiver), RECEIVER_TOKEN_FILE: join(dataDir, 'receiver-token') },
       { ready: () => httpAnswers(`${receiverUrl}/health/live`), policy: { fatalExitCodes: ['2'] } },
     );
-    await waitFor(() => httpAnswers(`${receiverUrl}/health/ready`), 'the alert receiver', 60_000);
-    await waitFor(workerReady, 'the worker (it bundles the workflows first)', 120_000);
+    // A process the supervisor gave up on (a bad configuration, say) ends the wait at once, with its reason.
+    const gaveUp = group.gaveUp.then((reason) => {
+      throw new Error(reason);
+    });
+    await Promise.race([waitFor(() => httpAnswers(`${receiverUrl}/health/ready`), 'the alert receiver', 60_000), gaveUp]);
+    await Promise.race([waitFor(workerReady, 'the worker (it bundles the workflows first)', 120_000), gaveUp]);
     const incidents = await Incidents.connect(loadClientConfig({ ...process.env, ...clientEnv }));
     this.incidents = incidents;
 

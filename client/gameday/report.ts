@@ -67,5 +67,5 @@ export function renderReport(r: GamedayReport): string {
 
 /** `kubectl -n default rollout undo deployment/x --to-revision=2` → `rollout undo deployment/x --to-revision=2`. */
 function shortCommand(command: string): string {
-  return command.replace(/^kubectl\s+(-n\s+\S+\s+)?/, '').slice(0, 70);
+  return command.replace(/^kubectl\s+(-n\s+\S+\s+)?/, '').slice(0, 100);
 }

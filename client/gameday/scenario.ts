@@ -93,118 +93,130 @@ export async function runScenario(stack: RunningStack, expectation: ScenarioExpe
     messages: checkMessages([]),
   };
 
-  // Break, let the outage settle as an alert rule's `for:` would, and fire the alert.
-  const brokeAt = Date.now();
-  say(`breaking ${service.namespace}/${service.deployment}`);
-  await breakService(stack, name);
-  await sleep(alertSettleMs);
-  const startsAt = new Date().toISOString();
-  say('sending the ServiceDown alert to the receiver, as Alertmanager would');
-  await sendAlert(stack, 'firing', startsAt, say);
-
-  // The incident this alert opened: a new run of the service's workflow (the one before is closed).
-  const opened = await eventually(async () => {
-    const s = await incidentStatus(incidents, workflowId, say);
-    return s.alert.startsAt === startsAt ? s : undefined;
-  }, 120_000);
-  if (!opened) {
-    problems.push('no incident opened for the alert within 120 s');
-    await cleanUp(stack, say, problems);
-    return result;
-  }
-  const ref = opened.incidentNumber ? `INC-${opened.incidentNumber}` : workflowId;
-  result.incidentNumber = opened.incidentNumber ?? null;
-  result.detectionSeconds = Math.round((Date.parse(opened.openedAt) - brokeAt) / 100) / 10;
-  say(`${ref} opened`);
-
-  let handedOver = false;
-  // The closed incident's outcome names its follow-up; read from Temporal's history (no worker needed).
-  let outcomeOf: Promise<IncidentOutcome> | undefined;
-  const outcome = () => (outcomeOf ??= client.withDeadline(Date.now() + 10_000, () => client.workflow.getHandle<() => Promise<IncidentOutcome>>(workflowId).result()).catch((err: unknown) => {
-    outcomeOf = undefined;
-    throw err;
-  }));
-  const followUpOf = () => outcome().then((o) => o.postIncidentWorkflowId, () => undefined);
-  const monkey = settings.chaos?.length
-    ? new ChaosMonkey(
-        {
-          scenario: name,
-          client,
-          workflowId,
-          followUpId: () => followUpOf(),
-          sandbox,
-          auditFrom,
-          worker: stack.worker,
-          temporal: stack.temporal.process,
-          handedOver: () => handedOver,
-          say,
-        },
-        settings.chaos,
-      )
-    : undefined;
-
+  let startsAt: string | undefined;
   try {
-    // Until the incident is resolved, or handed to people.
-    let status: IncidentStatus = opened;
-    const deadline = Date.now() + settings.timeoutMs;
-    let lastPhase = '';
-    for (;;) {
-      status = await incidentStatus(incidents, workflowId, say, ref);
-      if (status.phase !== lastPhase) say(`phase ${(lastPhase = status.phase)}`);
-      if (status.phase === 'resolved') break;
-      if (handedToHumans(status)) {
-        handedOver = true;
-        result.timeToHandOverSeconds = seconds(status.openedAt, handOverTime(status) ?? new Date().toISOString());
-        say(`handed over: ${status.pendingApproval?.humanFix ?? status.timeline.filter((e) => e.kind === 'escalation').at(-1)?.text ?? status.phase}`);
-        break;
-      }
-      if (Date.now() > deadline) {
-        problems.push(`still ${status.phase} after ${settings.timeoutMs / 1000} s`);
-        break;
-      }
-      await sleep(1_000);
+    // Break, let the outage settle as an alert rule's `for:` would, and fire the alert.
+    const brokeAt = Date.now();
+    say(`breaking ${service.namespace}/${service.deployment}`);
+    await breakService(stack, name);
+    await sleep(alertSettleMs);
+    startsAt = new Date().toISOString();
+    say('sending the ServiceDown alert to the receiver, as Alertmanager would');
+    await sendAlert(stack, 'firing', startsAt, say);
+
+    // The incident this alert opened: a new run of the service's workflow (the one before is closed).
+    const opened = await eventually(async () => {
+      const s = await incidentStatus(incidents, workflowId, say);
+      return s.alert.startsAt === startsAt ? s : undefined;
+    }, 120_000);
+    if (!opened) {
+      throw new Error('no incident opened for the alert within 120 s');
     }
+    const ref = opened.incidentNumber ? `INC-${opened.incidentNumber}` : workflowId;
+    result.incidentNumber = opened.incidentNumber ?? null;
+    result.detectionSeconds = Math.round((Date.parse(opened.openedAt) - brokeAt) / 100) / 10;
+    say(`${ref} opened`);
 
-    if (status.phase !== 'resolved') {
-      // People take over: they fix what automation must not (the sandbox is healed by hand) and close the incident.
-      await monkey?.reached('handed-over');
-      say('playing the people: healing the sandbox by hand, then resolving the incident');
-      sandbox.heal(service.deployment);
-      await waitFor(async () => sandbox.isRecovered(service.deployment), 'the sandbox to heal', 120_000).catch((err: unknown) => problems.push(String(err)));
-      await patiently(() => incidents.resolve(workflowId, who, 'game day: fixed by hand (the sandbox was healed)'), { what: `the resolve signal of ${ref}`, giveUpAfterMs: outageLimitMs, say });
+    let handedOver = false;
+    // The closed incident's outcome names its follow-up; read from Temporal's history (no worker needed).
+    let outcomeOf: Promise<IncidentOutcome> | undefined;
+    const outcome = () => (outcomeOf ??= client.withDeadline(Date.now() + 10_000, () => client.workflow.getHandle<() => Promise<IncidentOutcome>>(workflowId).result()).catch((err: unknown) => {
+      outcomeOf = undefined;
+      throw err;
+    }));
+    const followUpOf = () => outcome().then((o) => o.postIncidentWorkflowId, () => undefined);
+    const monkey = settings.chaos?.length
+      ? new ChaosMonkey(
+          {
+            scenario: name,
+            client,
+            workflowId,
+            followUpId: () => followUpOf(),
+            sandbox,
+            auditFrom,
+            worker: stack.worker,
+            temporal: stack.temporal.process,
+            handedOver: () => handedOver,
+            say,
+          },
+          settings.chaos,
+        )
+      : undefined;
+
+    try {
+      // Until the incident is resolved, or handed to people.
+      let status: IncidentStatus = opened;
+      const deadline = Date.now() + settings.timeoutMs;
+      let lastPhase = '';
+      for (;;) {
+        status = await incidentStatus(incidents, workflowId, say, ref);
+        if (status.phase !== lastPhase) say(`phase ${(lastPhase = status.phase)}`);
+        if (status.phase === 'resolved') break;
+        if (handedToHumans(status)) {
+          handedOver = true;
+          result.timeToHandOverSeconds = seconds(status.openedAt, handOverTime(status) ?? new Date().toISOString());
+          say(`handed over: ${status.pendingApproval?.humanFix ?? status.timeline.filter((e) => e.kind === 'escalation').at(-1)?.text ?? status.phase}`);
+          break;
+        }
+        if (Date.now() > deadline) {
+          problems.push(`still ${status.phase} after ${settings.timeoutMs / 1000} s`);
+          break;
+        }
+        await sleep(1_000);
+      }
+
+      if (status.phase !== 'resolved') {
+        // People take over: they fix what automation must not (the sandbox is healed by hand) and close the incident.
+        await monkey?.reached('handed-over');
+        say('playing the people: healing the sandbox by hand, then resolving the incident');
+        sandbox.heal(service.deployment);
+        await waitFor(async () => sandbox.isRecovered(service.deployment), 'the sandbox to heal', 120_000).catch((err: unknown) => problems.push(String(err)));
+        await patiently(() => incidents.resolve(workflowId, who, 'game day: fixed by hand (the sandbox was healed)'), { what: `the resolve signal of ${ref}`, giveUpAfterMs: outageLimitMs, say });
+      }
+
+      // The incident closes and starts its follow-up.
+      const closed = await eventually(async () => {
+        const view = await viewWorkflow(client, workflowId);
+        return view && !isOpen(view) ? view : undefined;
+      }, 180_000);
+      if (!closed) problems.push('the incident did not close within 180 s');
+      else if (closed.status !== 'COMPLETED') problems.push(`the incident ended ${closed.status}`);
+      const final = await incidentStatus(incidents, workflowId, say, ref);
+      const ended = closed?.status === 'COMPLETED' ? await patiently(outcome, { what: `the outcome of ${ref}`, giveUpAfterMs: outageLimitMs, say }) : undefined;
+
+      result.diagnosis = final.diagnosis?.category ?? null;
+      result.resolution = final.resolution ?? null;
+      result.applied = final.actions.filter((a) => a.appliedAt).map((a) => ({ idempotencyKey: a.idempotencyKey, command: a.command }));
+      result.actions = result.applied.map((a) => a.command);
+      result.timeToMitigateSeconds = final.resolution === 'mitigated' ? seconds(final.openedAt, final.restoredAt) : null;
+      result.timeToResolveSeconds = seconds(final.openedAt, final.resolvedAt);
+      say(`resolved (${final.resolution ?? '?'})${result.actions.length ? `: ${result.actions.join('; ')}` : ''}`);
+
+      if (ended) await followUp(stack, ended.postIncidentWorkflowId, ref, result, monkey, say);
+    } finally {
+      result.chaos = (await monkey?.finish()) ?? [];
     }
-
-    // The incident closes and starts its follow-up.
-    const closed = await eventually(async () => {
-      const view = await viewWorkflow(client, workflowId);
-      return view && !isOpen(view) ? view : undefined;
-    }, 180_000);
-    if (!closed) problems.push('the incident did not close within 180 s');
-    else if (closed.status !== 'COMPLETED') problems.push(`the incident ended ${closed.status}`);
-    const final = await incidentStatus(incidents, workflowId, say, ref);
-    const ended = closed?.status === 'COMPLETED' ? await patiently(outcome, { what: `the outcome of ${ref}`, giveUpAfterMs: outageLimitMs, say }) : undefined;
-
-    result.diagnosis = final.diagnosis?.category ?? null;
-    result.resolution = final.resolution ?? null;
-    result.applied = final.actions.filter((a) => a.appliedAt).map((a) => ({ idempotencyKey: a.idempotencyKey, command: a.command }));
-    result.actions = result.applied.map((a) => a.command);
-    result.timeToMitigateSeconds = final.resolution === 'mitigated' ? seconds(final.openedAt, final.restoredAt) : null;
-    result.timeToResolveSeconds = seconds(final.openedAt, final.resolvedAt);
-    say(`resolved (${final.resolution ?? '?'})${result.actions.length ? `: ${result.actions.join('; ')}` : ''}`);
-
-    if (ended) await followUp(stack, ended.postIncidentWorkflowId, ref, result, monkey, say);
-  } finally {
-    result.chaos = (await monkey?.finish()) ?? [];
+  } catch (err) {
+    // A scenario that cannot go on is a failed scenario; the stack is cleaned up for the next one.
+    problems.push(`aborted: ${err instanceof Error ? err.message : String(err)}`);
+    say(`aborted: ${err instanceof Error ? err.message : String(err)}`);
+    // Nothing of it may stay open: the next scenario's alert would join it.
+    if (isOpen(await viewWorkflow(client, workflowId))) {
+      await incidents.resolve(workflowId, who, 'game day: the scenario was aborted').catch((e: unknown) => problems.push(`could not resolve it: ${String(e)}`));
+    }
   }
 
   // Alertmanager sends the resolved alert once the service is up: no incident is open for it any more.
-  const answer = (await sendAlert(stack, 'resolved', startsAt, say, new Date().toISOString()).catch((err: unknown) => String(err))) as { incidents?: { result?: string }[] } | string;
-  const delivered = typeof answer === 'string' ? answer : answer.incidents?.[0]?.result;
-  if (delivered !== 'no-open-incident') problems.push(`the resolved alert was answered ${String(delivered)}, not no-open-incident`);
+  if (startsAt !== undefined) {
+    const answer = (await sendAlert(stack, 'resolved', startsAt, say, new Date().toISOString()).catch((err: unknown) => String(err))) as { incidents?: { result?: string }[] } | string;
+    const delivered = typeof answer === 'string' ? answer : answer.incidents?.[0]?.result;
+    if (delivered !== 'no-open-incident') problems.push(`the resolved alert was answered ${String(delivered)}, not no-open-incident`);
+  }
   await cleanUp(stack, say, problems);
 
   // Exactly once, for this incident: its writes, and its messages (by its dedup keys).
   result.writes = checkWrites(sandbox.audit().slice(auditFrom), result.applied);
+  const ref = result.incidentNumber ? `INC-${result.incidentNumber}` : workflowId;
   result.messages = checkMessages(incidentMessages(readOutbox(stack.outboxDir), ref, workflowId));
 
   judge(result, expectation);
