@@ -8,6 +8,8 @@
 // sandbox's audit log for the moment the change is written. A point the
 // incident went past before the monkey saw it is hit late, at whatever runs
 // then, and recorded as such. Seeded: the same seed plans the same kills.
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Sandbox } from '../../sandbox/index.js';
 import type { SupervisedProcess } from '../processes.js';
@@ -97,6 +99,9 @@ export interface ChaosScene {
   sandbox: Sandbox;
   /** Audit entries before this incident: its writes come after. */
   auditFrom: number;
+  /** Where the follow-up's messages land (chat.jsonl), and the incident's reference its summaries carry. */
+  outboxDir: string;
+  incidentRef: string;
   worker: SupervisedProcess;
   temporal: SupervisedProcess;
   /** The driver saw the incident handed over to people. */
@@ -178,6 +183,39 @@ export class ChaosMonkey {
     await this.scene.worker.running(180_000);
   }
 
+  private chatRead = 0;
+  private chatPartial = '';
+  private noticeSeen = false;
+
+  /**
+   * Whether the follow-up's first message (its task list) is in the outbox: read
+   * from the chat file as it grows, so that a kill can fall between that write and
+   * the activity reporting it, the window in which a retry would deliver it again.
+   */
+  private followUpNotice(): boolean {
+    if (this.noticeSeen) return true;
+    const file = join(this.scene.outboxDir, 'chat.jsonl');
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch {
+      return false;
+    }
+    if (size <= this.chatRead) return false;
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(size - this.chatRead);
+      readSync(fd, buffer, 0, buffer.length, this.chatRead);
+      this.chatRead = size;
+      const lines = (this.chatPartial + buffer.toString('utf8')).split('\n');
+      this.chatPartial = lines.pop() ?? '';
+      this.noticeSeen = lines.some((l) => l.includes('"event":"post-incident') && l.includes(this.scene.incidentRef));
+    } finally {
+      closeSync(fd);
+    }
+    return this.noticeSeen;
+  }
+
   private incidentWrites(): number {
     const prefix = `${this.scene.workflowId}/`;
     return this.scene.sandbox
@@ -189,6 +227,7 @@ export class ChaosMonkey {
   /** Waits for the event's point; returns what was going on then, or undefined once nothing is left to hit. */
   private async waitForPoint(event: ChaosEvent): Promise<string | undefined> {
     const writesAtStart = this.incidentWrites();
+    const noticeAtStart = event.point === 'follow-up' ? this.followUpNotice() : undefined;
     let view: WorkflowView | undefined;
     let followUp: WorkflowView | undefined;
     let viewedAt = 0;
@@ -231,7 +270,8 @@ export class ChaosMonkey {
             hit = isOpen(view) && this.scene.handedOver();
             break;
           case 'follow-up':
-            hit = isOpen(followUp);
+            // The moment its first message is written; if that was before this kill was armed, while it runs.
+            hit = noticeAtStart ? isOpen(followUp) : this.followUpNotice();
             break;
         }
         if (hit) {
@@ -245,7 +285,8 @@ export class ChaosMonkey {
       if (reachedAt !== undefined && (Date.now() - reachedAt >= event.delayMs || stage !== event.point)) {
         return event.delayMs > 0 ? `${reachedAs} +${((Date.now() - reachedAt) / 1000).toFixed(1)} s` : reachedAs;
       }
-      await sleep(25);
+      // The write of a change or of the follow-up's message is over in milliseconds: look often.
+      await sleep(event.point === 'mid-apply' || event.point === 'follow-up' ? 5 : 25);
     }
   }
 }

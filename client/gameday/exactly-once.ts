@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import type { AuditEntry } from '../../sandbox/index.js';
 
 export interface OutboxMessage {
+  /** The message's own id, the same on every retry (messages of older workflow code have none). */
+  id?: string;
   channel: string;
   sentAt: string;
   event: string;
@@ -41,6 +43,7 @@ export function readOutbox(dir: string): OutboxMessage[] {
       try {
         const m = JSON.parse(line) as Partial<OutboxMessage>;
         messages.push({
+          ...(typeof m.id === 'string' ? { id: m.id } : {}),
           channel: m.channel ?? channel,
           sentAt: m.sentAt ?? '',
           event: m.event ?? '?',
@@ -126,6 +129,8 @@ export interface DuplicateMessage {
   summary: string;
   times: number;
   sentAt: string[];
+  /** The copies' message ids, where they carry one. */
+  ids: string[];
   /** The chaos kill between the first two copies, if any (filled in by the game day). */
   afterKill?: string;
 }
@@ -163,7 +168,16 @@ export function checkMessages(messages: readonly OutboxMessage[]): MessageCheck 
     .filter((g) => g.length > 1)
     .map((g) => {
       const m = g[0] as OutboxMessage;
-      return { channel: m.channel, event: m.event, dedupKey: m.dedupKey, ...(m.level !== undefined ? { level: m.level } : {}), summary: m.summary, times: g.length, sentAt: g.map((x) => x.sentAt) };
+      return {
+        channel: m.channel,
+        event: m.event,
+        dedupKey: m.dedupKey,
+        ...(m.level !== undefined ? { level: m.level } : {}),
+        summary: m.summary,
+        times: g.length,
+        sentAt: g.map((x) => x.sentAt),
+        ids: g.flatMap((x) => (x.id ? [x.id] : [])),
+      };
     });
   return { messages: messages.length, statusUpdates, duplicates, unparseable, ok: duplicates.length === 0 && unparseable === 0 };
 }

@@ -59,7 +59,7 @@ export function renderReport(r: GamedayReport): string {
   );
   for (const d of w.duplicates) lines.push(`  written ${d.times} times: ${d.object} under ${d.idempotencyKey} at ${d.at.join(', ')}${d.afterKill ? `; between them: ${d.afterKill}` : ''}`);
   for (const d of w.missing) lines.push(`  applied but never written: ${d.command} (${d.idempotencyKey})`);
-  for (const d of m.duplicates) lines.push(`  delivered ${d.times} times: ${d.channel} ${d.event}${d.level ? ` L${d.level}` : ''} "${d.summary}" at ${d.sentAt.join(', ')}${d.afterKill ? `; between them: ${d.afterKill}` : ''}`);
+  for (const d of m.duplicates) lines.push(`  delivered ${d.times} times: ${d.channel} ${d.event}${d.level ? ` L${d.level}` : ''} "${d.summary}" at ${d.sentAt.join(', ')}${d.ids.length ? '' : ' (without a message id)'}${d.afterKill ? `; between them: ${d.afterKill}` : ''}`);
   const good = r.scenarios.filter((s) => s.ok).length;
   lines.push(`game day: ${good}/${r.scenarios.length} scenarios recovered or handed over correctly; exactly-once ${r.exactlyOnce.ok ? 'held' : 'FAILED'}: ${r.ok ? 'PASS' : 'FAIL'}`);
   return lines.join('\n');

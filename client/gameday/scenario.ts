@@ -134,6 +134,8 @@ export async function runScenario(stack: RunningStack, expectation: ScenarioExpe
             followUpId: () => followUpOf(),
             sandbox,
             auditFrom,
+            outboxDir: stack.outboxDir,
+            incidentRef: ref,
             worker: stack.worker,
             temporal: stack.temporal.process,
             handedOver: () => handedOver,

@@ -4,7 +4,7 @@
 // restarted on its database once, then each incident is diagnosed as the runbook
 // says, its fix is applied and verified, it resolves after the monitor and starts
 // its follow-up; every change reached the cluster exactly once, and no message
-// went out twice except as the known at-least-once delivery below.
+// went out twice (but for the known bug of the follow-up's messages, below).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,16 +50,17 @@ describe('npm run gameday -- --chaos', () => {
     expect(writes).toMatchObject({ applied: 2, duplicates: [], missing: [], unkeyed: [] });
     expect(writes.realWrites).toBeGreaterThanOrEqual(2);
 
-    // Messages (the outbox). Known product bug: the notify activity is at-least-once, so a
-    // worker killed after its outbox append and before the activity completed delivers the
-    // message again on the retry. Any such copy must sit right across a kill of ours; a
-    // duplicate with no kill between its copies would be a different bug and fails here.
-    // When notify becomes idempotent, tighten this to `duplicates: []`.
+    // Messages (the outbox). The incident's own messages carry an id the outbox deduplicates
+    // on, so none may come twice. Known product bug, reported: the post-incident follow-up's
+    // messages carry no id, so a worker killed after the outbox append and before the notify
+    // activity completed delivers the message again on the retry (the chaos kills at that very
+    // moment when it can). Such a copy must sit right across a kill of ours; any other duplicate
+    // fails here. When the follow-up's messages get ids, tighten this to `duplicates: []`.
     const messages = report.exactlyOnce.messages;
     expect(messages.messages).toBeGreaterThan(0);
     expect(messages.unparseable).toBe(0);
-    expect(messages.duplicates.filter((d) => d.afterKill === undefined || d.times > 2)).toEqual([]);
-    if (messages.duplicates.length > 0) console.warn(`known at-least-once notify: ${JSON.stringify(messages.duplicates)}`);
+    expect(messages.duplicates.filter((d) => d.ids.length > 0 || d.afterKill === undefined || d.times > 2)).toEqual([]);
+    if (messages.duplicates.length > 0) console.warn(`known bug, follow-up messages delivered twice: ${JSON.stringify(messages.duplicates)}`);
 
     // The game day's verdict and exit code agree with what it found.
     expect(report.ok).toBe(messages.duplicates.length === 0);
