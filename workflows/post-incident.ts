@@ -115,6 +115,8 @@ export async function postIncidentWorkflow(input: PostIncidentInput): Promise<Fo
   });
   refresh();
 
+  // Each message's id, the same on every retry of it: the receiving side (and the outbox) deliver it once.
+  let messagesSent = 0;
   /** Sends through the notify activity; a message that cannot be sent is recorded, never fatal. False: not sent. */
   const notify = async (
     channel: Channel,
@@ -130,6 +132,7 @@ export async function postIncidentWorkflow(input: PostIncidentInput): Promise<Fo
       event,
       incidentId: incident.incidentId,
       dedupKey: page.dedupKey,
+      id: `${workflowInfo().workflowId}/message-${++messagesSent}`,
       severity: page.severity,
       ...(level ? { level } : {}),
       summary,
