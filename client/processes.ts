@@ -110,8 +110,8 @@ export class SupervisedProcess {
     const servedAt = this.current.servedAt;
     const fast = this.ready ? servedAt === undefined || now - servedAt < this.policy.fastAfterServingMs : ranMs < this.policy.fastCrashMs;
     this.fastCrashes = fast ? this.fastCrashes + 1 : 1;
-    // A process that exits by itself says why on stderr; a signal's victim has no last words.
-    const said = /^\d+$/.test(how) ? this.current.lastError() : undefined;
+    // A process that fails says why on stderr; a signal's victim or a clean exit has no last words worth showing.
+    const said = /^[1-9]\d*$/.test(how) ? this.current.lastError() : undefined;
     const why = said ? `: "${said}"` : '';
     if (this.policy.fatalExitCodes.includes(how)) {
       this.giveUp(`${this.name} exited (${how})${why}, which no restart cures (see its log: ${log})`);
