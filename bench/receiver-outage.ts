@@ -6,7 +6,6 @@
 // seconds, not the SDK's ~20 s of retries).
 //   npx tsx bench/receiver-outage.ts [--samples N] [--call-timeout-ms MS]
 //   (or: npm run bench -- receiver-outage)
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -17,6 +16,7 @@ import { ClientEnvSchema } from '../client/config.js';
 import { Incidents } from '../client/incidents.js';
 import { buildReceiver } from '../client/receiver/server.js';
 import { devServerEnv, uniqueId } from '../test/helpers/temporal.js';
+import { deadPort } from '../test/helpers/processes.js';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -26,13 +26,6 @@ const callTimeoutMs = values['call-timeout-ms'] === undefined ? undefined : Numb
 const token = 'bench-receiver-token-0123456789';
 const config = ClientEnvSchema.parse({});
 
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const ms = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);

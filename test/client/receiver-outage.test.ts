@@ -3,7 +3,6 @@
 // it is checked before anything goes to Temporal; and a fault of the receiver
 // itself is a 500, never a 503 that would ask for a retry. How long the 503
 // takes is a figure of `npm run bench -- receiver-outage`, not asserted here.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
@@ -14,19 +13,12 @@ import { Incidents } from '../../client/incidents.js';
 import { serviceDownWebhook } from '../../client/alerts/webhook.js';
 import { buildReceiver, type IncidentGateway } from '../../client/receiver/server.js';
 import { devServerEnv, uniqueId } from '../helpers/temporal.js';
+import { deadPort } from '../helpers/processes.js';
 
 const token = 'receiver-outage-token-0123456789';
 const config = ClientEnvSchema.parse({});
 const log = pino({ level: 'silent' });
 
-/** A port where nothing listens (taken from the OS, then let go). */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const receiverOver = (gateway: IncidentGateway) => buildReceiver({ token, defaultCluster: 'local', clusters: ['local'], gateway, log });
 const firing = () => serviceDownWebhook({ cluster: 'local', namespace: uniqueId('ns'), deployment: 'checkout' }, 'firing', '2026-11-27T10:00:00Z');

@@ -2,6 +2,7 @@
 // It runs in a process group of its own, so that on a time-out Ctrl-C reaches
 // every process it started, and nothing outlives the test.
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { repoRoot } from './temporal.js';
 
 export interface Run {
@@ -98,4 +99,13 @@ export function processInGroup(pgid: number, pattern: RegExp): number {
   const found = processesInGroup(pgid).filter((p) => pattern.test(p.args));
   if (found.length !== 1) throw new Error(`expected one process matching ${String(pattern)} in group ${pgid}, found ${found.length}: ${found.map((p) => `${p.pid} ${p.args}`).join('; ')}`);
   return (found[0] as { pid: number }).pid;
+}
+
+/** A port where nothing listens (taken from the OS, then let go). */
+export async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
