@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { TASK_QUEUE } from '../../workflows/messages.js';
 import { incidentSearchAttributes } from '../../workflows/search-attributes.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
@@ -63,6 +64,24 @@ export function workflowBundle(workflowsPath: string): Promise<WorkflowBundleWit
     bundles.set(workflowsPath, bundle);
   }
   return bundle;
+}
+
+export interface RunningWorker {
+  /** Shuts the worker down and waits until it has stopped. */
+  stop(): Promise<void>;
+}
+
+/** A worker of the product's workflows on the incident task queue, over the given activities (a fake fleet), polling until stop(). */
+export async function startIncidentWorker(env: TestWorkflowEnvironment, activities: object): Promise<RunningWorker> {
+  const workflowsPath = resolve(repoRoot, 'workflows/index.ts');
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(workflowsPath), activities });
+  const running = worker.run();
+  return {
+    stop: async () => {
+      worker.shutdown();
+      await running;
+    },
+  };
 }
 
 const noop = (): void => undefined;

@@ -7,18 +7,16 @@
 // its history, whatever the group's size.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ClientEnvSchema } from '../../client/config.js';
 import { Incidents } from '../../client/incidents.js';
 import { serviceDownWebhook } from '../../client/alerts/webhook.js';
 import { buildReceiver } from '../../client/receiver/server.js';
-import { TASK_QUEUE, incidentWorkflowId, statusQuery, type IncidentStatus } from '../../workflows/messages.js';
+import { incidentWorkflowId, statusQuery, type IncidentStatus } from '../../workflows/messages.js';
 import { FakeCluster, FakeFleet } from '../fixtures/fake-cluster.js';
-import { devServerEnv, eventually, uniqueId, workflowBundle } from '../helpers/temporal.js';
+import { devServerEnv, eventually, uniqueId, startIncidentWorker, type RunningWorker } from '../helpers/temporal.js';
 
-const workflowsPath = new URL('../../workflows/index.ts', import.meta.url).pathname;
 const token = 'flood-test-token-0123456789';
 const deliveries = 20;
 const podsInGroup = 1000;
@@ -26,24 +24,21 @@ const podsInGroup = 1000;
 const eventsPerDelivery = 4;
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 let receiver: FastifyInstance;
 let incidents: Incidents;
 const fleet = new FakeFleet();
 
 beforeAll(async () => {
   env = await devServerEnv();
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(workflowsPath), activities: fleet.activities });
-  running = worker.run();
+  worker = await startIncidentWorker(env, fleet.activities);
   incidents = new Incidents(env.client, ClientEnvSchema.parse({}));
   receiver = buildReceiver({ token, defaultCluster: 'local', clusters: ['local'], gateway: incidents, log: pino({ level: 'silent' }), bodyLimit: 4 * 1024 * 1024 });
 });
 
 afterAll(async () => {
   await receiver?.close();
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
 });
 

@@ -5,9 +5,8 @@
 // resolution, and the post-incident follow-up to the 1-month tasks.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eventually, timeSkippingEnv, workflowBundle } from '../helpers/temporal.js';
+import { eventually, timeSkippingEnv, startIncidentWorker, type RunningWorker } from '../helpers/temporal.js';
 import { FakeCluster, FakeFleet, webhookDown, type Scenario, type World } from '../fixtures/fake-cluster.js';
 import { alertFor, decide, incidentInput, newService, openIncident, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
 import {
@@ -33,26 +32,18 @@ import type { incidentWorkflow } from '../../workflows/incident.js';
 import { Incidents } from '../../client/incidents.js';
 import { loadClientConfig } from '../../client/config.js';
 
-const workflowsPath = new URL('../../workflows/index.ts', import.meta.url).pathname;
 const minute = 60_000;
 const hour = 60 * minute;
 const day = 24 * hour;
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 const fleet = new FakeFleet();
 const started: WorkflowHandle[] = [];
 
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(workflowsPath),
-    activities: fleet.activities,
-  });
-  running = worker.run();
+  worker = await startIncidentWorker(env, fleet.activities);
 });
 
 afterEach(async () => {
@@ -80,8 +71,7 @@ async function quietlyTerminate(handle: WorkflowHandle): Promise<void> {
 }
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
 });
 

@@ -5,34 +5,29 @@
 // fails, the follow-up keeps its tasks, reminders and escalations, and says so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { timeSkippingEnv, uniqueId, workflowBundle } from '../helpers/temporal.js';
+import { timeSkippingEnv, uniqueId, startIncidentWorker, type RunningWorker } from '../helpers/temporal.js';
 import { FakeCluster, FakeFleet, webhookDown, webhookRefused } from '../fixtures/fake-cluster.js';
 import { alertFor, newService } from '../fixtures/incident-driver.js';
 import type { Notification } from '../../workflows/domain.js';
 import { TASK_QUEUE, completeTaskSignal, incidentWorkflowId, postIncidentWorkflowId, tasksQuery, type IncidentRecord } from '../../workflows/messages.js';
 import { postIncidentWorkflow, runbookTasks, type FollowUpStatus, type PostIncidentInput } from '../../workflows/post-incident.js';
 
-const workflowsPath = new URL('../../workflows/index.ts', import.meta.url).pathname;
 const minute = 60_000;
 const hour = 60 * minute;
 const day = 24 * hour;
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 const fleet = new FakeFleet();
 
 beforeAll(async () => {
   env = await timeSkippingEnv();
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(workflowsPath), activities: fleet.activities });
-  running = worker.run();
+  worker = await startIncidentWorker(env, fleet.activities);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
 });
 

@@ -3,29 +3,24 @@
 // options, current details and the status query while it waits for approval, a
 // visibility query on IncidentPhase, and a summary on every activity and timer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { devServerEnv, eventually, workflowBundle } from '../helpers/temporal.js';
+import { devServerEnv, eventually, startIncidentWorker, type RunningWorker } from '../helpers/temporal.js';
 import { FakeCluster, FakeFleet } from '../fixtures/fake-cluster.js';
 import { incidentInput, newService, openIncident, waitForStatus } from '../fixtures/incident-driver.js';
-import { TASK_QUEUE, incidentStartOptions } from '../../workflows/messages.js';
+import { incidentStartOptions } from '../../workflows/messages.js';
 
-const workflowsPath = new URL('../../workflows/index.ts', import.meta.url).pathname;
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let worker: RunningWorker | undefined;
 const fleet = new FakeFleet();
 
 beforeAll(async () => {
   env = await devServerEnv();
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(workflowsPath), activities: fleet.activities });
-  running = worker.run();
+  worker = await startIncidentWorker(env, fleet.activities);
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
+  await worker?.stop();
   await env?.teardown();
 });
 
