@@ -34,6 +34,7 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -432,6 +433,17 @@ async function verify(state: IncidentState, action: MitigationAction | undefined
       state.record('verification', `rollout status failed: ${errorMessage(err)}`);
     }
   }
+  const result = await verifyOnce(state, restarts);
+  // A selector change reaches the service's endpoints a moment later (the endpoints controller): look again once before judging it.
+  if (!result.recovered && state.crashSafe && action?.kind === 'set-service-selector') {
+    await sleep(5_000);
+    return verifyOnce(state, restarts);
+  }
+  return result;
+}
+
+async function verifyOnce(state: IncidentState, restarts: number): Promise<VerificationResult> {
+  const s = state.config.service;
   try {
     const result = await reads.verifyRecovery.executeWithOptions(
       { summary: `verify deployment/${s.deployment}: rollout, pods ready, no new restarts, /health/live, /health/ready, /metrics` },
