@@ -162,7 +162,7 @@ function defaults(resource: ResourceType, o: KObject, usedClusterIPs: () => Set<
       let clusterIP = spec.clusterIP;
       if (!clusterIP) {
         const used = usedClusterIPs();
-        for (let i = 10; !clusterIP || used.has(clusterIP); i++) clusterIP = `10.96.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+        for (let i = 10; !clusterIP || used.has(clusterIP); i++) clusterIP = `127.96.${Math.floor(i / 250)}.${(i % 250) + 1}`;
       }
       return {
         ...o,

@@ -68,7 +68,7 @@ export function requestPodDeletion(store: Store, pod: Pod, graceSeconds?: number
 
 export class Kubelet {
   private readonly sims = new Map<string, SimPod>();
-  private readonly nodeIps = new Map<string, { index: number; next: number }>();
+  private readonly nodeIps = new Map<string, { prefix: string; hostIP: string; next: number }>();
 
   constructor(
     private readonly store: Store,
@@ -89,10 +89,14 @@ export class Kubelet {
     let ips = this.nodeIps.get(node);
     if (!ips) {
       const nodeObject = this.store.get<Node>(R.nodes, undefined, node);
-      const hostIP = nodeObject?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-      // A node registered without an address (one added by hand) gets a pod range no seeded node uses.
-      const index = hostIP ? Number(hostIP.split('.')[3] ?? 0) : 100 + this.nodeIps.size;
-      ips = { index, next: 2 };
+      // Every address stays inside 127.0.0.0/8, so nothing that follows one (the API server's
+      // proxy, a probe from the worker) can leave this machine.
+      const hostIP = nodeObject?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
+      // Pods take addresses from the node's range; a node registered without one (added by hand)
+      // gets a range no seeded node uses.
+      const range = /^127\.(\d+)\.(\d+)\.0\/24$/.exec(nodeObject?.spec?.podCIDR ?? '');
+      const prefix = range ? `127.${range[1]}.${range[2]}` : `127.245.${this.nodeIps.size % 250}`;
+      ips = { prefix, hostIP, next: 2 };
       this.nodeIps.set(node, ips);
     }
     const n = ips.next++;
@@ -105,8 +109,8 @@ export class Kubelet {
       until: now + this.timing.startMs,
       restarts: 0,
       ready: false,
-      ip: `10.244.${ips.index}.${(n % 250) + 2}`,
-      hostIP: `10.0.${Math.floor(ips.index / 250)}.${ips.index % 250}`,
+      ip: `${ips.prefix}.${(n % 250) + 2}`,
+      hostIP: ips.hostIP,
       startTime: now,
       lastUnhealthy: 0,
     });

@@ -237,6 +237,7 @@ export const NodeSchema = z.looseObject({
   spec: z
     .looseObject({
       unschedulable: z.boolean().optional(),
+      podCIDR: z.string().optional(),
       taints: z.array(z.looseObject({ key: z.string(), effect: z.string(), value: z.string().optional() })).optional(),
     })
     .optional(),

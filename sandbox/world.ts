@@ -147,7 +147,7 @@ function seedNodes(ctx: SeedContext, services: number): void {
           },
           annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
         },
-        spec: { podCIDR: `10.244.${i}.0/24`, podCIDRs: [`10.244.${i}.0/24`] },
+        spec: { podCIDR: `127.244.${i}.0/24`, podCIDRs: [`127.244.${i}.0/24`] },
         status: {
           capacity: { cpu: '4', 'ephemeral-storage': '101430960Ki', memory: '16380452Ki', pods: '110' },
           allocatable: { cpu: '3920m', 'ephemeral-storage': '93478772582', memory: '15229476Ki', pods: '110' },
@@ -158,7 +158,7 @@ function seedNodes(ctx: SeedContext, services: number): void {
             condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
           ],
           addresses: [
-            { type: 'InternalIP', address: `10.0.0.${i}` },
+            { type: 'InternalIP', address: `127.0.1.${i}` },
             { type: 'Hostname', address: name },
           ],
           daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
@@ -238,7 +238,7 @@ function seedService(ctx: SeedContext, world: World, names: ServiceNames, timing
         ingressClassName: 'nginx',
         rules: [{ host: `${names.name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: names.name, port: { number: 8080 } } } }] } }],
       },
-      status: { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } },
+      status: { loadBalancer: { ingress: [{ ip: '127.0.2.10' }] } },
     },
     45 * day,
   );
