@@ -54,6 +54,13 @@ export const ActivitiesConfigSchema = z.object({
       metricsPath: z.string().default('metrics'),
       /** Timeout of each dependency probe and notification POST. */
       httpTimeoutMs: z.number().int().positive().default(5_000),
+      /**
+       * How the service and its pods are reached: through the API server's proxy
+       * (services/proxy, pods/proxy; the worker can run anywhere), or on the pod
+       * network (the worker runs inside the cluster's network and dials pod
+       * addresses itself; no proxy rights needed).
+       */
+      via: z.enum(['api-proxy', 'pod-network']).default('api-proxy'),
     })
     .prefault({}),
   /** How often waitForRollout re-reads the deployment (and heartbeats). */

@@ -9,6 +9,7 @@ import type { ActivityDeps } from './deps.js';
 import { call, callOptional, statusMessage } from './kube/call.js';
 import type { KubeClients } from './kube/cluster.js';
 import { isPodRunning, listPods, readDeployment } from './kube/objects.js';
+import { podGet, serviceBackends, serviceGet } from './pod-network.js';
 import { redact, truncate } from './redact.js';
 
 const maxBody = 200;
@@ -79,6 +80,15 @@ export async function proxyGet(k: KubeClients, target: { kind: 'services' | 'pod
   });
 }
 
+/**
+ * GET <path> on a service's or pod's port the way the worker is set to reach
+ * them (PROBE_VIA): through the API server's proxy, or on the pod network.
+ */
+export function probeGet(deps: ActivityDeps, k: KubeClients, target: { kind: 'services' | 'pods'; namespace: string; name: string }, port: number | string, path: string): Promise<ProxyAnswer> {
+  if (deps.probes.via === 'api-proxy') return proxyGet(k, target, port, path);
+  return target.kind === 'services' ? serviceGet(deps, k, target.namespace, target.name, port, path) : podGet(deps, k, target.namespace, target.name, port, path);
+}
+
 /** What findings keep of an answer: the app's body, or the proxy's message, redacted and short. */
 export function shownAnswer(answer: ProxyAnswer): { status: number; body: string } {
   const body = answer.fromProxy ? statusMessage(answer.body) : truncate(redact.text(answer.body.trim()), maxBody);
@@ -99,9 +109,9 @@ export async function checkServiceHealth(deps: ActivityDeps, service: ServiceRef
     readDeployment(k, service),
     callOptional(k, { verb: 'get', resource: 'services', name, namespace }, () => k.core.readNamespacedService({ name, namespace })),
     callOptional(k, { verb: 'get', resource: 'endpoints', name, namespace }, () => k.core.readNamespacedEndpoints({ name, namespace })),
-    proxyGet(k, onService, healthPort, livePath),
-    proxyGet(k, onService, healthPort, readyPath),
-    proxyGet(k, onService, metricsPort, metricsPath),
+    probeGet(deps, k, onService, healthPort, livePath),
+    probeGet(deps, k, onService, healthPort, readyPath),
+    probeGet(deps, k, onService, metricsPort, metricsPath),
     call(k, { verb: 'list', resource: 'ingresses', namespace }, () => k.networking.listNamespacedIngress({ namespace })),
   ]);
   let direct: HealthFindings['direct'];
@@ -109,16 +119,19 @@ export async function checkServiceHealth(deps: ActivityDeps, service: ServiceRef
     const pod = (await listPods(k, namespace, deployment)).find(isPodRunning);
     if (pod?.metadata?.name) {
       const onPod = { kind: 'pods' as const, namespace, name: pod.metadata.name };
-      const [podLive, podReady] = await Promise.all([proxyGet(k, onPod, healthPort, livePath), proxyGet(k, onPod, healthPort, readyPath)]);
+      const [podLive, podReady] = await Promise.all([probeGet(deps, k, onPod, healthPort, livePath), probeGet(deps, k, onPod, healthPort, readyPath)]);
       direct = { pod: pod.metadata.name, live: shownAnswer(podLive), ready: shownAnswer(podReady) };
     }
   }
+  // On the pod network the worker routes as kube-proxy does: the ready pods the selector matches.
+  const endpointCount =
+    deps.probes.via === 'pod-network' ? (svc ? (await serviceBackends(k, svc)).length : 0) : (endpoints?.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0);
   return HealthFindingsSchema.parse({
     service: {
       exists: svc !== undefined,
       name: svc?.metadata?.name,
       selector: svc?.spec?.selector ?? {},
-      endpoints: (endpoints?.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0),
+      endpoints: endpointCount,
     },
     podLabels: deployment?.spec?.selector?.matchLabels ?? {},
     live: shownAnswer(live),

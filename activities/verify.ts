@@ -4,7 +4,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Check, HealthSample, PodCounters, ServiceRef, VerificationResult, WireTrafficCounters } from '../workflows/domain.js';
 import type { ActivityDeps } from './deps.js';
-import { proxyGet, shownAnswer, type ProxyAnswer } from './health.js';
+import { probeGet, shownAnswer, type ProxyAnswer } from './health.js';
 import type { KubeClients } from './kube/cluster.js';
 import { isPodReady, isPodRunning, listPods, livePods, podRestarts, readDeployment } from './kube/objects.js';
 import { errorRate, parsePrometheusText, quantileMs, sinceLast, sumCounters, trafficCounters, type TrafficCounters } from './metrics.js';
@@ -27,8 +27,8 @@ async function observe(deps: ActivityDeps, k: KubeClients, service: ServiceRef):
   const onService = { kind: 'services' as const, namespace, name };
   const [deployment, live, readyProbe] = await Promise.all([
     readDeployment(k, service),
-    proxyGet(k, onService, healthPort, livePath),
-    proxyGet(k, onService, healthPort, readyPath),
+    probeGet(deps, k, onService, healthPort, livePath),
+    probeGet(deps, k, onService, healthPort, readyPath),
   ]);
   const pods = deployment ? livePods(await listPods(k, namespace, deployment)) : [];
   return {
@@ -52,7 +52,7 @@ export async function verifyRecovery(deps: ActivityDeps, service: ServiceRef, op
   const { livePath, readyPath, metricsPath, metricsPort } = deps.probes;
   const [seen, metrics] = await Promise.all([
     observe(deps, k, service),
-    proxyGet(k, { kind: 'services', namespace: service.namespace, name: service.deployment }, metricsPort, metricsPath),
+    probeGet(deps, k, { kind: 'services', namespace: service.namespace, name: service.deployment }, metricsPort, metricsPath),
   ]);
   const checks: Check[] = [
     { name: 'rollout complete', ok: seen.rollout?.complete ?? false, detail: seen.rollout?.message ?? `deployment ${service.deployment} does not exist` },
@@ -74,7 +74,7 @@ async function podCounters(deps: ActivityDeps, k: KubeClients, namespace: string
   const scraped = await Promise.all(
     pods.filter(isPodRunning).map(async (pod) => {
       const name = pod.metadata?.name ?? '';
-      const answer = await proxyGet(k, { kind: 'pods', namespace, name }, deps.probes.metricsPort, deps.probes.metricsPath);
+      const answer = await probeGet(deps, k, { kind: 'pods', namespace, name }, deps.probes.metricsPort, deps.probes.metricsPath);
       return answer.status === 200 ? ([[name, trafficCounters(parsePrometheusText(answer.body))]] as const) : [];
     }),
   );

@@ -105,39 +105,45 @@ export class Cluster {
 
   /** All replicas of the current revision ready, and every ready endpoint answering 200 on both health paths. */
   isRecovered(service?: string): boolean {
-    return this.targets(service).every((s) => this.serviceRecovered(s));
-  }
-
-  private serviceRecovered(s: ServiceState): boolean {
-    const d = this.store.get<Deployment>(R.deployments, s.namespace, s.names.name);
-    const want = d?.spec.replicas ?? 0;
-    const st = d?.status;
-    if (!d || !st || want < 1 || st.observedGeneration !== d.metadata.generation) return false;
-    if (st.updatedReplicas !== want || st.replicas !== want || st.readyReplicas !== want || st.availableReplicas !== want) return false;
-    const endpoints = this.store.get<Endpoints>(R.endpoints, s.namespace, s.names.name);
-    const addresses = (endpoints?.subsets ?? []).flatMap((sub) => sub.addresses ?? []);
-    if (addresses.length === 0) return false;
-    return addresses.every((a) => {
-      const pod = this.store.get<Pod>(R.pods, a.targetRef?.namespace ?? s.namespace, a.targetRef?.name ?? '');
-      if (!pod) return false;
-      try {
-        return ['/health/live', '/health/ready'].every((path) => this.kubelet.http(pod, 8080, path).status === 200);
-      } catch {
-        return false;
-      }
-    });
+    return this.targets(service).every((s) => serviceRecovered(this.store, this.kubelet, s));
   }
 
   /** Whether every service pod shows its steady state (so a scenario's symptoms are visible). */
   settled(): boolean {
-    for (const s of this.world.services.values()) {
-      const d = this.store.get<Deployment>(R.deployments, s.namespace, s.names.name);
-      if (!d || d.status?.observedGeneration !== d.metadata.generation) return false;
-      const pods = this.store.list<Pod>(R.pods, s.namespace).filter((p) => p.metadata.labels?.app === s.names.name);
-      if (pods.some((p) => p.metadata.deletionTimestamp)) return false;
-      if (pods.length !== (d.spec.replicas ?? 0)) return false;
-      if (!pods.every((p) => this.kubelet.settled(p))) return false;
-    }
-    return true;
+    return servicesSettled(this.store, this.kubelet, this.world);
   }
+}
+
+/** A service is recovered when all replicas of its current revision are ready and every endpoint answers 200 on both health paths. */
+export function serviceRecovered(store: Store, kubelet: Kubelet, s: ServiceState): boolean {
+  const d = store.get<Deployment>(R.deployments, s.namespace, s.names.name);
+  const want = d?.spec.replicas ?? 0;
+  const st = d?.status;
+  if (!d || !st || want < 1 || st.observedGeneration !== d.metadata.generation) return false;
+  if (st.updatedReplicas !== want || st.replicas !== want || st.readyReplicas !== want || st.availableReplicas !== want) return false;
+  const endpoints = store.get<Endpoints>(R.endpoints, s.namespace, s.names.name);
+  const addresses = (endpoints?.subsets ?? []).flatMap((sub) => sub.addresses ?? []);
+  if (addresses.length === 0) return false;
+  return addresses.every((a) => {
+    const pod = store.get<Pod>(R.pods, a.targetRef?.namespace ?? s.namespace, a.targetRef?.name ?? '');
+    if (!pod) return false;
+    try {
+      return ['/health/live', '/health/ready'].every((path) => kubelet.http(pod, 8080, path).status === 200);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Whether every service pod shows its steady state (so a scenario's symptoms are visible). */
+export function servicesSettled(store: Store, kubelet: Kubelet, world: World): boolean {
+  for (const s of world.services.values()) {
+    const d = store.get<Deployment>(R.deployments, s.namespace, s.names.name);
+    if (!d || d.status?.observedGeneration !== d.metadata.generation) return false;
+    const pods = store.list<Pod>(R.pods, s.namespace).filter((p) => p.metadata.labels?.app === s.names.name);
+    if (pods.some((p) => p.metadata.deletionTimestamp)) return false;
+    if (pods.length !== (d.spec.replicas ?? 0)) return false;
+    if (!pods.every((p) => kubelet.settled(p))) return false;
+  }
+  return true;
 }

@@ -8,32 +8,33 @@ import { dirname } from 'node:path';
 /** JSON strings are valid YAML double-quoted scalars, so values need no other escaping. */
 const q = (s: string) => JSON.stringify(s);
 
-function kubeconfigText(server: string, token: string, caPem: string): string {
+function kubeconfigText(server: string, token: string, caPem: string, name: string, user: string): string {
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
-    '- name: sandbox',
+    `- name: ${name}`,
     '  cluster:',
     `    server: ${q(server)}`,
     `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
     'users:',
-    '- name: sandbox-admin',
+    `- name: ${user}`,
     '  user:',
     `    token: ${q(token)}`,
     'contexts:',
-    '- name: sandbox',
+    `- name: ${name}`,
     '  context:',
-    '    cluster: sandbox',
-    '    user: sandbox-admin',
+    `    cluster: ${name}`,
+    `    user: ${user}`,
     '    namespace: default',
-    'current-context: sandbox',
+    `current-context: ${name}`,
     'preferences: {}',
     '',
   ].join('\n');
 }
 
-export function writeKubeconfig(path: string, server: string, token: string, caPem: string): void {
+/** `name` is the cluster's and the context's; `user` the credential's. */
+export function writeKubeconfig(path: string, server: string, token: string, caPem: string, name = 'sandbox', user = `${name}-admin`): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, kubeconfigText(server, token, caPem), { mode: 0o600 });
+  writeFileSync(path, kubeconfigText(server, token, caPem, name, user), { mode: 0o600 });
 }

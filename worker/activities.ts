@@ -29,6 +29,7 @@ export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
       memoryCeiling: config.MEMORY_CEILING,
     },
     dependencies: dependencyList(config.DEPENDENCY_URLS),
+    probes: { via: config.PROBE_VIA },
     requiredEnv: [...config.REQUIRED_ENV],
     notifications: {
       pagerduty: config.PAGERDUTY_ROUTING_KEY ? { routingKey: config.PAGERDUTY_ROUTING_KEY, eventsUrl: config.PAGERDUTY_EVENTS_URL } : undefined,

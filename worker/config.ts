@@ -54,6 +54,12 @@ export const EnvSchema = z.object({
    * spec's sources (needed where pods take a whole secret through envFrom).
    */
   REQUIRED_ENV: list.default([]),
+  /**
+   * How health and metrics are reached: api-proxy (through the API server, as
+   * `kubectl get --raw …/proxy/…`) or pod-network (the worker dials pod addresses,
+   * when it runs inside the cluster's network or its proxy is forbidden).
+   */
+  PROBE_VIA: z.enum(['api-proxy', 'pod-network']).default('api-proxy'),
   /** Runbook step 5: dependencies probed from the worker, `name=url` pairs. */
   DEPENDENCY_URLS: z.string().default(''),
 

@@ -23,7 +23,7 @@ describe('createDefaultDeps', () => {
   it('builds deps with the defaults filled in', () => {
     const deps = createDefaultDeps(config());
     expect(deps.kube.clients('prod').context).toBe('ctx');
-    expect(deps.probes).toEqual({ healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 5000 });
+    expect(deps.probes).toEqual({ healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 5000, via: 'api-proxy' });
     expect(deps.notifier.reportsDir).toBe('.data/reports');
     expect(deps.requiredEnv).toEqual([]);
     expect(deps.rolloutPollMs).toBe(1000);

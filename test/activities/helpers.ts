@@ -59,7 +59,7 @@ export function sandboxDeps(options: SandboxDepsOptions): ActivityDeps {
     guardrails: { allowedNamespaces: ['default'], maxReplicas: 6, memoryCeiling: '4Gi' },
     requiredEnv: ['ANTHROPIC_API_KEY'],
     dependencies: options.dependencyUrl ? [{ name: 'anthropic', url: options.dependencyUrl }] : [],
-    probes: { healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 2_000 },
+    probes: { healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 2_000, via: 'api-proxy' },
     rolloutPollMs: 100,
   };
 }

@@ -35,7 +35,7 @@ function deps(notifier: Partial<ActivityDeps['notifier']>, answer: () => Respons
       guardrails: { allowedNamespaces: ['default'], maxReplicas: 4, memoryCeiling: '4Gi' },
       requiredEnv: [],
       dependencies: [],
-      probes: { healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 1000 },
+      probes: { healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 1000, via: 'api-proxy' },
       rolloutPollMs: 100,
     },
   };

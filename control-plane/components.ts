@@ -1,0 +1,266 @@
+// The processes of a real Kubernetes control plane on loopback: etcd (Debian's
+// etcd-server), kube-apiserver, kube-controller-manager and kube-scheduler
+// (v1.34.2, built by scripts/provision-cluster.sh) and kwok, which keeps the fake
+// nodes Ready. Every address is inside 127.0.0.0/8: the API server, the service
+// range, the nodes (kwok's node IP) and their pod ranges; see addresses.ts.
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { ProcessGroup, waitFor, type ManagedProcess } from '../client/processes.js';
+import { serviceRange } from './addresses.js';
+import type { Credentials } from './credentials.js';
+
+const root = resolve(import.meta.dirname, '..');
+export const toolsBin = join(root, '.tools', 'bin');
+
+/** Where each binary comes from, for the one-line error when it is missing. */
+const binaries = {
+  'kube-apiserver': join(toolsBin, 'kube-apiserver'),
+  'kube-controller-manager': join(toolsBin, 'kube-controller-manager'),
+  'kube-scheduler': join(toolsBin, 'kube-scheduler'),
+  kwok: join(toolsBin, 'kwok'),
+} as const;
+
+function etcdPath(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Throws one line that names what is missing and the command that provides it. */
+export function checkBinaries(): { etcd: string } & typeof binaries {
+  const missing = Object.entries(binaries)
+    .filter(([, path]) => !existsSync(path))
+    .map(([name]) => name);
+  const etcd = etcdPath();
+  if (!etcd) throw new Error('etcd is not installed: run `apt-get install etcd-server` (Debian), then `npm run provision:cluster`');
+  if (missing.length > 0) throw new Error(`${missing.join(', ')} not built: run \`npm run provision:cluster\` (builds them into .tools/bin from the Go module proxy; about 10 minutes the first time)`);
+  return { etcd, ...binaries };
+}
+
+/** A free TCP port on 127.0.0.1 (the kernel's choice). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+  /** The kubelet endpoint of every fake node: the node agent's HTTPS server (logs). */
+  kubelet: number;
+}
+
+export async function choosePorts(apiserver = 0): Promise<Ports> {
+  return { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: apiserver || (await freePort()), kubelet: await freePort() };
+}
+
+// kwok's node stages (initialize, then heartbeat with a lease), as kwok ships them;
+// its pod stages are replaced by one that matches no pod: pods belong to the node
+// agent, which runs the service's containers as the sandbox models them.
+const kwokConfig = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: node-initialize
+spec:
+  resourceRef: {apiGroup: v1, kind: Node}
+  selector:
+    matchExpressions:
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: 'NotIn'
+      values: ['True']
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      {{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
+      conditions:
+      {{ range NodeConditions }}
+      - lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $lastTransitionTime | Quote }}
+        message: {{ .message | Quote }}
+        reason: {{ .reason | Quote }}
+        status: {{ .status | Quote }}
+        type: {{ .type | Quote }}
+      {{ end }}
+      addresses:
+      {{ with .status.addresses }}
+      {{ YAML . 1 }}
+      {{ else }}
+      - address: {{ NodeIP | Quote }}
+        type: InternalIP
+      - address: {{ .metadata.name | Quote }}
+        type: Hostname
+      {{ end }}
+      daemonEndpoints:
+        kubeletEndpoint:
+          Port: {{ NodePort }}
+      allocatable:
+      {{ with .status.allocatable }}
+      {{ YAML . 1 }}
+      {{ else }}
+        cpu: "4"
+        memory: 16Gi
+        pods: "110"
+      {{ end }}
+      capacity:
+      {{ with .status.capacity }}
+      {{ YAML . 1 }}
+      {{ else }}
+        cpu: "4"
+        memory: 16Gi
+        pods: "110"
+      {{ end }}
+      nodeInfo:
+        architecture: amd64
+        containerRuntimeVersion: {{ printf "kwok-%s" Version }}
+        kernelVersion: {{ printf "kwok-%s" Version }}
+        kubeletVersion: {{ printf "kwok-%s" Version }}
+        operatingSystem: linux
+      phase: Running
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: node-heartbeat-with-lease
+spec:
+  resourceRef: {apiGroup: v1, kind: Node}
+  selector:
+    matchExpressions:
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Running']
+    - key: '.status.conditions.[] | select( .type == "Ready" ) | .status'
+      operator: 'In'
+      values: ['True']
+  delay:
+    durationMilliseconds: 600000
+    jitterDurationMilliseconds: 610000
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      {{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
+      conditions:
+      {{ range NodeConditions }}
+      - lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $lastTransitionTime | Quote }}
+        message: {{ .message | Quote }}
+        reason: {{ .reason | Quote }}
+        status: {{ .status | Quote }}
+        type: {{ .type | Quote }}
+      {{ end }}
+  immediateNextStage: true
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pods-belong-to-the-node-agent
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - key: '.metadata.annotations["incident-response/never"]'
+      operator: Exists
+  next:
+    statusTemplate: '{}'
+`;
+
+/** client-go's watch-list needs an etcd newer than Debian's 3.4; without this the components log a fallback warning every second. */
+const noWatchList = { KUBE_FEATURE_WatchListClient: 'false' };
+
+export interface Components {
+  readonly group: ProcessGroup;
+  readonly processes: ManagedProcess[];
+}
+
+/** Starts etcd, the API server, the controller manager, the scheduler and kwok; resolves when the API server is ready. */
+export async function startComponents(dir: string, ports: Ports, credentials: Credentials, say: (line: string) => void): Promise<Components> {
+  const bin = checkBinaries();
+  const group = new ProcessGroup(join(dir, 'logs'), say);
+  const processes: ManagedProcess[] = [];
+  const server = `https://127.0.0.1:${ports.apiserver}`;
+  const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
+  const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
+  processes.push(
+    group.start('etcd', bin.etcd, [
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      '--log-level=warn',
+    ]),
+  );
+  await waitFor(async () => (await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(1_000) })).ok, `etcd on ${etcdUrl}`, 30_000);
+
+  processes.push(
+    group.start('kube-apiserver', bin['kube-apiserver'], [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${ports.apiserver}`,
+      `--tls-cert-file=${credentials.files.servingCert}`,
+      `--tls-private-key-file=${credentials.files.servingKey}`,
+      `--token-auth-file=${credentials.files.tokens}`,
+      '--authorization-mode=Node,RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${credentials.files.serviceAccountPublicKey}`,
+      `--service-account-signing-key-file=${credentials.files.serviceAccountKey}`,
+      `--service-cluster-ip-range=${serviceRange}`,
+      // No endpoints for the `kubernetes` service: its only address would be this loopback one.
+      '--endpoint-reconciler-type=none',
+      // Logs are fetched from the node's InternalIP (127.0.0.1), never from a name to resolve.
+      '--kubelet-preferred-address-types=InternalIP',
+      '--profiling=false',
+    ]),
+  );
+  await waitFor(async () => (await credentials.get(`${server}/readyz`)).status === 200, `kube-apiserver on ${server}`, 60_000);
+
+  const common = (kubeconfig: string) => [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false'];
+  processes.push(
+    group.start(
+      'kube-controller-manager',
+      bin['kube-controller-manager'],
+      [
+        ...common(credentials.files.controllerManagerKubeconfig),
+        `--service-account-private-key-file=${credentials.files.serviceAccountKey}`,
+        `--root-ca-file=${credentials.files.servingCert}`,
+        '--use-service-account-credentials=true',
+        // Pod ranges are the nodes' own (set when they register, inside 127.0.0.0/8); no cloud.
+        '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
+        '--concurrent-deployment-syncs=5',
+      ],
+      noWatchList,
+    ),
+  );
+  processes.push(group.start('kube-scheduler', bin['kube-scheduler'], common(credentials.files.schedulerKubeconfig), noWatchList));
+  const kwokConfigFile = join(dir, 'kwok.yaml');
+  writeFileSync(kwokConfigFile, kwokConfig);
+  processes.push(
+    group.start(
+      'kwok',
+      bin.kwok,
+      [
+        `--kubeconfig=${credentials.files.kwokKubeconfig}`,
+        `--config=${kwokConfigFile}`,
+        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+        '--node-ip=127.0.0.1',
+        `--node-port=${ports.kubelet}`,
+        '--server-address=127.0.0.1:0',
+        '--node-lease-duration-seconds=40',
+      ],
+      noWatchList,
+    ),
+  );
+  return { group, processes };
+}
