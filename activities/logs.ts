@@ -43,6 +43,8 @@ async function readLog(k: KubeClients, namespace: string, pod: string, container
 
 function podStreams(k: KubeClients, namespace: string, pod: V1Pod, options: { tailLines: number; sinceSeconds?: number | undefined }): Promise<Stream | undefined>[] {
   const name = pod.metadata?.name ?? '';
+  // A pod on no node has run nothing: the API server answers an empty body with no content type.
+  if (!pod.spec?.nodeName) return [];
   return (pod.spec?.containers ?? []).flatMap((container) => {
     const status = pod.status?.containerStatuses?.find((s) => s.name === container.name);
     const restarted = (status?.restartCount ?? 0) > 0 || status?.lastState?.terminated !== undefined;

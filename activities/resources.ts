@@ -4,7 +4,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ResourceFindingsSchema, type ResourceFindings, type ServiceRef } from '../workflows/domain.js';
 import type { ActivityDeps } from './deps.js';
-import { call, callOptional } from './kube/call.js';
+import { call, callOrGap } from './kube/call.js';
 import type { KubeClients } from './kube/cluster.js';
 import { listPods, readDeployment, selectorString } from './kube/objects.js';
 import { cpuMillis, memoryBytes } from './quantity.js';
@@ -31,14 +31,21 @@ function podMemoryLimit(pod: V1Pod): number | undefined {
   return limits.every((l) => l !== undefined) && limits.length > 0 ? limits.reduce((sum, l) => sum + memoryBytes(l), 0) : undefined;
 }
 
-async function nodeFindings(k: KubeClients): Promise<ResourceFindings['nodes']> {
+async function nodeFindings(k: KubeClients, gaps: string[]): Promise<ResourceFindings['nodes']> {
   const [nodes, pods] = await Promise.all([
-    call(k, { verb: 'list', resource: 'nodes' }, () => k.core.listNode({})),
+    callOrGap(k, { verb: 'list', resource: 'nodes' }, () => k.core.listNode({}), gaps, 'node conditions and capacity unknown'),
     // What `describe nodes` sums as "Allocated resources": every pod bound to the node that has not finished.
-    call(k, { verb: 'list', resource: 'pods' }, () => k.core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' })),
+    callOrGap(
+      k,
+      { verb: 'list', resource: 'pods' },
+      () => k.core.listPodForAllNamespaces({ fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' }),
+      gaps,
+      "other namespaces' requests on the nodes unknown",
+    ),
   ]);
+  if (!nodes) return [];
   const requested = new Map<string, { cpuMillis: number; memoryBytes: number }>();
-  for (const pod of pods.items) {
+  for (const pod of pods?.items ?? []) {
     const node = pod.spec?.nodeName;
     if (!node || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
     const sum = requested.get(node) ?? { cpuMillis: 0, memoryBytes: 0 };
@@ -58,10 +65,14 @@ async function nodeFindings(k: KubeClients): Promise<ResourceFindings['nodes']> 
   });
 }
 
-async function podUsage(k: KubeClients, namespace: string, pods: V1Pod[], labelSelector: string): Promise<ResourceFindings['podUsage']> {
-  // metrics.k8s.io is optional in a cluster (metrics-server): a 404 means no usage figures, not a failure.
-  const metrics: unknown = await callOptional(k, { verb: 'list', resource: 'pods.metrics.k8s.io', namespace }, () =>
-    k.custom.listNamespacedCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', namespace, plural: 'pods', labelSelector }),
+async function podUsage(k: KubeClients, namespace: string, pods: V1Pod[], labelSelector: string, gaps: string[]): Promise<ResourceFindings['podUsage']> {
+  // metrics.k8s.io is optional in a cluster (metrics-server): without it there are no usage figures, and the findings say so.
+  const metrics: unknown = await callOrGap(
+    k,
+    { verb: 'list', resource: 'pods.metrics.k8s.io', namespace },
+    () => k.custom.listNamespacedCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', namespace, plural: 'pods', labelSelector }),
+    gaps,
+    'memory and CPU use unknown (kubectl top needs metrics-server)',
   );
   const items = (metrics as { items?: PodMetrics[] } | undefined)?.items ?? [];
   const byName = new Map(pods.map((pod) => [pod.metadata?.name ?? '', pod]));
@@ -83,10 +94,11 @@ export async function inspectResources(deps: ActivityDeps, service: ServiceRef):
   const deployment = await readDeployment(k, service);
   const pods = deployment ? await listPods(k, namespace, deployment) : [];
   const podNames = new Set(pods.map((pod) => pod.metadata?.name ?? ''));
+  const gaps: string[] = [];
   const [nodes, usage, quotas, events] = await Promise.all([
-    nodeFindings(k),
-    deployment ? podUsage(k, namespace, pods, selectorString(deployment.spec?.selector)) : [],
-    call(k, { verb: 'list', resource: 'resourcequotas', namespace }, () => k.core.listNamespacedResourceQuota({ namespace })),
+    nodeFindings(k, gaps),
+    deployment ? podUsage(k, namespace, pods, selectorString(deployment.spec?.selector), gaps) : [],
+    callOrGap(k, { verb: 'list', resource: 'resourcequotas', namespace }, () => k.core.listNamespacedResourceQuota({ namespace }), gaps, 'quota use unknown'),
     call(k, { verb: 'list', resource: 'events', namespace }, () => k.core.listNamespacedEvent({ namespace, fieldSelector: 'reason=FailedScheduling' })),
   ]);
   const schedulingFailures = events.items
@@ -95,7 +107,8 @@ export async function inspectResources(deps: ActivityDeps, service: ServiceRef):
   return ResourceFindingsSchema.parse({
     nodes,
     podUsage: usage,
-    quotas: quotas.items.map((q) => ({ name: q.metadata?.name ?? '', hard: q.status?.hard ?? q.spec?.hard ?? {}, used: q.status?.used ?? {} })),
+    quotas: (quotas?.items ?? []).map((q) => ({ name: q.metadata?.name ?? '', hard: q.status?.hard ?? q.spec?.hard ?? {}, used: q.status?.used ?? {} })),
     schedulingFailures: [...new Set(schedulingFailures)].slice(-maxSchedulingFailures),
+    ...(gaps.length > 0 ? { gaps } : {}),
   });
 }

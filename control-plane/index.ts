@@ -32,6 +32,8 @@ export interface ControlPlaneOptions {
   port?: number;
   scenario?: ScenarioName;
   services?: number;
+  /** Planted in the service's secret, a literal env value of its pod template and its logs (tests prove it never leaks). */
+  canary?: string;
   timing?: { rolloutMs?: number; crashLoopMs?: number };
   /** Lines about the components (one exited, a write the agent could not make). */
   say?: (line: string) => void;
@@ -46,6 +48,8 @@ export interface ControlPlane {
   /** The incident worker's: the `incident-worker` ServiceAccount's token, nothing more than rbac.yaml grants. */
   readonly workerKubeconfigPath: string;
   readonly serviceNames: string[];
+  /** The fake Anthropic API's health URL, for DEPENDENCY_URLS. */
+  readonly dependencyUrl: string;
   break(scenario: ScenarioName, service?: string): void;
   heal(service?: string): void;
   isRecovered(service?: string): boolean;
@@ -69,7 +73,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   let agent: Awaited<ReturnType<typeof startNodeAgent>> | undefined;
   try {
     const admin = new RawApi(url, credentials.tokens.admin, credentials.caPem);
-    const world = await seedRealWorld(admin, { services: options.services ?? 1, timing });
+    const world = await seedRealWorld(admin, { services: options.services ?? 1, canary: options.canary, timing });
     agent = await startNodeAgent({ api: new RawApi(url, credentials.tokens.nodeAgent, credentials.caPem), world, timing, kubeletPort: ports.kubelet, warn: say });
 
     // The worker's identity: the manifest users apply, and a token for its ServiceAccount.
@@ -109,6 +113,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       kubeconfigPath: credentials.files.adminKubeconfig,
       workerKubeconfigPath,
       serviceNames: [...world.services.keys()],
+      dependencyUrl: started.dependencyUrl,
       break: (scenario, service) => breakServices(context, scenario, targets(service)),
       heal: (service) => healServices(context, targets(service)),
       isRecovered: (service) => targets(service).every((s) => serviceRecovered(store, kubelet, s)),

@@ -11,6 +11,7 @@
 //   127.0.0.0/8, answered by the sandbox's model of the app (health, metrics).
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { answerDependency, dependencyHealthPath } from '../sandbox/admin.js';
 import { ApiError } from '../sandbox/errors.js';
 import { EventRecorder } from '../sandbox/events.js';
 import { Kubelet } from '../sandbox/pods.js';
@@ -25,6 +26,8 @@ import { collectionPath, MirrorStore, mirrored } from './mirror.js';
 export interface NodeAgent {
   readonly store: MirrorStore;
   readonly kubelet: Kubelet;
+  /** The fake Anthropic API's health endpoint (runbook step 5), down while the world says so. */
+  readonly dependencyUrl: string;
   /** Resolves once every mirrored resource has been listed once. */
   readonly synced: Promise<void>;
   close(): Promise<void>;
@@ -84,7 +87,15 @@ export async function startNodeAgent(options: { api: RawApi; world: World; timin
       res.writeHead(status, { 'Content-Type': 'text/plain' }).end(err instanceof Error ? err.message : String(err));
     }
   });
-  await listen(kubeletServer as unknown as Server, options.kubeletPort, '127.0.0.1');
+  await listen(kubeletServer, options.kubeletPort, '127.0.0.1');
+
+  // The service's external dependency, as the sandbox serves it.
+  const dependencyServer = createHttpServer((req, res) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname === dependencyHealthPath) answerDependency(world, req, res);
+    else res.writeHead(404).end();
+  });
+  await listen(dependencyServer, 0, '127.0.0.1');
+  const dependencyPort = (dependencyServer.address() as { port: number }).port;
 
   // The pod network: a listener on podIP:port while the app listens there, closed when it stops.
   const listeners = new Map<string, Server>();
@@ -142,6 +153,7 @@ export async function startNodeAgent(options: { api: RawApi; world: World; timin
   return {
     store,
     kubelet,
+    dependencyUrl: `http://127.0.0.1:${dependencyPort}${dependencyHealthPath}`,
     synced,
     close: async () => {
       clearInterval(timer);
@@ -152,6 +164,8 @@ export async function startNodeAgent(options: { api: RawApi; world: World; timin
         server.closeAllConnections();
       }
       await new Promise<void>((r) => kubeletServer.close(() => r()));
+      dependencyServer.closeAllConnections();
+      await new Promise<void>((r) => dependencyServer.close(() => r()));
       await store.flushed();
     },
   };

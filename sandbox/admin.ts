@@ -11,6 +11,7 @@ import type { Cluster } from './cluster.js';
 import { ApiError, badRequest } from './errors.js';
 import type { Faults } from './faults.js';
 import { scenarioNames } from './scenarios.js';
+import type { World } from './world.js';
 
 const FaultRuleSchema = z.strictObject({
   verb: z.enum(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']).optional(),
@@ -38,6 +39,19 @@ function parse<T>(schema: z.ZodType<T>, raw: Buffer): T {
   return result.data;
 }
 
+/** Whether the fake Anthropic API is up: down while any service's dependency is down. */
+export function dependencyUp(world: World, now = Date.now()): boolean {
+  return ![...world.services.values()].some((s) => dependencyDownAt(s, now));
+}
+
+/** GET/HEAD of the fake dependency's health endpoint (served by the sandbox, and by the node agent of the real control plane). */
+export function answerDependency(world: World, req: IncomingMessage, res: ServerResponse): void {
+  const up = dependencyUp(world);
+  const body = JSON.stringify(up ? { status: 'ok' } : { status: 'unavailable', error: 'upstream connect error or disconnect/reset before headers' });
+  res.writeHead(up ? 200 : 503, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
 export class AdminApi {
   constructor(
     private readonly cluster: Cluster,
@@ -45,18 +59,12 @@ export class AdminApi {
     private readonly audit: AuditLog,
   ) {}
 
-  /** Whether the fake Anthropic API is up: down while any service's dependency is down. */
   dependencyUp(): boolean {
-    const now = Date.now();
-    return ![...this.cluster.world.services.values()].some((s) => dependencyDownAt(s, now));
+    return dependencyUp(this.cluster.world);
   }
 
-  /** GET/HEAD of the fake dependency's health endpoint. */
   dependency(req: IncomingMessage, res: ServerResponse): void {
-    const up = this.dependencyUp();
-    const body = JSON.stringify(up ? { status: 'ok' } : { status: 'unavailable', error: 'upstream connect error or disconnect/reset before headers' });
-    res.writeHead(up ? 200 : 503, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    answerDependency(this.cluster.world, req, res);
   }
 
   private known(service: string | undefined): void {

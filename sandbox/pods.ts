@@ -370,7 +370,8 @@ export class Kubelet {
     }
     const index = pod.spec.containers.findIndex((c) => c.name === containerName);
     if (index < 0) throw badRequest(`container ${containerName} is not valid for pod ${pod.metadata.name}`);
-    if (!pod.spec.nodeName) throw badRequest(`pod ${pod.metadata.name} does not have a host assigned`);
+    // As the API server does: a pod on no node has no log, and the answer is empty (200, no content type).
+    if (!pod.spec.nodeName) return '';
     const sim = this.sims.get(keyOf(pod.metadata.namespace, pod.metadata.name));
     const previous = query.get('previous') === 'true';
     const now = Date.now();

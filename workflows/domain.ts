@@ -100,6 +100,8 @@ export const ResourceFindingsSchema = z.object({
   quotas: z.array(z.object({ name: z.string(), hard: z.record(z.string(), z.string()), used: z.record(z.string(), z.string()) })),
   /** FailedScheduling messages seen for the service's pods (at most 5). */
   schedulingFailures: z.array(z.string()),
+  /** What this cluster would not show (no metrics-server, RBAC without nodes or quotas), and what that leaves unknown. */
+  gaps: z.array(z.string()).optional(),
 });
 export type ResourceFindings = z.infer<typeof ResourceFindingsSchema>;
 

@@ -84,7 +84,7 @@ export function classify(err: unknown, op: KubeOp, clients: Pick<KubeClients, 'c
         );
       case 403:
         return ApplicationFailure.nonRetryable(
-          `403 ${what}: the worker's service account lacks '${op.verb}' on ${op.resource}${said}; grant it in deploy/rbac.yaml`,
+          `403 ${what}: the worker's service account lacks '${op.verb}' on ${op.resource}${said}; grant it in deploy/kubernetes/rbac.yaml`,
           FailureTypes.Forbidden,
         );
       case 404:
@@ -166,6 +166,22 @@ export async function callOptional<T>(clients: KubeClients, op: KubeOp, fn: () =
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
+  }
+}
+
+/**
+ * Like call(), for what a cluster may lawfully lack (metrics-server) or deny this
+ * worker (RBAC without nodes or quotas): a 403 or 404 is a gap, recorded in
+ * `gaps` with what it leaves unknown, and the investigation goes on without it.
+ */
+export async function callOrGap<T>(clients: KubeClients, op: KubeOp, fn: () => Promise<T>, gaps: string[], unknown: string): Promise<T | undefined> {
+  try {
+    return await call(clients, op, fn);
+  } catch (err) {
+    if (!(err instanceof ApplicationFailure) || (err.type !== FailureTypes.NotFound && err.type !== FailureTypes.Forbidden)) throw err;
+    const why = err.type === FailureTypes.NotFound ? 'not served by this cluster' : `forbidden to the worker (no '${op.verb}' on ${op.resource})`;
+    gaps.push(`${op.resource}: ${why}; ${unknown}`);
+    return undefined;
   }
 }
 

@@ -13,7 +13,7 @@ const status = (code: number, message: string) => JSON.stringify({ kind: 'Status
 describe('classify', () => {
   it.each([
     [401, FailureTypes.Forbidden, /401 patching deployments\/agent-native-framework in default: .*credentials.*context 'prod-eu-admin'/],
-    [403, FailureTypes.Forbidden, /403 patching deployments\/agent-native-framework in default: the worker's service account lacks 'patch' on deployments.*deploy\/rbac.yaml/],
+    [403, FailureTypes.Forbidden, /403 patching deployments\/agent-native-framework in default: the worker's service account lacks 'patch' on deployments.*deploy\/kubernetes\/rbac.yaml/],
     [404, FailureTypes.NotFound, /404 patching .*not found.*check the alert's cluster, namespace and deployment/],
     [422, FailureTypes.Invalid, /422 patching .*refused the request as invalid \(API server: bad value\)/],
     [400, FailureTypes.Invalid, /400 patching/],

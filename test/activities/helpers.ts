@@ -13,6 +13,7 @@ import { createActivities, type Activities } from '../../activities/index.js';
 import { startSandbox, type Sandbox, type ScenarioName } from '../../sandbox/index.js';
 import type { ActivityDeps } from '../../activities/deps.js';
 import { kubeconfigClusterAccess, type ClusterAccess } from '../../activities/kube/cluster.js';
+import { startControlPlane } from '../../control-plane/index.js';
 import { activityRetryPolicy } from '../../activities/types.js';
 import type { Findings, ServiceRef } from '../../workflows/domain.js';
 
@@ -90,8 +91,15 @@ export async function withRetries<R>(fn: () => Promise<R>): Promise<{ result: R;
   }
 }
 
+/** The two clusters every cluster contract test runs on: the simulator, and a real control plane. */
+export type ClusterKind = 'sandbox' | 'real';
+export const clusterKinds: readonly ClusterKind[] = ['sandbox', 'real'];
+
 export interface TestCluster {
-  sandbox: Sandbox;
+  kind: ClusterKind;
+  /** The running cluster: its scenarios, and its health as the simulation sees it. */
+  controls: Pick<Sandbox, 'break' | 'heal' | 'isRecovered' | 'close'>;
+  /** The worker's kubeconfig: on the real control plane, the incident-worker ServiceAccount's (rbac.yaml). */
   kubeconfigPath: string;
   activities: Activities;
   /** Everything the activities and the SDK logged. */
@@ -100,22 +108,50 @@ export interface TestCluster {
   run: <R>(fn: () => Promise<R>) => Promise<R>;
 }
 
+/** A sandbox cluster, with what only the simulator has: its audit of writes and its fault injection. */
+export interface SandboxTestCluster extends TestCluster {
+  sandbox: Sandbox;
+}
+
 /** Planted by every test sandbox in its secret, a literal env value of the pod template and the app's logs. */
 export const canary = 'CANARY-7f3a9c1e';
 
-/** A sandbox in the given scenario with quick timings and the canary planted, and the activities over its kubeconfig. */
-export async function startCluster(scenario: ScenarioName): Promise<TestCluster> {
+/**
+ * A cluster in the given scenario with quick timings and the canary planted, and
+ * the activities over its kubeconfig: the sandbox, or a real control plane where
+ * the activities run as the incident-worker ServiceAccount and reach pods on the
+ * pod network (the API server will not proxy to loopback pod addresses).
+ */
+export async function startCluster(scenario: ScenarioName): Promise<SandboxTestCluster>;
+export async function startCluster(scenario: ScenarioName, kind: ClusterKind): Promise<TestCluster>;
+export async function startCluster(scenario: ScenarioName, kind: ClusterKind = 'sandbox'): Promise<TestCluster> {
+  const logs = captureLogger();
+  if (kind === 'real') {
+    const plane = await startControlPlane({ scenario, canary, timing: { rolloutMs: 300, crashLoopMs: 200 }, say: () => undefined });
+    const deps = sandboxDeps({ kubeconfigPath: plane.workerKubeconfigPath, dependencyUrl: plane.dependencyUrl, logger: logs.logger });
+    deps.probes = { ...deps.probes, via: 'pod-network' };
+    return {
+      kind,
+      controls: plane,
+      kubeconfigPath: plane.workerKubeconfigPath,
+      activities: createActivities(deps),
+      logs,
+      run: (fn) => inActivity(fn, new MockActivityEnvironment(undefined, { logger: logs.logger })),
+    };
+  }
   const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'sandbox-')), 'kubeconfig');
   const sandbox = await startSandbox({ scenario, canary, kubeconfigPath, timing: { rolloutMs: 300, crashLoopMs: 200 } });
-  const logs = captureLogger();
   const deps = sandboxDeps({ kubeconfigPath, dependencyUrl: `${sandbox.url}/sandbox/dependencies/anthropic/v1/health`, logger: logs.logger });
-  return {
+  const cluster: SandboxTestCluster = {
+    kind,
+    controls: sandbox,
     sandbox,
     kubeconfigPath,
     activities: createActivities(deps),
     logs,
     run: (fn) => inActivity(fn, new MockActivityEnvironment(undefined, { logger: logs.logger })),
   };
+  return cluster;
 }
 
 export type Investigation = Omit<Findings, 'collectedAt'>;
@@ -135,13 +171,15 @@ export async function investigate(activities: Activities, ref: ServiceRef = serv
 }
 
 /** Starts clusters for one test file and closes them all after it. */
-export function clustersForThisFile(): (scenario: ScenarioName) => Promise<TestCluster> {
+export function clustersForThisFile(): (scenario: ScenarioName) => Promise<SandboxTestCluster>;
+export function clustersForThisFile(kind: ClusterKind): (scenario: ScenarioName) => Promise<TestCluster>;
+export function clustersForThisFile(kind: ClusterKind = 'sandbox'): (scenario: ScenarioName) => Promise<TestCluster> {
   const started: TestCluster[] = [];
   afterAll(async () => {
-    await Promise.all(started.map((c) => c.sandbox.close()));
+    await Promise.all(started.map((c) => c.controls.close()));
   });
   return async (scenario) => {
-    const cluster = await startCluster(scenario);
+    const cluster = await startCluster(scenario, kind);
     started.push(cluster);
     return cluster;
   };

@@ -8,7 +8,7 @@ import { approvedByAnnotation, fieldManager, idempotencyKeyAnnotation } from '..
 import { FailureTypes } from '../../activities/types.js';
 import type { AuditEntry, ScenarioName } from '../../sandbox/index.js';
 import type { MitigationAction, MutationRequest } from '../../workflows/domain.js';
-import { clustersForThisFile, eventually, expectNoCanary, investigate, service, type Investigation, type TestCluster } from './helpers.js';
+import { clustersForThisFile, eventually, expectNoCanary, investigate, service, type Investigation, type SandboxTestCluster } from './helpers.js';
 
 const cluster = clustersForThisFile();
 
@@ -161,7 +161,7 @@ describe('idempotency and state', () => {
 
 describe('refusals', () => {
   // One cluster for all: none of these may write, so none can disturb another.
-  let shared: Promise<TestCluster> | undefined;
+  let shared: Promise<SandboxTestCluster> | undefined;
   it.each([
     ['a namespace outside the allowed ones', request({ kind: 'scale', replicas: 2 }, { service: { ...service, namespace: 'kube-system' } }), FailureTypes.GuardrailViolation, /namespace 'kube-system' are not allowed/],
     ['more replicas than the maximum', request({ kind: 'scale', replicas: 40 }), FailureTypes.GuardrailViolation, /40 replicas exceeds the maximum of 6/],
