@@ -4,10 +4,11 @@
 // nodes Ready. Every address is inside 127.0.0.0/8: the API server, the service
 // range, the nodes (kwok's node IP) and their pod ranges; see addresses.ts.
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { ProcessGroup, waitFor, type ManagedProcess } from '../client/processes.js';
+import type { AuditEntry } from '../sandbox/audit.js';
 import { serviceRange } from './addresses.js';
 import type { Credentials } from './credentials.js';
 
@@ -174,6 +175,23 @@ spec:
     statusTemplate: '{}'
 `;
 
+/** The worker's ServiceAccount, as the API server names its user. */
+export const workerUser = 'system:serviceaccount:incident-response:incident-worker';
+
+// Every write the incident worker makes (dry runs too), with its request body
+// (the patch: it carries the idempotency key); nothing else is audited.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Request
+  users: ["${workerUser}"]
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+`;
+
+export const auditLogPath = (dir: string) => join(dir, 'logs', 'audit.log');
+
 /** client-go's watch-list needs an etcd newer than Debian's 3.4; without this the components log a fallback warning every second. */
 const noWatchList = { KUBE_FEATURE_WatchListClient: 'false' };
 
@@ -188,6 +206,8 @@ export async function startComponents(dir: string, ports: Ports, credentials: Cr
   const group = new ProcessGroup(join(dir, 'logs'), say);
   const processes: ManagedProcess[] = [];
   const server = `https://127.0.0.1:${ports.apiserver}`;
+  const auditPolicyFile = join(dir, 'audit-policy.yaml');
+  writeFileSync(auditPolicyFile, auditPolicy);
   const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
   const peerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
   processes.push(
@@ -222,6 +242,10 @@ export async function startComponents(dir: string, ports: Ports, credentials: Cr
       // Logs are fetched from the node's InternalIP (127.0.0.1), never from a name to resolve.
       '--kubelet-preferred-address-types=InternalIP',
       '--profiling=false',
+      // The incident worker's writes, as the API server saw them: the proof that a fix was written once.
+      `--audit-policy-file=${auditPolicyFile}`,
+      `--audit-log-path=${auditLogPath(dir)}`,
+      '--audit-log-mode=blocking',
     ]),
   );
   await waitFor(async () => (await credentials.get(`${server}/readyz`)).status === 200, `kube-apiserver on ${server}`, 60_000);
@@ -263,4 +287,58 @@ export async function startComponents(dir: string, ports: Ports, credentials: Cr
     ),
   );
   return { group, processes };
+}
+
+interface AuditEvent {
+  stage?: string;
+  verb?: string;
+  requestURI?: string;
+  requestReceivedTimestamp?: string;
+  user?: { username?: string };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
+  requestObject?: { metadata?: { annotations?: Record<string, string | null> } } | { op?: string; path?: string; value?: unknown }[];
+}
+
+/** The idempotency key a write's body sets: a merge or strategic patch's annotations, or a JSON patch's. */
+function keyOf(body: AuditEvent['requestObject'], annotation: string): string | undefined {
+  if (Array.isArray(body)) {
+    const escaped = annotation.replace(/~/g, '~0').replace(/\//g, '~1');
+    for (const op of body) {
+      if (op.path === `/metadata/annotations/${escaped}` && typeof op.value === 'string') return op.value;
+      const value = op.path === '/metadata/annotations' ? (op.value as Record<string, unknown> | undefined)?.[annotation] : undefined;
+      if (typeof value === 'string') return value;
+    }
+    return undefined;
+  }
+  const value = body?.metadata?.annotations?.[annotation];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The worker's successful writes from the API server's audit log, in the sandbox's AuditEntry shape. */
+export function readAudit(dir: string, idempotencyKeyAnnotation: string): AuditEntry[] {
+  const path = auditLogPath(dir);
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as AuditEvent)
+    .filter((e) => e.stage === 'ResponseComplete' && (e.responseStatus?.code ?? 0) < 400)
+    .map((e) => {
+      const query = new URL(e.requestURI ?? '/', 'https://x').searchParams;
+      const key = keyOf(e.requestObject, idempotencyKeyAnnotation);
+      const fieldManager = query.get('fieldManager') ?? undefined;
+      return {
+        time: e.requestReceivedTimestamp ?? '',
+        verb: e.verb ?? '',
+        resource: e.objectRef?.resource ?? '',
+        ...(e.objectRef?.subresource ? { subresource: e.objectRef.subresource } : {}),
+        ...(e.objectRef?.namespace ? { namespace: e.objectRef.namespace } : {}),
+        name: e.objectRef?.name ?? '',
+        user: e.user?.username ?? '',
+        ...(fieldManager ? { fieldManager } : {}),
+        dryRun: query.get('dryRun') === 'All',
+        ...(key !== undefined ? { idempotencyKey: key } : {}),
+      };
+    });
 }

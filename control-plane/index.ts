@@ -15,8 +15,13 @@ import { serviceRecovered, servicesSettled } from '../sandbox/cluster.js';
 import { writeKubeconfig } from '../sandbox/kubeconfig.js';
 import { resolveTiming } from '../sandbox/timing.js';
 import type { ServiceState } from '../sandbox/world.js';
+import { R } from '../sandbox/resources.js';
+import type { Store } from '../sandbox/store.js';
+import type { Pod, Service } from '../sandbox/types.js';
 import { RawApi } from './api.js';
-import { choosePorts, startComponents } from './components.js';
+import { choosePorts, readAudit, startComponents } from './components.js';
+import type { AuditEntry } from '../sandbox/audit.js';
+import { idempotencyKeyAnnotation } from '../activities/kube/mutation.js';
 import { clusterName, makeCredentials } from './credentials.js';
 import { startNodeAgent } from './node-agent.js';
 import { seedRealWorld } from './world.js';
@@ -53,12 +58,24 @@ export interface ControlPlane {
   break(scenario: ScenarioName, service?: string): void;
   heal(service?: string): void;
   isRecovered(service?: string): boolean;
+  /** The incident worker's writes (dry runs too), from the API server's audit log. */
+  audit(): AuditEntry[];
   /** Waits until every write of the node agent and the scenarios reached the API server. */
   flushed(): Promise<void>;
   close(): Promise<void>;
 }
 
 export { scenarioNames };
+
+/** What kube-proxy would route a service to: the ready, live pods its selector matches. */
+function selectedReadyPods(store: Store, s: ServiceState): Pod[] {
+  const selector = store.get<Service>(R.services, s.namespace, s.names.name)?.spec.selector ?? {};
+  if (Object.keys(selector).length === 0) return [];
+  return store
+    .list<Pod>(R.pods, s.namespace)
+    .filter((p) => !p.metadata.deletionTimestamp && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
+    .filter((p) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+}
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'control-plane-'));
@@ -116,7 +133,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       dependencyUrl: started.dependencyUrl,
       break: (scenario, service) => breakServices(context, scenario, targets(service)),
       heal: (service) => healServices(context, targets(service)),
-      isRecovered: (service) => targets(service).every((s) => serviceRecovered(store, kubelet, s)),
+      // The API server refuses loopback addresses in Endpoints: the backends are the ready pods the selector matches.
+      isRecovered: (service) => targets(service).every((s) => serviceRecovered(store, kubelet, s, selectedReadyPods)),
+      audit: () => readAudit(dir, idempotencyKeyAnnotation),
       flushed: () => store.flushed(),
       close: () =>
         (closed ??= (async () => {

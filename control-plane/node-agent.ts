@@ -163,6 +163,8 @@ export async function startNodeAgent(options: { api: RawApi; world: World; timin
         server.close();
         server.closeAllConnections();
       }
+      // The API server keeps its connections to a kubelet open: close them, or close() waits for their idle timeout.
+      kubeletServer.closeAllConnections();
       await new Promise<void>((r) => kubeletServer.close(() => r()));
       dependencyServer.closeAllConnections();
       await new Promise<void>((r) => dependencyServer.close(() => r()));

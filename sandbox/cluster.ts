@@ -114,18 +114,26 @@ export class Cluster {
   }
 }
 
-/** A service is recovered when all replicas of its current revision are ready and every endpoint answers 200 on both health paths. */
-export function serviceRecovered(store: Store, kubelet: Kubelet, s: ServiceState): boolean {
+/** The pods behind a service's endpoints. */
+export function endpointPods(store: Store, s: ServiceState): (Pod | undefined)[] {
+  const endpoints = store.get<Endpoints>(R.endpoints, s.namespace, s.names.name);
+  const addresses = (endpoints?.subsets ?? []).flatMap((sub) => sub.addresses ?? []);
+  return addresses.map((a) => store.get<Pod>(R.pods, a.targetRef?.namespace ?? s.namespace, a.targetRef?.name ?? ''));
+}
+
+/**
+ * A service is recovered when all replicas of its current revision are ready and
+ * every backend (by default: its endpoints' pods) answers 200 on both health paths.
+ */
+export function serviceRecovered(store: Store, kubelet: Kubelet, s: ServiceState, backends: (store: Store, s: ServiceState) => (Pod | undefined)[] = endpointPods): boolean {
   const d = store.get<Deployment>(R.deployments, s.namespace, s.names.name);
   const want = d?.spec.replicas ?? 0;
   const st = d?.status;
   if (!d || !st || want < 1 || st.observedGeneration !== d.metadata.generation) return false;
   if (st.updatedReplicas !== want || st.replicas !== want || st.readyReplicas !== want || st.availableReplicas !== want) return false;
-  const endpoints = store.get<Endpoints>(R.endpoints, s.namespace, s.names.name);
-  const addresses = (endpoints?.subsets ?? []).flatMap((sub) => sub.addresses ?? []);
-  if (addresses.length === 0) return false;
-  return addresses.every((a) => {
-    const pod = store.get<Pod>(R.pods, a.targetRef?.namespace ?? s.namespace, a.targetRef?.name ?? '');
+  const pods = backends(store, s);
+  if (pods.length === 0) return false;
+  return pods.every((pod) => {
     if (!pod) return false;
     try {
       return ['/health/live', '/health/ready'].every((path) => kubelet.http(pod, 8080, path).status === 200);

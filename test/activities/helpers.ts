@@ -98,7 +98,7 @@ export const clusterKinds: readonly ClusterKind[] = ['sandbox', 'real'];
 export interface TestCluster {
   kind: ClusterKind;
   /** The running cluster: its scenarios, and its health as the simulation sees it. */
-  controls: Pick<Sandbox, 'break' | 'heal' | 'isRecovered' | 'close'>;
+  controls: Pick<Sandbox, 'break' | 'heal' | 'isRecovered' | 'close' | 'audit'>;
   /** The worker's kubeconfig: on the real control plane, the incident-worker ServiceAccount's (rbac.yaml). */
   kubeconfigPath: string;
   activities: Activities;

@@ -1,16 +1,16 @@
-// Mutations against the sandbox: the dry-run preview says what would change and
-// changes nothing; the apply fixes its scenario; a retry with the same key
-// writes nothing (proven from the sandbox's audit log); guardrails refuse
-// before any write.
+// Mutations on the sandbox and on a real control plane: the dry-run preview says
+// what would change and changes nothing; the apply fixes its scenario; a retry
+// with the same key writes nothing (proven from the sandbox's audit log, and from
+// the real API server's); guardrails refuse before any write.
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { approvedByAnnotation, fieldManager, idempotencyKeyAnnotation } from '../../activities/kube/mutation.js';
 import { FailureTypes } from '../../activities/types.js';
 import type { AuditEntry, ScenarioName } from '../../sandbox/index.js';
 import type { MitigationAction, MutationRequest } from '../../workflows/domain.js';
-import { clustersForThisFile, eventually, expectNoCanary, investigate, service, type Investigation, type SandboxTestCluster } from './helpers.js';
+import { clusterKinds, clustersForThisFile, eventually, expectNoCanary, investigate, service, type Investigation, type SandboxTestCluster } from './helpers.js';
 
-const cluster = clustersForThisFile();
+const sandboxCluster = clustersForThisFile();
 
 let actions = 0;
 function request(action: MitigationAction, overrides: Partial<MutationRequest> = {}): MutationRequest {
@@ -95,10 +95,11 @@ const fixes: Fix[] = [
   },
 ];
 
-describe('a fix, previewed, applied and retried', () => {
+describe.each(clusterKinds)('a fix on the %s cluster, previewed, applied and retried', (kind) => {
+  const cluster = clustersForThisFile(kind);
   it.each(fixes.map((fix) => [fix.scenario, fix.name, fix] as const))('%s, fixed by %s', async (_scenario, _name, fix) => {
     const started = await cluster(fix.scenario);
-    const { sandbox, activities, run } = started;
+    const { controls, activities, run } = started;
     const findings = await eventually(() => run(() => investigate(activities)), fix.settled ?? (() => undefined));
     const req = request(fix.action(findings));
 
@@ -107,8 +108,8 @@ describe('a fix, previewed, applied and retried', () => {
     expect(preview.command).toMatch(fix.command);
     expect(preview.wouldChange).toBe(true);
     for (const [i, change] of fix.preview.entries()) expect(preview.changes[i]).toMatch(change);
-    expect(realWrites(sandbox.audit())).toEqual([]);
-    expect(sandbox.audit().map((e) => `${e.resource}/${e.name}`)).toEqual(fix.writes);
+    expect(realWrites(controls.audit())).toEqual([]);
+    expect(controls.audit().map((e) => `${e.resource}/${e.name}`)).toEqual(fix.writes);
 
     // The apply: one write per object, carrying the key, by our field manager.
     const applied = await run(() => activities.applyMutation(req));
@@ -116,7 +117,7 @@ describe('a fix, previewed, applied and retried', () => {
     // The retry Temporal would make: the key is on every object, nothing is written again.
     const retried = await run(() => activities.applyMutation(req));
     expect(retried).toMatchObject({ alreadyApplied: true, changes: [], generation: applied.generation });
-    const writes = realWrites(sandbox.audit());
+    const writes = realWrites(controls.audit());
     expect(writes.map((e) => `${e.resource}/${e.name}`)).toEqual(fix.writes);
     for (const write of writes) expect(write).toMatchObject({ verb: 'patch', idempotencyKey: req.idempotencyKey, fieldManager });
 
@@ -125,12 +126,13 @@ describe('a fix, previewed, applied and retried', () => {
     expect(rollout).toEqual({ complete: true, message: 'deployment "agent-native-framework" successfully rolled out' });
     const verification = await eventually(() => run(() => activities.verifyRecovery(service, { restartsBaseline: 0 })), (v) => expect(v.checks.filter((c) => !c.ok)).toEqual([]));
     expect(verification.recovered).toBe(true);
-    expect(sandbox.isRecovered()).toBe(true);
+    expect(controls.isRecovered()).toBe(true);
     expectNoCanary(started, preview, applied, retried, rollout, verification);
   });
 });
 
-describe('idempotency and state', () => {
+describe.each(clusterKinds)('idempotency and state on the %s cluster', (kind) => {
+  const cluster = clustersForThisFile(kind);
   it('records the key and the approver on the object', async () => {
     const { activities, run, kubeconfigPath } = await cluster('healthy');
     const req = request({ kind: 'rollout-restart', restartedAt });
@@ -144,18 +146,18 @@ describe('idempotency and state', () => {
   });
 
   it('writes nothing when the object already is as asked, and says so in the preview', async () => {
-    const { sandbox, activities, run } = await cluster('healthy');
+    const { controls, activities, run } = await cluster('healthy');
     const req = request({ kind: 'scale', replicas: 2 });
     expect(await run(() => activities.previewMutation(req))).toMatchObject({ wouldChange: false, changes: [] });
     expect(await run(() => activities.applyMutation(req))).toMatchObject({ alreadyApplied: false, changes: [] });
-    expect(sandbox.audit()).toEqual([]);
+    expect(controls.audit()).toEqual([]);
   });
 
   it('a second action with a new key writes again', async () => {
-    const { sandbox, activities, run } = await cluster('healthy');
+    const { controls, activities, run } = await cluster('healthy');
     await run(() => activities.applyMutation(request({ kind: 'rollout-restart', restartedAt: '2030-01-01T00:00:00Z' })));
     await run(() => activities.applyMutation(request({ kind: 'rollout-restart', restartedAt: '2030-01-01T00:05:00Z' })));
-    expect(realWrites(sandbox.audit())).toHaveLength(2);
+    expect(realWrites(controls.audit())).toHaveLength(2);
   });
 });
 
@@ -171,7 +173,7 @@ describe('refusals', () => {
     ['a deployment that does not exist', request({ kind: 'rollout-restart', restartedAt }, { service: { ...service, deployment: 'nope' } }), FailureTypes.NotFound, /404 reading deployments\/nope in default/],
     ['a masked value written back', request({ kind: 'patch-config-map', name: 'agent-config', data: { API_TOKEN: '***' }, restartedAt }), FailureTypes.BadRequest, /carries the redaction mask for API_TOKEN/],
   ])('refuse %s, permanently and before any write', async (_case, req, type, message) => {
-    shared ??= cluster('healthy');
+    shared ??= sandboxCluster('healthy');
     const { sandbox, activities, run } = await shared;
     for (const attempt of [() => activities.previewMutation(req), () => activities.applyMutation(req)] as (() => Promise<unknown>)[]) {
       const failure = await failureOf(run(attempt));
