@@ -101,6 +101,8 @@ export interface TestCluster {
   controls: Pick<Sandbox, 'break' | 'heal' | 'isRecovered' | 'close' | 'audit'>;
   /** The worker's kubeconfig: on the real control plane, the incident-worker ServiceAccount's (rbac.yaml). */
   kubeconfigPath: string;
+  /** The deps the activities run on: another worker builds its own activities from them. */
+  deps: ActivityDeps;
   activities: Activities;
   /** Everything the activities and the SDK logged. */
   logs: CapturedLogger;
@@ -127,13 +129,14 @@ export async function startCluster(scenario: ScenarioName, kind: ClusterKind): P
 export async function startCluster(scenario: ScenarioName, kind: ClusterKind = 'sandbox'): Promise<TestCluster> {
   const logs = captureLogger();
   if (kind === 'real') {
-    const plane = await startControlPlane({ scenario, canary, timing: { rolloutMs: 300, crashLoopMs: 200 }, say: () => undefined });
+    const plane = await startControlPlane({ scenario, canary, timing: { rolloutMs: 300, crashLoopMs: 200 }, say: (line) => process.stderr.write(`[control plane] ${line.trim()}\n`) });
     const deps = sandboxDeps({ kubeconfigPath: plane.workerKubeconfigPath, dependencyUrl: plane.dependencyUrl, logger: logs.logger });
     deps.probes = { ...deps.probes, via: 'pod-network' };
     return {
       kind,
       controls: plane,
       kubeconfigPath: plane.workerKubeconfigPath,
+      deps,
       activities: createActivities(deps),
       logs,
       run: (fn) => inActivity(fn, new MockActivityEnvironment(undefined, { logger: logs.logger })),
@@ -147,6 +150,7 @@ export async function startCluster(scenario: ScenarioName, kind: ClusterKind = '
     controls: sandbox,
     sandbox,
     kubeconfigPath,
+    deps,
     activities: createActivities(deps),
     logs,
     run: (fn) => inActivity(fn, new MockActivityEnvironment(undefined, { logger: logs.logger })),

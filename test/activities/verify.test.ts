@@ -1,13 +1,12 @@
-// Verification and monitoring against the sandbox: `kubectl rollout status`
+// Verification and monitoring on the sandbox and on a real control plane: `kubectl rollout status`
 // waits (heartbeating, cancellable, ending on the progress deadline), the
 // runbook's recovery checks, and the monitor's sample.
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
-import { captureLogger, clustersForThisFile, eventually, expectNoCanary, sandboxDeps, service } from './helpers.js';
+import { captureLogger, clusterKinds, clustersForThisFile, eventually, expectNoCanary, service } from './helpers.js';
 
-const cluster = clustersForThisFile();
 
 function environment(): { env: MockActivityEnvironment; heartbeats: unknown[] } {
   const env = new MockActivityEnvironment(undefined, { logger: captureLogger().logger });
@@ -15,6 +14,9 @@ function environment(): { env: MockActivityEnvironment; heartbeats: unknown[] } 
   env.on('heartbeat', (details: unknown) => heartbeats.push(details));
   return { env, heartbeats };
 }
+
+describe.each(clusterKinds)('on the %s cluster', (kind) => {
+const cluster = clustersForThisFile(kind);
 
 describe('waitForRollout', () => {
   it('waits for a restart to roll out, heartbeating kubectl\'s progress messages', async () => {
@@ -32,7 +34,7 @@ describe('waitForRollout', () => {
     const short = await run(() => activities.waitForRollout(service, { timeoutSeconds: 1 }));
     expect(short.complete).toBe(false);
     expect(short.message).toMatch(/^Waiting for deployment "agent-native-framework" rollout to finish: .*\(still not complete after 1 s\)$/);
-    // The sandbox's progress deadline is 5 s: the rollout is declared failed, not waited on forever.
+    // The seeded progress deadline is 5 s: the rollout is declared failed, not waited on forever.
     const failed = await run(() => activities.waitForRollout(service, { timeoutSeconds: 30 }));
     expect(failed).toEqual({ complete: false, message: 'deployment "agent-native-framework" exceeded its progress deadline' });
   });
@@ -100,15 +102,17 @@ describe('sampleHealth', () => {
 
   it('given a dependency outage that is over, any worker takes the next sample from the counters the workflow kept: the outage\'s 5xx are not counted again', async () => {
     const started = await cluster('dependency-down');
-    const { sandbox, kubeconfigPath, run } = started;
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    sandbox.heal();
+    const { controls, run } = started;
+    // The outage shows (pods unready), and lasts long enough to dominate what the pods have served.
+    await eventually(() => run(() => started.activities.sampleHealth(service)), (s) => expect(s.readyPods).toBe(0));
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    controls.heal();
     // The pods are not replaced: their counters still hold the requests they failed.
     const first = await eventually(() => run(() => started.activities.sampleHealth(service)), (s) => expect(s.ready).toBe(true));
     expect(first.counters && Object.keys(first.counters)).toHaveLength(2);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     // Another worker (its own activities, no memory of the first) takes the next sample.
-    const otherWorker = createActivities(sandboxDeps({ kubeconfigPath }));
+    const otherWorker = createActivities({ ...started.deps, logger: captureLogger().logger });
     const next = await run(() => otherWorker.sampleHealth(service, { previous: first.counters ?? {} }));
     expect(first.errorRate).toBeGreaterThan(0.05);
     expect(next.errorRate).toBeLessThan(0.05);
@@ -117,9 +121,13 @@ describe('sampleHealth', () => {
 
   it('sees a dependency outage as unready pods, failing health and the requests the pods fail', async () => {
     const { activities, run } = await cluster('dependency-down');
+    // Pods that served before the outage (on the real control plane they ran healthy first) have counted good requests too:
+    // judge the requests since a sample taken once the pods show the outage, as the monitor does.
+    const first = await eventually(() => run(() => activities.sampleHealth(service)), (s) => expect(s).toMatchObject({ readyPods: 0, desiredPods: 2, live: false, ready: false }));
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const sample = await run(() => activities.sampleHealth(service));
+    const sample = await run(() => activities.sampleHealth(service, { previous: first.counters ?? {} }));
     expect(sample).toMatchObject({ readyPods: 0, desiredPods: 2, live: false, ready: false });
     expect(sample.errorRate).toBeGreaterThan(0.5);
   });
+});
 });
