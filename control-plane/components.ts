@@ -184,6 +184,9 @@ const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
+# Questions (kubectl auth can-i) are not writes.
+- level: None
+  resources: [{group: authorization.k8s.io}]
 - level: Request
   users: ["${workerUser}"]
   verbs: [create, update, patch, delete, deletecollection]

@@ -112,7 +112,7 @@ describe('kubectl on a healthy service', () => {
   it('service, ingress, events, and the health endpoints through the service proxy', async () => {
     const svc = rows(await ok(t(), 'get', 'service', deploy));
     expect(svc[1]).toEqual([deploy, 'ClusterIP', expect.stringMatching(/^127\.96\./) as string, '<none>', '8080/TCP,8000/TCP', '45d']);
-    expect(await ok(t(), 'describe', 'service', deploy)).toMatch(/Endpoints:\s+10\.244\.\d+\.\d+:8080,10\.244\.\d+\.\d+:8080/);
+    expect(await ok(t(), 'describe', 'service', deploy)).toMatch(/Endpoints:\s+127\.244\.\d+\.\d+:8080,127\.244\.\d+\.\d+:8080/);
     expect(rows(await ok(t(), 'get', 'ingress'))[1]).toEqual([deploy, 'nginx', `${deploy}.example.com`, '127.0.2.10', '80', '45d']);
     const events = rows(await ok(t(), 'get', 'events', '--sort-by=.metadata.creationTimestamp'));
     expect(events[0]).toEqual(['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
