@@ -14,6 +14,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { startControlPlane, type ControlPlane } from '../control-plane/index.js';
+import { dependencyHealthPath } from '../sandbox/admin.js';
 import { scenarioNames, startSandbox, type Sandbox, type ScenarioName } from '../sandbox/index.js';
 import type { ServiceRef } from '../workflows/domain.js';
 import { incidentWorkflowId } from '../workflows/messages.js';
@@ -38,8 +40,13 @@ export interface StackPorts {
   worker: number;
 }
 
+/** Which Kubernetes the stack runs the incident on: the simulator, or a real control plane (control-plane/). */
+export type ClusterKind = 'sandbox' | 'real';
+
 export interface StackOptions {
   dataDir: string;
+  /** The sandbox (the default: up in a second) or a real control plane (about 10 s, built by `npm run provision:cluster`). */
+  cluster?: ClusterKind;
   ports: StackPorts;
   /** Apply every mitigation of namespace default without a human (INCIDENT_AUTO_APPROVE='default=*'). */
   autoApprove: boolean;
@@ -100,10 +107,27 @@ export class LocalStack {
     say('starting the Temporal dev server...');
     const temporal = await startDevServer(group, { repoRoot, dataDir, port: ports.temporal, uiPort: ports.ui });
 
-    say('starting the sandbox cluster...');
-    const kubeconfigPath = join(dataDir, 'sandbox/kubeconfig');
-    const sandbox = await startSandbox({ port: ports.sandbox, host: '127.0.0.1', scenario: 'healthy', kubeconfigPath });
-    this.sandbox = sandbox;
+    const real = this.options.cluster === 'real';
+    let sandbox: Sandbox;
+    let kubeconfigPath: string;
+    let workerKubeconfigPath: string;
+    let dependencyUrl: string;
+    if (real) {
+      say('starting a real Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, kwok)...');
+      const plane = await startControlPlane({ dir: join(dataDir, 'control-plane'), port: ports.sandbox, say: (line) => (this.options.supervisorSay ?? say)(line.trim()) });
+      sandbox = controlPlaneAsSandbox(plane);
+      this.sandbox = sandbox;
+      kubeconfigPath = plane.kubeconfigPath;
+      workerKubeconfigPath = plane.workerKubeconfigPath;
+      dependencyUrl = plane.dependencyUrl;
+    } else {
+      say('starting the sandbox cluster...');
+      kubeconfigPath = join(dataDir, 'sandbox/kubeconfig');
+      sandbox = await startSandbox({ port: ports.sandbox, host: '127.0.0.1', scenario: 'healthy', kubeconfigPath });
+      this.sandbox = sandbox;
+      workerKubeconfigPath = kubeconfigPath;
+      dependencyUrl = `${sandbox.url.replace(/^https:/, 'http:')}${dependencyHealthPath}`;
+    }
     const service: ServiceRef = { cluster: 'local', namespace: 'default', deployment: sandbox.serviceNames[0] ?? 'agent-native-framework' };
     const sandboxHttp = sandbox.url.replace(/^https:/, 'http:');
     const outboxDir = join(dataDir, 'outbox');
@@ -117,10 +141,13 @@ export class LocalStack {
       ['--import', 'tsx', join(repoRoot, 'worker/main.ts')],
       {
         TEMPORAL_ADDRESS: temporal.address,
-        KUBECONFIG: kubeconfigPath,
+        // On the real control plane: the incident-worker ServiceAccount's token, bound by deploy/kubernetes/rbac.yaml.
+        KUBECONFIG: workerKubeconfigPath,
         DEFAULT_CLUSTER: service.cluster,
         REQUIRED_ENV: 'ANTHROPIC_API_KEY',
-        DEPENDENCY_URLS: `anthropic=${sandboxHttp}/sandbox/dependencies/anthropic/v1/health`,
+        DEPENDENCY_URLS: `anthropic=${dependencyUrl}`,
+        // The real API server will not proxy to loopback pod addresses: the worker dials them itself.
+        PROBE_VIA: real ? 'pod-network' : 'api-proxy',
         OUTBOX_DIR: outboxDir,
         REPORTS_DIR: reportsDir,
         WORKER_HTTP_HOST: '127.0.0.1',
@@ -187,6 +214,27 @@ export class LocalStack {
     })();
     return this.stopped;
   }
+}
+
+/**
+ * The real control plane behind the interface the stack drives: scenarios, health
+ * and the audit of writes work the same; fault injection is the simulator's alone.
+ */
+function controlPlaneAsSandbox(plane: ControlPlane): Sandbox {
+  return {
+    url: plane.url,
+    token: '',
+    kubeconfigPath: plane.kubeconfigPath,
+    serviceNames: plane.serviceNames,
+    break: (scenario, service) => plane.break(scenario, service),
+    heal: (service) => plane.heal(service),
+    isRecovered: (service) => plane.isRecovered(service),
+    audit: () => plane.audit(),
+    setFaults: () => {
+      throw new Error('fault injection is the sandbox\'s: the real control plane has none (run without --cluster real)');
+    },
+    close: () => plane.close(),
+  };
 }
 
 /** Breaks the stack's service with a scenario and waits until the outage shows. */
@@ -286,6 +334,7 @@ const duration = (value: string): string => {
 
 interface StartOptions {
   scenario: ScenarioName;
+  cluster: ClusterKind;
   autoApprove?: boolean;
   monitor: string;
   exitWhenResolved?: boolean;
@@ -306,13 +355,14 @@ async function startCommand(): Promise<void> {
   const opts = new Command('npm start --')
     .description('Run the incident-response stack locally and walk one incident through the runbook')
     .addOption(new Option('--scenario <name>', 'how the sandbox service breaks').choices(scenarioNames).default('bad-rollout'))
+    .addOption(new Option('--cluster <kind>', 'the simulated cluster, or a real Kubernetes control plane on loopback (npm run provision:cluster builds it)').choices(['sandbox', 'real']).default('sandbox'))
     .option('--auto-approve', 'apply mitigations without waiting for a human (policy for namespace default)')
     .option('--monitor <duration>', "how long to watch a recovered service (the runbook's 30m)", duration, '30m')
     .option('--exit-when-resolved', 'stop when the incident is resolved or handed to humans, printing one JSON line')
     .addOption(new Option('--alerts <source>', 'who fires the alert: a webhook sent like Alertmanager, or real Prometheus + Alertmanager').choices(['webhook', 'prometheus']).default('webhook'))
     .option('--temporal-port <port>', 'Temporal frontend port', port, 7233)
     .option('--ui-port <port>', 'Temporal Web UI port', port, 8233)
-    .option('--sandbox-port <port>', 'sandbox cluster port', port, 6443)
+    .option('--sandbox-port <port>', 'sandbox cluster port (the API server port with --cluster real)', port, 6443)
     .option('--receiver-port <port>', 'alert receiver port', port, 8095)
     .option('--worker-port <port>', 'worker health port (metrics on the next port)', port, 9464)
     .option('--prometheus-port <port>', 'Prometheus port (with --alerts prometheus)', port, 9090)
@@ -322,9 +372,14 @@ async function startCommand(): Promise<void> {
     .opts<StartOptions>();
 
   const dataDir = resolve(opts.dataDir);
+  if (opts.cluster === 'real' && opts.alerts === 'prometheus') {
+    process.stderr.write('npm start: --alerts prometheus scrapes the sandbox through its own proxy; with --cluster real use --alerts webhook (the default)\n');
+    process.exit(2);
+  }
   const local = new LocalStack({
     dataDir,
     ports: { temporal: opts.temporalPort, ui: opts.uiPort, sandbox: opts.sandboxPort, receiver: opts.receiverPort, worker: opts.workerPort },
+    cluster: opts.cluster,
     autoApprove: opts.autoApprove ?? false,
     monitor: opts.monitor,
     say: out,
@@ -380,7 +435,7 @@ async function startCommand(): Promise<void> {
         '',
         `Temporal UI:   ${stack.temporal.uiUrl}`,
         `This incident: ${url}`,
-        `Sandbox:       export KUBECONFIG=${stack.kubeconfigPath}`,
+        `${opts.cluster === 'real' ? 'Cluster:      ' : 'Sandbox:      '} export KUBECONFIG=${stack.kubeconfigPath}`,
         `Outbox:        ${stack.outboxDir} (pages, chat, status page)`,
         `Logs:          ${stack.logsDir}`,
         'Press Ctrl-C to stop everything.',

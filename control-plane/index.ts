@@ -31,7 +31,7 @@ const root = resolve(import.meta.dirname, '..');
 export const rbacManifest = join(root, 'deploy', 'kubernetes', 'rbac.yaml');
 
 export interface ControlPlaneOptions {
-  /** Where etcd's data, the credentials, kubeconfigs and component logs go; a fresh temporary directory if absent. */
+  /** Where etcd's data, the credentials, kubeconfigs and component logs go (emptied first: each start is a new cluster); a fresh temporary directory if absent. */
   dir?: string;
   /** The API server's port on 127.0.0.1; 0 (the default) for any free one. */
   port?: number;
@@ -80,6 +80,7 @@ function selectedReadyPods(store: Store, s: ServiceState): Pod[] {
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'control-plane-'));
   const ownDir = options.dir === undefined;
+  if (!ownDir) rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const say = options.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   const timing = resolveTiming(options.timing);
