@@ -1,67 +1,8 @@
-// End to end, as a user runs it: `npm start -- --scenario NAME --auto-approve
-// --monitor 30s --exit-when-resolved` brings up the dev server, the sandbox,
-// the worker and the receiver, breaks the service, sends the alert, and must
-// end with the runbook's diagnosis and outcome: recovered where a safe fix
-// exists, escalated to humans where none does.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runToEnd } from '../helpers/processes.js';
-
-interface Summary {
-  incidentId: string;
-  status: string;
-  diagnosis: string | null;
-  actionsApplied: string[];
-  timeToMitigateSeconds: number | null;
-  timeToResolveSeconds: number | null;
-}
-
-const cases: { scenario: string; diagnosis: string; status: 'recovered' | 'escalated'; action?: RegExp }[] = [
-  { scenario: 'bad-rollout', diagnosis: 'bad-rollout', status: 'recovered', action: /rollout undo deployment\/agent-native-framework --to-revision=\d+/ },
-  { scenario: 'oom', diagnosis: 'oom-killed', status: 'recovered', action: /memory/ },
-  { scenario: 'missing-secret', diagnosis: 'missing-key', status: 'escalated' },
-  { scenario: 'config-error', diagnosis: 'config-drift', status: 'recovered', action: /configmap/ },
-  { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', status: 'recovered', action: /scale deployment\/agent-native-framework --replicas=2/ },
-  { scenario: 'unschedulable', diagnosis: 'unschedulable', status: 'escalated' },
-  { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', status: 'recovered', action: /service/ },
-  { scenario: 'dependency-down', diagnosis: 'dependency-unreachable', status: 'escalated' },
-  // A false alarm: nothing to fix, verified and monitored.
-  { scenario: 'healthy', diagnosis: 'healthy', status: 'recovered' },
-];
-
-/** Runs npm start on ports of its own, so a user's running stack is left alone. */
-function npmStart(args: string[], basePort: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'incident-e2e-'));
-  const ports = [
-    '--temporal-port', String(basePort), '--ui-port', String(basePort + 1), '--sandbox-port', String(basePort + 2),
-    '--receiver-port', String(basePort + 3), '--worker-port', String(basePort + 4), '--data-dir', dataDir,
-  ];
-  return runToEnd('npm', ['start', '--silent', '--', ...args, ...ports], 200_000);
-}
-
-function lastJsonLine(stdout: string): Summary {
-  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`no JSON line in the output:\n${stdout.slice(-2000)}`);
-  return JSON.parse(line) as Summary;
-}
+// End to end on the sandbox, as a user runs it: one incident per scenario
+// through `npm start` (see scenario-cases.ts for what each must end with).
+import { describe, it } from 'vitest';
+import { cases, expectScenario } from './scenario-cases.js';
 
 describe('npm start, one incident per scenario', () => {
-  it.each(cases.map((c, i) => ({ ...c, basePort: 17300 + i * 10 })))(
-    '$scenario: diagnosed $diagnosis, ends $status',
-    async ({ scenario, diagnosis, status, action, basePort }) => {
-      const run = await npmStart(['--scenario', scenario, '--auto-approve', '--monitor', '30s', '--exit-when-resolved'], basePort);
-      expect(run.code, `npm start exited ${run.code}\n${run.stderr.slice(-2000)}\n${run.stdout.slice(-3000)}`).toBe(0);
-      const summary = lastJsonLine(run.stdout);
-      expect(summary).toMatchObject({ incidentId: 'incident/local/default/agent-native-framework', status, diagnosis });
-      if (action) {
-        expect(summary.actionsApplied.some((a) => action.test(a)), `actions: ${summary.actionsApplied.join('; ')}`).toBe(true);
-        expect(summary.timeToMitigateSeconds).not.toBeNull();
-      } else {
-        expect(summary.actionsApplied).toEqual([]);
-      }
-    },
-    240_000,
-  );
+  it.each(cases.map((c, i) => ({ ...c, basePort: 17300 + i * 10 })))('$scenario: diagnosed $diagnosis, ends $status', (c) => expectScenario(c, c.basePort), 240_000);
 });

@@ -1,0 +1,64 @@
+// The end-to-end scenarios, shared by the sandbox's run (scenarios.test.ts) and
+// the real control plane's (scenarios-real.test.ts): `npm start -- --scenario
+// NAME --auto-approve --monitor 30s --exit-when-resolved` brings up the dev
+// server, the cluster, the worker and the receiver, breaks the service, sends
+// the alert, and must end with the runbook's diagnosis and outcome: recovered
+// where a safe fix exists, escalated to humans where none does.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { runToEnd } from '../helpers/processes.js';
+
+export interface Summary {
+  incidentId: string;
+  status: string;
+  diagnosis: string | null;
+  actionsApplied: string[];
+  timeToMitigateSeconds: number | null;
+  timeToResolveSeconds: number | null;
+}
+
+export const cases: { scenario: string; diagnosis: string; status: 'recovered' | 'escalated'; action?: RegExp }[] = [
+  { scenario: 'bad-rollout', diagnosis: 'bad-rollout', status: 'recovered', action: /rollout undo deployment\/agent-native-framework --to-revision=\d+/ },
+  { scenario: 'oom', diagnosis: 'oom-killed', status: 'recovered', action: /memory/ },
+  { scenario: 'missing-secret', diagnosis: 'missing-key', status: 'escalated' },
+  { scenario: 'config-error', diagnosis: 'config-drift', status: 'recovered', action: /configmap/ },
+  { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', status: 'recovered', action: /scale deployment\/agent-native-framework --replicas=2/ },
+  { scenario: 'unschedulable', diagnosis: 'unschedulable', status: 'escalated' },
+  { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', status: 'recovered', action: /service/ },
+  { scenario: 'dependency-down', diagnosis: 'dependency-unreachable', status: 'escalated' },
+  // A false alarm: nothing to fix, verified and monitored.
+  { scenario: 'healthy', diagnosis: 'healthy', status: 'recovered' },
+];
+
+/** Runs npm start on ports of its own, so a user's running stack is left alone. */
+export function npmStart(args: string[], basePort: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'incident-e2e-'));
+  const ports = [
+    '--temporal-port', String(basePort), '--ui-port', String(basePort + 1), '--sandbox-port', String(basePort + 2),
+    '--receiver-port', String(basePort + 3), '--worker-port', String(basePort + 4), '--data-dir', dataDir,
+  ];
+  return runToEnd('npm', ['start', '--silent', '--', ...args, ...ports], 200_000);
+}
+
+export function lastJsonLine(stdout: string): Summary {
+  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`no JSON line in the output:\n${stdout.slice(-2000)}`);
+  return JSON.parse(line) as Summary;
+}
+
+/** One scenario through npm start, checked against its expected diagnosis and outcome. */
+export async function expectScenario(c: (typeof cases)[number], basePort: number, extraArgs: string[] = []): Promise<void> {
+  const { scenario, diagnosis, status, action } = c;
+  const run = await npmStart(['--scenario', scenario, '--auto-approve', '--monitor', '30s', '--exit-when-resolved', ...extraArgs], basePort);
+  expect(run.code, `npm start exited ${run.code}\n${run.stderr.slice(-2000)}\n${run.stdout.slice(-3000)}`).toBe(0);
+  const summary = lastJsonLine(run.stdout);
+  expect(summary).toMatchObject({ incidentId: 'incident/local/default/agent-native-framework', status, diagnosis });
+  if (action) {
+    expect(summary.actionsApplied.some((a) => action.test(a)), `actions: ${summary.actionsApplied.join('; ')}`).toBe(true);
+    expect(summary.timeToMitigateSeconds).not.toBeNull();
+  } else {
+    expect(summary.actionsApplied).toEqual([]);
+  }
+}
