@@ -3,7 +3,7 @@
 // and kwok nodes; every address of both clusters inside 127.0.0.0/8; and least
 // privilege proven by the real RBAC authorizer with the worker's own token.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,7 +13,9 @@ import { isLoopback, isLoopbackRange } from '../../control-plane/addresses.js';
 import { startControlPlane, type ControlPlane } from '../../control-plane/index.js';
 import { FailureTypes } from '../../activities/types.js';
 import { startSandbox, type ScenarioName } from '../../sandbox/index.js';
-import { eventually, startCluster, service, type TestCluster } from '../activities/helpers.js';
+import { createActivities } from '../../activities/index.js';
+import { writeKubeconfig } from '../../sandbox/kubeconfig.js';
+import { eventually, inActivity, sandboxDeps, startCluster, service, type TestCluster } from '../activities/helpers.js';
 
 const run = promisify(execFile);
 const deploy = 'agent-native-framework';
@@ -113,6 +115,26 @@ describe('least privilege, by the real RBAC authorizer', () => {
     const secret = await worker.fails('get', 'secret', '-n', 'kube-system');
     expect(secret.stderr).toMatch(/Forbidden.*cannot list resource "secrets".*"kube-system"/);
     expect(cp.audit().filter((e) => !e.dryRun)).toEqual([]);
+  });
+
+  it('a worker without the cluster-wide reads records the gap and investigates on', async () => {
+    const { admin, cp } = await plane('oom');
+    // A narrower account: the namespaced Role of rbac.yaml only, none of its ClusterRole (nodes, pods in every namespace).
+    await admin('create', 'serviceaccount', 'narrow-worker', '-n', 'incident-response');
+    await admin('create', 'rolebinding', 'narrow-worker', '-n', 'default', '--role=incident-worker', '--serviceaccount=incident-response:narrow-worker');
+    const token = (await admin('create', 'token', 'narrow-worker', '-n', 'incident-response')).trim();
+    const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'narrow-')), 'kubeconfig');
+    writeKubeconfig(kubeconfigPath, cp.url, token, readFileSync(join(cp.dir, 'pki', 'apiserver.crt'), 'utf8'), 'local', 'narrow-worker');
+    const activities = createActivities({ ...sandboxDeps({ kubeconfigPath, dependencyUrl: cp.dependencyUrl }), probes: { ...sandboxDeps({ kubeconfigPath }).probes, via: 'pod-network' } });
+    const resources = await inActivity(() => activities.inspectResources(service));
+    expect(resources.nodes).toEqual([]);
+    expect(resources.gaps).toEqual([
+      "nodes: forbidden to the worker (no 'list' on nodes); node conditions and capacity unknown",
+      "pods: forbidden to the worker (no 'list' on pods); other namespaces' requests on the nodes unknown",
+      'pods.metrics.k8s.io: not served by this cluster; memory and CPU use unknown (kubectl top needs metrics-server)',
+    ]);
+    // What it may read is still there.
+    expect(resources.quotas).toMatchObject([{ name: 'compute-resources' }]);
   });
 
   it('an incident in a namespace the worker may not read says so, and what to grant', async () => {
