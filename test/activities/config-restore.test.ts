@@ -1,4 +1,4 @@
-// The config-drift fix against the sandbox, end to end through the real
+// The config-drift fix on the sandbox and on a real control plane, end to end through the real
 // decision code: findings → diagnose → plan → dry-run → apply. Findings show
 // config values redacted and cut to 500 characters; the restore must still write
 // exactly the bytes of the last applied configuration, never what people were
@@ -9,9 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { diagnose } from '../../workflows/diagnose.js';
 import { plan } from '../../workflows/plan.js';
 import type { MutationRequest } from '../../workflows/domain.js';
-import { clustersForThisFile, eventually, investigate, service, type TestCluster } from './helpers.js';
+import { clusterKinds, clustersForThisFile, eventually, investigate, service, type TestCluster } from './helpers.js';
 
-const cluster = clustersForThisFile();
 const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** An 851-character JSON value: longer than any finding shows, and invalid JSON if cut. */
@@ -21,7 +20,8 @@ const routes = JSON.stringify({ routes: routeList, note: 'n'.repeat(851 - unpadd
 
 function core(c: TestCluster): CoreV1Api {
   const kc = new KubeConfig();
-  kc.loadFromFile(c.kubeconfigPath);
+  // A person edits the config map, not the worker.
+  kc.loadFromFile(c.adminKubeconfigPath);
   return kc.makeApiClient(CoreV1Api);
 }
 
@@ -60,7 +60,9 @@ async function proposedRestore(c: TestCluster, n: number): Promise<MutationReque
   return { service, action: step.action, idempotencyKey: `incident/sandbox/default/${service.deployment}/restore-${n}`, approvedBy: 'alice@example.com' };
 }
 
-describe('given a config map whose 851-character value drifted from its last applied configuration', () => {
+describe.each(clusterKinds)('on the %s cluster, given a config map whose 851-character value drifted from its last applied configuration', (kind) => {
+  const cluster = clustersForThisFile(kind);
+
   it('when the on-call approves the restore, then the object holds the last applied bytes exactly', async () => {
     expect(routes.length).toBe(851);
     const c = await cluster('config-error');
@@ -83,9 +85,9 @@ describe('given a config map whose 851-character value drifted from its last app
     expect(JSON.parse(data['ROUTES'] ?? '')).toEqual(JSON.parse(routes));
     expect(data['AGENT_MAX_WORKERS']).toBe('8');
     // A retried apply (a lost reply) writes nothing more.
-    const writes = c.sandbox.audit().filter((e) => !e.dryRun && e.resource === 'configmaps').length;
+    const writes = c.controls.audit().filter((e) => !e.dryRun && e.resource === 'configmaps').length;
     expect(await c.run(() => c.activities.applyMutation(request))).toMatchObject({ alreadyApplied: true });
-    expect(c.sandbox.audit().filter((e) => !e.dryRun && e.resource === 'configmaps')).toHaveLength(writes);
+    expect(c.controls.audit().filter((e) => !e.dryRun && e.resource === 'configmaps')).toHaveLength(writes);
   });
 
   it('when the last applied value changes after the approval, then the restore is refused and nothing is written', async () => {
@@ -95,7 +97,7 @@ describe('given a config map whose 851-character value drifted from its last app
     await c.run(() => c.activities.previewMutation(request));
     // Someone re-applies the config map with other routes between the approval and the apply.
     await driftRoutes(c, routes.replace('agent-pool-0"}', 'agent-pool-1"}'), '{}');
-    const writesBefore = c.sandbox.audit().filter((e) => !e.dryRun).length;
+    const writesBefore = c.controls.audit().filter((e) => !e.dryRun).length;
 
     const failure = await c.run(() => c.activities.applyMutation(request)).then(
       () => undefined,
@@ -103,7 +105,7 @@ describe('given a config map whose 851-character value drifted from its last app
     );
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'StalePlan', nonRetryable: true, message: expect.stringMatching(/last applied value of agent-config.ROUTES changed since it was approved/) as unknown });
-    expect(c.sandbox.audit().filter((e) => !e.dryRun)).toHaveLength(writesBefore);
+    expect(c.controls.audit().filter((e) => !e.dryRun)).toHaveLength(writesBefore);
     expect((await liveData(c))['ROUTES']).toBe('{}');
   });
 });

@@ -101,6 +101,8 @@ export interface TestCluster {
   controls: Pick<Sandbox, 'break' | 'heal' | 'isRecovered' | 'close' | 'audit'>;
   /** The worker's kubeconfig: on the real control plane, the incident-worker ServiceAccount's (rbac.yaml). */
   kubeconfigPath: string;
+  /** A person's kubeconfig (cluster-admin on the real control plane; the same as the worker's on the sandbox). */
+  adminKubeconfigPath: string;
   /** The deps the activities run on: another worker builds its own activities from them. */
   deps: ActivityDeps;
   activities: Activities;
@@ -136,6 +138,7 @@ export async function startCluster(scenario: ScenarioName, kind: ClusterKind = '
       kind,
       controls: plane,
       kubeconfigPath: plane.workerKubeconfigPath,
+      adminKubeconfigPath: plane.kubeconfigPath,
       deps,
       activities: createActivities(deps),
       logs,
@@ -150,6 +153,7 @@ export async function startCluster(scenario: ScenarioName, kind: ClusterKind = '
     controls: sandbox,
     sandbox,
     kubeconfigPath,
+    adminKubeconfigPath: kubeconfigPath,
     deps,
     activities: createActivities(deps),
     logs,
