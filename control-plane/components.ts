@@ -69,6 +69,19 @@ export async function choosePorts(apiserver = 0): Promise<Ports> {
 // kwok's node stages (initialize, then heartbeat with a lease), as kwok ships them;
 // its pod stages are replaced by one that matches no pod: pods belong to the node
 // agent, which runs the service's containers as the sandbox models them.
+/** The node's conditions, all healthy, with a fresh heartbeat: what both node stages write. */
+const nodeConditions = `      {{ $now := Now }}
+      {{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
+      conditions:
+      {{ range NodeConditions }}
+      - lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $lastTransitionTime | Quote }}
+        message: {{ .message | Quote }}
+        reason: {{ .reason | Quote }}
+        status: {{ .status | Quote }}
+        type: {{ .type | Quote }}
+      {{ end }}`;
+
 const kwokConfig = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -82,17 +95,7 @@ spec:
       values: ['True']
   next:
     statusTemplate: |
-      {{ $now := Now }}
-      {{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
-      conditions:
-      {{ range NodeConditions }}
-      - lastHeartbeatTime: {{ $now | Quote }}
-        lastTransitionTime: {{ $lastTransitionTime | Quote }}
-        message: {{ .message | Quote }}
-        reason: {{ .reason | Quote }}
-        status: {{ .status | Quote }}
-        type: {{ .type | Quote }}
-      {{ end }}
+${nodeConditions}
       addresses:
       {{ with .status.addresses }}
       {{ YAML . 1 }}
@@ -148,17 +151,7 @@ spec:
     jitterDurationMilliseconds: 610000
   next:
     statusTemplate: |
-      {{ $now := Now }}
-      {{ $lastTransitionTime := or .metadata.creationTimestamp $now }}
-      conditions:
-      {{ range NodeConditions }}
-      - lastHeartbeatTime: {{ $now | Quote }}
-        lastTransitionTime: {{ $lastTransitionTime | Quote }}
-        message: {{ .message | Quote }}
-        reason: {{ .reason | Quote }}
-        status: {{ .status | Quote }}
-        type: {{ .type | Quote }}
-      {{ end }}
+${nodeConditions}
   immediateNextStage: true
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
