@@ -217,8 +217,8 @@ export class LocalStack {
 }
 
 /**
- * The real control plane behind the interface the stack drives: scenarios, health
- * and the audit of writes work the same; fault injection is the simulator's alone.
+ * The real control plane behind the interface the stack drives: scenarios, health,
+ * the audit of writes and fault injection (its proxy on the worker's path) work the same.
  */
 function controlPlaneAsSandbox(plane: ControlPlane): Sandbox {
   return {
@@ -230,9 +230,7 @@ function controlPlaneAsSandbox(plane: ControlPlane): Sandbox {
     heal: (service) => plane.heal(service),
     isRecovered: (service) => plane.isRecovered(service),
     audit: () => plane.audit(),
-    setFaults: () => {
-      throw new Error('fault injection is the sandbox\'s: the real control plane has none (run without --cluster real)');
-    },
+    setFaults: (rules) => plane.setFaults(rules),
     close: () => plane.close(),
   };
 }

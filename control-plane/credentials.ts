@@ -14,6 +14,8 @@ import { selfSignedCertificate } from '../sandbox/tls.js';
 export interface Credentials {
   readonly tokens: { admin: string; controllerManager: string; scheduler: string; kwok: string; nodeAgent: string };
   readonly caPem: string;
+  /** The serving key, for the fault proxy that answers with the same certificate. */
+  readonly servingKeyPem: string;
   readonly files: {
     servingCert: string;
     servingKey: string;
@@ -84,5 +86,5 @@ export function makeCredentials(dir: string, server: string): Credentials {
       req.on('error', reject);
       req.end();
     });
-  return { tokens, caPem: serving.cert, files, get };
+  return { tokens, caPem: serving.cert, servingKeyPem: serving.key, files, get };
 }

@@ -19,6 +19,8 @@ import { R } from '../sandbox/resources.js';
 import type { Store } from '../sandbox/store.js';
 import type { Pod, Service } from '../sandbox/types.js';
 import { RawApi } from './api.js';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import type { FaultRule } from '../sandbox/faults.js';
 import { choosePorts, readAudit, startComponents } from './components.js';
 import type { AuditEntry } from '../sandbox/audit.js';
 import { idempotencyKeyAnnotation } from '../activities/kube/mutation.js';
@@ -58,6 +60,8 @@ export interface ControlPlane {
   break(scenario: ScenarioName, service?: string): void;
   heal(service?: string): void;
   isRecovered(service?: string): boolean;
+  /** Faults on the worker's path to the API server (latency, 429/500/503/403, drops); [] clears them. */
+  setFaults(rules: FaultRule[]): void;
   /** The incident worker's writes (dry runs too), from the API server's audit log. */
   audit(): AuditEntry[];
   /** Waits until every write of the node agent and the scenarios reached the API server. */
@@ -89,6 +93,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const credentials = makeCredentials(dir, url);
   const components = await startComponents(dir, ports, credentials, say);
   let agent: Awaited<ReturnType<typeof startNodeAgent>> | undefined;
+  let proxy: FaultProxy | undefined;
   try {
     const admin = new RawApi(url, credentials.tokens.admin, credentials.caPem);
     const world = await seedRealWorld(admin, { services: options.services ?? 1, canary: options.canary, timing });
@@ -100,7 +105,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await kubectl('apply', '-f', rbacManifest);
     const { stdout: workerToken } = await kubectl('create', 'token', 'incident-worker', '-n', 'incident-response', '--duration=48h');
     const workerKubeconfigPath = join(dir, 'worker.kubeconfig');
-    writeKubeconfig(workerKubeconfigPath, url, workerToken.trim(), credentials.caPem, clusterName, 'incident-worker');
+    // The worker reaches the API server through the fault proxy (a plain pass-through until faults are set).
+    proxy = await startFaultProxy({ upstream: url, ca: credentials.caPem, key: credentials.servingKeyPem, cert: credentials.caPem });
+    writeKubeconfig(workerKubeconfigPath, proxy.url, workerToken.trim(), credentials.caPem, clusterName, 'incident-worker');
 
     const store = agent.store;
     const kubelet = agent.kubelet;
@@ -125,6 +132,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     }
     let closed: Promise<void> | undefined;
     const started = agent;
+    const faultProxy = proxy;
     return {
       url,
       dir,
@@ -137,15 +145,18 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // The API server refuses loopback addresses in Endpoints: the backends are the ready pods the selector matches.
       isRecovered: (service) => targets(service).every((s) => serviceRecovered(store, kubelet, s, selectedReadyPods)),
       audit: () => readAudit(dir, idempotencyKeyAnnotation),
+      setFaults: (rules) => faultProxy.setFaults(rules),
       flushed: () => store.flushed(),
       close: () =>
         (closed ??= (async () => {
+          await faultProxy.close();
           await started.close();
           await components.group.stopAll(5_000);
           if (ownDir) rmSync(dir, { recursive: true, force: true });
         })()),
     };
   } catch (err) {
+    await proxy?.close();
     await agent?.close();
     await components.group.stopAll(5_000);
     throw err;

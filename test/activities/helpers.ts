@@ -98,7 +98,7 @@ export const clusterKinds: readonly ClusterKind[] = ['sandbox', 'real'];
 export interface TestCluster {
   kind: ClusterKind;
   /** The running cluster: its scenarios, and its health as the simulation sees it. */
-  controls: Pick<Sandbox, 'break' | 'heal' | 'isRecovered' | 'close' | 'audit'>;
+  controls: Pick<Sandbox, 'break' | 'heal' | 'isRecovered' | 'close' | 'audit' | 'setFaults'>;
   /** The worker's kubeconfig: on the real control plane, the incident-worker ServiceAccount's (rbac.yaml). */
   kubeconfigPath: string;
   /** A person's kubeconfig (cluster-admin on the real control plane; the same as the worker's on the sandbox). */
