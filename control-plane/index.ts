@@ -18,6 +18,7 @@ import type { ServiceState } from '../sandbox/world.js';
 import { R } from '../sandbox/resources.js';
 import type { Store } from '../sandbox/store.js';
 import type { Pod, Service } from '../sandbox/types.js';
+import { claimPodNetwork, type PodNetwork } from './addresses.js';
 import { RawApi } from './api.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import type { FaultRule } from '../sandbox/faults.js';
@@ -94,9 +95,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const components = await startComponents(dir, ports, credentials, say);
   let agent: Awaited<ReturnType<typeof startNodeAgent>> | undefined;
   let proxy: FaultProxy | undefined;
+  let network: PodNetwork | undefined;
   try {
     const admin = new RawApi(url, credentials.tokens.admin, credentials.caPem);
-    const world = await seedRealWorld(admin, { services: options.services ?? 1, canary: options.canary, timing });
+    const claimed = await claimPodNetwork();
+    network = claimed;
+    const world = await seedRealWorld(admin, { services: options.services ?? 1, canary: options.canary, timing, podRangeOf: (node) => claimed.rangeOf(node) });
     agent = await startNodeAgent({ api: new RawApi(url, credentials.tokens.nodeAgent, credentials.caPem), world, timing, kubeletPort: ports.kubelet, warn: say });
 
     // The worker's identity: the manifest users apply, and a token for its ServiceAccount.
@@ -133,6 +137,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     let closed: Promise<void> | undefined;
     const started = agent;
     const faultProxy = proxy;
+    const podNetwork = network;
     return {
       url,
       dir,
@@ -152,6 +157,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
           await faultProxy.close();
           await started.close();
           await components.group.stopAll(5_000);
+          await podNetwork.release();
           if (ownDir) rmSync(dir, { recursive: true, force: true });
         })()),
     };
@@ -159,6 +165,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     await proxy?.close();
     await agent?.close();
     await components.group.stopAll(5_000);
+    await network?.release();
     throw err;
   }
 }

@@ -32,6 +32,12 @@ function body(resource: ResourceType, object: KObject): Record<string, unknown> 
   return out;
 }
 
+/** A node with this control plane's pod range (see addresses.ts: no two control planes share one). */
+function withPodRange(node: KObject, range: string): KObject {
+  const spec = (node as KObject & { spec?: Record<string, unknown> }).spec ?? {};
+  return { ...node, spec: { ...spec, podCIDR: range, podCIDRs: [range] } };
+}
+
 async function create(api: RawApi, resource: ResourceType, object: KObject): Promise<Record<string, unknown>> {
   try {
     return await api.call('POST', collectionPath(resource, object.metadata.namespace), body(resource, object));
@@ -51,12 +57,12 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30
 }
 
 /** Creates the world through the API server; returns the world the node agent's app model reads. */
-export async function seedRealWorld(api: RawApi, options: { services: number; canary?: string; timing: Timing }): Promise<World> {
+export async function seedRealWorld(api: RawApi, options: { services: number; canary?: string; timing: Timing; podRangeOf: (node: number) => string }): Promise<World> {
   const scratch = new Store();
   const world = seedWorld(scratch, { ...options, usedClusterIPs: () => new Set() });
   for (const resource of order) {
-    for (const object of scratch.list(resource)) {
-      await create(api, resource, object);
+    for (const [index, object] of scratch.list(resource).entries()) {
+      await create(api, resource, resource === R.nodes ? withPodRange(object, options.podRangeOf(index + 1)) : object);
       const status = (object as { status?: unknown }).status;
       if (resource === R.ingresses && status) await api.call('PATCH', `${objectPath(resource, object.metadata.namespace, object.metadata.name)}/status`, { status }, 'application/merge-patch+json');
     }

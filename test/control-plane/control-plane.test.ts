@@ -86,6 +86,23 @@ describe('every address of both clusters is inside 127.0.0.0/8', () => {
   });
 });
 
+describe('two control planes on one machine', () => {
+  it('take separate pod networks, so each one\'s probes reach its own pods', async () => {
+    const [a, b] = await Promise.all([plane('healthy'), plane('healthy')]);
+    const prefixes = await Promise.all(
+      [a, b].map(async ({ admin }) => {
+        const ips = (await admin('get', 'pods', '-l', selector, '-o', 'jsonpath={.items[*].status.podIP}')).split(' ').filter(Boolean);
+        expect(ips).toHaveLength(2);
+        return new Set(ips.map((ip) => ip.split('.').slice(0, 2).join('.')));
+      }),
+    );
+    expect(prefixes[0]?.size).toBe(1);
+    expect([...(prefixes[0] ?? [])][0]).not.toBe([...(prefixes[1] ?? [])][0]);
+    // And each one's pods answer on their own addresses: both services are seen recovered.
+    await eventually(async () => [a.cp.isRecovered(), b.cp.isRecovered()], (r) => expect(r).toEqual([true, true]));
+  });
+});
+
 describe('least privilege, by the real RBAC authorizer', () => {
   let cluster: TestCluster | undefined;
   afterAll(() => cluster?.controls.close());
