@@ -49,6 +49,8 @@ function writable(object: KObject): Record<string, Json> {
 
 export class MirrorStore extends Store {
   private remote = false;
+  /** The last status sent for each object, by resource/namespace/name. */
+  private readonly sentStatus = new Map<string, Json>();
   private chain: Promise<void> = Promise.resolve();
   private pending = 0;
 
@@ -124,8 +126,15 @@ export class MirrorStore extends Store {
     }
     const spec = mergePatch(writable(previous), writable(object));
     if (spec !== undefined) this.send(`patch ${resource.plural} ${name}`, () => this.api.call('PATCH', path, spec, 'application/merge-patch+json'), [404]);
-    const status = mergePatch((previous as { status?: Json }).status ?? {}, (object as { status?: Json }).status ?? {});
-    if (status !== undefined && resource.subresources.status) {
+    // Status is compared with the last one sent, and sent whole: the local copy may be older than
+    // the API server's (a watch event of an earlier write can land between two writes), and a
+    // comparison or a diff against it could leave a newer write's field standing on the server.
+    const key = `${resource.plural}/${namespace ?? ''}/${name}`;
+    const before = (this.sentStatus.get(key) ?? (previous as { status?: Json }).status ?? {}) as Record<string, Json>;
+    const after = ((object as { status?: Json }).status ?? {}) as Record<string, Json>;
+    if (resource.subresources.status && mergePatch(before, after) !== undefined) {
+      const status = { ...Object.fromEntries(Object.keys(before).map((k) => [k, null])), ...after };
+      this.sentStatus.set(key, after);
       this.send(`patch ${resource.plural}/status ${name}`, () => this.api.call('PATCH', `${path}/status`, { status }, 'application/merge-patch+json'), [404]);
     }
     return stored;
@@ -134,6 +143,7 @@ export class MirrorStore extends Store {
   override remove(resource: ResourceType, namespace: string | undefined, name: string): KObject {
     if (this.remote) return super.remove(resource, namespace, name);
     const removed = super.remove(resource, namespace, name);
+    this.sentStatus.delete(`${resource.plural}/${namespace ?? ''}/${name}`);
     // The kubelet removes a pod once its containers stopped: with no grace left, as the real one does.
     const options = resource === R.pods ? { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds: 0 } : undefined;
     this.send(`delete ${resource.plural} ${name}`, () => this.api.call('DELETE', objectPath(resource, namespace, name), options), [404]);
