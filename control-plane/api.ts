@@ -4,7 +4,7 @@
 // copies objects between the API server and the sandbox's store as they are,
 // with no typed model in between to reshape dates or drop unknown fields.
 import { request, type RequestOptions } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 
 export class ApiStatusError extends Error {
   constructor(
@@ -28,23 +28,22 @@ export class RawApi {
     private readonly ca: string,
   ) {}
 
-  private open(method: string, path: string, headers: Record<string, string>, timeoutMs: number): Promise<{ req: ReturnType<typeof request>; res: Promise<IncomingMessage> }> {
+  /** Starts a request: the caller writes its body and ends it, then awaits the answer. */
+  private open(method: string, path: string, headers: Record<string, string>, timeoutMs: number): { req: ClientRequest; res: Promise<IncomingMessage> } {
     const options: RequestOptions = { method, ca: this.ca, headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...headers }, timeout: timeoutMs };
-    return new Promise((resolve) => {
-      let req: ReturnType<typeof request> | undefined;
-      const res = new Promise<IncomingMessage>((ok, fail) => {
-        req = request(new URL(path, this.server), options, ok);
-        req.on('timeout', () => req?.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
-        req.on('error', fail);
-      });
-      resolve({ req: req as ReturnType<typeof request>, res });
+    const req = request(new URL(path, this.server), options);
+    const res = new Promise<IncomingMessage>((ok, fail) => {
+      req.once('response', ok);
+      req.on('error', fail);
     });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
+    return { req, res };
   }
 
   /** One JSON request; non-2xx answers throw ApiStatusError with the API server's reason. */
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const { req, res } = await this.open(method, path, payload === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(payload)) }, 10_000);
+    const { req, res } = this.open(method, path, payload === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(payload)) }, 10_000);
     req.end(payload);
     const answer = await res;
     let text = '';
@@ -69,7 +68,7 @@ export class RawApi {
         let rv = list.metadata.resourceVersion;
         while (!signal.aborted) {
           const sep = path.includes('?') ? '&' : '?';
-          const { req, res } = await this.open('GET', `${path}${sep}watch=true&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=300`, {}, 330_000);
+          const { req, res } = this.open('GET', `${path}${sep}watch=true&allowWatchBookmarks=true&resourceVersion=${rv}&timeoutSeconds=300`, {}, 330_000);
           const abort = () => req.destroy();
           signal.addEventListener('abort', abort, { once: true });
           req.end();

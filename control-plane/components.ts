@@ -82,6 +82,16 @@ const nodeConditions = `      {{ $now := Now }}
         type: {{ .type | Quote }}
       {{ end }}`;
 
+/** A node's allocatable or capacity: as registered, or a 4-CPU, 16Gi node's. */
+const nodeResources = (field: 'allocatable' | 'capacity') => `      ${field}:
+      {{ with .status.${field} }}
+      {{ YAML . 1 }}
+      {{ else }}
+        cpu: "4"
+        memory: 16Gi
+        pods: "110"
+      {{ end }}`;
+
 const kwokConfig = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -108,22 +118,8 @@ ${nodeConditions}
       daemonEndpoints:
         kubeletEndpoint:
           Port: {{ NodePort }}
-      allocatable:
-      {{ with .status.allocatable }}
-      {{ YAML . 1 }}
-      {{ else }}
-        cpu: "4"
-        memory: 16Gi
-        pods: "110"
-      {{ end }}
-      capacity:
-      {{ with .status.capacity }}
-      {{ YAML . 1 }}
-      {{ else }}
-        cpu: "4"
-        memory: 16Gi
-        pods: "110"
-      {{ end }}
+${nodeResources('allocatable')}
+${nodeResources('capacity')}
       nodeInfo:
         architecture: amd64
         containerRuntimeVersion: {{ printf "kwok-%s" Version }}

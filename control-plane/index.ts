@@ -16,6 +16,7 @@ import { writeKubeconfig } from '../sandbox/kubeconfig.js';
 import { resolveTiming } from '../sandbox/timing.js';
 import type { ServiceState } from '../sandbox/world.js';
 import { R } from '../sandbox/resources.js';
+import { mapSelectorMatcher } from '../sandbox/selectors.js';
 import type { Store } from '../sandbox/store.js';
 import type { Pod, Service } from '../sandbox/types.js';
 import { claimPodNetwork, type PodNetwork } from './addresses.js';
@@ -74,11 +75,10 @@ export { scenarioNames };
 
 /** What kube-proxy would route a service to: the ready, live pods its selector matches. */
 function selectedReadyPods(store: Store, s: ServiceState): Pod[] {
-  const selector = store.get<Service>(R.services, s.namespace, s.names.name)?.spec.selector ?? {};
-  if (Object.keys(selector).length === 0) return [];
+  const selects = mapSelectorMatcher(store.get<Service>(R.services, s.namespace, s.names.name)?.spec.selector);
   return store
     .list<Pod>(R.pods, s.namespace)
-    .filter((p) => !p.metadata.deletionTimestamp && Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
+    .filter((p) => !p.metadata.deletionTimestamp && selects(p.metadata.labels))
     .filter((p) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
 }
 

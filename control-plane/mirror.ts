@@ -40,8 +40,11 @@ export function mergePatch(from: Json, to: Json): Json {
   return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
-/** Fields the API server owns: never part of a patch. */
-function writable(object: KObject): Record<string, Json> {
+/** `v1`, `apps/v1`: a resource's apiVersion. */
+export const apiVersionOf = (resource: ResourceType) => (resource.group ? `${resource.group}/${resource.version}` : resource.version);
+
+/** Fields the API server owns (status, uid, resourceVersion, …): never part of a write. */
+export function writable(object: KObject): Record<string, Json> {
   const { status: _status, ...rest } = object as KObject & { status?: unknown };
   const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, managedFields: _mf, deletionTimestamp: _dt, deletionGracePeriodSeconds: _dg, ...metadata } = object.metadata as Record<string, Json>;
   return { ...rest, metadata };
@@ -107,7 +110,7 @@ export class MirrorStore extends Store {
 
   override create<T extends KObject>(resource: ResourceType, object: T): T {
     if (this.remote) return super.create(resource, object);
-    const body = { ...writable(object), apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version, kind: resource.kind };
+    const body = { ...writable(object), apiVersion: apiVersionOf(resource), kind: resource.kind };
     this.send(`create ${resource.plural} ${object.metadata.name}`, () => this.api.call('POST', collectionPath(resource, object.metadata.namespace), body), [409]);
     return object;
   }
@@ -164,5 +167,5 @@ export class MirrorStore extends Store {
 }
 
 function withKind(resource: ResourceType, object: WatchEvent['object']): KObject {
-  return { apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version, kind: resource.kind, ...object } as KObject;
+  return { apiVersion: apiVersionOf(resource), kind: resource.kind, ...object } as KObject;
 }

@@ -11,15 +11,15 @@ import type { Timing } from '../sandbox/timing.js';
 import type { Deployment, KObject, ReplicaSet } from '../sandbox/types.js';
 import { seedWorld, type World } from '../sandbox/world.js';
 import { ApiStatusError, type RawApi } from './api.js';
-import { collectionPath, objectPath } from './mirror.js';
+import { apiVersionOf, collectionPath, objectPath, writable } from './mirror.js';
+import { waitFor } from '../client/processes.js';
 
 /** Seeded kinds, in an order that creates what an object refers to before it. */
 const order: readonly ResourceType[] = [R.namespaces, R.nodes, R.clusterroles, R.clusterrolebindings, R.resourcequotas, R.configmaps, R.secrets, R.serviceaccounts, R.roles, R.rolebindings, R.services, R.ingresses];
 
 function body(resource: ResourceType, object: KObject): Record<string, unknown> {
-  const { status: _status, ...rest } = object as KObject & { status?: unknown };
-  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, ...metadata } = object.metadata as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...rest, metadata, apiVersion: resource.group ? `${resource.group}/${resource.version}` : resource.version, kind: resource.kind };
+  const out: Record<string, unknown> = { ...writable(object), apiVersion: apiVersionOf(resource), kind: resource.kind };
+  const metadata = out.metadata as Record<string, unknown>;
   if (resource === R.services) {
     // The real allocator gives the cluster IP (from 127.96.0.0/16).
     const { clusterIP: _ip, clusterIPs: _ips, ...spec } = (object as unknown as { spec: Record<string, unknown> }).spec;
@@ -48,14 +48,6 @@ async function create(api: RawApi, resource: ResourceType, object: KObject): Pro
   }
 }
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Creates the world through the API server; returns the world the node agent's app model reads. */
 export async function seedRealWorld(api: RawApi, options: { services: number; canary?: string; timing: Timing; podRangeOf: (node: number) => string }): Promise<World> {
   const scratch = new Store();
@@ -79,7 +71,7 @@ export async function seedRealWorld(api: RawApi, options: { services: number; ca
     await create(api, R.deployments, initial);
     if (!first) continue;
     const path = objectPath(R.deployments, namespace, name);
-    await until(`the first revision of deployment ${name}`, async () => ((await api.call<{ status?: { observedGeneration?: number } }>('GET', path)).status?.observedGeneration ?? 0) >= 1);
+    await waitFor(async () => ((await api.call<{ status?: { observedGeneration?: number } }>('GET', path)).status?.observedGeneration ?? 0) >= 1, `the first revision of deployment ${name}`, 30_000);
     await api.call('PATCH', path, { metadata: { annotations: { 'kubernetes.io/change-cause': cause(deployment) } }, spec: { template: deployment.spec.template } }, 'application/merge-patch+json');
   }
   return world;
