@@ -147,8 +147,8 @@ describe('least privilege, by the real RBAC authorizer', () => {
     expect(resources.nodes).toEqual([]);
     expect(resources.gaps).toEqual([
       "nodes: forbidden to the worker (no 'list' on nodes); node conditions and capacity unknown",
-      "pods: forbidden to the worker (no 'list' on pods); other namespaces' requests on the nodes unknown",
       'pods.metrics.k8s.io: not served by this cluster; memory and CPU use unknown (kubectl top needs metrics-server)',
+      "pods: forbidden to the worker (no 'list' on pods); other namespaces' requests on the nodes unknown",
     ]);
     // What it may read is still there.
     expect(resources.quotas).toMatchObject([{ name: 'compute-resources' }]);
