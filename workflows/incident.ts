@@ -33,8 +33,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
-  setHandler,
-  sleep,
+    sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -45,27 +44,16 @@ import { investigationCommands } from './commands.js';
 import { diagnose, investigationFailed, summarizeFindings } from './diagnose.js';
 import type { Findings, MitigationAction, MutationRequest, Notification, VerificationResult } from './domain.js';
 import { IncidentInputSchema, describeIssues, type IncidentConfig, type IncidentInput } from './input.js';
-import {
-  acknowledgeSignal,
-  addNoteSignal,
-  alertFiredSignal,
-  alertResolvedSignal,
-  alertsSignal,
-  approveSignal,
-  decideUpdate,
-  escalateSignal,
-  incidentSearchAttributes,
-  postIncidentWorkflowId,
-  rejectSignal,
-  resolveSignal,
-  statusQuery,
-} from './messages.js';
+import { listen } from './handlers.js';
+import { incidentSearchAttributes, postIncidentWorkflowId } from './messages.js';
+import { IncidentModel } from './model/incident.js';
+import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePoint } from './model/snapshot.js';
 import { assessSample, describeSample, restartsBaseline } from './monitor.js';
 import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
 import type { ActionRecord, IncidentOutcome } from './records.js';
 import { clampJsonBytes, notificationSummary, staticSummaryBudget, tasksDetails } from './render.js';
-import { IncidentState, type ApprovalWait, type IncidentSnapshot, type MonitorProgress, type ResumePoint } from './state.js';
+import { project } from './projection.js';
 import { clock, formatDuration, iso } from './units.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: nonRetryableFailureTypes };
@@ -77,27 +65,48 @@ const writes = proxyActivities<IncidentActivities>({ startToCloseTimeout: '60s',
 // Notifications must not hold the incident back: bounded retries, then recorded as failed.
 const comms = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', heartbeatTimeout: '5s', retry: { ...retry, maximumAttempts: 10 } });
 
-/** The incident lifecycle. `resume` is only passed by continue-as-new. */
-export async function incidentWorkflow(input: IncidentInput, resume?: IncidentSnapshot): Promise<IncidentOutcome> {
+/**
+ * The incident lifecycle. `resume` is only passed by continue-as-new: the incident's
+ * snapshot (model/snapshot.ts), validated and migrated before anything else runs.
+ */
+export async function incidentWorkflow(input: IncidentInput, resume?: unknown): Promise<IncidentOutcome> {
   const config = parseInput(input);
-  const state = new IncidentState(config, resume);
+  const snapshot = resume === undefined ? undefined : restoreSnapshot(resume);
+  const info = workflowInfo();
+  const state = new IncidentModel(
+    config,
+    {
+      workflowId: info.workflowId,
+      firstRunId: info.firstExecutionRunId,
+      startTime: info.startTime.getTime(),
+      // In this order: each patched() call of a new run writes its marker to history.
+      features: {
+        continuesWhileWaiting: patched('continue-as-new-while-waiting'),
+        crashSafe: patched('crash-safety'),
+        keepsInputWhileClosing: patched('input-while-closing'),
+      },
+      changed: project,
+    },
+    snapshot,
+  );
   listen(state);
 
   const background = [deliverNotifications(state), escalationLadder(state), statusUpdates(state)];
   // Runbook, Escalation Level 1: "Service completely down: page on-call engineer", at once.
   if (!resume) state.escalate(1, 'service down: paging the on-call engineer');
 
-  const end = await respond(state, resume?.resumeAt ?? 'investigate');
+  const end = await respond(state, snapshot?.resumeAt ?? 'investigate');
 
   if (end.kind === 'continue') {
-    state.closing = true;
+    // Input that arrives from here on is kept: the snapshot is taken last, undelivered messages included.
+    state.close('continue');
     await Promise.all(background);
     await condition(allHandlersFinished);
     return continueAsNew<typeof incidentWorkflow>(config, state.snapshot(end.resumeAt));
   }
 
   state.resolve(end.resolution, end.by, end.reason);
-  state.closing = true;
+  state.close('resolve');
   await Promise.all(background);
   const postIncidentId = await startPostIncident(state);
   await condition(allHandlersFinished);
@@ -119,18 +128,15 @@ function parseInput(input: IncidentInput): IncidentConfig {
   return parsed.data;
 }
 
-function listen(state: IncidentState): void {
-  setHandler(approveSignal, (p) => state.onApprove(p));
-  setHandler(rejectSignal, (p) => state.onReject(p));
-  setHandler(decideUpdate, (p) => state.onDecide(p), { validator: (p) => state.validateDecision(p) });
-  setHandler(acknowledgeSignal, (p) => state.onAcknowledge(p));
-  setHandler(addNoteSignal, (p) => state.onAddNote(p));
-  setHandler(alertFiredSignal, (p) => state.onAlertFired(p));
-  setHandler(alertResolvedSignal, (p) => state.onAlertResolved(p));
-  setHandler(alertsSignal, (p) => state.onAlerts(p));
-  setHandler(escalateSignal, (p) => state.onEscalate(p));
-  setHandler(resolveSignal, (p) => state.onResolve(p));
-  setHandler(statusQuery, () => state.status());
+/** The run's history is long enough to continue as new at the next safe point. */
+function historyIsLong(state: IncidentModel): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= state.config.limits.continueAsNewAfterEvents;
+}
+
+/** A wait (approval, monitor) ends early to continue as new: signals must never fill one run's history. */
+function shouldContinueWhileWaiting(state: IncidentModel): boolean {
+  return state.features.continuesWhileWaiting && historyIsLong(state);
 }
 
 type End =
@@ -140,7 +146,7 @@ type End =
 const freshMonitor: ResumePoint = { monitor: { sample: 0, badInARow: 0 } };
 
 /** The runbook's loop. Each pass investigates (capped), waits for people or an approval, or monitors a recovery. */
-async function respond(state: IncidentState, start: ResumePoint): Promise<End> {
+async function respond(state: IncidentModel, start: ResumePoint): Promise<End> {
   let next: ResumePoint = start;
   for (;;) {
     if (state.resolveRequested) {
@@ -148,8 +154,8 @@ async function respond(state: IncidentState, start: ResumePoint): Promise<End> {
       return { kind: 'resolved', resolution: 'manual', ...state.resolveRequested };
     }
     // Runs from before continue-as-new could carry a monitor keep monitoring to its end.
-    const canContinue = typeof next === 'string' || 'approval' in next || state.continuesWhileWaiting;
-    if (canContinue && state.historyIsLong()) return { kind: 'continue', resumeAt: next };
+    const canContinue = typeof next === 'string' || 'approval' in next || state.features.continuesWhileWaiting;
+    if (canContinue && historyIsLong(state)) return { kind: 'continue', resumeAt: next };
     if (next === 'investigate') {
       next = await investigateAndMitigate(state);
     } else if (next === 'wait') {
@@ -165,7 +171,7 @@ async function respond(state: IncidentState, start: ResumePoint): Promise<End> {
 }
 
 /** A hand resolution while an approval was carried over: the action is cancelled, never applied. */
-function cancelOpenApproval(state: IncidentState, next: ResumePoint): void {
+function cancelOpenApproval(state: IncidentModel, next: ResumePoint): void {
   if (typeof next === 'string' || !('approval' in next)) return;
   const record = state.actions.find((a) => a.n === next.approval.action);
   if (record && !record.decision && record.outcome === 'awaiting-approval') state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
@@ -173,7 +179,7 @@ function cancelOpenApproval(state: IncidentState, next: ResumePoint): void {
 
 // --- Investigation, diagnosis, plan ------------------------------------------
 
-async function investigateAndMitigate(state: IncidentState): Promise<ResumePoint> {
+async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint> {
   if (state.investigations >= state.config.limits.maxInvestigations) {
     state.handOver(`${state.investigations} investigations reached the cap: the automation stops here`, state.diagnosis?.evidence ?? []);
     return 'wait';
@@ -193,7 +199,7 @@ async function investigateAndMitigate(state: IncidentState): Promise<ResumePoint
   for (;;) {
     if (state.resolveRequested) return 'wait';
     // A safe point (no approval open, no activity running): a long history continues as new, re-investigating.
-    if (state.historyIsLong()) return 'investigate';
+    if (historyIsLong(state)) return 'investigate';
     const step = plan(diagnosis, findings, state.actions, {
       service: state.config.service,
       guardrails: state.config.guardrails,
@@ -224,7 +230,7 @@ async function investigateAndMitigate(state: IncidentState): Promise<ResumePoint
 }
 
 /** Runbook Investigation steps 1-5, plus health and events, all at once. */
-async function investigate(state: IncidentState): Promise<Findings | { errors: string[] }> {
+async function investigate(state: IncidentModel): Promise<Findings | { errors: string[] }> {
   const s = state.config.service;
   const cmd = investigationCommands(s);
   const collectedAt = iso(Date.now());
@@ -271,7 +277,7 @@ async function investigate(state: IncidentState): Promise<Findings | { errors: s
 type MitigationResult = 'recovered' | 'not-recovered' | 'rejected' | 'expired' | 'cancelled' | 'no-change' | 'failed';
 
 /** Proposes the step, previews it, and takes it through approval, apply and verify; or returns the approval to carry over. */
-async function mitigate(state: IncidentState, step: Extract<PlanStep, { kind: 'mitigate' }>, findings: Findings): Promise<MitigationResult | ResumePoint> {
+async function mitigate(state: IncidentModel, step: Extract<PlanStep, { kind: 'mitigate' }>, findings: Findings): Promise<MitigationResult | ResumePoint> {
   const record = state.addAction(step);
   const request = mutationRequest(state, record, 'dry-run');
 
@@ -300,7 +306,7 @@ async function mitigate(state: IncidentState, step: Extract<PlanStep, { kind: 'm
 }
 
 /** An approval carried over from the previous run: wait for the rest of its time, then as mitigate() would. */
-async function resumeApproval(state: IncidentState, wait: ApprovalWait): Promise<ResumePoint> {
+async function resumeApproval(state: IncidentModel, wait: ApprovalWait): Promise<ResumePoint> {
   const record = state.actions.find((a) => a.n === wait.action);
   // Nothing to resume (a snapshot from elsewhere): look at the service again.
   if (!record) return 'investigate';
@@ -313,11 +319,11 @@ async function resumeApproval(state: IncidentState, wait: ApprovalWait): Promise
   return result === 'recovered' ? freshMonitor : result === 'cancelled' ? 'wait' : 'investigate';
 }
 
-function mutationRequest(state: IncidentState, record: ActionRecord, approvedBy: string): MutationRequest {
+function mutationRequest(state: IncidentModel, record: ActionRecord, approvedBy: string): MutationRequest {
   return { service: state.config.service, action: record.action, idempotencyKey: record.idempotencyKey, approvedBy };
 }
 
-async function applyAndVerify(state: IncidentState, record: ActionRecord, baseline: number): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed'> {
+async function applyAndVerify(state: IncidentModel, record: ActionRecord, baseline: number): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed'> {
   // Auto-approval does not wait, so a hand resolution may have landed meanwhile: never apply after it.
   if (state.resolveRequested) {
     state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
@@ -332,7 +338,7 @@ async function applyAndVerify(state: IncidentState, record: ActionRecord, baseli
     return 'failed';
   }
 
-  const verification = state.crashSafe ? await unlessResolvedByHand(state, () => verify(state, record.action, baseline)) : await verify(state, record.action, baseline);
+  const verification = state.features.crashSafe ? await unlessResolvedByHand(state, () => verify(state, record.action, baseline)) : await verify(state, record.action, baseline);
   if (verification === 'resolved') {
     state.finishAction(record, 'cancelled', 'applied; its verification was stopped because the incident was resolved by hand');
     return 'cancelled';
@@ -350,7 +356,7 @@ async function applyAndVerify(state: IncidentState, record: ActionRecord, baseli
  * Runs `work` (a rollout wait can take minutes) and cancels it as soon as a person
  * resolves the incident by hand: nothing then goes on in the incident's name.
  */
-async function unlessResolvedByHand<T>(state: IncidentState, work: () => Promise<T>): Promise<T | 'resolved'> {
+async function unlessResolvedByHand<T>(state: IncidentModel, work: () => Promise<T>): Promise<T | 'resolved'> {
   const scope = new CancellationScope();
   let finished = false;
   const watch = condition(() => finished || state.resolveRequested !== undefined).then(() => {
@@ -372,7 +378,7 @@ async function unlessResolvedByHand<T>(state: IncidentState, work: () => Promise
  * Every mutation waits for a person unless the policy auto-approves it. No decision in time: escalate, never apply.
  * 'continue': the history is long, and the approval, still open, goes on in a new run.
  */
-async function approval(state: IncidentState, record: ActionRecord, wait: ApprovalWait, reopened: boolean): Promise<'approved' | 'rejected' | 'expired' | 'cancelled' | 'continue'> {
+async function approval(state: IncidentModel, record: ActionRecord, wait: ApprovalWait, reopened: boolean): Promise<'approved' | 'rejected' | 'expired' | 'cancelled' | 'continue'> {
   if (record.approval === 'auto') {
     if (!record.decision) state.approveByPolicy(record);
     return 'approved';
@@ -383,14 +389,14 @@ async function approval(state: IncidentState, record: ActionRecord, wait: Approv
   state.setTimer('main', `approval of #${record.n} expires`, wait.expiresAt);
   // A decision may have landed while the previous run was closing: then there is nothing to wait for.
   if (state.decisionFor(record.n) === undefined) {
-    await condition(() => state.decisionFor(record.n) !== undefined || state.resolveRequested !== undefined || state.shouldContinueWhileWaiting(), Math.max(1, wait.expiresAt - Date.now()), {
+    await condition(() => state.decisionFor(record.n) !== undefined || state.resolveRequested !== undefined || shouldContinueWhileWaiting(state), Math.max(1, wait.expiresAt - Date.now()), {
       summary: `wait for approval of #${record.n} (${formatDuration(timeout)}, then escalate): ${record.command}`.slice(0, 200),
     });
   }
   state.clearTimer('main');
   const decision = state.decisionFor(record.n);
   // Still open while this run closes: a decision that arrives meanwhile is taken and carried over.
-  if (!decision && !state.resolveRequested && Date.now() < wait.expiresAt && state.shouldContinueWhileWaiting()) return 'continue';
+  if (!decision && !state.resolveRequested && Date.now() < wait.expiresAt && shouldContinueWhileWaiting(state)) return 'continue';
   state.closeApproval();
   if (decision?.approved) return 'approved';
   if (decision) {
@@ -410,7 +416,7 @@ async function approval(state: IncidentState, record: ActionRecord, wait: Approv
 }
 
 /** Runbook Resolution step 3: rollout complete, pods ready without new restarts, health endpoints, metrics. */
-async function verify(state: IncidentState, action: MitigationAction | undefined, restarts: number): Promise<VerificationResult> {
+async function verify(state: IncidentModel, action: MitigationAction | undefined, restarts: number): Promise<VerificationResult> {
   state.setPhase('verifying');
   const s = state.config.service;
   // A selector change rolls nothing out; everything else replaces or adds pods.
@@ -435,14 +441,14 @@ async function verify(state: IncidentState, action: MitigationAction | undefined
   }
   const result = await verifyOnce(state, restarts);
   // A selector change reaches the service's endpoints a moment later (the endpoints controller): look again once before judging it.
-  if (!result.recovered && state.crashSafe && action?.kind === 'set-service-selector') {
+  if (!result.recovered && state.features.crashSafe && action?.kind === 'set-service-selector') {
     await sleep(5_000);
     return verifyOnce(state, restarts);
   }
   return result;
 }
 
-async function verifyOnce(state: IncidentState, restarts: number): Promise<VerificationResult> {
+async function verifyOnce(state: IncidentModel, restarts: number): Promise<VerificationResult> {
   const s = state.config.service;
   try {
     const result = await reads.verifyRecovery.executeWithOptions(
@@ -461,7 +467,7 @@ async function verifyOnce(state: IncidentState, restarts: number): Promise<Verif
 // --- Monitor (Resolution step 4) ---------------------------------------------
 
 /** 'continue' (a MonitorProgress): the history is long; the monitor goes on in a new run from the same sample. */
-async function monitorRecovery(state: IncidentState, from: MonitorProgress): Promise<'stable' | 'regression' | 'interrupted' | ResumePoint> {
+async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Promise<'stable' | 'regression' | 'interrupted' | ResumePoint> {
   state.setPhase('monitoring');
   const { monitor, sampleInterval } = state.config.durations;
   const samples = Math.ceil(monitor / sampleInterval);
@@ -474,13 +480,12 @@ async function monitorRecovery(state: IncidentState, from: MonitorProgress): Pro
   state.setMonitor(from.sample, samples);
   for (let i = from.sample + 1; i <= samples; i++) {
     state.setTimer('main', `monitor sample ${i}/${samples}`, Date.now() + sampleInterval);
-    const interrupted = await condition(() => state.resolveRequested !== undefined || state.refired || state.shouldContinueWhileWaiting(), sampleInterval, {
+    const interrupted = await condition(() => state.resolveRequested !== undefined || state.refired || shouldContinueWhileWaiting(state), sampleInterval, {
       summary: `monitor ${s.deployment}: sample ${i}/${samples} in ${formatDuration(sampleInterval)}`,
     });
     state.clearTimer('main');
     if (interrupted) {
-      if (!state.refired) return state.resolveRequested ? 'interrupted' : { monitor: { sample: i - 1, badInARow, ...(counters ? { counters } : {}) } };
-      state.refired = false;
+      if (!state.takeRefire()) return state.resolveRequested ? 'interrupted' : { monitor: { sample: i - 1, badInARow, ...(counters ? { counters } : {}) } };
       state.markRegressed('the alert fired again');
       return 'regression';
     }
@@ -512,16 +517,13 @@ async function monitorRecovery(state: IncidentState, from: MonitorProgress): Pro
 // --- Waiting for people ------------------------------------------------------
 
 /** Escalated: the people paged decide. An alert that resolves is verified; a new firing re-investigates. */
-async function waitForPeople(state: IncidentState): Promise<ResumePoint> {
+async function waitForPeople(state: IncidentModel): Promise<ResumePoint> {
   state.setPhase('escalated');
   state.clearTimer('main');
-  await condition(() => state.resolveRequested !== undefined || state.alertResolvedPending || state.refired || state.historyIsLong());
-  if (state.resolveRequested || state.historyIsLong()) return 'wait';
-  if (state.refired) {
-    state.refired = false;
-    return 'investigate';
-  }
-  state.alertResolvedPending = false;
+  await condition(() => state.resolveRequested !== undefined || state.alertResolvedPending || state.refired || historyIsLong(state));
+  if (state.resolveRequested || historyIsLong(state)) return 'wait';
+  if (state.takeRefire()) return 'investigate';
+  state.takeAlertResolved();
   // Restarts during the outage do not count against the recovery: take today's count as the baseline.
   const now = await reads.sampleHealth
     .executeWithOptions({ summary: `sample health of deployment/${state.config.service.deployment} (alert resolved)` }, [state.config.service])
@@ -538,7 +540,7 @@ async function waitForPeople(state: IncidentState): Promise<ResumePoint> {
 // --- Alongside the lifecycle -------------------------------------------------
 
 /** Runbook Escalation: L2 at 15 min and L3 at 30 min, counted from the start, while not restored. */
-async function escalationLadder(state: IncidentState): Promise<void> {
+async function escalationLadder(state: IncidentModel): Promise<void> {
   const d = state.config.durations;
   for (const step of [
     { level: 2, after: d.escalationL2 },
@@ -546,10 +548,10 @@ async function escalationLadder(state: IncidentState): Promise<void> {
   ]) {
     const due = state.openedAt + step.after;
     // Bounded: each pass waits for the due time or for a change of `restored`, which the investigation cap bounds.
-    while (!state.closing && state.escalationLevel < step.level) {
+    while (state.closing === undefined && state.escalationLevel < step.level) {
       if (state.restoredAt !== undefined) {
         state.clearTimer('escalation');
-        await condition(() => state.restoredAt === undefined || state.closing);
+        await condition(() => state.restoredAt === undefined || state.closing !== undefined);
         continue;
       }
       const remaining = due - Date.now();
@@ -558,7 +560,7 @@ async function escalationLadder(state: IncidentState): Promise<void> {
         break;
       }
       state.setTimer('escalation', `page L${step.level} unless restored`, due);
-      await condition(() => state.restoredAt !== undefined || state.closing || state.escalationLevel >= step.level, remaining, {
+      await condition(() => state.restoredAt !== undefined || state.closing !== undefined || state.escalationLevel >= step.level, remaining, {
         summary: `page L${step.level} at +${formatDuration(step.after)} (${clock(due)}) unless restored`,
       });
     }
@@ -567,11 +569,11 @@ async function escalationLadder(state: IncidentState): Promise<void> {
 }
 
 /** Runbook Communication: "Post status updates every 15 minutes", while the incident is open. */
-async function statusUpdates(state: IncidentState): Promise<void> {
-  while (!state.closing) {
+async function statusUpdates(state: IncidentModel): Promise<void> {
+  while (state.closing === undefined) {
     const due = state.nextStatusAt;
     state.setTimer('status', 'status update', due);
-    const closed = await condition(() => state.closing, Math.max(1, due - Date.now()), { summary: `status update at ${clock(due)} (every ${formatDuration(state.config.durations.statusInterval)})` });
+    const closed = await condition(() => state.closing !== undefined, Math.max(1, due - Date.now()), { summary: `status update at ${clock(due)} (every ${formatDuration(state.config.durations.statusInterval)})` });
     if (!closed) state.postStatusUpdate();
   }
   state.clearTimer('status');
@@ -580,35 +582,42 @@ async function statusUpdates(state: IncidentState): Promise<void> {
 /**
  * Sends the notifications in order per channel: a retried L2 page is delivered
  * before the pager's resolve, never after it; a slow chat webhook never delays a
- * page (each channel has its own queue).
+ * page (each channel has its own queue). While the run closes it keeps sending
+ * what people's input adds, until nothing is queued or in flight; what is added
+ * after that stays in the outbox, which the snapshot carries to the next run.
  */
-async function deliverNotifications(state: IncidentState): Promise<void> {
-  if (!state.crashSafe) return deliverNotificationsUnordered(state);
+async function deliverNotifications(state: IncidentModel): Promise<void> {
+  if (!state.features.crashSafe) return deliverNotificationsUnordered(state);
   const queues = new Map<Notification['channel'], Promise<void>>();
+  let inFlight = 0;
+  // Runs from before this drained only what was queued when closing began.
+  const drained = (): boolean => !state.hasOutbound() && (!state.features.keepsInputWhileClosing || inFlight === 0);
   for (;;) {
-    await condition(() => state.hasOutbound() || state.closing);
+    await condition(() => state.hasOutbound() || (state.closing !== undefined && drained()));
     for (let n = state.takeOutbound(); n; n = state.takeOutbound()) {
       const notification = n;
       const before = queues.get(notification.channel) ?? Promise.resolve();
+      inFlight += 1;
       queues.set(
         notification.channel,
         before.then(() =>
           comms.notify
             .executeWithOptions({ summary: notificationSummary(notification) }, [notification])
-            .catch((err: unknown) => state.record('notification', `failed to send ${notification.channel} ${notification.event}: ${errorMessage(err)}`)),
+            .catch((err: unknown) => state.record('notification', `failed to send ${notification.channel} ${notification.event}: ${errorMessage(err)}`))
+            .finally(() => (inFlight -= 1)),
         ),
       );
     }
-    if (state.closing && !state.hasOutbound()) break;
+    if (state.closing !== undefined && drained()) break;
   }
   await Promise.all(queues.values());
 }
 
 /** Incidents started before ordered delivery: every notification its own concurrent activity, as they were. */
-async function deliverNotificationsUnordered(state: IncidentState): Promise<void> {
+async function deliverNotificationsUnordered(state: IncidentModel): Promise<void> {
   const inFlight = new Set<Promise<void>>();
   for (;;) {
-    await condition(() => state.hasOutbound() || state.closing);
+    await condition(() => state.hasOutbound() || state.closing !== undefined);
     for (let n = state.takeOutbound(); n; n = state.takeOutbound()) {
       const notification = n;
       const sent: Promise<void> = comms.notify
@@ -617,14 +626,14 @@ async function deliverNotificationsUnordered(state: IncidentState): Promise<void
         .finally(() => inFlight.delete(sent));
       inFlight.add(sent);
     }
-    if (state.closing && !state.hasOutbound()) break;
+    if (state.closing !== undefined && !state.hasOutbound()) break;
   }
   await Promise.all(inFlight);
 }
 
 // --- Post-incident -----------------------------------------------------------
 
-async function startPostIncident(state: IncidentState): Promise<string> {
+async function startPostIncident(state: IncidentModel): Promise<string> {
   const c = state.config;
   // The service's next incident reuses the workflow ID, and the same alert re-sent can bring back the
   // number: only the first run ID is this incident's alone. Incidents from before replay with their ref.

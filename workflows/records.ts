@@ -109,6 +109,8 @@ export interface IncidentStatus {
   incidentNumber?: number;
   service: ServiceRef;
   phase: IncidentPhase;
+  /** Set while this run ends: to continue as new (everything pending is carried over), or to resolve. */
+  closing?: 'continue' | 'resolve';
   severity: Severity;
   openedAt: string;
   acknowledged?: { by: string; at: string };

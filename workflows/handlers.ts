@@ -1,0 +1,106 @@
+// The incident's message handlers: each validates its payload with the schema in
+// messages.ts, then calls the model. A bad signal is recorded on the timeline and
+// ignored (a signal has nobody to answer). The decide update answers: its
+// validator refuses a bad or refused decision before anything is written to
+// history, and every failure it or the handler raises is an ApplicationFailure,
+// which fails the update, never the workflow task.
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import type { z } from 'zod';
+import type { IncidentModel } from './model/incident.js';
+import {
+  AcknowledgeSignalSchema,
+  AlertBatchSignalSchema,
+  AlertFiredSignalSchema,
+  AlertResolvedSignalSchema,
+  ApprovalSignalSchema,
+  DecideRequestSchema,
+  EscalateSignalSchema,
+  NoteSignalSchema,
+  ResolveSignalSchema,
+  acknowledgeSignal,
+  addNoteSignal,
+  alertFiredSignal,
+  alertResolvedSignal,
+  alertsSignal,
+  approveSignal,
+  decideUpdate,
+  escalateSignal,
+  rejectSignal,
+  resolveSignal,
+  statusQuery,
+  type DecisionOutcome,
+} from './messages.js';
+
+/** The type of a refused decide update's failure. */
+export const DecisionRefused = 'DecisionRefused';
+
+export function listen(model: IncidentModel): void {
+  // Approve and reject signals (people's tools send them) take the same path as the update; a refused one is recorded.
+  setHandler(approveSignal, (raw) => {
+    const p = parseSignal(model, ApprovalSignalSchema, raw, 'approve');
+    if (p) model.decideFromSignal(p, true);
+  });
+  setHandler(rejectSignal, (raw) => {
+    const p = parseSignal(model, ApprovalSignalSchema, raw, 'reject');
+    if (p) model.decideFromSignal(p, false);
+  });
+  setHandler(decideUpdate, (raw) => decide(model, raw), { validator: (raw) => void validDecision(model, raw) });
+  setHandler(acknowledgeSignal, (raw) => {
+    const p = parseSignal(model, AcknowledgeSignalSchema, raw, 'acknowledge');
+    if (p) model.acknowledge(p.by);
+  });
+  setHandler(addNoteSignal, (raw) => {
+    const p = parseSignal(model, NoteSignalSchema, raw, 'addNote');
+    if (p) model.addNote(p.by, p.text);
+  });
+  setHandler(alertFiredSignal, (raw) => {
+    const alert = parseSignal(model, AlertFiredSignalSchema, raw, 'alertFired');
+    if (alert) model.takeAlerts([alert], [], 1);
+  });
+  setHandler(alertResolvedSignal, (raw) => {
+    const p = parseSignal(model, AlertResolvedSignalSchema, raw, 'alertResolved');
+    if (p) model.takeAlerts([], [p], 1);
+  });
+  setHandler(alertsSignal, (raw) => {
+    const batch = parseSignal(model, AlertBatchSignalSchema, raw, 'alerts');
+    if (batch) model.takeAlerts(batch.firing, batch.resolved, batch.received);
+  });
+  setHandler(escalateSignal, (raw) => {
+    const p = parseSignal(model, EscalateSignalSchema, raw, 'escalate');
+    if (p) model.requestEscalation(p.by, p.reason, p.level);
+  });
+  setHandler(resolveSignal, (raw) => {
+    const p = parseSignal(model, ResolveSignalSchema, raw, 'resolve');
+    if (p) model.requestResolve(p.by, p.reason);
+  });
+  setHandler(statusQuery, () => model.status());
+}
+
+/** The decide update's validator: throwing refuses the update, and nothing is written to history. */
+function validDecision(model: IncidentModel, raw: unknown): z.output<typeof DecideRequestSchema> {
+  const parsed = DecideRequestSchema.safeParse(raw);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad decide request: ${describe(parsed.error)}`, DecisionRefused);
+  const refusal = model.refuseDecision(parsed.data);
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, DecisionRefused);
+  return parsed.data;
+}
+
+function decide(model: IncidentModel, raw: unknown): DecisionOutcome {
+  // Validated already; checked again because another decision may have landed in between.
+  const request = validDecision(model, raw);
+  return model.applyDecision(request, request.decision === 'approve');
+}
+
+function parseSignal<S extends z.ZodType>(model: IncidentModel, schema: S, raw: unknown, signal: string): z.output<S> | undefined {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  model.ignore(`bad ${signal} payload: ${describe(parsed.error)}`);
+  return undefined;
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`)
+    .join('; ');
+}

@@ -1,0 +1,620 @@
+// The incident: its data and every transition, in plain TypeScript. No Temporal
+// here: the lifecycle (workflows/incident.ts) drives it, the message handlers
+// (workflows/handlers.ts) validate people's input and call it, the projection
+// (workflows/projection.ts) shows it in the Temporal UI after each change, and
+// test/workflows/model.test.ts exercises it without a server.
+//
+// What outlives a run is one IncidentData (model/snapshot.ts); the rest (phase,
+// the open approval, the monitor's progress, timers, the closing state) is
+// rebuilt by the lifecycle from where it resumes.
+import type { Channel, MutationPreview, MutationResult, Notification, VerificationResult } from '../domain.js';
+import type { Diagnosis } from '../diagnose.js';
+import type { Alert, IncidentConfig } from '../input.js';
+import type { DecisionOutcome } from '../messages.js';
+import type { PlanStep } from '../plan.js';
+import type { ActionOutcome, ActionRecord, Decision, IncidentPhase, IncidentRecord, IncidentStatus, PendingApproval, Resolution, TimelineKind } from '../records.js';
+import { approvalRequestBody, incidentTitle, pageBody, statusUpdateBody } from '../render.js';
+import { formatDuration, iso, nextOnCadence } from '../units.js';
+import { toSnapshot, type IncidentData, type IncidentSnapshot, type ResumePoint } from './snapshot.js';
+
+/** What the model needs of the run it lives in. */
+export interface RunContext {
+  workflowId: string;
+  /** The same across continue-as-new: with the workflow ID, this incident's identity. */
+  firstRunId: string;
+  /** When the execution started (the first run's start for a new incident). */
+  startTime: number;
+  /**
+   * Behaviors added while incidents were open, each behind patched() in the workflow, so
+   * runs started before a change replay as they ran (see workflows/incident.ts).
+   */
+  features: {
+    /** Continue as new while an approval is open or the monitor runs. */
+    continuesWhileWaiting: boolean;
+    /** Ordered notifications with ids, one catch-up status update after an outage, monitor counters in state. */
+    crashSafe: boolean;
+    /** People's input while the run closes is kept: undelivered messages cross continue-as-new; a resolved incident pages nobody. */
+    keepsInputWhileClosing: boolean;
+  };
+  /** Called after each change (the Temporal UI projection). */
+  changed?: (model: IncidentModel) => void;
+}
+
+/** A decision as the approve/reject signals and the decide update carry it, validated. */
+export interface DecisionRequest {
+  by: string;
+  action?: number | undefined;
+  comment?: string | undefined;
+}
+
+/** An alert resolution, validated. */
+export interface AlertResolution {
+  fingerprint: string;
+  endsAt?: string | undefined;
+}
+
+/**
+ * Why a run is ending: to continue as new (everything pending is carried) or because
+ * the incident is resolved (input is recorded for its record; nobody is paged again).
+ */
+export type Closing = 'continue' | 'resolve';
+
+type Timer = 'main' | 'escalation' | 'status';
+const severityRank: Record<Alert['severity'], number> = { info: 0, warning: 1, error: 2, critical: 3 };
+/** Timeline entries kept from the start when the timeline is full: how it began. */
+const keptTimelineHead = 10;
+const maxFirings = 20;
+
+export class IncidentModel {
+  readonly id: string;
+  /** One per incident (not per service): the pager groups every page of this incident under it. */
+  readonly dedupKey: string;
+  /** This incident's own reference: its number, or its first run ID. */
+  readonly ref: string;
+  readonly title: string;
+  /** Everything that outlives this run: the snapshot is exactly this. */
+  readonly data: IncidentData;
+
+  phase: IncidentPhase = 'investigating';
+  pending: PendingApproval | undefined;
+  monitor: IncidentStatus['monitor'];
+  resolvedAt: number | undefined;
+  resolution: Resolution | undefined;
+  resolvedBy: string | undefined;
+  closing: Closing | undefined;
+  private timers: Partial<Record<Timer, { label: string; at: number }>> = {};
+
+  constructor(
+    readonly config: IncidentConfig,
+    private readonly run: RunContext,
+    snapshot?: IncidentSnapshot,
+  ) {
+    this.id = run.workflowId;
+    this.dedupKey = `${run.workflowId}/${run.firstRunId}`;
+    this.ref = config.incidentNumber ? `INC-${config.incidentNumber}` : run.firstRunId;
+    this.title = incidentTitle(config.alert.name, config.service, config.incidentNumber);
+    if (snapshot) {
+      this.data = snapshot.incident;
+      this.data.run += 1;
+      this.phase = phaseAt(snapshot.resumeAt);
+      this.record('opened', `run ${this.data.run} continues the incident (history kept small)`);
+    } else {
+      const a = config.alert;
+      // The execution's start, not the first activation: escalation steps count from when the incident opened.
+      const openedAt = run.startTime;
+      this.data = {
+        run: 1,
+        openedAt,
+        severity: a.severity,
+        alert: { name: a.name, summary: a.summary, fingerprint: a.fingerprint, startsAt: a.startsAt, fired: 1, deliveries: 0 },
+        firings: [firingKey(a)],
+        restoredByAction: false,
+        restartsAtRestore: 0,
+        escalationLevel: 0,
+        investigations: 0,
+        findingsSummary: [],
+        actions: [],
+        nextStatusAt: openedAt + config.durations.statusInterval,
+        timeline: [],
+        timelineOmitted: 0,
+        refired: false,
+        alertResolvedPending: false,
+        messagesSent: 0,
+        outbox: [],
+      };
+      this.record('opened', `${a.name} (${a.severity}) for ${config.service.namespace}/${config.service.deployment}: ${a.summary || 'service down'}`);
+    }
+    this.changed();
+  }
+
+  get features(): RunContext['features'] {
+    return this.run.features;
+  }
+
+  // --- Read-only views of the data, for the lifecycle ------------------------
+
+  get openedAt(): number {
+    return this.data.openedAt;
+  }
+  get runNumber(): number {
+    return this.data.run;
+  }
+  get actions(): ActionRecord[] {
+    return this.data.actions;
+  }
+  get escalationLevel(): number {
+    return this.data.escalationLevel;
+  }
+  get investigations(): number {
+    return this.data.investigations;
+  }
+  get diagnosis(): IncidentData['diagnosis'] {
+    return this.data.diagnosis;
+  }
+  get restoredAt(): number | undefined {
+    return this.data.restoredAt;
+  }
+  get restoredByAction(): boolean {
+    return this.data.restoredByAction;
+  }
+  get restartsAtRestore(): number {
+    return this.data.restartsAtRestore;
+  }
+  get nextStatusAt(): number {
+    return this.data.nextStatusAt;
+  }
+  get resolveRequested(): IncidentData['resolveRequested'] {
+    return this.data.resolveRequested;
+  }
+  get refired(): boolean {
+    return this.data.refired;
+  }
+  get alertResolvedPending(): boolean {
+    return this.data.alertResolvedPending;
+  }
+
+  /** The re-fire, taken by the lifecycle that acts on it. */
+  takeRefire(): boolean {
+    const refired = this.data.refired;
+    this.data.refired = false;
+    return refired;
+  }
+
+  /** The alert's resolution while escalated, taken by the lifecycle that verifies it. */
+  takeAlertResolved(): boolean {
+    const pending = this.data.alertResolvedPending;
+    this.data.alertResolvedPending = false;
+    return pending;
+  }
+
+  snapshot(resumeAt: ResumePoint): IncidentSnapshot {
+    return toSnapshot(this.data, resumeAt);
+  }
+
+  // --- Lifecycle -------------------------------------------------------------
+
+  setPhase(phase: IncidentPhase): void {
+    if (phase === this.phase) return;
+    this.phase = phase;
+    this.record('phase', phase);
+    this.changed();
+  }
+
+  setFindings(summary: string[]): void {
+    this.data.investigations += 1;
+    this.data.findingsSummary = summary;
+    this.record('investigation', `investigation ${this.data.investigations}: ${summary[0] ?? ''}`);
+    this.changed();
+  }
+
+  setDiagnosis(d: Diagnosis): void {
+    this.data.diagnosis = { category: d.category, symptom: d.symptom, cause: d.cause, evidence: d.evidence };
+    this.record('diagnosis', `${d.category}: ${d.cause}`);
+    this.changed();
+  }
+
+  setTimer(timer: Timer, label: string, at: number): void {
+    this.timers[timer] = { label, at };
+    this.changed();
+  }
+
+  clearTimer(timer: Timer): void {
+    delete this.timers[timer];
+  }
+
+  /** `<workflowId>/<first run ID>/action-<n>`: unique per incident, the same on every retry. */
+  idempotencyKey(n: number): string {
+    return `${this.id}/${this.run.firstRunId}/action-${n}`;
+  }
+
+  addAction(step: Extract<PlanStep, { kind: 'mitigate' }>): ActionRecord {
+    const n = (this.data.actions.at(-1)?.n ?? 0) + 1;
+    const record: ActionRecord = {
+      n,
+      action: step.action,
+      command: step.command,
+      why: step.why,
+      approval: step.approval,
+      ...(step.humanFix ? { humanFix: step.humanFix } : {}),
+      idempotencyKey: this.idempotencyKey(n),
+      requestedAt: iso(Date.now()),
+      outcome: step.approval === 'auto' ? 'applying' : 'awaiting-approval',
+    };
+    this.data.actions.push(record);
+    this.record('action', `#${n} proposed: ${step.command} (${step.why})`);
+    this.changed();
+    return record;
+  }
+
+  setPreview(record: ActionRecord, preview: MutationPreview): void {
+    record.preview = { command: preview.command, changes: preview.changes.slice(0, 20), wouldChange: preview.wouldChange };
+    this.changed();
+  }
+
+  /** The approval request: shown in the UI and the status query, posted to chat; pages when a human must act first. */
+  openApproval(record: ActionRecord, expiresAt: number): void {
+    this.showApproval(record, expiresAt);
+    this.setPhase('awaiting-approval');
+    this.record('approval', `#${record.n} awaits approval until ${iso(expiresAt)}: ${record.command}`);
+    if (!this.pending) return;
+    this.send('chat', 'approval-request', `Approve #${record.n}? ${record.command}`, approvalRequestBody(this.pending));
+    if (record.humanFix) this.handOver(`human fix required before action #${record.n}: ${record.humanFix}`, []);
+    this.changed();
+  }
+
+  /** The same approval, open again in a new run: people were asked already, nobody is asked twice. */
+  reopenApproval(record: ActionRecord, expiresAt: number): void {
+    this.showApproval(record, expiresAt);
+    this.setPhase('awaiting-approval');
+    this.changed();
+  }
+
+  private showApproval(record: ActionRecord, expiresAt: number): void {
+    const preview = record.preview ?? { command: record.command, changes: [], wouldChange: true };
+    this.pending = {
+      action: record.n,
+      kind: record.action.kind,
+      command: record.command,
+      why: record.why,
+      ...(record.humanFix ? { humanFix: record.humanFix } : {}),
+      preview,
+      requestedAt: record.requestedAt,
+      expiresAt: iso(expiresAt),
+      approvers: this.config.approval.approvers,
+    };
+  }
+
+  closeApproval(): void {
+    this.pending = undefined;
+    this.changed();
+  }
+
+  decisionFor(n: number): Decision | undefined {
+    return this.data.actions.find((a) => a.n === n)?.decision;
+  }
+
+  approveByPolicy(record: ActionRecord): void {
+    record.decision = { approved: true, by: 'policy:auto', at: iso(Date.now()) };
+    this.record('approval', `#${record.n} auto-approved by policy for namespace ${this.config.service.namespace}`);
+    this.changed();
+  }
+
+  finishAction(record: ActionRecord, outcome: ActionOutcome, detail?: string): void {
+    record.outcome = outcome;
+    if (detail) record.detail = detail.slice(0, 500);
+    if (outcome !== 'applying') record.finishedAt = iso(Date.now());
+    this.record('action', `#${record.n} ${outcome}${detail ? `: ${detail}` : ''}`);
+    this.changed();
+  }
+
+  applied(record: ActionRecord, result: MutationResult): void {
+    record.appliedAt = iso(Date.now());
+    record.outcome = 'applying';
+    this.record('action', `#${record.n} applied${result.alreadyApplied ? ' (already applied by an earlier attempt)' : ''}: ${result.changes.join('; ') || result.command}`);
+    this.changed();
+  }
+
+  recordVerification(result: VerificationResult): void {
+    const failed = result.checks.filter((c) => !c.ok);
+    this.record('verification', result.recovered ? `recovered: ${result.checks.length} checks pass` : `not recovered: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+    this.changed();
+  }
+
+  markRestored(byAction: boolean, restarts: number): void {
+    const at = Date.now();
+    this.data.restoredAt = at;
+    this.data.restoredByAction = byAction;
+    this.data.restartsAtRestore = restarts;
+    this.record('verification', `service restored after ${formatDuration(at - this.data.openedAt)}`);
+    this.send('chat', 'restored', `${this.title}: restored, monitoring for ${formatDuration(this.config.durations.monitor)}`, pageBody(this.status(), 'Service restored; monitoring'));
+    this.changed();
+  }
+
+  markRegressed(reason: string): void {
+    delete this.data.restoredAt;
+    this.monitor = undefined;
+    this.record('monitor', `regression: ${reason}; mitigation re-opens`);
+    this.send('chat', 'regression', `${this.title}: regressed (${reason})`, pageBody(this.status(), `Regression: ${reason}`));
+    this.changed();
+  }
+
+  setMonitor(samples: number, of: number, lastSample?: string): void {
+    this.monitor = { samples, of, ...(lastSample ? { lastSample } : {}) };
+    this.changed();
+  }
+
+  // --- Escalation and communication -----------------------------------------
+
+  /** Page a higher level (L1 at once, L2/L3 by the ladder, a timeout or a person). */
+  escalate(level: number, reason: string, evidence: string[] = []): void {
+    const to = Math.min(3, level);
+    if (to <= this.data.escalationLevel) {
+      this.record('escalation', `already at L${this.data.escalationLevel}: ${reason}`);
+      this.changed();
+      return;
+    }
+    this.data.escalationLevel = to;
+    this.record('escalation', `L${to}: ${reason}`);
+    this.send('pager', 'trigger', `[L${to}] ${this.title}: ${reason}`, pageBody(this.status(), reason, evidence), to);
+    this.changed();
+  }
+
+  /** Hand over to people at the current level: the automation has no safe fix left. */
+  handOver(reason: string, evidence: string[]): void {
+    const level = Math.max(1, this.data.escalationLevel);
+    this.record('escalation', `handed over at L${level}: ${reason}`);
+    this.send('pager', 'trigger', `[L${level}] ${this.title}: human action required: ${reason}`, pageBody(this.status(), `Human action required: ${reason}`, evidence), level);
+    this.changed();
+  }
+
+  postStatusUpdate(): void {
+    const now = Date.now();
+    this.send('chat', 'status-update', `${this.title}: ${this.phase}, open ${formatDuration(now - this.data.openedAt)}`, statusUpdateBody(this.status(), now));
+    const interval = this.config.durations.statusInterval;
+    // After an outage of the worker or of Temporal, one catch-up update, then the usual cadence: never a burst.
+    this.data.nextStatusAt = this.features.crashSafe ? nextOnCadence(this.data.nextStatusAt, now, interval) : this.data.nextStatusAt + interval;
+  }
+
+  resolve(resolution: Resolution, by?: string, reason?: string): void {
+    this.resolvedAt = Date.now();
+    this.resolution = resolution;
+    this.resolvedBy = by;
+    this.pending = undefined;
+    this.monitor = undefined;
+    this.timers = {};
+    this.setPhase('resolved');
+    const text = `${resolution}${by ? ` by ${by}` : ''}${reason ? `: ${reason}` : ''} after ${formatDuration(this.resolvedAt - this.data.openedAt)}`;
+    this.record('resolved', text);
+    this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+    this.send('chat', 'resolved', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+  }
+
+  /** The background loops drain and stop; what arrives meanwhile is handled as `why` says. */
+  close(why: Closing): void {
+    this.closing = why;
+  }
+
+  /** Whether a resolved incident is closing: input is recorded, nobody is paged again. */
+  private closedForPaging(): boolean {
+    return this.features.keepsInputWhileClosing && this.resolution !== undefined;
+  }
+
+  send(channel: Channel, event: string, summary: string, body: string, level?: number): void {
+    this.data.outbox.push({
+      channel,
+      event,
+      incidentId: this.id,
+      dedupKey: this.dedupKey,
+      ...(this.features.crashSafe ? { id: `${this.dedupKey}/message-${++this.data.messagesSent}` } : {}),
+      severity: this.data.severity,
+      ...(level ? { level } : {}),
+      summary: summary.slice(0, 300),
+      body,
+    });
+  }
+
+  takeOutbound(): Notification | undefined {
+    return this.data.outbox.shift();
+  }
+
+  hasOutbound(): boolean {
+    return this.data.outbox.length > 0;
+  }
+
+  // --- People's and the alert source's input (validated by the handlers) ------
+
+  acknowledge(by: string): void {
+    if (this.data.acknowledged) {
+      this.record('ack', `${by} acknowledged (already acknowledged by ${this.data.acknowledged.by})`);
+    } else {
+      this.data.acknowledged = { by, at: iso(Date.now()) };
+      this.record('ack', `acknowledged by ${by}`);
+      if (!this.closedForPaging()) this.send('pager', 'acknowledge', `${this.title}: acknowledged by ${by}`, `Acknowledged by ${by}`);
+    }
+    this.changed();
+  }
+
+  addNote(by: string, text: string): void {
+    this.record('note', `${by}: ${text}`);
+    this.changed();
+  }
+
+  /** One webhook delivery's alerts for this service: one timeline entry at most per kind, whatever the group size. */
+  takeAlerts(firing: Alert[], resolved: AlertResolution[], received: number): void {
+    const d = this.data;
+    d.alert = { ...d.alert, deliveries: d.alert.deliveries + 1 };
+    // New firings: a re-fire after a resolve, or another alert of the service. Repeats of a
+    // known firing (Alertmanager's repeat_interval, the opening alert's own delivery) change nothing.
+    const fresh = firing.filter((alert) => !d.firings.includes(firingKey(alert)));
+    for (const alert of fresh) {
+      d.firings = [...d.firings, firingKey(alert)].slice(-maxFirings);
+      d.alert = { ...d.alert, fired: d.alert.fired + 1, startsAt: alert.startsAt, summary: alert.summary || d.alert.summary };
+      if (severityRank[alert.severity] > severityRank[d.severity]) d.severity = alert.severity;
+    }
+    if (fresh.length > 0) {
+      delete d.alert.resolvedAt;
+      const first = fresh[0] as Alert;
+      const more = fresh.length > 1 ? ` and ${fresh.length - 1} more` : '';
+      const afterResolve = this.closedForPaging() ? ': the incident is resolved; the alert source re-sends a firing alert, and that opens the next incident' : '';
+      this.record('alert', `alert fired again (${first.name}, ${first.severity}, since ${first.startsAt})${more}${received > firing.length + resolved.length ? ` (${received} alerts in the delivery)` : ''}${afterResolve}`);
+      if (this.phase === 'monitoring' || this.phase === 'escalated') d.refired = true;
+    }
+    // The service's alert is over only when the delivery has nothing firing for it.
+    const last = resolved.at(-1);
+    if (firing.length === 0 && last) {
+      d.alert = { ...d.alert, resolvedAt: last.endsAt ?? iso(Date.now()) };
+      const more = resolved.length > 1 ? ` and ${resolved.length - 1} more` : '';
+      this.record('alert', `alert resolved (${last.fingerprint})${more}${this.phase === 'escalated' ? ': verifying the service' : ''}`);
+      if (this.phase === 'escalated') d.alertResolvedPending = true;
+    }
+    this.changed();
+  }
+
+  requestEscalation(by: string, reason: string, level?: number): void {
+    if (this.closedForPaging()) {
+      this.ignore(`escalate from ${by}: the incident is resolved (${reason})`);
+      return;
+    }
+    this.escalate(level ?? this.data.escalationLevel + 1, `escalated by ${by}: ${reason}`);
+  }
+
+  requestResolve(by: string, reason?: string): void {
+    // While a run closes to continue as new, a resolve is kept: the snapshot carries it to the next run.
+    if (this.resolution || this.data.resolveRequested) {
+      this.ignore(`resolve from ${by}: already ${this.resolution ? 'resolved' : 'resolving'}`);
+      return;
+    }
+    this.data.resolveRequested = { by, ...(reason === undefined ? {} : { reason }) };
+    this.record('note', `resolve requested by ${by}${reason ? `: ${reason}` : ''}`);
+    this.changed();
+  }
+
+  // --- Decisions -------------------------------------------------------------
+
+  /** An approve or reject signal: refused ones are recorded and ignored (a signal has nobody to answer). */
+  decideFromSignal(request: DecisionRequest, approved: boolean): void {
+    const refusal = this.refuseDecision(request);
+    if (refusal) {
+      this.ignore(`${approved ? 'approve' : 'reject'} from ${request.by}: ${refusal}`);
+      return;
+    }
+    this.applyDecision(request, approved);
+  }
+
+  /** Why a decision cannot be taken, or undefined when it can. The first valid decision wins. */
+  refuseDecision(req: DecisionRequest): string | undefined {
+    if (req.by.startsWith('policy:')) return `"${req.by}" is reserved for the approval policy`;
+    const allowed = this.config.approval.approvers;
+    if (allowed.length > 0 && !allowed.includes(req.by)) {
+      return `${req.by} is not an allowed approver for ${this.config.service.namespace}/${this.config.service.deployment} (allowed: ${allowed.join(', ')})`;
+    }
+    const n = req.action ?? this.pending?.action;
+    if (n === undefined) return 'no action is awaiting approval';
+    const record = this.data.actions.find((a) => a.n === n);
+    if (!record) return `unknown action #${n}: this incident has ${this.data.actions.length} action(s)`;
+    if (record.decision) return `action #${n} was already ${record.decision.approved ? 'approved' : 'rejected'} by ${record.decision.by}`;
+    if (this.pending?.action !== n) return `action #${n} is not awaiting approval (${record.outcome})`;
+    return undefined;
+  }
+
+  /** Records a decision refuseDecision() allowed. */
+  applyDecision(req: DecisionRequest, approved: boolean): DecisionOutcome {
+    const n = req.action ?? this.pending?.action ?? 0;
+    const record = this.data.actions.find((a) => a.n === n);
+    if (!record) throw new Error(`unknown action #${n}`);
+    const at = iso(Date.now());
+    record.decision = { approved, by: req.by, at, ...(req.comment ? { comment: req.comment } : {}) };
+    this.record('approval', `#${n} ${approved ? 'approved' : 'rejected'} by ${req.by}${req.comment ? `: ${req.comment}` : ''}`);
+    this.changed();
+    return { action: n, approved, by: req.by, at, command: record.command };
+  }
+
+  /** Input that was refused: on the timeline, and nothing else. */
+  ignore(reason: string): void {
+    this.record('ignored', reason);
+    this.changed();
+  }
+
+  // --- Views -----------------------------------------------------------------
+
+  record(kind: TimelineKind, text: string): void {
+    const d = this.data;
+    d.timeline.push({ at: iso(Date.now()), kind, text: text.slice(0, 400) });
+    // Keep how it started and what happened last; count what falls out in between.
+    if (d.timeline.length > this.config.limits.maxTimelineEntries) {
+      d.timeline.splice(keptTimelineHead, 1);
+      d.timelineOmitted += 1;
+    }
+  }
+
+  status(): IncidentStatus {
+    const c = this.config;
+    const d = this.data;
+    return {
+      incidentId: this.id,
+      ...(c.incidentNumber ? { incidentNumber: c.incidentNumber } : {}),
+      service: c.service,
+      phase: this.phase,
+      ...(this.closing ? { closing: this.closing } : {}),
+      severity: d.severity,
+      openedAt: iso(d.openedAt),
+      ...(d.acknowledged ? { acknowledged: d.acknowledged } : {}),
+      ...(d.restoredAt ? { restoredAt: iso(d.restoredAt) } : {}),
+      ...(this.resolvedAt ? { resolvedAt: iso(this.resolvedAt) } : {}),
+      ...(this.resolution ? { resolution: this.resolution } : {}),
+      alert: d.alert,
+      findingsSummary: d.findingsSummary,
+      investigations: d.investigations,
+      ...(d.diagnosis ? { diagnosis: d.diagnosis } : {}),
+      ...(this.pending ? { pendingApproval: this.pending } : {}),
+      actions: d.actions,
+      escalationLevel: d.escalationLevel,
+      ...(this.monitor ? { monitor: this.monitor } : {}),
+      timers: Object.values(this.timers)
+        .sort((a, b) => a.at - b.at)
+        .map((t) => ({ label: t.label, at: iso(t.at) })),
+      timeline: d.timeline,
+      timelineOmitted: d.timelineOmitted,
+      run: d.run,
+    };
+  }
+
+  incidentRecord(): IncidentRecord {
+    const c = this.config;
+    const d = this.data;
+    return {
+      incidentId: this.id,
+      ...(c.incidentNumber ? { incidentNumber: c.incidentNumber } : {}),
+      service: c.service,
+      severity: d.severity,
+      alert: c.alert satisfies Alert,
+      openedAt: iso(d.openedAt),
+      ...(d.acknowledged ? { acknowledged: d.acknowledged } : {}),
+      ...(d.restoredAt ? { restoredAt: iso(d.restoredAt) } : {}),
+      resolvedAt: iso(this.resolvedAt ?? Date.now()),
+      resolution: this.resolution ?? 'manual',
+      ...(this.resolvedBy ? { resolvedBy: this.resolvedBy } : {}),
+      escalationLevel: d.escalationLevel,
+      ...(d.diagnosis ? { diagnosis: d.diagnosis } : {}),
+      findingsSummary: d.findingsSummary,
+      actions: d.actions,
+      timeline: d.timeline,
+      timelineOmitted: d.timelineOmitted,
+    };
+  }
+
+  /** After every change: the projection keeps the UI current. */
+  changed(): void {
+    this.run.changed?.(this);
+  }
+}
+
+function phaseAt(resume: ResumePoint): IncidentPhase {
+  if (resume === 'wait') return 'escalated';
+  if (resume === 'investigate') return 'investigating';
+  return 'approval' in resume ? 'awaiting-approval' : 'monitoring';
+}
+
+function firingKey(alert: { fingerprint: string; startsAt: string }): string {
+  return `${alert.fingerprint}@${Date.parse(alert.startsAt)}`;
+}
