@@ -29,16 +29,24 @@ const releasesDir = join(repoRoot, 'test/replay/releases');
 
 const usage = 'usage: npm run record:histories -- [--release <version>] [--force]';
 
+/** A bad command line: said in one line with the usage, without a stack. */
+class UsageError extends Error {}
+
 function parse(): { release: string; force: boolean } {
-  const { values } = parseArgs({ options: { release: { type: 'string' }, force: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } });
+  let values: { release?: string; force?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { release: { type: 'string' }, force: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
   if (values.help) {
     console.log(usage);
     process.exit(0);
   }
   const release = values.release ?? (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   // A folder name, nothing that walks out of releases/.
-  if (!/^[0-9A-Za-z][0-9A-Za-z._+-]*$/.test(release)) throw new Error(`--release "${release}": expected a version such as 0.2.0 (letters, digits, . _ + -)\n${usage}`);
-  return { release, force: values.force };
+  if (!/^[0-9A-Za-z][0-9A-Za-z._+-]*$/.test(release)) throw new UsageError(`--release "${release}": expected a version such as 0.2.0 (letters, digits, . _ + -)`);
+  return { release, force: values.force ?? false };
 }
 
 /** One lifecycle driven to the moment its histories are saved. */
@@ -303,6 +311,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.error(err instanceof UsageError ? `${err.message}\n${usage}` : err);
   process.exit(1);
 });
