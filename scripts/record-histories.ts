@@ -21,7 +21,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, repoRoot, timeSkippingEnv, workflowBundle } from '../test/helpers/temporal.js';
 import { FakeCluster, FakeFleet, type Scenario } from '../test/fixtures/fake-cluster.js';
 import { decide, incidentInput, newService, openIncident, waitForStatus, type IncidentHandle } from '../test/fixtures/incident-driver.js';
-import { TASK_QUEUE, alertResolvedSignal, alertsSignal, completeTaskSignal, resolveSignal, type IncidentInput, type IncidentOutcome } from '../workflows/messages.js';
+import { TASK_QUEUE, acknowledgeSignal, alertResolvedSignal, alertsSignal, completeTaskSignal, escalateSignal, resolveSignal, type IncidentInput, type IncidentOutcome } from '../workflows/messages.js';
 import { runbookTasks, type postIncidentWorkflow } from '../workflows/post-incident.js';
 import type { TaskGroup } from '../workflows/records.js';
 
@@ -241,6 +241,25 @@ const lifecycles: Lifecycle[] = [
       await handle.result();
       await r.save('approval-carried-over.run1.incident', r.env.client.workflow.getHandle(handle.workflowId, handle.signaledRunId));
       await r.save('approval-carried-over.run2.incident', handle);
+    },
+  },
+  {
+    name: 'input-while-closing',
+    what: 'escalated; a slow pager holds the run at the history cap while people escalate and resolve: the page crosses into run 2, which resolves (both runs)',
+    run: async (r) => {
+      const { cluster, input, handle } = await r.open('unschedulable', { limits: { continueAsNewAfterEvents: 200 } });
+      await waitForStatus(handle, (s) => s.phase === 'escalated', 'escalated');
+      const slow = cluster.hold((n) => n.channel === 'pager' && n.event === 'acknowledge');
+      await handle.signal(acknowledgeSignal, { by: 'bob' });
+      await eventually(async () => (slow.caught.length > 0 ? true : undefined), 'the acknowledgement to be in flight');
+      for (let i = 0; i < 150; i++) await handle.signal(alertsSignal, { firing: [input.alert], received: 1 });
+      await waitForStatus(handle, (s) => s.closing === 'continue', 'run 1 to close');
+      await handle.signal(escalateSignal, { by: 'bob', reason: 'needs the platform team', level: 3 });
+      await handle.signal(resolveSignal, { by: 'carol', reason: 'nodes added' });
+      slow.release();
+      await handle.result();
+      await r.save('input-while-closing.run1.incident', r.env.client.workflow.getHandle(handle.workflowId, handle.signaledRunId));
+      await r.save('input-while-closing.run2.incident', handle);
     },
   },
   {

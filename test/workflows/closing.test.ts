@@ -54,7 +54,7 @@ async function closingToContinue(scenario: Scenario): Promise<{ cluster: FakeClu
   for (let i = 0; i < 150; i++) await handle.signal(alertsSignal, { firing: [input.alert], received: 1 });
   // Past the cap, with nothing left to wait for but the page: the run is closing.
   const closing = await waitForStatus(handle, (s) => s.alert.deliveries > 150, 'the flood to land');
-  expect(closing.run).toBe(1);
+  expect(closing).toMatchObject({ run: 1, closing: 'continue' });
   return { cluster, handle, input, release: slow.release };
 }
 
@@ -110,7 +110,8 @@ describe('input while a resolved incident closes', () => {
     await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
     const slow = cluster.hold((n) => n.channel === 'chat' && n.event === 'resolved');
     await handle.signal(resolveSignal, { by: 'carol', reason: 'nodes added' });
-    await waitForStatus(handle, (s) => s.phase === 'resolved', 'the incident to close to resolve');
+    const closing = await waitForStatus(handle, (s) => s.phase === 'resolved', 'the incident to close to resolve');
+    expect(closing.closing).toBe('resolve');
     await handle.signal(acknowledgeSignal, { by: 'bob' });
     await handle.signal(addNoteSignal, { by: 'bob', text: 'confirmed from the dashboard' });
     await handle.signal(escalateSignal, { by: 'bob', reason: 'too late', level: 3 });
