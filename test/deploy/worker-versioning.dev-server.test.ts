@@ -172,7 +172,7 @@ describe('rolling out a new worker build while incidents are open', () => {
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
 
-  it('a pinned run that continues as new after a new build is promoted stays on its build', async () => {
+  it('a pinned run that continues as new after a new build is promoted stays on its build; new work can go back to unversioned workers', async () => {
     const name = 'versioning-probe';
     const deployments = new WorkerDeployments(env.client, name);
     await startBuild('one', 'test/fixtures/versioning-probe-workflows.ts', name, name);
@@ -197,5 +197,11 @@ describe('rolling out a new worker build while incidents are open', () => {
     expect(await versionOf(fresh.workflowId)).toEqual({ buildId: 'two', behavior: 'PINNED', status: 'RUNNING' });
     await fresh.signal(finishSignal);
     expect(await fresh.result()).toBe(0);
+
+    // What npm start does with a build left current on its dev server: new work to unversioned workers again.
+    await deployments.promoteUnversioned();
+    expect(await deployments.describe()).toMatchObject({ name, versions: [expect.anything(), expect.anything()] });
+    expect((await deployments.describe())?.current).toBeUndefined();
+    expect(await new WorkerDeployments(env.client, 'never-polled').describe()).toBeUndefined();
   });
 });
