@@ -12,8 +12,9 @@
 import { setWorkflowOptions } from '@temporalio/workflow';
 import { incidentWorkflow } from './incident.js';
 import { postIncidentWorkflow } from './post-incident.js';
+import { whenVersioned } from './versioning.js';
 
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, incidentWorkflow);
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, postIncidentWorkflow);
+setWorkflowOptions(whenVersioned('PINNED'), incidentWorkflow);
+setWorkflowOptions(whenVersioned('AUTO_UPGRADE'), postIncidentWorkflow);
 
 export { incidentWorkflow, postIncidentWorkflow };
