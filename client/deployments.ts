@@ -13,7 +13,10 @@
 //   next workflow task, which runs on the current build: it does not hold a build;
 // - a PINNED run (an incident) stays on its build to the end, through
 //   continue-as-new; a child it starts (the follow-up) begins on the parent's
-//   build, then moves to the current one at its next task.
+//   build and shows as Pinned there until its first workflow task completes, then
+//   as AutoUpgrade, and moves to the current build at its next task;
+// - a workflow task completed with a versioning behavior by an unversioned worker
+//   is refused (workflows/versioning.ts declares it only on versioned workers).
 import type { Client } from '@temporalio/client';
 
 /** What a version is to the deployment's routing. */
