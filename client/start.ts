@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startControlPlane, type ControlPlane } from '../control-plane/index.js';
 import { dependencyHealthPath } from '../sandbox/admin.js';
@@ -25,6 +25,7 @@ import { startAlertStack } from './alerts/prometheus-stack.js';
 import { postWebhook, serviceDownWebhook } from './alerts/webhook.js';
 import { incidentView, timelineLine, workflowUrl } from './cli/render.js';
 import { loadClientConfig } from './config.js';
+import { WorkerDeployments } from './deployments.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { Incidents } from './incidents.js';
 import { httpAnswers, patiently, ProcessGroup, waitFor, type SupervisedProcess } from './processes.js';
@@ -133,6 +134,7 @@ export class LocalStack {
     const outboxDir = join(dataDir, 'outbox');
     const reportsDir = join(dataDir, 'reports');
 
+    await routeNewWorkToUnversioned(temporal.address, this.options.supervisorSay ?? say);
     say('starting the incident worker...');
     const workerReady = () => httpAnswers(`http://127.0.0.1:${ports.worker}/health/ready`);
     const worker = group.supervise(
@@ -153,6 +155,8 @@ export class LocalStack {
         WORKER_HTTP_HOST: '127.0.0.1',
         WORKER_HTTP_PORT: String(ports.worker),
         WORKER_METRICS_PORT: String(ports.worker + 1),
+        // Unversioned, whatever the shell says: see routeNewWorkToUnversioned.
+        WORKER_BUILD_ID: '',
       },
       // Exit code 2 is a bad configuration: the same on every start.
       { ready: workerReady, policy: { fatalExitCodes: ['2'] } },
@@ -213,6 +217,29 @@ export class LocalStack {
       await this.sandbox?.close();
     })();
     return this.stopped;
+  }
+}
+
+/**
+ * `npm start` runs one unversioned worker: it is restarted on whatever code is in
+ * the checkout, and the incidents kept in .data/ from earlier runs go on with it
+ * (changes behind patched(), as always). A build left current on this dev server
+ * by trying the deploy runbook would take every new incident to a build with no
+ * worker here, so new work goes back to unversioned workers, saying so; runs
+ * pinned to such a build stay on it (`npm run incident -- deploy status`).
+ */
+async function routeNewWorkToUnversioned(address: string, say: (line: string) => void): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const deployments = new WorkerDeployments(new Client({ connection }), process.env.WORKER_DEPLOYMENT_NAME ?? 'incident-response');
+    const report = await deployments.describe();
+    if (!report?.current) return;
+    await deployments.promoteUnversioned();
+    say(`worker build ${report.name}:${report.current} was current on this dev server: new incidents go to the unversioned npm start worker again`);
+  } catch (err) {
+    say(`could not check the worker deployment (${err instanceof Error ? err.message : String(err)}): going on unversioned`);
+  } finally {
+    await connection.close();
   }
 }
 

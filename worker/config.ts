@@ -83,9 +83,41 @@ export const EnvSchema = z.object({
   /** The SDK's Prometheus metrics (/metrics): task latencies, slots, polls. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9465),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+
+  /**
+   * Worker versioning (Temporal Worker Deployments). With WORKER_BUILD_ID set, the
+   * worker joins the deployment WORKER_DEPLOYMENT_NAME as version <name>:<build>:
+   * an incident stays on the build that opened it (PINNED), a follow-up moves to
+   * each new current build (AUTO_UPGRADE). Unset (or empty): the worker is
+   * unversioned and takes every task of its queue, as before versioning.
+   * README, "Deploying a new worker version", is the runbook.
+   */
+  WORKER_DEPLOYMENT_NAME: z.string().trim().min(1).max(200).default('incident-response'),
+  WORKER_BUILD_ID: z
+    .string()
+    .trim()
+    .max(200)
+    .regex(/^[^:.]*$/, "a build ID without ':' or '.' (they separate the deployment name from the build in version strings)")
+    .optional()
+    .transform((s) => (s ? s : undefined)),
 });
 
 export type WorkerConfig = Readonly<z.infer<typeof EnvSchema>>;
+
+/**
+ * The worker's deployment version, or undefined for an unversioned worker. Each
+ * workflow declares its own versioning behavior (workflows/index.ts); the default
+ * here only covers a workflow that declares none: PINNED, the one that never runs
+ * a workflow on code it did not start with.
+ */
+export function workerDeploymentOptions(config: Pick<WorkerConfig, 'WORKER_DEPLOYMENT_NAME' | 'WORKER_BUILD_ID'>) {
+  if (!config.WORKER_BUILD_ID) return undefined;
+  return {
+    useWorkerVersioning: true,
+    version: { deploymentName: config.WORKER_DEPLOYMENT_NAME, buildId: config.WORKER_BUILD_ID },
+    defaultVersioningBehavior: 'PINNED',
+  } as const;
+}
 
 /** Names of the variables that carry secrets: never printed. */
 export const secretVariables = ['TEMPORAL_API_KEY', 'PAGERDUTY_ROUTING_KEY', 'SLACK_WEBHOOK_URL'] as const;

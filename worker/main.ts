@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
-import { ConfigError, describeConfig, loadConfig, type WorkerConfig } from './config.js';
+import { ConfigError, describeConfig, loadConfig, workerDeploymentOptions, type WorkerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { buildActivities } from './activities.js';
 
@@ -50,6 +50,8 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: workflowsPath(),
     activities: buildActivities(config),
+    // With WORKER_BUILD_ID: this worker is version <WORKER_DEPLOYMENT_NAME>:<WORKER_BUILD_ID> of the deployment.
+    workerDeploymentOptions: workerDeploymentOptions(config),
     // A dead worker's workflows wait this long on its sticky queue before another worker may take them (default 10 s); a live one polls it at once.
     stickyQueueScheduleToStartTimeout: '2s',
     // Beats reach Temporal every 2 s (not 80% of the 5 s heartbeatTimeout), leaving 3 s for a slow RPC before a false timeout.
@@ -63,7 +65,8 @@ async function main(): Promise<void> {
     return reply.code(state === 'RUNNING' ? 200 : 503).send({ status: state });
   });
   await http.listen({ host: config.WORKER_HTTP_HOST, port: config.WORKER_HTTP_PORT });
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, http: socketAddress(config.WORKER_HTTP_HOST, config.WORKER_HTTP_PORT) }, 'worker running');
+  const deployment = config.WORKER_BUILD_ID ? `${config.WORKER_DEPLOYMENT_NAME}:${config.WORKER_BUILD_ID}` : 'unversioned';
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, deployment, http: socketAddress(config.WORKER_HTTP_HOST, config.WORKER_HTTP_PORT) }, 'worker running');
 
   try {
     await worker.run(); // resolves after a shutdown signal, once in-flight tasks drain

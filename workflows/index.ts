@@ -1,4 +1,20 @@
 // The workflows the incident worker registers (its workflowsPath points here).
 // Only workflow functions are exported: the worker registers every export.
-export { incidentWorkflow } from './incident.js';
-export { postIncidentWorkflow } from './post-incident.js';
+//
+// Each declares its versioning behavior, which counts when the worker is
+// versioned (WORKER_BUILD_ID set; an unversioned worker ignores it):
+// - an incident is PINNED: it lasts hours and finishes on the build that opened
+//   it, so a deploy never changes the code under an open incident (its old build
+//   drains; a continue-as-new run stays on that build too);
+// - a post-incident follow-up is AUTO_UPGRADE: it lives a month, so it moves to
+//   each new current build at its next step, and every change to
+//   post-incident.ts goes behind patched().
+import { setWorkflowOptions } from '@temporalio/workflow';
+import { incidentWorkflow } from './incident.js';
+import { postIncidentWorkflow } from './post-incident.js';
+import { whenVersioned } from './versioning.js';
+
+setWorkflowOptions(whenVersioned('PINNED'), incidentWorkflow);
+setWorkflowOptions(whenVersioned('AUTO_UPGRADE'), postIncidentWorkflow);
+
+export { incidentWorkflow, postIncidentWorkflow };

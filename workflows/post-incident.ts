@@ -70,6 +70,15 @@ export const runbookTasks: { id: string; group: TaskGroup; title: string }[] = [
 ];
 
 export async function postIncidentWorkflow(input: PostIncidentInput): Promise<FollowUpStatus> {
+  return followUp(input, runbookTasks);
+}
+
+/**
+ * The follow-up over a list of tasks. Follow-ups move to each new build
+ * (AUTO_UPGRADE): a release that adds a task passes the longer list only behind
+ * patched(), so the follow-ups already running keep the list they started with.
+ */
+export async function followUp(input: PostIncidentInput, tasks: readonly { id: string; group: TaskGroup; title: string }[]): Promise<FollowUpStatus> {
   const start = Date.now();
   const incident = input.incident;
   const title = incidentTitle(incident.alert.name, incident.service, incident.incidentNumber);
@@ -80,7 +89,7 @@ export async function postIncidentWorkflow(input: PostIncidentInput): Promise<Fo
   };
   const status: FollowUpStatus = {
     incidentId: incident.incidentId,
-    tasks: runbookTasks.map((t) => ({ ...t, dueAt: iso(dueAt[t.group]) })),
+    tasks: tasks.map((t) => ({ ...t, dueAt: iso(dueAt[t.group]) })),
     sent: [],
     ignored: [],
   };

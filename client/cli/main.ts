@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ClientConfigError, loadClientConfig } from '../config.js';
+import { WorkerDeployments, type DeploymentReport } from '../deployments.js';
 import { IncidentNotFound, Incidents } from '../incidents.js';
 import { incidentTable, incidentView, tasksView, timelineLine, workflowUrl } from './render.js';
 
@@ -165,6 +166,53 @@ program
       fingerprint: `manual/${service.cluster}/${service.namespace}/${service.deployment}/${startsAt}`,
     });
     process.stdout.write(`${workflowId}\n${workflowUrl(uiBase, loadClientConfig().TEMPORAL_NAMESPACE, workflowId)}\n`);
+  });
+
+// --- Deploys: the worker's Temporal Worker Deployment (README, "Deploying a new worker version") ---
+
+const deploymentName = process.env.WORKER_DEPLOYMENT_NAME ?? 'incident-response';
+const deployments = async () => new WorkerDeployments((await connect()).client, deploymentName);
+
+function deploymentTable(r: DeploymentReport | undefined): string {
+  if (!r) return `no worker deployment '${deploymentName}' yet: no worker with WORKER_BUILD_ID set has polled (workers are unversioned)`;
+  const rows = r.versions.map((v) => `${v.buildId.padEnd(24)} ${v.status.padEnd(9)} ${String(v.incidents).padStart(9)} ${String(v.followUps).padStart(10)}  ${v.drained ? 'yes' : 'no'}`);
+  return [
+    `deployment ${r.name}: current ${r.current ?? '(unversioned workers)'}`,
+    `${'build'.padEnd(24)} ${'status'.padEnd(9)} incidents follow-ups  drained`,
+    ...rows,
+    `unversioned runs: ${r.unversioned.incidents} incident(s), ${r.unversioned.followUps} follow-up(s)`,
+    'incidents are pinned to their build; follow-ups shown on an old build move to the current one at their next step',
+  ].join('\n');
+}
+
+const deploy = program.command('deploy').description(`worker builds of the deployment '${deploymentName}' (WORKER_DEPLOYMENT_NAME): status, promote, drained`);
+
+deploy
+  .command('status')
+  .description('builds, which one is current, open incidents and follow-ups on each, and which are drained')
+  .option('--json', 'JSON output')
+  .action(async (o: { json?: boolean }) => {
+    const report = await (await deployments()).describe();
+    print(Boolean(o.json), report ?? null, () => deploymentTable(report));
+  });
+
+deploy
+  .command('promote <buildId>')
+  .description('make a build current: new incidents start on it and open follow-ups move to it; open incidents stay on their build')
+  .option('--wait <seconds>', "wait this long for the build's workers to poll", '30')
+  .action(async (buildId: string, o: { wait: string }) => {
+    await (await deployments()).promote(buildId, Number(o.wait) * 1000);
+    process.stdout.write(`${deploymentName}:${buildId} is current\n`);
+  });
+
+deploy
+  .command('drained <buildId>')
+  .description('whether a build can be stopped: not current and no open incident pinned to it (exit code 3 while not)')
+  .option('--json', 'JSON output')
+  .action(async (buildId: string, o: { json?: boolean }) => {
+    const answer = await (await deployments()).drained(buildId);
+    print(Boolean(o.json), answer, () => answer.reason);
+    if (!answer.drained) process.exitCode = 3;
   });
 
 /** One line that says what went wrong and what to do. */
