@@ -245,7 +245,7 @@ const lifecycles: Lifecycle[] = [
   },
   {
     name: 'input-while-closing',
-    what: 'escalated; a slow pager holds the run at the history cap while people escalate and resolve: the page crosses into run 2, which resolves (both runs)',
+    what: 'escalated; a slow pager holds the run at the history cap while people escalate and resolve: the page goes out before run 1 ends, the resolve crosses into run 2 (both runs)',
     run: async (r) => {
       const { cluster, input, handle } = await r.open('unschedulable', { limits: { continueAsNewAfterEvents: 200 } });
       await waitForStatus(handle, (s) => s.phase === 'escalated', 'escalated');
