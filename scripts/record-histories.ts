@@ -20,7 +20,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, repoRoot, timeSkippingEnv, workflowBundle } from '../test/helpers/temporal.js';
 import { FakeCluster, FakeFleet, type Scenario } from '../test/fixtures/fake-cluster.js';
-import { decide, incidentInput, newService, openIncident, waitForStatus, type IncidentHandle } from '../test/fixtures/incident-driver.js';
+import { decide, openScenario, waitForStatus, type IncidentHandle } from '../test/fixtures/incident-driver.js';
 import { TASK_QUEUE, acknowledgeSignal, alertResolvedSignal, alertsSignal, completeTaskSignal, escalateSignal, resolveSignal, type IncidentInput, type IncidentOutcome } from '../workflows/messages.js';
 import { runbookTasks, type postIncidentWorkflow } from '../workflows/post-incident.js';
 import type { TaskGroup } from '../workflows/records.js';
@@ -67,12 +67,8 @@ class Recorder {
     private readonly dir: string,
   ) {}
 
-  async open(scenario: Scenario, overrides: Partial<IncidentInput> = {}): Promise<{ cluster: FakeCluster; input: IncidentInput; handle: IncidentHandle }> {
-    const service = newService(scenario);
-    const now = await this.env.currentTimeMs();
-    const cluster = this.fleet.add(new FakeCluster(service, scenario, now));
-    const input = incidentInput(service, new Date(now).toISOString(), overrides);
-    return { cluster, input, handle: await openIncident(this.env.client, input) };
+  open(scenario: Scenario, overrides: Partial<IncidentInput> = {}): Promise<{ cluster: FakeCluster; input: IncidentInput; handle: IncidentHandle }> {
+    return openScenario(this.env, this.fleet, scenario, overrides);
   }
 
   /** Writes the history as it is now (open or closed) under `<name>.json`. */

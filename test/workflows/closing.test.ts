@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, startIncidentWorker, timeSkippingEnv, type RunningWorker } from '../helpers/temporal.js';
-import { FakeCluster, FakeFleet, type Scenario } from '../fixtures/fake-cluster.js';
-import { alertFor, incidentInput, newService, openIncident, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
+import { FakeFleet, type FakeCluster, type Scenario } from '../fixtures/fake-cluster.js';
+import { alertFor, openScenario, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
 import { acknowledgeSignal, addNoteSignal, alertResolvedSignal, alertsSignal, escalateSignal, resolveSignal, type IncidentInput } from '../../workflows/messages.js';
 
 let env: TestWorkflowEnvironment;
@@ -31,13 +31,9 @@ afterAll(async () => {
 });
 
 async function incident(scenario: Scenario, overrides: Partial<IncidentInput> = {}): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput }> {
-  const service = newService(scenario);
-  const now = await env.currentTimeMs();
-  const cluster = fleet.add(new FakeCluster(service, scenario, now));
-  const input = incidentInput(service, new Date(now).toISOString(), overrides);
-  const handle = await openIncident(env.client, input);
-  started.push(handle);
-  return { cluster, handle, input };
+  const opened = await openScenario(env, fleet, scenario, overrides);
+  started.push(opened.handle);
+  return opened;
 }
 
 /**
