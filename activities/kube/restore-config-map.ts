@@ -7,8 +7,8 @@
 // refused, and after the write the object must hold exactly those bytes.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { lastAppliedPlaceholder } from '../../workflows/commands.js';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { lastAppliedPlaceholder } from '../../workflows/mitigations.js';
 import { lastAppliedData } from '../configuration.js';
 import { fingerprintOf, sha256 } from '../digest.js';
 import { dataChanges } from '../diff.js';
