@@ -86,7 +86,8 @@ export const mitigations = {
     reachesEndpointsLate: false,
   },
   'set-service-selector': {
-    command: (s, a) => `${ns(s)} patch service ${a.service} -p '${JSON.stringify({ spec: { selector: a.selector } })}'`,
+    // `set selector`, not `patch`: the verb replaces the selector (keys not named are removed), as kubectl set selector does.
+    command: (s, a) => `${ns(s)} set selector service/${a.service} '${Object.entries(a.selector).map(([key, value]) => `${key}=${value}`).join(',')}'`,
     replacesPods: false,
     rollsOut: false,
     reachesEndpointsLate: true,
