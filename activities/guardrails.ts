@@ -1,9 +1,11 @@
 // Guardrails from config, checked before any mutation (preview or apply):
 // allowed namespaces, max replicas, memory ceiling. A refusal is permanent for
 // that request: a non-retryable GuardrailViolation saying which limit and where it is set.
+// Which check applies to which kind of mitigation is the catalogue's
+// (mitigations.ts, checkRequest); the checks themselves are here.
 import type { V1Container } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import type { MutationRequest } from '../workflows/domain.js';
+import type { ServiceRef } from '../workflows/domain.js';
 import type { Guardrails } from './deps.js';
 import { memoryBytes } from './quantity.js';
 import { FailureTypes } from './types.js';
@@ -25,20 +27,27 @@ function checkMemory(guardrails: Guardrails, quantity: string | undefined, what:
   }
 }
 
-/** Checks what the request itself says; throws GuardrailViolation (or BadRequest for a malformed value). */
-export function checkRequest(guardrails: Guardrails, request: MutationRequest): void {
-  const { namespace, deployment } = request.service;
+/** Every mutation: only in the allowed namespaces. */
+export function checkNamespace(guardrails: Guardrails, service: ServiceRef): void {
+  const { namespace, deployment } = service;
   if (!guardrails.allowedNamespaces.includes(namespace)) {
     refuse(`mutations in namespace '${namespace}' are not allowed (allowed: ${guardrails.allowedNamespaces.join(', ')}; ALLOWED_NAMESPACES); deployment ${deployment} must be fixed by a human`);
   }
-  const action = request.action;
-  if (action.kind === 'scale' && action.replicas > guardrails.maxReplicas) {
-    refuse(`scaling deployment ${deployment} to ${action.replicas} replicas exceeds the maximum of ${guardrails.maxReplicas} (MAX_REPLICAS)`);
+}
+
+/** A scale: at most MAX_REPLICAS. */
+export function checkReplicas(guardrails: Guardrails, service: ServiceRef, replicas: number): void {
+  if (replicas > guardrails.maxReplicas) {
+    refuse(`scaling deployment ${service.deployment} to ${replicas} replicas exceeds the maximum of ${guardrails.maxReplicas} (MAX_REPLICAS)`);
   }
-  if (action.kind === 'set-resources') {
-    checkMemory(guardrails, action.limits?.memory, `memory limit of ${action.container}`);
-    checkMemory(guardrails, action.requests?.memory, `memory request of ${action.container}`);
-  }
+}
+
+type Quantities = { cpu?: string | undefined; memory?: string | undefined };
+
+/** New container resources: memory under the ceiling, limit and request alike. */
+export function checkResources(guardrails: Guardrails, container: string, requests: Quantities | undefined, limits: Quantities | undefined): void {
+  checkMemory(guardrails, limits?.memory, `memory limit of ${container}`);
+  checkMemory(guardrails, requests?.memory, `memory request of ${container}`);
 }
 
 /** A pod template the mutation would roll out (rollout undo): its memory must stay under the ceiling too. */

@@ -1,43 +1,14 @@
-// previewMutation and applyMutation: guardrails first, then the verb's steps.
+// previewMutation and applyMutation: guardrails first, then the verb's steps
+// (each kind's guardrail and verb: the catalogue, mitigations.ts).
 // Preview sends each write as a server-side dry run (dryRun=All) and describes
 // the difference. Apply writes for real, recording the idempotency key and the
 // approver on every object it writes; an object that already carries the key
 // was written by an earlier attempt of this same action, so it is skipped.
-import type { MitigationAction, MutationPreview, MutationRequest, MutationResult, ServiceRef } from '../workflows/domain.js';
+import type { MutationPreview, MutationRequest, MutationResult } from '../workflows/domain.js';
 import type { ActivityDeps } from './deps.js';
-import { checkRequest } from './guardrails.js';
 import { retryWrites } from './kube/call.js';
-import type { KubeClients } from './kube/cluster.js';
-import { approvedByAnnotation, idempotencyKeyAnnotation, type MutationPlan, type Stamp } from './kube/mutation.js';
-import { patchConfigMap } from './kube/patch-config-map.js';
-import { restoreConfigMap } from './kube/restore-config-map.js';
-import { rolloutRestart } from './kube/rollout-restart.js';
-import { rolloutUndo } from './kube/rollout-undo.js';
-import { scale } from './kube/scale.js';
-import { setImage } from './kube/set-image.js';
-import { setResources } from './kube/set-resources.js';
-import { setServiceSelector } from './kube/set-service-selector.js';
-
-function plan(deps: ActivityDeps, k: KubeClients, service: ServiceRef, action: MitigationAction): MutationPlan {
-  switch (action.kind) {
-    case 'rollout-undo':
-      return rolloutUndo(k, service, action.toRevision, deps.guardrails);
-    case 'rollout-restart':
-      return rolloutRestart(k, service, action.restartedAt);
-    case 'scale':
-      return scale(k, service, action.replicas);
-    case 'set-resources':
-      return setResources(k, service, action.container, action.requests, action.limits);
-    case 'set-image':
-      return setImage(k, service, action.container, action.image);
-    case 'patch-config-map':
-      return patchConfigMap(k, service, action.name, action.data, action.restartedAt);
-    case 'restore-config-map':
-      return restoreConfigMap(k, service, action.name, action.keys, action.restartedAt);
-    case 'set-service-selector':
-      return setServiceSelector(k, service, action.service, action.selector);
-  }
-}
+import { approvedByAnnotation, idempotencyKeyAnnotation, type Stamp } from './kube/mutation.js';
+import { checkRequest, planMutation } from './mitigations.js';
 
 interface Outcome {
   command: string;
@@ -50,7 +21,7 @@ interface Outcome {
 async function run(deps: ActivityDeps, request: MutationRequest, dryRun: boolean): Promise<Outcome> {
   checkRequest(deps.guardrails, request);
   const k = deps.kube.clients(request.service.cluster);
-  const { command, steps } = plan(deps, k, request.service, request.action);
+  const { command, steps } = planMutation(k, request.service, request.action, deps.guardrails);
   const stamp: Stamp = { dryRun, annotations: { [idempotencyKeyAnnotation]: request.idempotencyKey, [approvedByAnnotation]: request.approvedBy } };
   const changes: string[] = [];
   let alreadyApplied = true;

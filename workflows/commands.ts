@@ -1,47 +1,8 @@
 // The kubectl command each step stands for: the summary of every activity call
 // and timer in the Temporal UI, the approval request, and the report. A human
-// reading the history sees the runbook's own commands.
-import type { MitigationAction, ServiceRef } from './domain.js';
-
-export function mutationCommand(service: ServiceRef, action: MitigationAction): string {
-  const k = `kubectl -n ${service.namespace}`;
-  const deploy = `deployment/${service.deployment}`;
-  switch (action.kind) {
-    case 'rollout-undo':
-      return `${k} rollout undo ${deploy} --to-revision=${action.toRevision}`;
-    case 'rollout-restart':
-      return `${k} rollout restart ${deploy}`;
-    case 'scale':
-      return `${k} scale ${deploy} --replicas=${action.replicas}`;
-    case 'set-resources': {
-      const flags = [
-        ...(action.limits ? [`--limits=${resourceList(action.limits)}`] : []),
-        ...(action.requests ? [`--requests=${resourceList(action.requests)}`] : []),
-      ];
-      return `${k} set resources ${deploy} -c ${action.container} ${flags.join(' ')}`.trimEnd();
-    }
-    case 'set-image':
-      return `${k} set image ${deploy} ${action.container}=${action.image}`;
-    case 'patch-config-map':
-      return `${k} patch configmap ${action.name} -p '${JSON.stringify({ data: action.data })}' && ${k} rollout restart ${deploy}`;
-    case 'restore-config-map': {
-      // The values stay in the cluster: the command names each by the digest that was approved.
-      const data = Object.fromEntries(Object.entries(action.keys).map(([key, digest]) => [key, lastAppliedPlaceholder(digest)]));
-      return `${k} patch configmap ${action.name} -p '${JSON.stringify({ data })}' && ${k} rollout restart ${deploy}`;
-    }
-    case 'set-service-selector':
-      return `${k} patch service ${action.service} -p '${JSON.stringify({ spec: { selector: action.selector } })}'`;
-  }
-}
-
-/** Stands for a value a restore reads from the last applied configuration: its digest, not the value. */
-export function lastAppliedPlaceholder(digest: string): string {
-  return `<last applied, sha256 ${digest.slice(0, 12)}>`;
-}
-
-function resourceList(r: { cpu?: string | undefined; memory?: string | undefined }): string {
-  return [r.cpu ? `cpu=${r.cpu}` : '', r.memory ? `memory=${r.memory}` : ''].filter(Boolean).join(',');
-}
+// reading the history sees the runbook's own commands. Those of the
+// mitigations are in their catalogue (mitigations.ts).
+import type { ServiceRef } from './domain.js';
 
 /** Summaries of the read-only investigation activities (runbook Investigation, steps 1-5). */
 export function investigationCommands(service: ServiceRef): Record<

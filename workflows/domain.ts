@@ -302,7 +302,13 @@ export interface HealthSample {
 // Communications
 // ---------------------------------------------------------------------------
 
-export type Channel = 'pager' | 'chat' | 'status-page' | 'ticket';
+/**
+ * Where messages go. Each channel's routing (its webhook and wire format, or the
+ * outbox when none is configured) is activities/notify/index.ts `routes`, a record
+ * over every channel: a new one here without a route does not compile.
+ */
+export const channels = ['pager', 'chat', 'status-page', 'ticket'] as const;
+export type Channel = (typeof channels)[number];
 
 export interface Notification {
   channel: Channel;

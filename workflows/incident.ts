@@ -48,6 +48,7 @@ import { listen } from './handlers.js';
 import { incidentSearchAttributes, postIncidentWorkflowId } from './messages.js';
 import { IncidentModel } from './model/incident.js';
 import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePoint } from './model/snapshot.js';
+import { mitigations } from './mitigations.js';
 import { assessSample, describeSample, restartsBaseline } from './monitor.js';
 import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
@@ -419,8 +420,8 @@ async function approval(state: IncidentModel, record: ActionRecord, wait: Approv
 async function verify(state: IncidentModel, action: MitigationAction | undefined, restarts: number): Promise<VerificationResult> {
   state.setPhase('verifying');
   const s = state.config.service;
-  // A selector change rolls nothing out; everything else replaces or adds pods.
-  if (action && action.kind !== 'set-service-selector') {
+  // Only what rolls pods out has a rollout to wait for (a selector change has none).
+  if (action && mitigations[action.kind].rollsOut) {
     const timeoutSeconds = Math.round(state.config.durations.rolloutTimeout / 1000);
     try {
       const rollout = await reads.waitForRollout.executeWithOptions(
@@ -441,7 +442,7 @@ async function verify(state: IncidentModel, action: MitigationAction | undefined
   }
   const result = await verifyOnce(state, restarts);
   // A selector change reaches the service's endpoints a moment later (the endpoints controller): look again once before judging it.
-  if (!result.recovered && state.features.crashSafe && action?.kind === 'set-service-selector') {
+  if (!result.recovered && state.features.crashSafe && action && mitigations[action.kind].reachesEndpointsLate) {
     await sleep(5_000);
     return verifyOnce(state, restarts);
   }

@@ -1,6 +1,7 @@
 // Runbook, Resolution step 4 ("Monitor Recovery"): what makes a monitor sample
 // bad, and when bad samples are a regression that re-opens mitigation.
 import type { Findings, HealthSample, MitigationAction } from './domain.js';
+import { mitigations } from './mitigations.js';
 
 export interface RegressionRules {
   maxErrorRate: number;
@@ -41,10 +42,11 @@ export function describeSample(sample: HealthSample): string {
 
 /**
  * The restart count verification compares against: actions that replace every pod
- * start from zero; the others (scale, selector) keep the pods and their count.
+ * start from zero; the others (scale, selector) keep the pods and their count
+ * (the catalogue's replacesPods).
  */
 export function restartsBaseline(action: MitigationAction | undefined, findings: Findings | undefined): number {
   const current = findings?.workload.pods.reduce((sum, p) => sum + p.restarts, 0) ?? 0;
   if (!action) return current;
-  return action.kind === 'scale' || action.kind === 'set-service-selector' ? current : 0;
+  return mitigations[action.kind].replacesPods ? 0 : current;
 }

@@ -7,7 +7,7 @@
 import type { Findings, MitigationAction, MitigationKind, ServiceRef } from './domain.js';
 import type { Candidate, Diagnosis, Remedy } from './diagnose.js';
 import type { ActionRecord } from './records.js';
-import { mutationCommand } from './commands.js';
+import { mutationCommand } from './mitigations.js';
 import { formatMemory, parseMemory } from './units.js';
 
 export interface PlanContext {

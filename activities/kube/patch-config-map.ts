@@ -2,6 +2,7 @@
 import { PatchStrategy, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { mutationCommand } from '../../workflows/mitigations.js';
 import { dataChanges } from '../diff.js';
 import { MASK, redact } from '../redact.js';
 import { FailureTypes } from '../types.js';
@@ -61,7 +62,8 @@ export function patchConfigMap(k: KubeClients, service: ServiceRef, name: string
   }
   const shown = Object.fromEntries(Object.entries(data).map(([key, value]) => [key, redact.value(key, value)]));
   return {
-    command: `kubectl patch configmap ${name} -n ${service.namespace} -p '${JSON.stringify({ data: shown })}' && kubectl rollout restart deployment/${service.deployment} -n ${service.namespace}`,
+    // People see the data as the findings show it: redacted.
+    command: mutationCommand(service, { kind: 'patch-config-map', name, data: shown, restartedAt }),
     steps: [configMapStep(k, service.namespace, name, { data: () => data }), restartStep(k, service, restartedAt)],
   };
 }

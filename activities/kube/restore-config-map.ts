@@ -7,8 +7,8 @@
 // refused, and after the write the object must hold exactly those bytes.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { lastAppliedPlaceholder } from '../../workflows/commands.js';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { mutationCommand } from '../../workflows/mitigations.js';
 import { lastAppliedData } from '../configuration.js';
 import { fingerprintOf, sha256 } from '../digest.js';
 import { dataChanges } from '../diff.js';
@@ -74,9 +74,9 @@ const shortRedactor: Redactor = { ...redact, value: (key, value) => truncate(red
 
 /** Config is read at start-up: the restore is followed by a restart (with the workflow's timestamp) so pods pick it up. */
 export function restoreConfigMap(k: KubeClients, service: ServiceRef, name: string, keys: Record<string, string>, restartedAt: string): MutationPlan {
-  const shown = Object.fromEntries(Object.entries(keys).map(([key, digest]) => [key, lastAppliedPlaceholder(digest)]));
   return {
-    command: `kubectl patch configmap ${name} -n ${service.namespace} -p '${JSON.stringify({ data: shown })}' && kubectl rollout restart deployment/${service.deployment} -n ${service.namespace}`,
+    // Each value is shown by its digest (lastAppliedPlaceholder): the whole value stays in the cluster.
+    command: mutationCommand(service, { kind: 'restore-config-map', name, keys, restartedAt }),
     steps: [restoreStep(k, service.namespace, name, keys), restartStep(k, service, restartedAt)],
   };
 }

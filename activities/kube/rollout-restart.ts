@@ -1,6 +1,7 @@
 // kubectl rollout restart deployment/X (with the restartedAt timestamp the workflow chose)
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { mutationCommand } from '../../workflows/mitigations.js';
 import type { KubeClients } from './cluster.js';
 import { deploymentStep, stampedMetadata, type MutationPlan, type WriteStep } from './mutation.js';
 import { restartedAtAnnotation } from './objects.js';
@@ -19,7 +20,7 @@ export function restartStep(k: KubeClients, service: ServiceRef, restartedAt: st
 
 export function rolloutRestart(k: KubeClients, service: ServiceRef, restartedAt: string): MutationPlan {
   return {
-    command: `kubectl rollout restart deployment/${service.deployment} -n ${service.namespace}`,
+    command: mutationCommand(service, { kind: 'rollout-restart', restartedAt }),
     steps: [restartStep(k, service, restartedAt)],
   };
 }

@@ -6,6 +6,7 @@
 import { PatchStrategy, type V1Deployment, type V1PodTemplateSpec, type V1ReplicaSet } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { mutationCommand } from '../../workflows/mitigations.js';
 import type { Guardrails } from '../deps.js';
 import { deploymentChanges } from '../diff.js';
 import { checkContainers } from '../guardrails.js';
@@ -55,7 +56,7 @@ function images(template: V1PodTemplateSpec | undefined): string {
 export function rolloutUndo(k: KubeClients, service: ServiceRef, toRevision: number, guardrails: Guardrails): MutationPlan {
   const name = service.deployment;
   return {
-    command: `kubectl rollout undo deployment/${name} --to-revision=${toRevision} -n ${service.namespace}`,
+    command: mutationCommand(service, { kind: 'rollout-undo', toRevision }),
     steps: [
       deploymentStep(k, service, async (current, stamp) => {
         if (current.spec?.paused) {

@@ -1,6 +1,7 @@
 // kubectl scale deployment/X --replicas=N
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { mutationCommand } from '../../workflows/mitigations.js';
 import type { KubeClients } from './cluster.js';
 import { deploymentStep, stampedMetadata, type MutationPlan } from './mutation.js';
 
@@ -12,7 +13,7 @@ import { deploymentStep, stampedMetadata, type MutationPlan } from './mutation.j
  */
 export function scale(k: KubeClients, service: ServiceRef, replicas: number): MutationPlan {
   return {
-    command: `kubectl scale deployment/${service.deployment} --replicas=${replicas} -n ${service.namespace}`,
+    command: mutationCommand(service, { kind: 'scale', replicas }),
     steps: [
       deploymentStep(k, service, (current, stamp) =>
         current.spec?.replicas === replicas

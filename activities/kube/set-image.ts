@@ -1,12 +1,13 @@
 // kubectl set image deployment/X CONTAINER=IMAGE
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { mutationCommand } from '../../workflows/mitigations.js';
 import type { KubeClients } from './cluster.js';
 import { deploymentStep, stampedMetadata, templateContainer, type MutationPlan } from './mutation.js';
 
 export function setImage(k: KubeClients, service: ServiceRef, container: string, image: string): MutationPlan {
   return {
-    command: `kubectl set image deployment/${service.deployment} ${container}=${image} -n ${service.namespace}`,
+    command: mutationCommand(service, { kind: 'set-image', container, image }),
     steps: [
       deploymentStep(k, service, (current, stamp) =>
         templateContainer(current, container).image === image

@@ -1,6 +1,7 @@
 // kubectl set resources deployment/X -c CONTAINER --requests=cpu=...,memory=... --limits=cpu=...,memory=...
 import { PatchStrategy } from '@kubernetes/client-node';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { mutationCommand } from '../../workflows/mitigations.js';
 import type { KubeClients } from './cluster.js';
 import { deploymentStep, stampedMetadata, templateContainer, type MutationPlan } from './mutation.js';
 
@@ -11,15 +12,10 @@ function given(quantities: Quantities | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(quantities ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
-function flags(name: string, quantities: Record<string, string>): string {
-  const pairs = Object.entries(quantities).map(([resource, value]) => `${resource}=${value}`);
-  return pairs.length ? ` --${name}=${pairs.join(',')}` : '';
-}
-
 export function setResources(k: KubeClients, service: ServiceRef, container: string, requests: Quantities | undefined, limits: Quantities | undefined): MutationPlan {
   const wanted = { requests: given(requests), limits: given(limits) };
   return {
-    command: `kubectl set resources deployment/${service.deployment} -c ${container}${flags('requests', wanted.requests)}${flags('limits', wanted.limits)} -n ${service.namespace}`,
+    command: mutationCommand(service, { kind: 'set-resources', container, requests, limits }),
     steps: [
       deploymentStep(k, service, (current, stamp) => {
         const resources = templateContainer(current, container).resources;

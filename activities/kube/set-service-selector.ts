@@ -1,6 +1,7 @@
 // kubectl set selector service/NAME 'key=value,...'
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { mutationCommand } from '../../workflows/mitigations.js';
 import { selectorChanges } from '../diff.js';
 import { call } from './call.js';
 import type { KubeClients } from './cluster.js';
@@ -16,9 +17,8 @@ export function selectorPatch(current: Record<string, string>, wanted: Record<st
 export function setServiceSelector(k: KubeClients, service: ServiceRef, name: string, selector: Record<string, string>): MutationPlan {
   const { namespace } = service;
   const op = { resource: 'services', name, namespace };
-  const text = Object.entries(selector).map(([key, value]) => `${key}=${value}`).join(',');
   return {
-    command: `kubectl set selector service/${name} '${text}' -n ${namespace}`,
+    command: mutationCommand(service, { kind: 'set-service-selector', service: name, selector }),
     steps: [
       {
         target: `services/${name}`,

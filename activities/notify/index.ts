@@ -16,28 +16,42 @@ function redacted(notification: Notification): Notification {
   return { ...notification, summary: redact.text(notification.summary), body: redact.text(notification.body) };
 }
 
-/** Where a channel's messages go, and in which format; undefined: no URL configured. */
-function target(deps: ActivityDeps, channel: Channel, message: Notification, sentAt: string): { url: string; payload: object } | undefined {
-  const config = deps.notifier;
-  switch (channel) {
-    case 'pager':
-      return config.pagerduty ? { url: config.pagerduty.eventsUrl, payload: pagerDutyEvent(message, config.pagerduty.routingKey) } : undefined;
-    case 'chat':
-      return config.chatWebhookUrl ? { url: config.chatWebhookUrl, payload: slackMessage(message) } : undefined;
-    case 'status-page':
-      return config.statusPageWebhookUrl ? { url: config.statusPageWebhookUrl, payload: webhookMessage(message, sentAt) } : undefined;
-    case 'ticket':
-      return config.ticketWebhookUrl ? { url: config.ticketWebhookUrl, payload: webhookMessage(message, sentAt) } : undefined;
-  }
+type Notifier = ActivityDeps['notifier'];
+
+/** Where one message goes: a webhook, in the channel's wire format, or the outbox. */
+export type Route = { via: 'webhook'; url: string; payload: object } | { via: 'outbox' };
+
+/** The channel has no URL configured: its messages go to the outbox (<outboxDir>/<channel>.jsonl). */
+const outbox: Route = { via: 'outbox' };
+
+function webhook(url: string, payload: object): Route {
+  return { via: 'webhook', url, payload };
+}
+
+/**
+ * Every channel's routing, exhaustive by type: a Channel without a route does not
+ * compile, and a route says `outbox` itself when its channel is not configured
+ * (there is no undefined to fall through to).
+ */
+export const routes = {
+  pager: (config, message) => (config.pagerduty ? webhook(config.pagerduty.eventsUrl, pagerDutyEvent(message, config.pagerduty.routingKey)) : outbox),
+  chat: (config, message) => (config.chatWebhookUrl ? webhook(config.chatWebhookUrl, slackMessage(message)) : outbox),
+  'status-page': (config, message, sentAt) => (config.statusPageWebhookUrl ? webhook(config.statusPageWebhookUrl, webhookMessage(message, sentAt)) : outbox),
+  ticket: (config, message, sentAt) => (config.ticketWebhookUrl ? webhook(config.ticketWebhookUrl, webhookMessage(message, sentAt)) : outbox),
+} satisfies Record<Channel, (config: Notifier, message: Notification, sentAt: string) => Route>;
+
+/** Where this message goes, by its channel's route. */
+export function route(config: Notifier, message: Notification, sentAt: string): Route {
+  return routes[message.channel](config, message, sentAt);
 }
 
 export async function notify(deps: ActivityDeps, notification: Notification): Promise<void> {
   const message = redacted(notification);
   const sentAt = deps.clock().toISOString();
-  const to = target(deps, message.channel, message, sentAt);
-  if (to) await postJson(deps, message.channel, to.url, to.payload, message.id);
+  const to = route(deps.notifier, message, sentAt);
+  if (to.via === 'webhook') await postJson(deps, message.channel, to.url, to.payload, message.id);
   else await appendToOutbox(deps.notifier.outboxDir, message.channel, { sentAt, ...message });
-  deps.logger.info('notification sent', { channel: message.channel, event: message.event, incidentId: message.incidentId, via: to ? 'webhook' : 'outbox' });
+  deps.logger.info('notification sent', { channel: message.channel, event: message.event, incidentId: message.incidentId, via: to.via });
 }
 
 /** An incident ID as a file name: workflow IDs contain slashes. */

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import type { ActivityDeps } from '../../activities/deps.js';
-import { notify, reportFileName, writeReport } from '../../activities/notify/index.js';
+import { ActivitiesConfigSchema, type ActivityDeps } from '../../activities/deps.js';
+import { notify, reportFileName, route, writeReport } from '../../activities/notify/index.js';
 import { FailureTypes } from '../../activities/types.js';
-import type { Notification } from '../../workflows/domain.js';
+import { activitiesConfig } from '../../worker/activities.js';
+import { loadConfig } from '../../worker/config.js';
+import { channels, type Channel, type Notification } from '../../workflows/domain.js';
 import { captureLogger, noCluster } from './helpers.js';
 
 interface Posted {
@@ -132,6 +134,31 @@ describe('notify', () => {
   it('refuses a pager event PagerDuty does not know', async () => {
     const { deps: d } = deps({ pagerduty: { routingKey: 'R', eventsUrl: 'https://events.example/v2/enqueue' } });
     expect((await failure(notify(d, { ...page, event: 'status-update' }))).type).toBe(FailureTypes.BadRequest);
+  });
+});
+
+// Every channel has a route (the compiler: `routes` satisfies a record over Channel);
+// here, that the worker's configuration reaches it: the variables of a channel
+// send that channel's messages, and only its, to a webhook; unset, to the outbox.
+describe('routing, from the worker environment to each channel', () => {
+  /** The variables that configure each channel (a record over Channel: a new one must name its own). */
+  const channelEnv: Record<Channel, NodeJS.ProcessEnv> = {
+    pager: { PAGERDUTY_ROUTING_KEY: 'R0UTINGKEY' },
+    chat: { SLACK_WEBHOOK_URL: 'https://hooks.example/chat' },
+    'status-page': { STATUS_PAGE_WEBHOOK_URL: 'https://status.example/hook' },
+    ticket: { TICKET_WEBHOOK_URL: 'https://tickets.example/hook' },
+  };
+  const notifier = (env: NodeJS.ProcessEnv) => ActivitiesConfigSchema.parse(activitiesConfig(loadConfig(env))).notifications;
+  const via = (env: NodeJS.ProcessEnv, channel: Channel) => route(notifier(env), { ...page, channel }, '2025-06-01T12:00:00.000Z').via;
+
+  it('sends every channel to the outbox when nothing is configured', () => {
+    expect(channels.map((channel) => via({}, channel))).toEqual(channels.map(() => 'outbox'));
+  });
+
+  it.each(channels)("sends %s to its webhook once its variables are set, and no other channel", (configured) => {
+    expect(Object.fromEntries(channels.map((channel) => [channel, via(channelEnv[configured], channel)]))).toEqual(
+      Object.fromEntries(channels.map((channel) => [channel, channel === configured ? 'webhook' : 'outbox'])),
+    );
   });
 });
 

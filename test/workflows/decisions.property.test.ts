@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Findings, MitigationAction, MitigationKind, PodSummary, ServiceRef } from '../../workflows/domain.js';
 import { diagnose } from '../../workflows/diagnose.js';
+import { MitigationKindSchema } from '../../workflows/input.js';
 import { plan, sameChange, type Attempt, type PlanContext, type PlanStep } from '../../workflows/plan.js';
 import type { ActionOutcome } from '../../workflows/records.js';
 import { parseMemory } from '../../workflows/units.js';
@@ -21,7 +22,8 @@ import { sha256 } from '../../activities/digest.js';
 const service: ServiceRef = { cluster: 'prod', namespace: 'payments', deployment: 'agent-native-framework' };
 const d = service.deployment;
 const now = '2026-03-01T12:05:00.000Z';
-const mitigationKinds: MitigationKind[] = ['rollout-undo', 'rollout-restart', 'scale', 'set-resources', 'set-image', 'patch-config-map', 'restore-config-map', 'set-service-selector'];
+// Every kind there is: a new one that no diagnosis ever proposes fails the generators' reach below.
+const mitigationKinds: MitigationKind[] = [...MitigationKindSchema.options];
 const outcomes: ActionOutcome[] = ['rejected', 'expired', 'cancelled', 'no-change', 'failed', 'not-recovered', 'recovered'];
 const configMapNames = ['agent-config', 'agent-flags', 'shared-config'];
 const labelSets: Record<string, string>[] = [{ app: d }, { app: 'agent-native' }, {}, { app: d, tier: 'backend' }, { 'app.kubernetes.io/name': d }];
