@@ -3,6 +3,7 @@
 // what it wants. Secret values (API keys, routing keys, webhook URLs) are never
 // printed: describeConfig() masks them.
 import { z } from 'zod';
+import { describeIssues } from '../workflows/input.js';
 
 const list = z
   .string()
@@ -126,12 +127,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses environment variables with `schema`, or throws one line naming every bad variable. */
+/** Parses environment variables with `schema`, or throws one line naming the bad variables (five, then how many more). */
 export function parseEnvironment<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, what: string): Readonly<z.output<S>> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid ${what}: ${problems.join('; ')} (see README, "Configuration")`);
+    throw new ConfigError(`invalid ${what}: ${describeIssues(parsed.error, '(environment)')} (see README, "Configuration")`);
   }
   return Object.freeze(parsed.data);
 }

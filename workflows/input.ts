@@ -134,10 +134,17 @@ export type IncidentInput = z.input<typeof IncidentInputSchema>;
 /** What the workflow works with: every default filled in, durations in ms. */
 export type IncidentConfig = z.output<typeof IncidentInputSchema>;
 
-/** One line per problem, "path: message", for errors that people read. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
+/** Problems shown of one zod error; the rest are counted. */
+const shownIssues = 5;
+
+/**
+ * The one way a zod error becomes text people read (workflow input, signals and
+ * updates, snapshots, the worker's and client's environment): "path: message" per
+ * problem, joined by "; ", at most five and then how many more. `root` names what
+ * a problem without a path is about.
+ */
+export function describeIssues(error: z.ZodError, root = '(root)'): string {
+  const shown = error.issues.slice(0, shownIssues).map((issue) => `${issue.path.length ? issue.path.join('.') : root}: ${issue.message}`);
+  const more = error.issues.length - shown.length;
+  return [...shown, ...(more > 0 ? [`and ${more} more`] : [])].join('; ');
 }

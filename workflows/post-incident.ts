@@ -13,6 +13,7 @@ import { allHandlersFinished, condition, isCancellation, patched, proxyActivitie
 import type { IncidentActivities } from '../activities/types.js';
 import { nonRetryableFailureTypes } from '../activities/types.js';
 import type { Channel, Notification } from './domain.js';
+import { describeIssues } from './input.js';
 import { CompleteTaskSignalSchema, completeTaskSignal, tasksQuery } from './messages.js';
 import type { IncidentRecord, PostIncidentStatus, PostIncidentTask, TaskGroup } from './records.js';
 import { incidentSummaryReport, incidentTitle, notificationSummary, tasksDetails } from './render.js';
@@ -108,7 +109,7 @@ export async function followUp(input: PostIncidentInput, tasks: readonly { id: s
     const parsed = CompleteTaskSignalSchema.safeParse(raw);
     const task = parsed.success ? status.tasks.find((t) => t.id === parsed.data.taskId) : undefined;
     const reason = !parsed.success
-      ? `bad completeTask payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}`
+      ? `bad completeTask payload: ${describeIssues(parsed.error, '(payload)')}`
       : !task
         ? `unknown task "${parsed.data.taskId}" (tasks: ${status.tasks.map((t) => t.id).join(', ')})`
         : task.done
