@@ -3,7 +3,7 @@
 // what it wants. Secret values (API keys, routing keys, webhook URLs) are never
 // printed: describeConfig() masks them.
 import { z } from 'zod';
-import { describeIssues } from '../workflows/input.js';
+import { MemoryQuantitySchema, describeIssues } from '../workflows/input.js';
 
 const list = z
   .string()
@@ -28,7 +28,6 @@ const contextMap = z.string().transform((s, ctx) => {
   return map;
 });
 
-const memoryQuantity = z.string().regex(/^\d+(Ki|Mi|Gi|Ti)?$/, 'a Kubernetes memory quantity such as 4Gi');
 
 export const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
@@ -48,7 +47,8 @@ export const EnvSchema = z.object({
   /** Guardrails: mutations outside these namespaces are refused. */
   ALLOWED_NAMESPACES: list.default(['default']),
   MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
-  MEMORY_CEILING: memoryQuantity.default('4Gi'),
+  /** Read by the workflow's own parser (workflows/units.ts): what the workflow accepts, the worker accepts. */
+  MEMORY_CEILING: MemoryQuantitySchema.default('4Gi'),
 
   /**
    * Runbook step 4: env variables the services must have, checked against the pod

@@ -31,7 +31,8 @@ export const DurationSchema = z
   .transform((value) => (typeof value === 'number' ? value : (parseDuration(value) ?? 0)))
   .refine((ms) => ms > 0, 'a positive duration');
 
-const MemoryQuantitySchema = z.string().refine((q) => parseMemory(q) !== undefined, 'a memory quantity such as "4Gi"');
+/** A memory quantity as parseMemory reads it; the worker's MEMORY_CEILING and the activities' guardrails use this same schema. */
+export const MemoryQuantitySchema = z.string().refine((q) => parseMemory(q) !== undefined, 'a Kubernetes memory quantity such as "4Gi" or "4G"');
 
 /** Hard caps that keep one incident's history bounded (see the README of workflows/incident.ts). */
 export const LimitsSchema = z
