@@ -5,7 +5,7 @@
 // input, so continue-as-new can pass it on unchanged.
 import { z } from 'zod';
 import { MitigationActionSchema, ServiceRefSchema, type MitigationKind } from './domain.js';
-import { durationPattern, parseDuration, parseMemory } from './units.js';
+import { parseDuration, parseMemory } from './units.js';
 
 export const SeveritySchema = z.enum(['critical', 'error', 'warning', 'info']);
 export type Severity = z.infer<typeof SeveritySchema>;
@@ -27,7 +27,7 @@ export const MitigationKindSchema = z.enum(
 
 /** A duration as milliseconds or as text ("90s", "15m", "24h", "7d"). */
 export const DurationSchema = z
-  .union([z.number().int().positive(), z.string().regex(durationPattern, 'a duration such as "15m", "24h" or "7d"')])
+  .union([z.number().int().positive(), z.string().refine((text) => parseDuration(text) !== undefined, 'a duration such as "15m", "24h" or "7d"')])
   .transform((value) => (typeof value === 'number' ? value : (parseDuration(value) ?? 0)))
   .refine((ms) => ms > 0, 'a positive duration');
 

@@ -45,11 +45,15 @@ export function formatMemory(bytes: number): string {
 }
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-export const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
+const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 
-/** Milliseconds of "90s", "15m", "24h", "7d"; undefined when the text is not a duration. */
+/**
+ * Milliseconds of "90s", "15m", "24h", "7d"; undefined when the text is not a
+ * duration. The one reader of durations (workflow input, client configuration,
+ * CLI options): check with it, not with a pattern of your own.
+ */
 export function parseDuration(text: string): number | undefined {
-  const match = durationPattern.exec(text.trim());
+  const match = durationPattern.exec(text);
   if (!match) return undefined;
   return Math.round(Number(match[1]) * (durationUnits[match[2] ?? 'ms'] ?? 1));
 }

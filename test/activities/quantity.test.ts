@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { cpuMillis, memoryBytes, parseQuantity } from '../../activities/quantity.js';
 import { EnvSchema, loadConfig } from '../../worker/config.js';
 import { IncidentInputSchema } from '../../workflows/input.js';
-import { parseMemory } from '../../workflows/units.js';
+import { parseDuration, parseMemory } from '../../workflows/units.js';
 
 describe('Kubernetes quantities', () => {
   it.each([
@@ -72,6 +72,18 @@ describe('one quantity grammar for the workflow, the activities and the worker',
     expect(() => loadConfig({ MEMORY_CEILING: '4GB' })).toThrow(/MEMORY_CEILING: a Kubernetes memory quantity/);
     expect(loadConfig({ MEMORY_CEILING: '4G' }).MEMORY_CEILING).toBe('4G');
   });
+});
+
+describe('one duration grammar', () => {
+  it.each([
+    ['90s', 90_000],
+    ['15m', 15 * 60_000],
+    ['1.5h', 5_400_000],
+    ['7d', 7 * 86_400_000],
+    ['250ms', 250],
+  ])('%s = %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['15', '15 m', ' 15m', '15min', 'm', '-5m'])('%j is not a duration', (text) => expect(parseDuration(text)).toBeUndefined());
 });
 
 function worker(q: string) {
