@@ -4,8 +4,11 @@
 // and throw; they do not retry it themselves. So every retry is counted in the
 // history (the attempt and the last failure of each activity), waits with a
 // backoff that survives a worker crash, and is bounded here and only here: an
-// apply makes at most 8 attempts of its read and write, not 8 × 5 × 3.
-// A 429's Retry-After reaches Temporal as the failure's nextRetryDelay.
+// apply meets transient trouble at most 8 times (one PATCH per attempt), where the
+// call, a write loop and this policy used to allow 3 × 5 × 8 = 120. A 429's
+// Retry-After reaches Temporal as the failure's nextRetryDelay. (A 409 is no
+// trouble but the API server's "read again": the write step re-reads and decides
+// again in place, at most 4 times per attempt; activities/mutations.ts.)
 //
 // Changing these options does not break replay (they are not compared with the
 // history), but it changes how long running incidents wait: say why.
@@ -32,8 +35,7 @@ export const readOptions = {
 
 /**
  * Preview and apply: idempotent by key, so retrying a lost reply is safe; 8 attempts
- * over about a minute and a half. A 409 (the object changed between read and write)
- * is one of them: the next attempt reads the object again.
+ * over about a minute and a half.
  */
 export const writeOptions = {
   startToCloseTimeout: '60s',
