@@ -6,9 +6,7 @@ import { log } from '@temporalio/activity';
 import type { Logger } from '@temporalio/common';
 import { z } from 'zod';
 import { kubeconfigClusterAccess, type ClusterAccess } from './kube/cluster.js';
-import { parseQuantity } from '../workflows/units.js';
-
-const quantity = z.string().refine((q) => parseQuantity(q) !== undefined, 'a Kubernetes quantity such as 4Gi');
+import { MemoryQuantitySchema } from '../workflows/input.js';
 
 export const ActivitiesConfigSchema = z.object({
   kube: z.object({
@@ -24,7 +22,7 @@ export const ActivitiesConfigSchema = z.object({
   guardrails: z.object({
     allowedNamespaces: z.array(z.string().min(1)).min(1),
     maxReplicas: z.number().int().min(1),
-    memoryCeiling: quantity,
+    memoryCeiling: MemoryQuantitySchema,
   }),
   /**
    * Runbook step 4: env variables the service cannot start without. Checked

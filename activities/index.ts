@@ -16,7 +16,7 @@ import { sampleHealth, verifyRecovery } from './verify.js';
 import { inspectWorkload } from './workload.js';
 
 export { ActivitiesConfigSchema, createDefaultDeps, type ActivitiesConfig, type ActivityDeps } from './deps.js';
-export { activityRetryPolicy, FailureTypes, nonRetryableFailureTypes, type IncidentActivities } from './types.js';
+export { FailureTypes, nonRetryableFailureTypes, retryableFailureTypes, type IncidentActivities } from './types.js';
 
 export function createActivities(deps: ActivityDeps) {
   // Every activity heartbeats while it runs: a dead worker is noticed after the short heartbeatTimeout.

@@ -4,9 +4,15 @@
 // the difference. Apply writes for real, recording the idempotency key and the
 // approver on every object it writes; an object that already carries the key
 // was written by an earlier attempt of this same action, so it is skipped.
+// Transient trouble (429, 5xx, no answer) fails the attempt: Temporal's retry
+// policy (workflows/retry.ts) is the one layer that retries it, and the next
+// attempt reads again and sees by its key a write of ours whose answer was lost.
+// A 409 is not trouble but the API server's "read again" (the deployment
+// controller's status writes cause one right after a rollout): the step reads and
+// decides again in place, a few times, before it counts as a failed attempt.
 import type { MutationPreview, MutationRequest, MutationResult } from '../workflows/domain.js';
 import type { ActivityDeps } from './deps.js';
-import { retryWrites } from './kube/call.js';
+import { isConflict } from './kube/call.js';
 import { approvedByAnnotation, idempotencyKeyAnnotation, type Stamp } from './kube/mutation.js';
 import { checkRequest, planMutation } from './mitigations.js';
 
@@ -18,6 +24,9 @@ interface Outcome {
   generation: number;
 }
 
+/** Reads again after a 409 at most this often in one attempt; then the 409 fails the attempt, and the policy retries it. */
+const conflictRereads = 4;
+
 async function run(deps: ActivityDeps, request: MutationRequest, dryRun: boolean): Promise<Outcome> {
   checkRequest(deps.guardrails, request);
   const k = deps.kube.clients(request.service.cluster);
@@ -27,20 +36,24 @@ async function run(deps: ActivityDeps, request: MutationRequest, dryRun: boolean
   let alreadyApplied = true;
   let generation = 0;
   for (const step of steps) {
-    // Set once a write was sent in this call: finding our key after that means
-    // our own write landed though its answer was lost, not an earlier attempt.
-    let sent = false;
-    const done = await retryWrites(k, `${command}: writing ${step.target}`, async () => {
+    for (let reread = 0; ; reread++) {
       const prepared = await step.prepare();
       if (!dryRun && prepared.key === request.idempotencyKey) {
-        return { changes: sent ? [`${step.target} written (confirmed by its idempotency key)`] : [], generation: prepared.generation, skipped: !sent };
+        // Written by an earlier attempt of this action (maybe one whose answer was lost).
+        generation = prepared.generation;
+        break;
       }
-      sent = true;
-      return { ...(await prepared.write(stamp)), skipped: false };
-    });
-    changes.push(...done.changes);
-    alreadyApplied &&= done.skipped;
-    generation = done.generation;
+      try {
+        const done = await prepared.write(stamp);
+        changes.push(...done.changes);
+        alreadyApplied = false;
+        generation = done.generation;
+        break;
+      } catch (err) {
+        if (!isConflict(err) || reread >= conflictRereads) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
+      }
+    }
   }
   return { command, changes, alreadyApplied, generation };
 }

@@ -1,7 +1,6 @@
 // The contract between the incident workflow and its activities. The workflow
 // does `import type { IncidentActivities }` and proxies them; createActivities()
 // (activities/index.ts) returns an object of this shape over injected clients.
-import type { RetryPolicy } from '@temporalio/common';
 import type {
   ConfigFindings,
   DependencyFindings,
@@ -67,8 +66,14 @@ export interface IncidentActivities {
   writeReport(report: IncidentReport): Promise<{ location: string }>;
 }
 
-/** Failure type names for ApplicationFailure; retry policies and tests use the same names. */
+/**
+ * Every failure type name an activity throws (ApplicationFailure.type); the retry
+ * policies (workflows/retry.ts) and tests use the same names. Permanent ones end
+ * the activity at once; transient ones (retryableFailureTypes) are retried by
+ * Temporal's retry policy, the one layer that retries.
+ */
 export const FailureTypes = {
+  // Permanent.
   /** 401/403: the worker's credentials or RBAC do not allow the call. */
   Forbidden: 'KubernetesForbidden',
   /** 404: the object does not exist. */
@@ -83,22 +88,24 @@ export const FailureTypes = {
   StalePlan: 'StalePlan',
   /** A notification endpoint refused the message (4xx other than 429): wrong URL or key. */
   NotificationRejected: 'NotificationRejected',
+
+  // Transient: retried with backoff (a 429's Retry-After sets the next delay).
+  /** 429, 408, 5xx, a timeout or a dropped connection from the API server. */
+  KubernetesUnavailable: 'KubernetesUnavailable',
+  /** 409: the object changed between the read and the write; the next attempt reads it again. */
+  Conflict: 'KubernetesConflict',
+  /** 429, 5xx or no answer from a notification endpoint. */
+  NotificationUnavailable: 'NotificationUnavailable',
+  /** Anything unforeseen (a malformed response, a bug): retried, with a message that says what. */
+  Unexpected: 'UnexpectedError',
 } as const;
 export type FailureType = (typeof FailureTypes)[keyof typeof FailureTypes];
-export const nonRetryableFailureTypes: string[] = Object.values(FailureTypes);
 
-/**
- * The retry policy for these activities. Transient trouble (API throttling,
- * 5xx, timeouts, dropped connections, notification endpoints down) is retried
- * with backoff; each attempt already retries single calls a few times in place,
- * so an attempt that fails means the trouble lasted. A 429's Retry-After
- * overrides the interval. Permanent failures (FailureTypes) are not retried.
- * waitForRollout also needs a heartbeatTimeout (a few poll intervals, e.g. 30 s).
- */
-export const activityRetryPolicy = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '30s',
-  maximumAttempts: 10,
-  nonRetryableErrorTypes: nonRetryableFailureTypes,
-} satisfies RetryPolicy;
+/** The transient failure types: Temporal retries these, and nothing else retries them. */
+export const retryableFailureTypes: readonly FailureType[] = [
+  FailureTypes.KubernetesUnavailable,
+  FailureTypes.Conflict,
+  FailureTypes.NotificationUnavailable,
+  FailureTypes.Unexpected,
+];
+export const nonRetryableFailureTypes: string[] = Object.values(FailureTypes).filter((type) => !retryableFailureTypes.includes(type));

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { MitigationKindSchema } from '../workflows/input.js';
-import { durationPattern } from '../workflows/units.js';
+import { parseDuration } from '../workflows/units.js';
 import { ConfigError, parseEnvironment } from '../worker/config.js';
 
 const list = z.string().transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
@@ -21,7 +21,7 @@ export const ClusterNameSchema = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit");
 
 const clusterList = list.pipe(z.array(ClusterNameSchema).min(1, 'at least one cluster'));
-const duration = z.string().regex(durationPattern, 'a duration such as "30s", "15m" or "24h"');
+const duration = z.string().refine((text) => parseDuration(text) !== undefined, 'a duration such as "30s", "15m" or "24h"');
 
 /** `default=scale,rollout-undo;staging=*`: per namespace, the action kinds applied without a human. */
 const autoApprove = z.string().transform((spec, ctx) => {

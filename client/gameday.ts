@@ -12,7 +12,7 @@
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { FaultRule } from '../sandbox/index.js';
-import { durationPattern, parseDuration } from '../workflows/units.js';
+import { parseDuration } from '../workflows/units.js';
 import { killBetween, planChaos, pointOrder, seededRandom, type ChaosEvent, type ChaosRecord } from './gameday/chaos.js';
 import { checkMessages, checkWrites, readOutbox } from './gameday/exactly-once.js';
 import { renderReport, type ChaosSummary, type GamedayReport } from './gameday/report.js';
@@ -26,7 +26,7 @@ const integer = (min: number, max: number) => (value: string): number => {
   return n;
 };
 const duration = (value: string): string => {
-  if (!durationPattern.test(value)) throw new InvalidArgumentError('expected a duration such as 30s or 2m');
+  if (parseDuration(value) === undefined) throw new InvalidArgumentError('expected a duration such as 30s or 2m');
   return value;
 };
 const scenarioList = (value: string): ScenarioExpectation[] =>

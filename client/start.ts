@@ -20,7 +20,7 @@ import { scenarioNames, startSandbox, type Sandbox, type ScenarioName } from '..
 import type { ServiceRef } from '../workflows/domain.js';
 import { incidentWorkflowId } from '../workflows/messages.js';
 import type { IncidentStatus } from '../workflows/records.js';
-import { durationPattern, parseDuration } from '../workflows/units.js';
+import { parseDuration } from '../workflows/units.js';
 import { startAlertStack } from './alerts/prometheus-stack.js';
 import { postWebhook, serviceDownWebhook } from './alerts/webhook.js';
 import { incidentView, timelineLine, workflowUrl } from './cli/render.js';
@@ -353,7 +353,7 @@ const port = (value: string): number => {
   return n;
 };
 const duration = (value: string): string => {
-  if (!durationPattern.test(value)) throw new InvalidArgumentError('expected a duration such as 30s, 5m or 30m');
+  if (parseDuration(value) === undefined) throw new InvalidArgumentError('expected a duration such as 30s, 5m or 30m');
   return value;
 };
 

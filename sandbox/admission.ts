@@ -359,7 +359,7 @@ export function admit(resource: ResourceType, object: KObject, usedClusterIPs: (
   return defaulted;
 }
 
-/** JSON with sorted keys, so equal objects serialise equally. */
+/** JSON with sorted keys, so equal objects serialise equally (the sandbox's own: it imports nothing from the worker it simulates for). */
 export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {

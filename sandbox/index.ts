@@ -1,4 +1,4 @@
-// The sandbox cluster (ARCHITECTURE.md section 7): a simulated Kubernetes API
+// The sandbox cluster (docs/architecture.md, on the sandbox): a simulated Kubernetes API
 // server on loopback that the real kubectl and @kubernetes/client-node talk to,
 // with the runbook's service, its failure scenarios, fault injection and an
 // audit log. This module is the programmatic entry point.

@@ -1,5 +1,6 @@
 // Kubernetes resource quantities ("250m", "512Mi", "1.5Gi", 2): parsing to base
 // units (cores, bytes) and the canonical forms the API server prints.
+// Its own parser on purpose: the sandbox stands for the API server and imports nothing from the worker it tests.
 
 const suffixes: Record<string, number> = {
   n: 1e-9,

@@ -1,4 +1,4 @@
-// The failure scenarios of the architecture's section 7, applied as the change
+// The failure scenarios of the sandbox (docs/architecture.md), applied as the change
 // that causes them would happen in a real cluster (a deploy of a broken image,
 // an edited secret or config map followed by pods being recreated, a scale to
 // zero, a node pool filled by other work, a selector edit, an outage upstream),

@@ -3,6 +3,7 @@
 // what it wants. Secret values (API keys, routing keys, webhook URLs) are never
 // printed: describeConfig() masks them.
 import { z } from 'zod';
+import { MemoryQuantitySchema, describeIssues } from '../workflows/input.js';
 
 const list = z
   .string()
@@ -27,7 +28,6 @@ const contextMap = z.string().transform((s, ctx) => {
   return map;
 });
 
-const memoryQuantity = z.string().regex(/^\d+(Ki|Mi|Gi|Ti)?$/, 'a Kubernetes memory quantity such as 4Gi');
 
 export const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
@@ -47,7 +47,8 @@ export const EnvSchema = z.object({
   /** Guardrails: mutations outside these namespaces are refused. */
   ALLOWED_NAMESPACES: list.default(['default']),
   MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
-  MEMORY_CEILING: memoryQuantity.default('4Gi'),
+  /** Read by the workflow's own parser (workflows/units.ts): what the workflow accepts, the worker accepts. */
+  MEMORY_CEILING: MemoryQuantitySchema.default('4Gi'),
 
   /**
    * Runbook step 4: env variables the services must have, checked against the pod
@@ -126,12 +127,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses environment variables with `schema`, or throws one line naming every bad variable. */
+/** Parses environment variables with `schema`, or throws one line naming the bad variables (five, then how many more). */
 export function parseEnvironment<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, what: string): Readonly<z.output<S>> {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid ${what}: ${problems.join('; ')} (see README, "Configuration")`);
+    throw new ConfigError(`invalid ${what}: ${describeIssues(parsed.error, '(environment)')} (see README, "Configuration")`);
   }
   return Object.freeze(parsed.data);
 }

@@ -222,7 +222,11 @@ export type MitigationKind = MitigationAction['kind'];
 export interface MutationRequest {
   service: ServiceRef;
   action: MitigationAction;
-  /** `<workflowId>/action-<n>`: recorded on the object so a retried activity sees its own write. */
+  /**
+   * `<workflowId>/<first run ID>/action-<n>` (IncidentModel.idempotencyKey): recorded on
+   * every object written, so a retried activity, or a later run of the same incident,
+   * sees its own write and writes nothing again.
+   */
   idempotencyKey: string;
   /** Who approved it ("policy:auto" for auto-approval); recorded with the write. */
   approvedBy: string;
@@ -242,7 +246,11 @@ export interface MutationResult {
   changes: string[];
   /** True when the idempotency key was already on the object: nothing was written this time. */
   alreadyApplied: boolean;
-  /** resourceVersion / generation after the write, for verification. */
+  /**
+   * metadata.generation of the last object written (0 for a config map, which has
+   * none). Recorded only: the workflow verifies by waiting for the rollout and
+   * checking health, not by comparing generations.
+   */
   generation: number;
 }
 

@@ -6,6 +6,7 @@
 // which fails the update, never the workflow task.
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
+import { describeIssues } from './input.js';
 import type { IncidentModel } from './model/incident.js';
 import {
   AcknowledgeSignalSchema,
@@ -79,7 +80,7 @@ export function listen(model: IncidentModel): void {
 /** The decide update's validator: throwing refuses the update, and nothing is written to history. */
 function validDecision(model: IncidentModel, raw: unknown): z.output<typeof DecideRequestSchema> {
   const parsed = DecideRequestSchema.safeParse(raw);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad decide request: ${describe(parsed.error)}`, DecisionRefused);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad decide request: ${describeIssues(parsed.error, '(payload)')}`, DecisionRefused);
   const refusal = model.refuseDecision(parsed.data);
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, DecisionRefused);
   return parsed.data;
@@ -94,13 +95,6 @@ function decide(model: IncidentModel, raw: unknown): DecisionOutcome {
 function parseSignal<S extends z.ZodType>(model: IncidentModel, schema: S, raw: unknown, signal: string): z.output<S> | undefined {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  model.ignore(`bad ${signal} payload: ${describe(parsed.error)}`);
+  model.ignore(`bad ${signal} payload: ${describeIssues(parsed.error, '(payload)')}`);
   return undefined;
-}
-
-function describe(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`)
-    .join('; ');
 }

@@ -39,7 +39,6 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IncidentActivities } from '../activities/types.js';
-import { nonRetryableFailureTypes } from '../activities/types.js';
 import { investigationCommands } from './commands.js';
 import { diagnose, investigationFailed, summarizeFindings } from './diagnose.js';
 import type { Findings, MitigationAction, MutationRequest, Notification, VerificationResult } from './domain.js';
@@ -49,6 +48,7 @@ import { incidentSearchAttributes, postIncidentWorkflowId } from './messages.js'
 import { IncidentModel } from './model/incident.js';
 import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePoint } from './model/snapshot.js';
 import { mitigations } from './mitigations.js';
+import { commsOptions, readOptions, rolloutWaitRetryPolicy, writeOptions } from './retry.js';
 import { assessSample, describeSample, restartsBaseline } from './monitor.js';
 import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
@@ -57,14 +57,10 @@ import { clampJsonBytes, notificationSummary, staticSummaryBudget, tasksDetails 
 import { project } from './projection.js';
 import { clock, formatDuration, iso } from './units.js';
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: nonRetryableFailureTypes };
-
-// Reads are cheap and safe to repeat; a step that still fails is reported, not guessed around.
-const reads = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', heartbeatTimeout: '5s', retry: { ...retry, maximumAttempts: 5 } });
-// Mutations are idempotent by key, so retrying a lost reply is safe.
-const writes = proxyActivities<IncidentActivities>({ startToCloseTimeout: '60s', heartbeatTimeout: '5s', retry: { ...retry, maximumAttempts: 8 } });
-// Notifications must not hold the incident back: bounded retries, then recorded as failed.
-const comms = proxyActivities<IncidentActivities>({ startToCloseTimeout: '30s', heartbeatTimeout: '5s', retry: { ...retry, maximumAttempts: 10 } });
+// Retries of every activity, and why they are what they are: workflows/retry.ts.
+const reads = proxyActivities<IncidentActivities>(readOptions);
+const writes = proxyActivities<IncidentActivities>(writeOptions);
+const comms = proxyActivities<IncidentActivities>(commsOptions);
 
 /**
  * The incident lifecycle. `resume` is only passed by continue-as-new: the incident's
@@ -429,7 +425,7 @@ async function verify(state: IncidentModel, action: MitigationAction | undefined
           summary: `kubectl -n ${s.namespace} rollout status deployment/${s.deployment} --timeout=${timeoutSeconds}s`,
           startToCloseTimeout: state.config.durations.rolloutTimeout + 60_000,
           heartbeatTimeout: '5s',
-          retry: { ...retry, maximumAttempts: 3 },
+          retry: rolloutWaitRetryPolicy,
           // Cancelled by a hand resolution: wait until the worker has really stopped watching (a heartbeat away).
           cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         },

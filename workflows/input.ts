@@ -5,7 +5,7 @@
 // input, so continue-as-new can pass it on unchanged.
 import { z } from 'zod';
 import { MitigationActionSchema, ServiceRefSchema, type MitigationKind } from './domain.js';
-import { durationPattern, parseDuration, parseMemory } from './units.js';
+import { parseDuration, parseMemory } from './units.js';
 
 export const SeveritySchema = z.enum(['critical', 'error', 'warning', 'info']);
 export type Severity = z.infer<typeof SeveritySchema>;
@@ -27,11 +27,12 @@ export const MitigationKindSchema = z.enum(
 
 /** A duration as milliseconds or as text ("90s", "15m", "24h", "7d"). */
 export const DurationSchema = z
-  .union([z.number().int().positive(), z.string().regex(durationPattern, 'a duration such as "15m", "24h" or "7d"')])
+  .union([z.number().int().positive(), z.string().refine((text) => parseDuration(text) !== undefined, 'a duration such as "15m", "24h" or "7d"')])
   .transform((value) => (typeof value === 'number' ? value : (parseDuration(value) ?? 0)))
   .refine((ms) => ms > 0, 'a positive duration');
 
-const MemoryQuantitySchema = z.string().refine((q) => parseMemory(q) !== undefined, 'a memory quantity such as "4Gi"');
+/** A memory quantity as parseMemory reads it; the worker's MEMORY_CEILING and the activities' guardrails use this same schema. */
+export const MemoryQuantitySchema = z.string().refine((q) => parseMemory(q) !== undefined, 'a Kubernetes memory quantity such as "4Gi" or "4G"');
 
 /** Hard caps that keep one incident's history bounded (see the README of workflows/incident.ts). */
 export const LimitsSchema = z
@@ -134,10 +135,17 @@ export type IncidentInput = z.input<typeof IncidentInputSchema>;
 /** What the workflow works with: every default filled in, durations in ms. */
 export type IncidentConfig = z.output<typeof IncidentInputSchema>;
 
-/** One line per problem, "path: message", for errors that people read. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
+/** Problems shown of one zod error; the rest are counted. */
+const shownIssues = 5;
+
+/**
+ * The one way a zod error becomes text people read (workflow input, signals and
+ * updates, snapshots, the worker's and client's environment): "path: message" per
+ * problem, joined by "; ", at most five and then how many more. `root` names what
+ * a problem without a path is about.
+ */
+export function describeIssues(error: z.ZodError, root = '(root)'): string {
+  const shown = error.issues.slice(0, shownIssues).map((issue) => `${issue.path.length ? issue.path.join('.') : root}: ${issue.message}`);
+  const more = error.issues.length - shown.length;
+  return [...shown, ...(more > 0 ? [`and ${more} more`] : [])].join('; ');
 }

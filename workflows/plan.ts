@@ -8,6 +8,7 @@ import type { Findings, MitigationAction, MitigationKind, ServiceRef } from './d
 import type { Candidate, Diagnosis, Remedy } from './diagnose.js';
 import type { ActionRecord } from './records.js';
 import { mutationCommand } from './mitigations.js';
+import { canonicalJson } from './json.js';
 import { formatMemory, parseMemory } from './units.js';
 
 export interface PlanContext {
@@ -110,16 +111,5 @@ export function sameChange(a: MitigationAction, b: MitigationAction): boolean {
 
 function changeKey(action: MitigationAction): string {
   const { restartedAt: _ignored, ...rest } = action as MitigationAction & { restartedAt?: string };
-  return stableJson(rest);
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
+  return canonicalJson(rest);
 }

@@ -11,9 +11,10 @@
 // that cannot be sent is recorded; the tasks, reminders and escalations go on.
 import { allHandlersFinished, condition, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { IncidentActivities } from '../activities/types.js';
-import { nonRetryableFailureTypes } from '../activities/types.js';
 import type { Channel, Notification } from './domain.js';
+import { describeIssues } from './input.js';
 import { CompleteTaskSignalSchema, completeTaskSignal, tasksQuery } from './messages.js';
+import { followUpOptions } from './retry.js';
 import type { IncidentRecord, PostIncidentStatus, PostIncidentTask, TaskGroup } from './records.js';
 import { incidentSummaryReport, incidentTitle, notificationSummary, tasksDetails } from './render.js';
 import { clock, formatDuration, iso } from './units.js';
@@ -47,12 +48,8 @@ export interface FollowUpStatus extends PostIncidentStatus {
   reportFailure?: ReportFailure;
 }
 
-// Activities heartbeat every second: a dead worker's attempt is retried after 5 s, not after the minute.
-const acts = proxyActivities<IncidentActivities>({
-  startToCloseTimeout: '60s',
-  heartbeatTimeout: '5s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10, nonRetryableErrorTypes: nonRetryableFailureTypes },
-});
+// Retries, shared with the incident workflow: workflows/retry.ts.
+const acts = proxyActivities<IncidentActivities>(followUpOptions);
 
 /** Runbook, Post-Incident Actions. */
 export const runbookTasks: { id: string; group: TaskGroup; title: string }[] = [
@@ -108,7 +105,7 @@ export async function followUp(input: PostIncidentInput, tasks: readonly { id: s
     const parsed = CompleteTaskSignalSchema.safeParse(raw);
     const task = parsed.success ? status.tasks.find((t) => t.id === parsed.data.taskId) : undefined;
     const reason = !parsed.success
-      ? `bad completeTask payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}`
+      ? `bad completeTask payload: ${describeIssues(parsed.error, '(payload)')}`
       : !task
         ? `unknown task "${parsed.data.taskId}" (tasks: ${status.tasks.map((t) => t.id).join(', ')})`
         : task.done

@@ -1,7 +1,11 @@
 // Kubernetes quantities and human durations, as pure functions: the plan
 // doubles a memory limit under a ceiling, and the input takes durations such as
 // "15m" or "30d". Both must give the same answer on every replay, so no Intl and
-// no locale.
+// no locale. One parser per grammar, for every reader: the workflows, the
+// activities (activities/quantity.ts), the worker's and the client's
+// configuration and the CLI import them from here, so what one accepts the others
+// accept. (The sandbox keeps its own in sandbox/quantity.ts: it stands for the API
+// server and imports nothing from the worker it is there to test.)
 
 const binary: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 const decimal: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
@@ -21,13 +25,14 @@ export function parseQuantity(quantity: string): number | undefined {
   return Number(number) * (binary[suffix] ?? decimal[suffix] ?? 1);
 }
 
-/** Bytes of a Kubernetes memory quantity ("512Mi", "1G", "1073741824"), or undefined when it is not one. */
+/**
+ * Bytes of a memory quantity: any Kubernetes quantity ("512Mi", "4G", "1.5Gi",
+ * "1073741824", "1e9") that is not negative, rounded to whole bytes; undefined
+ * otherwise. The same grammar as parseQuantity, read as bytes.
+ */
 export function parseMemory(quantity: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity.trim());
-  if (!match) return undefined;
-  const unit = match[2];
-  const factor = unit === undefined ? 1 : (binary[unit] ?? decimal[unit] ?? 1);
-  return Math.round(Number(match[1]) * factor);
+  const value = parseQuantity(quantity);
+  return value === undefined || value < 0 ? undefined : Math.round(value);
 }
 
 /** The shortest exact binary form ("512Mi", "4Gi"), falling back to bytes. */
@@ -40,11 +45,15 @@ export function formatMemory(bytes: number): string {
 }
 
 const durationUnits: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-export const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
+const durationPattern = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 
-/** Milliseconds of "90s", "15m", "24h", "7d"; undefined when the text is not a duration. */
+/**
+ * Milliseconds of "90s", "15m", "24h", "7d"; undefined when the text is not a
+ * duration. The one reader of durations (workflow input, client configuration,
+ * CLI options): check with it, not with a pattern of your own.
+ */
 export function parseDuration(text: string): number | undefined {
-  const match = durationPattern.exec(text.trim());
+  const match = durationPattern.exec(text);
   if (!match) return undefined;
   return Math.round(Number(match[1]) * (durationUnits[match[2] ?? 'ms'] ?? 1));
 }

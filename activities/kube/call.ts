@@ -1,18 +1,17 @@
 // Every Kubernetes API call goes through call(): it classifies failures the way
-// the workflow's retry policy needs them and retries transient ones a few times
-// in place (an investigation makes a dozen calls; without this, a 20% error
-// rate would fail nearly every attempt of the activity as a whole).
+// the workflow's retry policy (workflows/retry.ts) needs them, and throws. It
+// does not retry: Temporal's activity retries are the one layer that does, so
+// every retry shows in the history and the attempts are bounded in one place.
 //   401/403/404/400/422 → non-retryable ApplicationFailure saying what to do
-//   409                 → ConflictError: the caller re-reads and tries again
-//   429/5xx/timeouts/dropped connections → retryable ApplicationFailure
+//   409                 → retryable KubernetesConflict (the write step re-reads
+//                         first: a 409 is the API server's "read again", not trouble)
+//   429/5xx/timeouts/dropped connections → retryable KubernetesUnavailable
+//                         (a 429's Retry-After becomes the next retry's delay)
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { FailureTypes } from '../types.js';
 import { redact, truncate } from '../redact.js';
 import type { KubeClients } from './cluster.js';
-
-/** Failure type of retryable API trouble (throttling, server errors, network); not in nonRetryableErrorTypes. */
-export const TransientFailureType = 'KubernetesUnavailable';
 
 export interface KubeOp {
   /** The RBAC verb the call needs. */
@@ -27,11 +26,6 @@ const gerund: Record<KubeOp['verb'], string> = { get: 'reading', list: 'listing'
 
 function describeOp(op: KubeOp): string {
   return `${gerund[op.verb]} ${op.resource}${op.name ? `/${op.name}` : ''}${op.namespace ? ` in ${op.namespace}` : ''}`;
-}
-
-/** A 409: someone changed the object between our read and our write. */
-export class ConflictError extends Error {
-  override name = 'ConflictError';
 }
 
 /** The `message` of a Kubernetes Status body, redacted and cut short; or the raw body's start. */
@@ -67,9 +61,9 @@ function isNetworkError(err: unknown): err is Error {
   );
 }
 
-/** Turns any failure of a call into the error the activity throws (or a ConflictError). */
-export function classify(err: unknown, op: KubeOp, clients: Pick<KubeClients, 'cluster' | 'context'>): Error {
-  if (err instanceof ApplicationFailure || err instanceof ConflictError) return err;
+/** Turns any failure of a call into the ApplicationFailure the activity throws. */
+export function classify(err: unknown, op: KubeOp, clients: Pick<KubeClients, 'cluster' | 'context'>): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
   const what = describeOp(op);
   if (err instanceof ApiException) {
     const code = err.code;
@@ -99,7 +93,7 @@ export function classify(err: unknown, op: KubeOp, clients: Pick<KubeClients, 'c
           FailureTypes.Invalid,
         );
       case 409:
-        return new ConflictError(`409 ${what}: the object changed since it was read${said}`);
+        return ApplicationFailure.retryable(`409 ${what}: the object changed since it was read${said}; the next attempt reads it again`, FailureTypes.Conflict);
       default: {
         if (code < 500 && code !== 429 && code !== 408) {
           return ApplicationFailure.nonRetryable(`${code} ${what}: the API server refused the request${said}; this call cannot work as it is`, FailureTypes.Invalid);
@@ -107,7 +101,7 @@ export function classify(err: unknown, op: KubeOp, clients: Pick<KubeClients, 'c
         const reason = code === 429 ? 'the API server is throttling the worker' : code === 408 ? 'the request timed out' : 'the API server failed';
         return ApplicationFailure.create({
           message: `${code} ${what}: ${reason}${said}; retrying with backoff`,
-          type: TransientFailureType,
+          type: FailureTypes.KubernetesUnavailable,
           nextRetryDelay: code === 429 ? retryAfterMs(err.headers) : undefined,
         });
       }
@@ -116,46 +110,33 @@ export function classify(err: unknown, op: KubeOp, clients: Pick<KubeClients, 'c
   if (isNetworkError(err)) {
     return ApplicationFailure.retryable(
       `${what}: no answer from the API server of cluster '${clients.cluster}' (${truncate(redact.text(err.message), 200)}); retrying with backoff`,
-      TransientFailureType,
+      FailureTypes.KubernetesUnavailable,
     );
   }
   // A bug on our side (a malformed response, a thrown TypeError): let Temporal retry it, but say what.
-  return ApplicationFailure.retryable(`${what}: ${err instanceof Error ? truncate(redact.text(err.message), 300) : String(err)}`, 'UnexpectedError');
+  return ApplicationFailure.retryable(`${what}: ${err instanceof Error ? truncate(redact.text(err.message), 300) : String(err)}`, FailureTypes.Unexpected);
 }
 
+/** A 409: the object changed between the read and the write; nothing was written. */
+export function isConflict(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.type === FailureTypes.Conflict;
+}
+
+/** Throttling, a server error or no answer: worth asking again later (see rollout.ts). */
 export function isTransient(err: unknown): boolean {
-  return err instanceof ApplicationFailure && err.type === TransientFailureType;
+  return err instanceof ApplicationFailure && err.type === FailureTypes.KubernetesUnavailable;
 }
 
 function isNotFound(err: unknown): boolean {
   return err instanceof ApplicationFailure && err.type === FailureTypes.NotFound;
 }
 
-/** Attempts at one call before the activity gives up and lets Temporal retry it. */
-const callAttempts = 3;
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Backoff with full jitter: 100 ms, then up to 200 ms, 400 ms; Retry-After (capped at 1 s) when the server gives one. */
-function backoffMs(attempt: number, err: unknown): number {
-  const hinted = err instanceof ApplicationFailure && err.nextRetryDelay !== undefined ? Number(err.nextRetryDelay) : undefined;
-  if (hinted !== undefined && Number.isFinite(hinted)) return Math.min(hinted, 1000);
-  return 50 + Math.random() * 50 * 2 ** attempt;
-}
-
-/** Runs one API call; transient failures are retried in place, then thrown retryable. */
+/** Runs one API call once; a failure is thrown classified, and Temporal retries the activity if it is transient. */
 export async function call<T>(clients: KubeClients, op: KubeOp, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const failure = classify(err, op, clients);
-      if (!isTransient(failure) || attempt >= callAttempts) throw failure;
-      clients.logger.warn('Kubernetes API call failed; retrying', { attempt, error: failure.message });
-      await pause(backoffMs(attempt, failure));
-    }
+  try {
+    return await fn();
+  } catch (err) {
+    throw classify(err, op, clients);
   }
 }
 
@@ -182,30 +163,5 @@ export async function callOrGap<T>(clients: KubeClients, op: KubeOp, fn: () => P
     const why = err.type === FailureTypes.NotFound ? 'not served by this cluster' : `forbidden to the worker (no '${op.verb}' on ${op.resource})`;
     gaps.push(`${op.resource}: ${why}; ${unknown}`);
     return undefined;
-  }
-}
-
-/** Attempts at a read-check-write before the activity gives up and lets Temporal retry it. */
-const writeAttempts = 5;
-
-/**
- * Runs a read-check-write step until it goes through: on a conflict (409) or a
- * transient failure it re-reads and decides again. Safe because every write
- * carries the read's resourceVersion and the idempotency key: a write that
- * landed but whose answer was lost is seen on the re-read.
- */
-export async function retryWrites<T>(clients: KubeClients, what: string, step: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await step();
-    } catch (err) {
-      const again = err instanceof ConflictError || isTransient(err);
-      if (!again) throw err;
-      if (attempt >= writeAttempts) {
-        throw ApplicationFailure.retryable(`${what}: still failing after ${writeAttempts} attempts (${(err as Error).message})`, TransientFailureType);
-      }
-      clients.logger.warn('write did not go through; reading again and retrying', { attempt, error: (err as Error).message });
-      await pause(backoffMs(attempt, err));
-    }
   }
 }

@@ -23,7 +23,7 @@ export interface KubeClients {
   /** The cluster name as alerts say it, and the kubeconfig context serving it (for messages). */
   cluster: string;
   context: string;
-  /** Where retries of transient failures are logged (the activity logger). */
+  /** The activity logger (call() logs nothing: it classifies a failure and throws it to the retry policy). */
   logger: Logger;
   /** The API server's base URL, for the calls the generated clients cannot shape (service proxy paths). */
   server: string;

@@ -7,6 +7,7 @@ import { PatchStrategy, type V1Deployment, type V1PodTemplateSpec, type V1Replic
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceRef } from '../../workflows/domain.js';
 import { mutationCommand } from '../../workflows/mitigations.js';
+import { canonicalJson as canonical } from '../../workflows/json.js';
 import type { Guardrails } from '../deps.js';
 import { deploymentChanges } from '../diff.js';
 import { checkContainers } from '../guardrails.js';
@@ -24,15 +25,6 @@ const annotationsToSkip = new Set([
   'deployment.kubernetes.io/max-replicas',
   'deprecated.deployment.rollback.to',
 ]);
-
-/** JSON with sorted keys and no undefined: two templates compare equal when they mean the same. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
-      ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b)))
-      : v,
-  );
-}
 
 /** The replica set's template as the deployment would carry it: without the controller's hash label. */
 export function templateOf(rs: V1ReplicaSet): V1PodTemplateSpec {

@@ -1,13 +1,15 @@
-// POSTs a notification or report and classifies the answer: 2xx done; 429,
-// 5xx and network failures retryable; any other 4xx permanent. Messages name
-// the channel, never the URL (a Slack webhook URL is itself a secret).
+// POSTs a notification or report once and classifies the answer: 2xx done; 429,
+// 5xx and network failures retryable (NotificationUnavailable, retried by the
+// activity's retry policy, a 429's or 503's Retry-After setting the delay); any
+// other 4xx permanent. Messages name the channel, never the URL (a Slack webhook
+// URL is itself a secret).
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../deps.js';
 import { describeFetchError } from '../dependencies.js';
 import { redact, truncate } from '../redact.js';
 import { FailureTypes } from '../types.js';
 
-const NotificationUnavailable = 'NotificationUnavailable';
+const { NotificationUnavailable } = FailureTypes;
 
 /** `idempotencyKey`: sent as the Idempotency-Key header, so a retry after a lost 2xx can be recognised. */
 export async function postJson(deps: ActivityDeps, channel: string, url: string, payload: object, idempotencyKey?: string): Promise<string> {

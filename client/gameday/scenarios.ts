@@ -1,4 +1,4 @@
-// What a game day expects of each sandbox scenario (ARCHITECTURE.md section 7):
+// What a game day expects of each sandbox scenario (docs/architecture.md, on the sandbox):
 // the runbook's diagnosis, and whether a safe automatic fix exists (recovered)
 // or the incident must be handed to people (escalated, nothing written).
 import type { ScenarioName } from '../../sandbox/index.js';

@@ -14,7 +14,8 @@ import { startSandbox, type Sandbox, type ScenarioName } from '../../sandbox/ind
 import type { ActivityDeps } from '../../activities/deps.js';
 import { kubeconfigClusterAccess, type ClusterAccess } from '../../activities/kube/cluster.js';
 import { startControlPlane } from '../../control-plane/index.js';
-import { activityRetryPolicy } from '../../activities/types.js';
+import { readOptions } from '../../workflows/retry.js';
+import { parseDuration } from '../../workflows/units.js';
 import type { Findings, ServiceRef } from '../../workflows/domain.js';
 
 export interface CapturedLogger {
@@ -70,23 +71,34 @@ export function inActivity<R>(fn: () => Promise<R>, env = new MockActivityEnviro
   return env.run(fn);
 }
 
+/** The parts of a retry policy (workflows/retry.ts) that withRetries follows. */
+export interface TestRetryPolicy {
+  initialInterval: string;
+  backoffCoefficient: number;
+  maximumInterval: string;
+  maximumAttempts: number;
+  nonRetryableErrorTypes: readonly string[];
+}
+
 /**
- * Runs an activity the way Temporal's retry policy would: retryable failures
- * are retried with the policy's backoff (scaled down 20× so tests stay quick),
- * non-retryable ones and the policy's nonRetryableErrorTypes end it at once.
- * Returns the result and how many attempts it took.
+ * Runs an activity the way Temporal's retry policy would (the workflow's reads
+ * policy unless told): retryable failures are retried with the policy's backoff,
+ * or the failure's nextRetryDelay (a 429's Retry-After), scaled down 20× so tests
+ * stay quick; non-retryable ones and the policy's nonRetryableErrorTypes end it at
+ * once. Returns the result and how many attempts it took.
  */
-export async function withRetries<R>(fn: () => Promise<R>): Promise<{ result: R; attempts: number }> {
-  const policy = activityRetryPolicy;
-  const initialMs = 1000;
+export async function withRetries<R>(fn: () => Promise<R>, policy: TestRetryPolicy = readOptions.retry): Promise<{ result: R; attempts: number }> {
+  const initialMs = parseDuration(policy.initialInterval) ?? 1000;
+  const maximumMs = parseDuration(policy.maximumInterval) ?? 30_000;
   for (let attempt = 1; ; attempt++) {
     try {
       return { result: await inActivity(fn), attempts: attempt };
     } catch (err) {
       const permanent = err instanceof ApplicationFailure && (err.nonRetryable || (err.type !== undefined && err.type !== null && policy.nonRetryableErrorTypes.includes(err.type)));
       if (permanent || attempt >= policy.maximumAttempts) throw err;
-      const delay = Math.min(initialMs * policy.backoffCoefficient ** (attempt - 1), 30_000) / 20;
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      const hinted = err instanceof ApplicationFailure && err.nextRetryDelay !== undefined ? Number(err.nextRetryDelay) : NaN;
+      const delay = Number.isFinite(hinted) ? hinted : Math.min(initialMs * policy.backoffCoefficient ** (attempt - 1), maximumMs);
+      await new Promise((resolve) => setTimeout(resolve, delay / 20));
     }
   }
 }
@@ -165,6 +177,28 @@ export async function startCluster(scenario: ScenarioName, kind: ClusterKind = '
 export type Investigation = Omit<Findings, 'collectedAt'>;
 
 /** The seven read activities in parallel, as the workflow runs them. */
+/**
+ * The investigation as the workflow runs it under trouble: each of the seven
+ * activities on its own, retried by the reads policy. Returns the findings and
+ * the attempts each took.
+ */
+export async function investigateWithRetries(activities: Activities, ref: ServiceRef = service): Promise<{ result: Investigation; attempts: number[] }> {
+  const runs = await Promise.all([
+    withRetries(() => activities.inspectWorkload(ref)),
+    withRetries(() => activities.collectLogs(ref, { tailLines: 100 })),
+    withRetries(() => activities.inspectResources(ref)),
+    withRetries(() => activities.inspectConfiguration(ref)),
+    withRetries(() => activities.checkDependencies(ref)),
+    withRetries(() => activities.checkServiceHealth(ref)),
+    withRetries(() => activities.recentEvents(ref)),
+  ]);
+  const [workload, logs, resources, config, dependencies, health, events] = runs;
+  return {
+    result: { workload: workload.result, logs: logs.result, resources: resources.result, config: config.result, dependencies: dependencies.result, health: health.result, events: events.result },
+    attempts: runs.map((r) => r.attempts),
+  };
+}
+
 export async function investigate(activities: Activities, ref: ServiceRef = service): Promise<Investigation> {
   const [workload, logs, resources, config, dependencies, health, events] = await Promise.all([
     activities.inspectWorkload(ref),

@@ -8,7 +8,9 @@ import { diagnose, investigationFailed, summarizeFindings, type DiagnosisCategor
 import { plan, sameChange, type Attempt, type PlanContext, type PlanStep } from '../../workflows/plan.js';
 import { assessSample, restartsBaseline } from '../../workflows/monitor.js';
 import { incidentSummaryReport } from '../../workflows/render.js';
-import { IncidentInputSchema } from '../../workflows/input.js';
+import { z } from 'zod';
+import { IncidentInputSchema, describeIssues } from '../../workflows/input.js';
+import { canonicalJson } from '../../workflows/json.js';
 import { formatDuration, formatMemory, nextOnCadence, parseDuration, parseMemory } from '../../workflows/units.js';
 import type { IncidentRecord } from '../../workflows/records.js';
 import { collectedAt, crashAll, findingsWith, healthyFindings, minutesBefore, pod } from '../fixtures/findings.js';
@@ -254,6 +256,9 @@ describe('plan', () => {
   it('treats two actions that differ only in the restart timestamp as the same change', () => {
     expect(sameChange({ kind: 'rollout-restart', restartedAt: 'a' }, { kind: 'rollout-restart', restartedAt: 'b' })).toBe(true);
     expect(sameChange({ kind: 'scale', replicas: 2 }, { kind: 'scale', replicas: 4 })).toBe(false);
+    // Key order and absent members do not make a different change (a snapshot's copy has neither).
+    const raise = { kind: 'set-resources', container: 'app', limits: { memory: '512Mi' } } as const;
+    expect(sameChange(raise, { limits: { memory: '512Mi', cpu: undefined }, container: 'app', requests: undefined, kind: 'set-resources' })).toBe(true);
   });
 
   it('rolls back a recent rollout of new images even when the previous replica set is scaled to zero (Recreate)', () => {
@@ -348,6 +353,23 @@ describe('input, units and report', () => {
     });
     expect(result.success).toBe(false);
     expect(JSON.stringify(result.error?.issues)).toMatch(message);
+  });
+
+  it('writes canonical JSON: sorted keys, no undefined members, arrays kept in order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: undefined } })).toBe('{"a":{"d":[2,1]},"b":1}');
+    expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+    expect(canonicalJson([undefined, 'x'])).toBe('[null,"x"]');
+  });
+
+  it('describes a zod error one way everywhere: path: message, five at most, then how many more', () => {
+    const eight = z.object(Object.fromEntries('abcdefgh'.split('').map((k) => [k, z.number()])));
+    const error = eight.safeParse({}).error;
+    expect(error).toBeDefined();
+    const text = describeIssues(error!, '(payload)');
+    expect(text.split('; ')).toHaveLength(6);
+    expect(text).toMatch(/^a: .+; b: .+; c: .+; d: .+; e: .+; and 3 more$/);
+    expect(describeIssues(z.string().safeParse(1).error!, '(payload)')).toMatch(/^\(payload\): /);
+    expect(describeIssues(z.string().safeParse(1).error!)).toMatch(/^\(root\): /);
   });
 
   it('parses and prints memory and durations', () => {

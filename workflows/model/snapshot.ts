@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import type { ActionRecord, DiagnosisSummary, TimelineEntry } from '../records.js';
 import type { Notification, PodCounters } from '../domain.js';
+import { describeIssues } from '../input.js';
 
 export const snapshotSchemaVersion = 1;
 
@@ -134,10 +135,7 @@ export function restoreSnapshot(raw: unknown): IncidentSnapshot {
   }
   const parsed = SnapshotSchema.safeParse(candidate);
   if (!parsed.success) {
-    const detail = parsed.error.issues
-      .slice(0, 3)
-      .map((i) => `${i.path.join('.') || '(snapshot)'}: ${i.message}`)
-      .join('; ');
+    const detail = describeIssues(parsed.error, '(snapshot)');
     throw new SnapshotError(`the incident snapshot (schemaVersion ${String(version)}) is invalid: ${detail}`);
   }
   return parsed.data;
