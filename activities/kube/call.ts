@@ -1,7 +1,11 @@
 // Every Kubernetes API call goes through call(): it classifies failures the way
-// the workflow's retry policy (workflows/retry.ts) needs them, and throws. It
-// does not retry: Temporal's activity retries are the one layer that does, so
-// every retry shows in the history and the attempts are bounded in one place.
+// the workflow's retry policy (workflows/retry.ts) needs them, and throws.
+// Writes are retried by Temporal's activity retries alone, so each retry of a
+// change shows in the history and an apply sends at most 8 PATCHes into trouble.
+// A read that meets throttling or a server error is read again in place, twice at
+// most (well under a second): a read activity makes up to 8 calls, and with one
+// failing request in five an activity attempt would otherwise fail more often
+// than not and redo all of them; reads change nothing, so repeating one is free.
 //   401/403/404/400/422 → non-retryable ApplicationFailure saying what to do
 //   409                 → retryable KubernetesConflict (the write step re-reads
 //                         first: a 409 is the API server's "read again", not trouble)
@@ -131,12 +135,23 @@ function isNotFound(err: unknown): boolean {
   return err instanceof ApplicationFailure && err.type === FailureTypes.NotFound;
 }
 
-/** Runs one API call once; a failure is thrown classified, and Temporal retries the activity if it is transient. */
+/** Tries of one read before the activity's attempt fails (writes get one: Temporal retries them). */
+const readTries = 3;
+/** A Retry-After longer than this is left to Temporal's retry (the attempt fails with it as the delay). */
+const longestPauseInPlaceMs = 2_000;
+
+/** Runs one API call; a failure is thrown classified. A transient failure of a read is tried again in place first. */
 export async function call<T>(clients: KubeClients, op: KubeOp, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw classify(err, op, clients);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const failure = classify(err, op, clients);
+      const pauseMs = failure.nextRetryDelay == null ? 50 * 2 ** attempt + Math.random() * 50 : Number(failure.nextRetryDelay);
+      if (op.verb === 'patch' || !isTransient(failure) || attempt >= readTries || pauseMs > longestPauseInPlaceMs) throw failure;
+      clients.logger.warn('Kubernetes API read failed; reading again', { attempt, error: failure.message });
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
   }
 }
 

@@ -23,7 +23,7 @@ export interface KubeClients {
   /** The cluster name as alerts say it, and the kubeconfig context serving it (for messages). */
   cluster: string;
   context: string;
-  /** The activity logger (call() logs nothing: it classifies a failure and throws it to the retry policy). */
+  /** The activity logger: call() says when it reads again in place. */
   logger: Logger;
   /** The API server's base URL, for the calls the generated clients cannot shape (service proxy paths). */
   server: string;
