@@ -3,7 +3,7 @@
 // envFrom) checked against those objects: no `kubectl exec ... env`.
 import type { V1ConfigMap, V1PodSpec } from '@kubernetes/client-node';
 import { ConfigFindingsSchema, type ConfigFindings, type ServiceRef } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { callOptional } from './kube/call.js';
 import { sha256 } from './digest.js';
 import { lastAppliedAnnotation, readDeployment } from './kube/objects.js';

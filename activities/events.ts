@@ -2,7 +2,7 @@
 // narrowed to the service's own objects (deployment, replica sets, pods, service).
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { EventFindingsSchema, type EventFindings, type ServiceRef } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { call } from './kube/call.js';
 import { isoTime } from './kube/objects.js';
 import { redact, truncate } from './redact.js';

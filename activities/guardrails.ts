@@ -6,7 +6,7 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceRef } from '../workflows/domain.js';
-import type { Guardrails } from './deps.js';
+import type { Guardrails } from './injected-deps.js';
 import { memoryBytes } from './quantity.js';
 import { FailureTypes } from './types.js';
 

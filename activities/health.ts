@@ -5,7 +5,7 @@
 // ingresses routing to the service.
 import { ApiException, Observable, type ObservableMiddleware, type V1Ingress } from '@kubernetes/client-node';
 import { HealthFindingsSchema, type HealthFindings, type ServiceRef } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { call, callOptional, statusMessage } from './kube/call.js';
 import type { KubeClients } from './kube/cluster.js';
 import { isPodRunning, listPods, readDeployment } from './kube/objects.js';

@@ -1,8 +1,8 @@
 // The incident's activities over injected deps. The worker registers
 // createActivities(createDefaultDeps(config)); tests pass deps over the sandbox.
 import { inspectConfiguration } from './configuration.js';
-import { checkDependencies } from './dependencies.js';
-import type { ActivityDeps } from './deps.js';
+import { checkDependencies } from './service-dependencies.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { recentEvents } from './events.js';
 import { heartbeating } from './heartbeat.js';
 import { checkServiceHealth } from './health.js';
@@ -15,7 +15,7 @@ import type { IncidentActivities } from './types.js';
 import { sampleHealth, verifyRecovery } from './verify.js';
 import { inspectWorkload } from './workload.js';
 
-export { ActivitiesConfigSchema, createDefaultDeps, type ActivitiesConfig, type ActivityDeps } from './deps.js';
+export { ActivitiesConfigSchema, createDefaultDeps, type ActivitiesConfig, type ActivityDeps } from './injected-deps.js';
 export { FailureTypes, nonRetryableFailureTypes, retryableFailureTypes, type IncidentActivities } from './types.js';
 
 export function createActivities(deps: ActivityDeps) {

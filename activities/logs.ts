@@ -4,7 +4,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { LogFindingsSchema, type LogFindings, type ServiceRef } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { callOptional } from './kube/call.js';
 import type { KubeClients } from './kube/cluster.js';
 import { isPodReady, listPods, livePods, podRestarts, readDeployment } from './kube/objects.js';

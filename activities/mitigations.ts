@@ -9,7 +9,7 @@
 // compile; test/workflows/mitigations.test.ts checks that the two agree.
 import type { MitigationAction, MitigationKind, MutationRequest, ServiceRef } from '../workflows/domain.js';
 import type { ActionOf } from '../workflows/mitigations.js';
-import type { Guardrails } from './deps.js';
+import type { Guardrails } from './injected-deps.js';
 import { checkNamespace, checkReplicas, checkResources } from './guardrails.js';
 import type { KubeClients } from './kube/cluster.js';
 import type { MutationPlan } from './kube/mutation.js';

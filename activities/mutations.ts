@@ -11,7 +11,7 @@
 // controller's status writes cause one right after a rollout): the step reads and
 // decides again in place, a few times, before it counts as a failed attempt.
 import type { MutationPreview, MutationRequest, MutationResult } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { isConflict } from './kube/call.js';
 import { approvedByAnnotation, idempotencyKeyAnnotation, type Stamp } from './kube/mutation.js';
 import { checkRequest, planMutation } from './mitigations.js';

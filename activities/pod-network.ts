@@ -6,7 +6,7 @@
 // available", "dial tcp …: connection refused"), so findings read the same
 // whichever way the worker reaches the service.
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { call, callOptional } from './kube/call.js';
 import type { KubeClients } from './kube/cluster.js';
 import { isPodReady } from './kube/objects.js';

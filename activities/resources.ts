@@ -3,7 +3,7 @@
 // and the FailedScheduling events of the service's pods.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ResourceFindingsSchema, type ResourceFindings, type ServiceRef } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { call, callOrGap } from './kube/call.js';
 import type { KubeClients } from './kube/cluster.js';
 import { listPods, readDeployment, selectorString } from './kube/objects.js';

@@ -5,7 +5,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { RolloutStatus, ServiceRef } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import type { Progress } from './heartbeat.js';
 import { isTransient } from './kube/call.js';
 import { readDeployment } from './kube/objects.js';

@@ -3,7 +3,7 @@
 // and the monitor's one-minute sample (restarts, readiness, health, error rate, p99).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Check, HealthSample, PodCounters, ServiceRef, VerificationResult, WireTrafficCounters } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import { probeGet, shownAnswer, type ProxyAnswer } from './health.js';
 import type { KubeClients } from './kube/cluster.js';
 import { isPodReady, isPodRunning, listPods, livePods, podRestarts, readDeployment } from './kube/objects.js';

@@ -2,7 +2,7 @@
 // plus the rollout history the root-cause analysis needs.
 import type { V1Container, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
 import { WorkloadFindingsSchema, type ContainerSpec, type PodSummary, type Revision, type ServiceRef, type WorkloadFindings } from '../workflows/domain.js';
-import type { ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './injected-deps.js';
 import {
   changeCauseAnnotation,
   isPodReady,

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { ProcessGroup, waitFor, type ManagedProcess } from '../client/processes.js';
+import { ProcessGroup, waitFor, type ManagedProcess } from '../local-stack/processes.js';
 import type { AuditEntry } from '../sandbox/audit.js';
 import { serviceRange } from './addresses.js';
 import type { Credentials } from './credentials.js';

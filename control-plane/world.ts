@@ -12,7 +12,7 @@ import type { Deployment, KObject, ReplicaSet } from '../sandbox/types.js';
 import { seedWorld, type World } from '../sandbox/world.js';
 import { ApiStatusError, type RawApi } from './api.js';
 import { apiVersionOf, collectionPath, objectPath, writable } from './mirror.js';
-import { waitFor } from '../client/processes.js';
+import { waitFor } from '../local-stack/processes.js';
 
 /** Seeded kinds, in an order that creates what an object refers to before it. */
 const order: readonly ResourceType[] = [R.namespaces, R.nodes, R.clusterroles, R.clusterrolebindings, R.resourcequotas, R.configmaps, R.secrets, R.serviceaccounts, R.roles, R.rolebindings, R.services, R.ingresses];

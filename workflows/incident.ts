@@ -39,7 +39,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IncidentActivities } from '../activities/types.js';
-import { investigationCommands } from './commands.js';
+import { investigationCommands } from './kubectl.js';
 import { diagnose, investigationFailed, summarizeFindings } from './diagnose.js';
 import type { Findings, MitigationAction, MutationRequest, Notification, VerificationResult } from './domain.js';
 import { IncidentInputSchema, describeIssues, type IncidentConfig, type IncidentInput } from './input.js';
@@ -49,7 +49,7 @@ import { IncidentModel } from './model/incident.js';
 import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePoint } from './model/snapshot.js';
 import { mitigations } from './mitigations.js';
 import { commsOptions, readOptions, rolloutWaitRetryPolicy, writeOptions } from './retry.js';
-import { assessSample, describeSample, restartsBaseline } from './monitor.js';
+import { assessSample, describeSample, restartsBaseline } from './health-verdict.js';
 import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
 import type { ActionRecord, IncidentOutcome } from './records.js';

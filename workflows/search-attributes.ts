@@ -1,6 +1,6 @@
 // Search attributes that make incidents filterable in the Temporal UI and CLI
 // (e.g. `IncidentPhase = "awaiting-approval"`). The dev server registers them at
-// start (client/dev-server.ts); a production namespace needs
+// start (local-stack/dev-server.ts); a production namespace needs
 // `temporal operator search-attribute create` once (see README).
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 

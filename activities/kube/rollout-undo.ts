@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceRef } from '../../workflows/domain.js';
 import { mutationCommand } from '../../workflows/mitigations.js';
 import { canonicalJson as canonical } from '../../workflows/json.js';
-import type { Guardrails } from '../deps.js';
+import type { Guardrails } from '../injected-deps.js';
 import { deploymentChanges } from '../diff.js';
 import { checkContainers } from '../guardrails.js';
 import { FailureTypes } from '../types.js';

@@ -4,8 +4,8 @@
 // other 4xx permanent. Messages name the channel, never the URL (a Slack webhook
 // URL is itself a secret).
 import { ApplicationFailure } from '@temporalio/common';
-import type { ActivityDeps } from '../deps.js';
-import { describeFetchError } from '../dependencies.js';
+import type { ActivityDeps } from '../injected-deps.js';
+import { describeFetchError } from '../service-dependencies.js';
 import { redact, truncate } from '../redact.js';
 import { FailureTypes } from '../types.js';
 

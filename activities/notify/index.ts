@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Channel, Notification } from '../../workflows/domain.js';
-import type { ActivityDeps } from '../deps.js';
+import type { ActivityDeps } from '../injected-deps.js';
 import { redact } from '../redact.js';
 import type { IncidentReport } from '../types.js';
 import { postJson } from './http.js';

@@ -11,7 +11,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, expect } from 'vitest';
 import { createActivities, type Activities } from '../../activities/index.js';
 import { startSandbox, type Sandbox, type ScenarioName } from '../../sandbox/index.js';
-import type { ActivityDeps } from '../../activities/deps.js';
+import type { ActivityDeps } from '../../activities/injected-deps.js';
 import { kubeconfigClusterAccess, type ClusterAccess } from '../../activities/kube/cluster.js';
 import { startControlPlane } from '../../control-plane/index.js';
 import { readOptions } from '../../workflows/retry.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { ActivitiesConfigSchema, type ActivityDeps } from '../../activities/deps.js';
+import { ActivitiesConfigSchema, type ActivityDeps } from '../../activities/injected-deps.js';
 import { notify, reportFileName, route, writeReport } from '../../activities/notify/index.js';
 import { FailureTypes } from '../../activities/types.js';
 import { activitiesConfig } from '../../worker/activities.js';

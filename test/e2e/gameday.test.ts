@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { GamedayReport } from '../../client/gameday/report.js';
+import type { GamedayReport } from '../../local-stack/gameday/report.js';
 import { runToEnd } from '../helpers/processes.js';
 
 describe('npm run gameday -- --chaos', () => {

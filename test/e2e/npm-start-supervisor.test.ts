@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ProcessGroup } from '../../client/processes.js';
+import { ProcessGroup } from '../../local-stack/processes.js';
 import { processInGroup, startInBackground, waitForOutput, type BackgroundRun } from '../helpers/processes.js';
 
 const basePort = 18310;

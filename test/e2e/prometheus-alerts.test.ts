@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alertStackInstalled } from '../../client/alerts/prometheus-stack.js';
+import { alertStackInstalled } from '../../local-stack/prometheus-stack.js';
 import { runToEnd } from '../helpers/processes.js';
 
 describe('alerts from real Prometheus and Alertmanager', () => {

@@ -124,7 +124,7 @@ export class CrashDrill {
     return this.sandbox.serviceNames.map((deployment) => ({ cluster: 'local', namespace: 'default', deployment }));
   }
 
-  /** Spawns `node --import tsx worker/main.ts` as client/start.ts does, in a process group of its own. */
+  /** Spawns `node --import tsx worker/main.ts` as local-stack/start.ts does, in a process group of its own. */
   async spawnWorker(name: string): Promise<WorkerProcess> {
     const [httpPort, metricsPort] = [await freePort(), await freePort()];
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'worker/main.ts')], {

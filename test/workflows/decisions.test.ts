@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Findings, MitigationAction } from '../../workflows/domain.js';
 import { diagnose, investigationFailed, summarizeFindings, type DiagnosisCategory, type Symptom } from '../../workflows/diagnose.js';
 import { plan, sameChange, type Attempt, type PlanContext, type PlanStep } from '../../workflows/plan.js';
-import { assessSample, restartsBaseline } from '../../workflows/monitor.js';
+import { assessSample, restartsBaseline } from '../../workflows/health-verdict.js';
 import { incidentSummaryReport } from '../../workflows/render.js';
 import { z } from 'zod';
 import { IncidentInputSchema, describeIssues } from '../../workflows/input.js';

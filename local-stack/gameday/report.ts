@@ -1,6 +1,6 @@
 // The game day's report: a table per scenario, the chaos done, and the
 // exactly-once verdict; or all of it as one JSON document.
-import { table } from '../cli/render.js';
+import { table } from '../../client/cli/render.js';
 import type { ChaosRecord } from './chaos.js';
 import type { MessageCheck, WriteCheck } from './exactly-once.js';
 import type { ScenarioResult } from './scenario.js';

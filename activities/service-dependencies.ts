@@ -3,7 +3,7 @@
 // `kubectl get serviceaccount X`, `kubectl describe rolebinding,clusterrolebinding | grep X`.
 import type { V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import { DependencyFindingsSchema, type DependencyFindings, type ServiceRef } from '../workflows/domain.js';
-import type { ActivityDeps, Dependency } from './deps.js';
+import type { ActivityDeps, Dependency } from './injected-deps.js';
 import { call, callOptional } from './kube/call.js';
 import { readDeployment } from './kube/objects.js';
 import { redact, truncate } from './redact.js';

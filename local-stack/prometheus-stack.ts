@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { httpAnswers, waitFor, type ProcessGroup } from '../processes.js';
+import { httpAnswers, waitFor, type ProcessGroup } from './processes.js';
 
 export interface AlertStackOptions {
   dataDir: string;
