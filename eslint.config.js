@@ -30,15 +30,19 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins (do I/O in an activity).' })),
           patterns: [
-            { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity', '@temporalio/testing'], message: 'Workflows import only @temporalio/workflow and @temporalio/common.' },
-            { group: ['@kubernetes/*', '**/activities/*', '!**/activities/types*'], allowTypeImports: true, message: 'Workflows reach the cluster through activities only (import type is fine).' },
+            {
+              group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity', '@temporalio/testing'],
+              message: 'Workflows import only @temporalio/workflow and @temporalio/common.',
+            },
+            {
+              group: ['@kubernetes/*', '**/activities/*', '!**/activities/types*'],
+              allowTypeImports: true,
+              message: 'Workflows reach the cluster through activities only (import type is fine).',
+            },
           ],
         },
       ],
-      'no-restricted-properties': [
-        'error',
-        { object: 'crypto', property: 'randomUUID', message: 'Use uuid4() from @temporalio/workflow.' },
-      ],
+      'no-restricted-properties': ['error', { object: 'crypto', property: 'randomUUID', message: 'Use uuid4() from @temporalio/workflow.' }],
       'no-restricted-globals': [
         'error',
         { name: 'fetch', message: 'No I/O in workflows: call an activity.' },

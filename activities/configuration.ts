@@ -116,7 +116,9 @@ export async function inspectConfiguration(deps: ActivityDeps, service: ServiceR
     ),
     readPodSecrets(k, namespace, spec),
   ]);
-  const configMapKeys = new Map(configMaps.map(({ name, object }) => [name, object ? new Set([...Object.keys(object.data ?? {}), ...Object.keys(object.binaryData ?? {})]) : undefined]));
+  const configMapKeys = new Map(
+    configMaps.map(({ name, object }) => [name, object ? new Set([...Object.keys(object.data ?? {}), ...Object.keys(object.binaryData ?? {})]) : undefined]),
+  );
   const secretKeys = new Map(secrets.map((s) => [s.name, s.exists ? new Set(s.keys) : undefined]));
   return ConfigFindingsSchema.parse({
     configMaps: configMaps.map(({ name, object }) => configMapFindings(name, object, redactor)),

@@ -31,7 +31,9 @@ function checkMemory(guardrails: Guardrails, quantity: string | undefined, what:
 export function checkNamespace(guardrails: Guardrails, service: ServiceRef): void {
   const { namespace, deployment } = service;
   if (!guardrails.allowedNamespaces.includes(namespace)) {
-    refuse(`mutations in namespace '${namespace}' are not allowed (allowed: ${guardrails.allowedNamespaces.join(', ')}; ALLOWED_NAMESPACES); deployment ${deployment} must be fixed by a human`);
+    refuse(
+      `mutations in namespace '${namespace}' are not allowed (allowed: ${guardrails.allowedNamespaces.join(', ')}; ALLOWED_NAMESPACES); deployment ${deployment} must be fixed by a human`,
+    );
   }
 }
 

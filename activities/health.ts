@@ -62,15 +62,25 @@ function isApiServerFailure(err: ApiException<unknown>): boolean {
 }
 
 /** GET <path> on a service's or pod's port through the API server, as data: an unhealthy answer is a finding. */
-export async function proxyGet(k: KubeClients, target: { kind: 'services' | 'pods'; namespace: string; name: string }, port: number | string, path: string): Promise<ProxyAnswer> {
+export async function proxyGet(
+  k: KubeClients,
+  target: { kind: 'services' | 'pods'; namespace: string; name: string },
+  port: number | string,
+  path: string,
+): Promise<ProxyAnswer> {
   const { kind, namespace } = target;
   const name = `${target.name}:${port}`;
   const cleanPath = path.replace(/^\/+/, '');
-  const options = { middleware: [rawUrl(`${k.server}/api/v1/namespaces/${namespace}/${kind}/${name}/proxy/${cleanPath}`)], middlewareMergeStrategy: 'append' as const };
+  const options = {
+    middleware: [rawUrl(`${k.server}/api/v1/namespaces/${namespace}/${kind}/${name}/proxy/${cleanPath}`)],
+    middlewareMergeStrategy: 'append' as const,
+  };
   return call(k, { verb: 'get', resource: `${kind}/proxy`, name: target.name, namespace }, async () => {
     try {
       const request = { name, namespace, path: cleanPath };
-      const body: unknown = await (kind === 'services' ? k.core.connectGetNamespacedServiceProxyWithPath(request, options) : k.core.connectGetNamespacedPodProxyWithPath(request, options));
+      const body: unknown = await (kind === 'services'
+        ? k.core.connectGetNamespacedServiceProxyWithPath(request, options)
+        : k.core.connectGetNamespacedPodProxyWithPath(request, options));
       return { status: 200, body: typeof body === 'string' ? body : JSON.stringify(body), fromProxy: false };
     } catch (err) {
       if (!(err instanceof ApiException) || isApiServerFailure(err)) throw err;
@@ -84,9 +94,17 @@ export async function proxyGet(k: KubeClients, target: { kind: 'services' | 'pod
  * GET <path> on a service's or pod's port the way the worker is set to reach
  * them (PROBE_VIA): through the API server's proxy, or on the pod network.
  */
-export function probeGet(deps: ActivityDeps, k: KubeClients, target: { kind: 'services' | 'pods'; namespace: string; name: string }, port: number | string, path: string): Promise<ProxyAnswer> {
+export function probeGet(
+  deps: ActivityDeps,
+  k: KubeClients,
+  target: { kind: 'services' | 'pods'; namespace: string; name: string },
+  port: number | string,
+  path: string,
+): Promise<ProxyAnswer> {
   if (deps.probes.via === 'api-proxy') return proxyGet(k, target, port, path);
-  return target.kind === 'services' ? serviceGet(deps, k, target.namespace, target.name, port, path) : podGet(deps, k, target.namespace, target.name, port, path);
+  return target.kind === 'services'
+    ? serviceGet(deps, k, target.namespace, target.name, port, path)
+    : podGet(deps, k, target.namespace, target.name, port, path);
 }
 
 /** What findings keep of an answer: the app's body, or the proxy's message, redacted and short. */
@@ -125,7 +143,11 @@ export async function checkServiceHealth(deps: ActivityDeps, service: ServiceRef
   }
   // On the pod network the worker routes as kube-proxy does: the ready pods the selector matches.
   const endpointCount =
-    deps.probes.via === 'pod-network' ? (svc ? (await serviceBackends(k, svc)).length : 0) : (endpoints?.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0);
+    deps.probes.via === 'pod-network'
+      ? svc
+        ? (await serviceBackends(k, svc)).length
+        : 0
+      : (endpoints?.subsets ?? []).reduce((sum, subset) => sum + (subset.addresses?.length ?? 0), 0);
   return HealthFindingsSchema.parse({
     service: {
       exists: svc !== undefined,

@@ -29,10 +29,23 @@ interface Stream {
  * One container's log; undefined when there is none to read (the container is
  * still waiting to start, or has no previous instance: the API answers 400).
  */
-async function readLog(k: KubeClients, namespace: string, pod: string, container: string, options: { previous: boolean; tailLines: number; sinceSeconds?: number | undefined }): Promise<string | undefined> {
+async function readLog(
+  k: KubeClients,
+  namespace: string,
+  pod: string,
+  container: string,
+  options: { previous: boolean; tailLines: number; sinceSeconds?: number | undefined },
+): Promise<string | undefined> {
   try {
     const text = await callOptional(k, { verb: 'get', resource: 'pods/log', name: pod, namespace }, () =>
-      k.core.readNamespacedPodLog({ name: pod, namespace, container, previous: options.previous, tailLines: options.tailLines, sinceSeconds: options.sinceSeconds }),
+      k.core.readNamespacedPodLog({
+        name: pod,
+        namespace,
+        container,
+        previous: options.previous,
+        tailLines: options.tailLines,
+        sinceSeconds: options.sinceSeconds,
+      }),
     );
     return typeof text === 'string' || text === undefined ? text : JSON.stringify(text);
   } catch (err) {
@@ -41,7 +54,12 @@ async function readLog(k: KubeClients, namespace: string, pod: string, container
   }
 }
 
-function podStreams(k: KubeClients, namespace: string, pod: V1Pod, options: { tailLines: number; sinceSeconds?: number | undefined }): Promise<Stream | undefined>[] {
+function podStreams(
+  k: KubeClients,
+  namespace: string,
+  pod: V1Pod,
+  options: { tailLines: number; sinceSeconds?: number | undefined },
+): Promise<Stream | undefined>[] {
   const name = pod.metadata?.name ?? '';
   // A pod on no node has run nothing: the API server answers an empty body with no content type.
   if (!pod.spec?.nodeName) return [];
@@ -61,7 +79,7 @@ function podStreams(k: KubeClients, namespace: string, pod: V1Pod, options: { ta
 function lastMatches(streams: Stream[], redactor: Redactor): LogFindings['lastErrorLines'] {
   const matches = streams.map((s) => s.lines.filter((line) => matching.test(line)));
   const taken = matches.map(() => 0);
-  for (let total = 0, progress = true; total < maxLines && progress; ) {
+  for (let total = 0, progress = true; total < maxLines && progress;) {
     progress = false;
     matches.forEach((lines, i) => {
       if (total < maxLines && (taken[i] ?? 0) < lines.length) {

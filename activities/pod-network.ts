@@ -33,7 +33,12 @@ async function dial(deps: ActivityDeps, ip: string, port: number, path: string):
     return { status: res.status, body: await res.text(), fromProxy: false };
   } catch (err) {
     const code = (err as { cause?: { code?: string } }).cause?.code;
-    const why = err instanceof Error && err.name === 'TimeoutError' ? 'i/o timeout' : code === 'ECONNREFUSED' ? 'connect: connection refused' : `${code ?? (err instanceof Error ? err.message : String(err))}`;
+    const why =
+      err instanceof Error && err.name === 'TimeoutError'
+        ? 'i/o timeout'
+        : code === 'ECONNREFUSED'
+          ? 'connect: connection refused'
+          : `${code ?? (err instanceof Error ? err.message : String(err))}`;
     return refused(`error trying to reach service: dial tcp ${ip}:${port}: ${why}`);
   }
 }

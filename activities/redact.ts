@@ -8,7 +8,8 @@
 export const MASK = '***';
 
 /** Variable or key names whose values are secrets: API_KEY, DB_PASSWORD, authToken, private-key, ... */
-const secretName = /(pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credential|auth|session|cookie|signature|routing[-_]?key|webhook)/i;
+const secretName =
+  /(pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|apikey|access[-_]?key|private[-_]?key|credential|auth|session|cookie|signature|routing[-_]?key|webhook)/i;
 
 export function looksSecretName(name: string): boolean {
   return secretName.test(name);

@@ -47,7 +47,10 @@ export async function waitForRollout(deps: ActivityDeps, service: ServiceRef, op
     try {
       const deployment = await readDeployment(k, service);
       if (!deployment) {
-        throw ApplicationFailure.nonRetryable(`deployment ${service.deployment} in ${service.namespace} does not exist: nothing to roll out`, FailureTypes.NotFound);
+        throw ApplicationFailure.nonRetryable(
+          `deployment ${service.deployment} in ${service.namespace} does not exist: nothing to roll out`,
+          FailureTypes.NotFound,
+        );
       }
       const state = rolloutState(deployment);
       if (state.complete || state.failed) return { complete: state.complete, message: state.message };

@@ -27,7 +27,10 @@ export async function readPodSecrets(k: KubeClients, namespace: string, spec: V1
     names.map(async (name): Promise<SecretKeys> => {
       const secret = await callOptional(k, { verb: 'get', resource: 'secrets', name, namespace }, () => k.core.readNamespacedSecret({ name, namespace }));
       if (!secret) return { name, exists: false, keys: [] };
-      const values = [...Object.values(secret.data ?? {}).map((encoded) => Buffer.from(encoded, 'base64').toString('utf8')), ...Object.values(secret.stringData ?? {})];
+      const values = [
+        ...Object.values(secret.data ?? {}).map((encoded) => Buffer.from(encoded, 'base64').toString('utf8')),
+        ...Object.values(secret.stringData ?? {}),
+      ];
       // Logs are read line by line: a multi-line value (a PEM key) is masked line by line too.
       for (const value of values) literals.push(value, ...value.split('\n').map((line) => line.trim()));
       literals.push(...Object.values(secret.data ?? {}));

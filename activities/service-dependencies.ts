@@ -43,7 +43,9 @@ export async function checkDependencies(deps: ActivityDeps, service: ServiceRef)
   const account = deployment?.spec?.template?.spec?.serviceAccountName ?? 'default';
   const [probes, serviceAccount, roleBindings, clusterRoleBindings] = await Promise.all([
     Promise.all(deps.dependencies.map((dependency) => probe(deps, dependency))),
-    callOptional(k, { verb: 'get', resource: 'serviceaccounts', name: account, namespace }, () => k.core.readNamespacedServiceAccount({ name: account, namespace })),
+    callOptional(k, { verb: 'get', resource: 'serviceaccounts', name: account, namespace }, () =>
+      k.core.readNamespacedServiceAccount({ name: account, namespace }),
+    ),
     call(k, { verb: 'list', resource: 'rolebindings', namespace }, () => k.rbac.listNamespacedRoleBinding({ namespace })),
     call(k, { verb: 'list', resource: 'clusterrolebindings' }, () => k.rbac.listClusterRoleBinding({})),
   ]);

@@ -85,10 +85,7 @@ export async function inspectWorkload(deps: ActivityDeps, service: ServiceRef): 
   const k = deps.kube.clients(service.cluster);
   const deployment = await readDeployment(k, service);
   if (!deployment) return absent;
-  const [replicaSets, pods] = await Promise.all([
-    listReplicaSets(k, service.namespace, deployment),
-    listPods(k, service.namespace, deployment),
-  ]);
+  const [replicaSets, pods] = await Promise.all([listReplicaSets(k, service.namespace, deployment), listPods(k, service.namespace, deployment)]);
   const revisionByHash = new Map<string, number>();
   for (const rs of replicaSets) {
     const hash = rs.metadata?.labels?.[podTemplateHashLabel];
@@ -113,6 +110,9 @@ export async function inspectWorkload(deps: ActivityDeps, service: ServiceRef): 
       message: c.message ? truncate(redact.text(c.message), 300) : undefined,
     })),
     revisions: replicaSets.slice(0, maxRevisions).map(revisionSummary),
-    pods: pods.map((pod) => podSummary(pod, revisionByHash)).sort(byEvidence).slice(0, maxPods),
+    pods: pods
+      .map((pod) => podSummary(pod, revisionByHash))
+      .sort(byEvidence)
+      .slice(0, maxPods),
   });
 }

@@ -60,7 +60,14 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-const quiet: Logger = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet: Logger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 interface Target {
   name: string;
@@ -138,7 +145,14 @@ async function main(): Promise<void> {
     async () => {
       const kubeconfig = join(work, 'sandbox.kubeconfig');
       const sandbox = await startSandbox({ scenario: 'bad-rollout', kubeconfigPath: kubeconfig });
-      return { name: 'sandbox (the simulator)', workerKubeconfig: kubeconfig, adminKubeconfig: kubeconfig, dependencyUrl: `${sandbox.url}${dependencyHealthPath}`, probeVia: 'api-proxy', close: () => sandbox.close() };
+      return {
+        name: 'sandbox (the simulator)',
+        workerKubeconfig: kubeconfig,
+        adminKubeconfig: kubeconfig,
+        dependencyUrl: `${sandbox.url}${dependencyHealthPath}`,
+        probeVia: 'api-proxy',
+        close: () => sandbox.close(),
+      };
     },
     async () => {
       const plane = await startControlPlane({ scenario: 'bad-rollout', say: () => undefined });

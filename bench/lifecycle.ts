@@ -39,7 +39,11 @@ try {
     // Follow-up: 24 h tasks early, 1-week tasks late (reminder, L2, L3), 1-month tasks just before due.
     const child = env.client.workflow.getHandle<typeof postIncidentWorkflow>(outcome.postIncidentWorkflowId);
     const hour = 3_600_000;
-    for (const [group, waitMs] of [['immediate', hour], ['follow-up', 8 * 24 * hour], ['long-term', (21 * 24 + 20) * hour]] as const) {
+    for (const [group, waitMs] of [
+      ['immediate', hour],
+      ['follow-up', 8 * 24 * hour],
+      ['long-term', (21 * 24 + 20) * hour],
+    ] as const) {
       await env.sleep(waitMs);
       await Promise.all(runbookTasks.filter((t) => t.group === group).map((t) => child.signal(completeTaskSignal, { taskId: t.id, by: 'bench' })));
     }

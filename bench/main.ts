@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const [name, ...rest] = process.argv.slice(2);
 const dir = fileURLToPath(new URL('.', import.meta.url));
-const available = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'main.ts').map((f) => f.replace(/\.ts$/, ''));
+const available = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts') && f !== 'main.ts')
+  .map((f) => f.replace(/\.ts$/, ''));
 if (!name || !existsSync(`${dir}/${name}.ts`)) {
   process.stderr.write(`usage: npm run bench -- <${available.join('|')}> [options]\n`);
   process.exit(2);

@@ -26,7 +26,6 @@ const callTimeoutMs = values['call-timeout-ms'] === undefined ? undefined : Numb
 const token = 'bench-receiver-token-0123456789';
 const config = ClientEnvSchema.parse({});
 
-
 const ms = (xs: number[]) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return `min ${sorted[0]?.toFixed(0)} ms, median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms`;

@@ -28,7 +28,9 @@ async function serve(services: number, replicas: number): Promise<void> {
     });
   }
   for (;;) {
-    const list = (await (await fetch(`${sandbox.url}/api/v1/namespaces/default/pods`, { headers: auth })).json()) as { items: { metadata: { name: string }; status?: { containerStatuses?: { ready: boolean }[] } }[] };
+    const list = (await (await fetch(`${sandbox.url}/api/v1/namespaces/default/pods`, { headers: auth })).json()) as {
+      items: { metadata: { name: string }; status?: { containerStatuses?: { ready: boolean }[] } }[];
+    };
     const ready = list.items.filter((p) => p.status?.containerStatuses?.[0]?.ready);
     if (ready.length === services * replicas && sandbox.isRecovered()) {
       process.send?.({ url: sandbox.url, token: sandbox.token, pods: ready.map((p) => p.metadata.name) } satisfies Ready);
@@ -107,7 +109,9 @@ async function benchCase(services: number, replicas: number): Promise<void> {
 if (process.argv[2] === 'serve') {
   await serve(Number(process.argv[3]), Number(process.argv[4]));
 } else {
-  process.stdout.write(`sandbox GET throughput on loopback (${concurrency} concurrent keep-alive clients, ${durationMs / 1000} s per case; target >= 1000 req/s)\n`);
+  process.stdout.write(
+    `sandbox GET throughput on loopback (${concurrency} concurrent keep-alive clients, ${durationMs / 1000} s per case; target >= 1000 req/s)\n`,
+  );
   process.stdout.write('services  pods  requests    req/s  p50 ms   p99 ms  errors  ms/request\n');
   await benchCase(1, 3);
   await benchCase(100, 3);

@@ -30,10 +30,21 @@ const seconds = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 const drill = await CrashDrill.start({ services: runs * modes.length });
-const columns = ['mode   ', 'run', 'kill→read retried', 'kill→workflow resumed', 'new worker start→resumed', 'new worker ready→resumed', 'attempt', 'killed attempt ended by'];
+const columns = [
+  'mode   ',
+  'run',
+  'kill→read retried',
+  'kill→workflow resumed',
+  'new worker start→resumed',
+  'new worker ready→resumed',
+  'attempt',
+  'killed attempt ended by',
+];
 const line = (cells: string[]) => process.stdout.write(`${cells.map((c, i) => c.padStart(columns[i]?.length ?? 0)).join('  ')}\n`);
 try {
-  process.stdout.write(`SIGKILL of the worker running ${slowRead.activity} (a latency fault keeps it in flight), seconds until the read is retried and the workflow acts on it:\n`);
+  process.stdout.write(
+    `SIGKILL of the worker running ${slowRead.activity} (a latency fault keeps it in flight), seconds until the read is retried and the workflow acts on it:\n`,
+  );
   line(columns);
   const services = drill.services;
   for (const mode of modes) {
@@ -56,7 +67,16 @@ try {
       if (mode === 'restart') figures.fromStart.push(o.resumedAt - o.successor.spawnedAt);
       if (mode === 'restart' && o.successor.readyAt !== undefined) figures.fromReady.push(o.resumedAt - o.successor.readyAt);
       const last = (xs: number[], ran: boolean) => (ran ? seconds(xs.at(-1)) : '-');
-      line([mode, String(run), last(figures.retried, true), last(figures.resumed, true), last(figures.fromStart, mode === 'restart'), last(figures.fromReady, mode === 'restart'), String(o.retried.attempt), o.retried.lastFailure?.timeoutType ?? o.retried.lastFailure?.message ?? '(not retried)']);
+      line([
+        mode,
+        String(run),
+        last(figures.retried, true),
+        last(figures.resumed, true),
+        last(figures.fromStart, mode === 'restart'),
+        last(figures.fromReady, mode === 'restart'),
+        String(o.retried.attempt),
+        o.retried.lastFailure?.timeoutType ?? o.retried.lastFailure?.message ?? '(not retried)',
+      ]);
     }
     const p50 = (xs: number[]) => (xs.length ? seconds(median(xs)) : '-');
     line([mode, 'p50', p50(figures.retried), p50(figures.resumed), p50(figures.fromStart), p50(figures.fromReady)]);

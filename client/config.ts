@@ -8,7 +8,12 @@ import { MitigationKindSchema } from '../workflows/input.js';
 import { parseDuration } from '../workflows/units.js';
 import { ConfigError, parseEnvironment } from '../worker/config.js';
 
-const list = z.string().transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean),
+);
 
 /**
  * A cluster name: a DNS-1123 label, as Kubernetes names its own objects. It becomes
@@ -26,7 +31,10 @@ const duration = z.string().refine((text) => parseDuration(text) !== undefined, 
 /** `default=scale,rollout-undo;staging=*`: per namespace, the action kinds applied without a human. */
 const autoApprove = z.string().transform((spec, ctx) => {
   const policy: Record<string, z.infer<typeof MitigationKindSchema>[]> = {};
-  for (const entry of spec.split(';').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(';')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const [namespace, kinds] = entry.split('=');
     if (!namespace || kinds === undefined) {
       ctx.addIssue({ code: 'custom', message: `'${entry}' is not namespace=kind,kind` });
@@ -43,38 +51,44 @@ const autoApprove = z.string().transform((spec, ctx) => {
   return policy;
 });
 
-export const ClientEnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().default('incident-response'),
-  TEMPORAL_API_KEY: z.string().optional(),
-  /** The cluster name for alerts that carry no `cluster` label. */
-  DEFAULT_CLUSTER: ClusterNameSchema.default('local'),
-  /** The clusters this deployment serves (comma-separated); an alert about another is refused. Default: DEFAULT_CLUSTER. */
-  INCIDENT_CLUSTERS: clusterList.optional(),
-  /** Who may approve or reject; empty means anyone. */
-  INCIDENT_APPROVERS: list.default([]),
-  INCIDENT_AUTO_APPROVE: autoApprove.default({}),
-  /** The runbook's 30-minute monitor; shorter for demos and game days. */
-  INCIDENT_MONITOR: duration.optional(),
-  INCIDENT_SAMPLE_INTERVAL: duration.optional(),
-  INCIDENT_APPROVAL_TIMEOUT: duration.optional(),
-  INCIDENT_MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
-  INCIDENT_MEMORY_CEILING: z.string().default('4Gi'),
+export const ClientEnvSchema = z
+  .object({
+    TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
+    TEMPORAL_NAMESPACE: z.string().default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().default('incident-response'),
+    TEMPORAL_API_KEY: z.string().optional(),
+    /** The cluster name for alerts that carry no `cluster` label. */
+    DEFAULT_CLUSTER: ClusterNameSchema.default('local'),
+    /** The clusters this deployment serves (comma-separated); an alert about another is refused. Default: DEFAULT_CLUSTER. */
+    INCIDENT_CLUSTERS: clusterList.optional(),
+    /** Who may approve or reject; empty means anyone. */
+    INCIDENT_APPROVERS: list.default([]),
+    INCIDENT_AUTO_APPROVE: autoApprove.default({}),
+    /** The runbook's 30-minute monitor; shorter for demos and game days. */
+    INCIDENT_MONITOR: duration.optional(),
+    INCIDENT_SAMPLE_INTERVAL: duration.optional(),
+    INCIDENT_APPROVAL_TIMEOUT: duration.optional(),
+    INCIDENT_MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
+    INCIDENT_MEMORY_CEILING: z.string().default('4Gi'),
 
-  /** Loopback unless asked: a container or a pod sets 0.0.0.0 explicitly. */
-  RECEIVER_HOST: z.string().default('127.0.0.1'),
-  RECEIVER_PORT: z.coerce.number().int().min(0).max(65535).default(8095),
-  /** The bearer token Alertmanager sends (http_config.authorization). Or RECEIVER_TOKEN_FILE. */
-  RECEIVER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  RECEIVER_TOKEN_FILE: z.string().optional(),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
-}).superRefine((env, ctx) => {
-  // Alerts without a cluster label go to DEFAULT_CLUSTER: refusing all of them would be a silent outage.
-  if (env.INCIDENT_CLUSTERS && !env.INCIDENT_CLUSTERS.includes(env.DEFAULT_CLUSTER)) {
-    ctx.addIssue({ code: 'custom', path: ['INCIDENT_CLUSTERS'], message: `must include DEFAULT_CLUSTER '${env.DEFAULT_CLUSTER}' (alerts without a cluster label go there)` });
-  }
-});
+    /** Loopback unless asked: a container or a pod sets 0.0.0.0 explicitly. */
+    RECEIVER_HOST: z.string().default('127.0.0.1'),
+    RECEIVER_PORT: z.coerce.number().int().min(0).max(65535).default(8095),
+    /** The bearer token Alertmanager sends (http_config.authorization). Or RECEIVER_TOKEN_FILE. */
+    RECEIVER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+    RECEIVER_TOKEN_FILE: z.string().optional(),
+    LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    // Alerts without a cluster label go to DEFAULT_CLUSTER: refusing all of them would be a silent outage.
+    if (env.INCIDENT_CLUSTERS && !env.INCIDENT_CLUSTERS.includes(env.DEFAULT_CLUSTER)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INCIDENT_CLUSTERS'],
+        message: `must include DEFAULT_CLUSTER '${env.DEFAULT_CLUSTER}' (alerts without a cluster label go there)`,
+      });
+    }
+  });
 export type ClientConfig = Readonly<z.infer<typeof ClientEnvSchema>>;
 
 export { ConfigError as ClientConfigError };

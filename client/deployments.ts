@@ -119,12 +119,19 @@ export class WorkerDeployments {
     const deadline = Date.now() + waitMs;
     for (;;) {
       try {
-        await this.client.workflowService.setWorkerDeploymentCurrentVersion({ namespace: this.namespace, deploymentName: this.name, buildId, identity: this.client.options.identity });
+        await this.client.workflowService.setWorkerDeploymentCurrentVersion({
+          namespace: this.namespace,
+          deploymentName: this.name,
+          buildId,
+          identity: this.client.options.identity,
+        });
         return;
       } catch (err) {
         const notPolled = isNotFound(err) || /pollers|not found/i.test(err instanceof Error ? err.message : '');
         if (!notPolled || Date.now() >= deadline) {
-          throw new Error(`cannot make ${this.name}:${buildId} current: ${err instanceof Error ? err.message : String(err)} (has a worker with WORKER_BUILD_ID=${buildId} started and polled?)`);
+          throw new Error(
+            `cannot make ${this.name}:${buildId} current: ${err instanceof Error ? err.message : String(err)} (has a worker with WORKER_BUILD_ID=${buildId} started and polled?)`,
+          );
         }
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -133,7 +140,12 @@ export class WorkerDeployments {
 
   /** Sends new work to unversioned workers again (the deployment's current version becomes "unversioned"). */
   async promoteUnversioned(): Promise<void> {
-    await this.client.workflowService.setWorkerDeploymentCurrentVersion({ namespace: this.namespace, deploymentName: this.name, buildId: '', identity: this.client.options.identity });
+    await this.client.workflowService.setWorkerDeploymentCurrentVersion({
+      namespace: this.namespace,
+      deploymentName: this.name,
+      buildId: '',
+      identity: this.client.options.identity,
+    });
   }
 
   /** Whether the build's workers may be stopped, and if not, why. */
@@ -149,7 +161,11 @@ export class WorkerDeployments {
       return { drained: false, reason: `${this.name}:${buildId} is ${version.status}: new incidents go to it`, open };
     }
     if (version.pinned > 0) {
-      return { drained: false, reason: `${version.pinned} open run(s) pinned to ${this.name}:${buildId} (${version.incidents} incident(s)): they finish there`, open };
+      return {
+        drained: false,
+        reason: `${version.pinned} open run(s) pinned to ${this.name}:${buildId} (${version.incidents} incident(s)): they finish there`,
+        open,
+      };
     }
     const moving = version.followUps > 0 ? `; ${version.followUps} follow-up(s) still shown on it move to the current build at their next step` : '';
     return { drained: true, reason: `${this.name}:${buildId} is drained: no open run is pinned to it, its workers can be stopped${moving}`, open };

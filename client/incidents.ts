@@ -72,7 +72,13 @@ function payloadBytes(value: unknown): number {
 // gRPC status codes (@grpc/grpc-js is not a direct dependency).
 const grpcStatus = { CANCELLED: 1, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, RESOURCE_EXHAUSTED: 8, ABORTED: 10, UNAVAILABLE: 14 } as const;
 /** Temporal is down, unreachable, overloaded, or too slow for the deadline: a retry later can succeed. */
-const transientCodes = new Set<number>([grpcStatus.CANCELLED, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.ABORTED, grpcStatus.UNAVAILABLE]);
+const transientCodes = new Set<number>([
+  grpcStatus.CANCELLED,
+  grpcStatus.DEADLINE_EXCEEDED,
+  grpcStatus.RESOURCE_EXHAUSTED,
+  grpcStatus.ABORTED,
+  grpcStatus.UNAVAILABLE,
+]);
 
 /** The gRPC status of a failed call, looking through the client's wrapping errors. */
 function grpcCodeOf(err: unknown): number | undefined {
@@ -117,7 +123,8 @@ export function checkIncidentPolicy(config: ClientConfig): void {
   const service = { cluster: config.DEFAULT_CLUSTER, namespace: 'default', deployment: 'policy-check' };
   const alert = { name: 'ServiceDown', severity: 'critical', summary: '', labels: {}, startsAt: '2026-01-01T00:00:00Z', fingerprint: 'policy-check' } as const;
   const parsed = IncidentInputSchema.safeParse(incidentInputFor(config, service, alert));
-  if (!parsed.success) throw new ClientConfigError(`invalid incident policy (INCIDENT_* variables): ${describeIssues(parsed.error)} (see README, "Configuration")`);
+  if (!parsed.success)
+    throw new ClientConfigError(`invalid incident policy (INCIDENT_* variables): ${describeIssues(parsed.error)} (see README, "Configuration")`);
 }
 
 export interface IncidentRow {
@@ -179,7 +186,8 @@ export class Incidents implements IncidentGateway {
   /** Opens the service's incident, or joins the open one (signal-with-start): the CLI's `trigger`. */
   async open(service: ServiceRef, alert: AlertFiredSignal): Promise<string> {
     const served = servedClusters(this.config);
-    if (!served.includes(service.cluster)) throw new ClientConfigError(`cluster '${service.cluster}' is not served here (served: ${served.join(', ')}); add it to INCIDENT_CLUSTERS`);
+    if (!served.includes(service.cluster))
+      throw new ClientConfigError(`cluster '${service.cluster}' is not served here (served: ${served.join(', ')}); add it to INCIDENT_CLUSTERS`);
     await this.signalWithStart(service, { firing: [alert], resolved: [], received: 1 });
     return incidentWorkflowId(service);
   }
@@ -204,7 +212,10 @@ export class Incidents implements IncidentGateway {
     const whose = `the alerts of ${delivery.workflowId}`;
     const problems: Problem[] = [];
     const tooBig = (path: string, what: string, bytes: number, limit: number) =>
-      problems.push({ path, message: `${whose} make ${what} of ${bytes} bytes, over Temporal's limit of ${limit}: shorten or drop labels and annotations in the alert rule` });
+      problems.push({
+        path,
+        message: `${whose} make ${what} of ${bytes} bytes, over Temporal's limit of ${limit}: shorten or drop labels and annotations in the alert rule`,
+      });
 
     const batch = this.batchOf(delivery);
     const parsedBatch = AlertBatchSignalSchema.safeParse(batch);
@@ -298,7 +309,8 @@ export class Incidents implements IncidentGateway {
   async resolveId(ref: string): Promise<string> {
     if (ref.startsWith('incident/')) return ref;
     const number = /^(?:INC-)?(\d+)$/i.exec(ref)?.[1];
-    if (!number) throw new IncidentNotFound(`'${ref}' is neither a workflow ID (incident/<cluster>/<namespace>/<deployment>) nor an incident number (INC-123456)`);
+    if (!number)
+      throw new IncidentNotFound(`'${ref}' is neither a workflow ID (incident/<cluster>/<namespace>/<deployment>) nor an incident number (INC-123456)`);
     const workflowIds = new Set<string>();
     let runs = 0;
     // Every run of the incident carries its number (continue-as-new keeps it): a few runs, one workflow ID.
@@ -308,12 +320,15 @@ export class Incidents implements IncidentGateway {
     }
     const [workflowId, ...others] = workflowIds;
     if (workflowId === undefined) throw new IncidentNotFound(`no incident INC-${number}: 'incident list' shows the known ones`);
-    if (others.length > 0) throw new IncidentNotFound(`INC-${number} names incidents of ${workflowIds.size} services (${[...workflowIds].join(', ')}): use the workflow ID`);
+    if (others.length > 0)
+      throw new IncidentNotFound(`INC-${number} names incidents of ${workflowIds.size} services (${[...workflowIds].join(', ')}): use the workflow ID`);
     const newest = await this.client.workflow.getHandle(workflowId).describe();
     const current = newest.typedSearchAttributes.getAll().find((pair) => pair.key.name === 'IncidentNumber')?.value;
     if (Number(current) !== Number(number)) {
       const now = current === undefined ? 'another one' : `INC-${String(current)}`;
-      throw new IncidentNotFound(`INC-${number} (${workflowId}) is closed, and the service's incident now is ${now}: use that number, or the Temporal UI for the closed one`);
+      throw new IncidentNotFound(
+        `INC-${number} (${workflowId}) is closed, and the service's incident now is ${now}: use that number, or the Temporal UI for the closed one`,
+      );
     }
     return workflowId;
   }

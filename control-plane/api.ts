@@ -30,7 +30,12 @@ export class RawApi {
 
   /** Starts a request: the caller writes its body and ends it, then awaits the answer. */
   private open(method: string, path: string, headers: Record<string, string>, timeoutMs: number): { req: ClientRequest; res: Promise<IncomingMessage> } {
-    const options: RequestOptions = { method, ca: this.ca, headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...headers }, timeout: timeoutMs };
+    const options: RequestOptions = {
+      method,
+      ca: this.ca,
+      headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...headers },
+      timeout: timeoutMs,
+    };
     const req = request(new URL(path, this.server), options);
     const res = new Promise<IncomingMessage>((ok, fail) => {
       req.once('response', ok);
@@ -43,7 +48,12 @@ export class RawApi {
   /** One JSON request; non-2xx answers throw ApiStatusError with the API server's reason. */
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const { req, res } = this.open(method, path, payload === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(payload)) }, 10_000);
+    const { req, res } = this.open(
+      method,
+      path,
+      payload === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(payload)) },
+      10_000,
+    );
     req.end(payload);
     const answer = await res;
     let text = '';
@@ -51,7 +61,8 @@ export class RawApi {
     for await (const chunk of answer) text += chunk as string;
     const status = answer.statusCode ?? 0;
     const parsed = (text ? JSON.parse(text) : {}) as T & { reason?: string; message?: string };
-    if (status < 200 || status >= 300) throw new ApiStatusError(status, parsed.reason ?? '', `${method} ${path}: ${status} ${parsed.message ?? text.slice(0, 200)}`);
+    if (status < 200 || status >= 300)
+      throw new ApiStatusError(status, parsed.reason ?? '', `${method} ${path}: ${status} ${parsed.message ?? text.slice(0, 200)}`);
     return parsed;
   }
 

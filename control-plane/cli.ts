@@ -16,9 +16,9 @@ function integer(min: number, max: number) {
 }
 
 const opts = new Command('npm run cluster --')
-  .description('A real Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, kwok nodes) with the runbook\'s service, on loopback')
+  .description("A real Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, kwok nodes) with the runbook's service, on loopback")
   .addOption(new Option('--scenario <name>', 'how the service is broken once it runs').choices(scenarioNames).default('healthy'))
-  .option('--port <port>', 'the API server\'s port on 127.0.0.1 (0 = any free port)', integer(0, 65535), 6443)
+  .option('--port <port>', "the API server's port on 127.0.0.1 (0 = any free port)", integer(0, 65535), 6443)
   .option('--services <n>', 'copies of the service', integer(1, 50), 1)
   .option('--dir <path>', 'state, kubeconfigs and logs (emptied at start)', '.data/control-plane')
   .parse()

@@ -38,7 +38,10 @@ export function checkBinaries(): { etcd: string } & typeof binaries {
     .map(([name]) => name);
   const etcd = etcdPath();
   if (!etcd) throw new Error('etcd is not installed: run `apt-get install etcd-server` (Debian), then `npm run provision:cluster`');
-  if (missing.length > 0) throw new Error(`${missing.join(', ')} not built: run \`npm run provision:cluster\` (builds them into .tools/bin from the Go module proxy; about 10 minutes the first time)`);
+  if (missing.length > 0)
+    throw new Error(
+      `${missing.join(', ')} not built: run \`npm run provision:cluster\` (builds them into .tools/bin from the Go module proxy; about 10 minutes the first time)`,
+    );
   return { etcd, ...binaries };
 }
 
@@ -242,7 +245,14 @@ export async function startComponents(dir: string, ports: Ports, credentials: Cr
   );
   await waitFor(async () => (await credentials.get(`${server}/readyz`)).status === 200, `kube-apiserver on ${server}`, 60_000);
 
-  const common = (kubeconfig: string) => [`--kubeconfig=${kubeconfig}`, `--authentication-kubeconfig=${kubeconfig}`, `--authorization-kubeconfig=${kubeconfig}`, '--bind-address=127.0.0.1', '--secure-port=0', '--leader-elect=false'];
+  const common = (kubeconfig: string) => [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    '--bind-address=127.0.0.1',
+    '--secure-port=0',
+    '--leader-elect=false',
+  ];
   processes.push(
     group.start(
       'kube-controller-manager',

@@ -17,7 +17,8 @@ export function requestInfo(method: string, url: string): { verb: string; resour
   const scoped = rest[0] === 'namespaces' && rest.length >= 3 ? rest.slice(2) : rest;
   const [resource = '', name, subresource] = scoped;
   const verbs: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: name ? 'delete' : 'deletecollection' };
-  const verb = method === 'GET' || method === 'HEAD' ? (searchParams.get('watch') === 'true' ? 'watch' : name ? 'get' : 'list') : (verbs[method] ?? method.toLowerCase());
+  const verb =
+    method === 'GET' || method === 'HEAD' ? (searchParams.get('watch') === 'true' ? 'watch' : name ? 'get' : 'list') : (verbs[method] ?? method.toLowerCase());
   return { verb, resource: subresource ? `${resource}/${subresource}` : resource };
 }
 

@@ -101,7 +101,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const claimed = await claimPodNetwork();
     network = claimed;
     const world = await seedRealWorld(admin, { services: options.services ?? 1, canary: options.canary, timing, podRangeOf: (node) => claimed.rangeOf(node) });
-    agent = await startNodeAgent({ api: new RawApi(url, credentials.tokens.nodeAgent, credentials.caPem), world, timing, kubeletPort: ports.kubelet, warn: say });
+    agent = await startNodeAgent({
+      api: new RawApi(url, credentials.tokens.nodeAgent, credentials.caPem),
+      world,
+      timing,
+      kubeletPort: ports.kubelet,
+      warn: say,
+    });
 
     // The worker's identity: the manifest users apply, and a token for its ServiceAccount.
     const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', credentials.files.adminKubeconfig, ...args], { encoding: 'utf8' });

@@ -46,7 +46,16 @@ export const apiVersionOf = (resource: ResourceType) => (resource.group ? `${res
 /** Fields the API server owns (status, uid, resourceVersion, …): never part of a write. */
 export function writable(object: KObject): Record<string, Json> {
   const { status: _status, ...rest } = object as KObject & { status?: unknown };
-  const { resourceVersion: _rv, uid: _uid, creationTimestamp: _ct, generation: _g, managedFields: _mf, deletionTimestamp: _dt, deletionGracePeriodSeconds: _dg, ...metadata } = object.metadata as Record<string, Json>;
+  const {
+    resourceVersion: _rv,
+    uid: _uid,
+    creationTimestamp: _ct,
+    generation: _g,
+    managedFields: _mf,
+    deletionTimestamp: _dt,
+    deletionGracePeriodSeconds: _dg,
+    ...metadata
+  } = object.metadata as Record<string, Json>;
   return { ...rest, metadata };
 }
 
@@ -93,7 +102,8 @@ export class MirrorStore extends Store {
   applyList(resource: ResourceType, items: WatchEvent['object'][]): void {
     this.fromRemote(() => {
       const keep = new Set(items.map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`));
-      for (const o of this.list(resource)) if (!keep.has(`${o.metadata.namespace ?? ''}/${o.metadata.name}`)) super.remove(resource, o.metadata.namespace, o.metadata.name);
+      for (const o of this.list(resource))
+        if (!keep.has(`${o.metadata.namespace ?? ''}/${o.metadata.name}`)) super.remove(resource, o.metadata.namespace, o.metadata.name);
       for (const item of items) this.upsert(resource, withKind(resource, item));
     });
   }
@@ -111,7 +121,11 @@ export class MirrorStore extends Store {
   override create<T extends KObject>(resource: ResourceType, object: T): T {
     if (this.remote) return super.create(resource, object);
     const body = { ...writable(object), apiVersion: apiVersionOf(resource), kind: resource.kind };
-    this.send(`create ${resource.plural} ${object.metadata.name}`, () => this.api.call('POST', collectionPath(resource, object.metadata.namespace), body), [409]);
+    this.send(
+      `create ${resource.plural} ${object.metadata.name}`,
+      () => this.api.call('POST', collectionPath(resource, object.metadata.namespace), body),
+      [409],
+    );
     return object;
   }
 

@@ -43,7 +43,13 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-export async function startNodeAgent(options: { api: RawApi; world: World; timing: Timing; kubeletPort: number; warn: (line: string) => void }): Promise<NodeAgent> {
+export async function startNodeAgent(options: {
+  api: RawApi;
+  world: World;
+  timing: Timing;
+  kubeletPort: number;
+  warn: (line: string) => void;
+}): Promise<NodeAgent> {
   const { api, world, timing, warn } = options;
   const store = new MirrorStore(api, warn);
   const events = new EventRecorder(store);

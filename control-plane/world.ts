@@ -15,7 +15,20 @@ import { apiVersionOf, collectionPath, objectPath, writable } from './mirror.js'
 import { waitFor } from '../local-stack/processes.js';
 
 /** Seeded kinds, in an order that creates what an object refers to before it. */
-const order: readonly ResourceType[] = [R.namespaces, R.nodes, R.clusterroles, R.clusterrolebindings, R.resourcequotas, R.configmaps, R.secrets, R.serviceaccounts, R.roles, R.rolebindings, R.services, R.ingresses];
+const order: readonly ResourceType[] = [
+  R.namespaces,
+  R.nodes,
+  R.clusterroles,
+  R.clusterrolebindings,
+  R.resourcequotas,
+  R.configmaps,
+  R.secrets,
+  R.serviceaccounts,
+  R.roles,
+  R.rolebindings,
+  R.services,
+  R.ingresses,
+];
 
 function body(resource: ResourceType, object: KObject): Record<string, unknown> {
   const out: Record<string, unknown> = { ...writable(object), apiVersion: apiVersionOf(resource), kind: resource.kind };
@@ -49,30 +62,53 @@ async function create(api: RawApi, resource: ResourceType, object: KObject): Pro
 }
 
 /** Creates the world through the API server; returns the world the node agent's app model reads. */
-export async function seedRealWorld(api: RawApi, options: { services: number; canary?: string; timing: Timing; podRangeOf: (node: number) => string }): Promise<World> {
+export async function seedRealWorld(
+  api: RawApi,
+  options: { services: number; canary?: string; timing: Timing; podRangeOf: (node: number) => string },
+): Promise<World> {
   const scratch = new Store();
   const world = seedWorld(scratch, { ...options, usedClusterIPs: () => new Set() });
   for (const resource of order) {
     for (const [index, object] of scratch.list(resource).entries()) {
       await create(api, resource, resource === R.nodes ? withPodRange(object, options.podRangeOf(index + 1)) : object);
       const status = (object as { status?: unknown }).status;
-      if (resource === R.ingresses && status) await api.call('PATCH', `${objectPath(resource, object.metadata.namespace, object.metadata.name)}/status`, { status }, 'application/merge-patch+json');
+      if (resource === R.ingresses && status)
+        await api.call('PATCH', `${objectPath(resource, object.metadata.namespace, object.metadata.name)}/status`, { status }, 'application/merge-patch+json');
     }
   }
   for (const deployment of scratch.list<Deployment>(R.deployments)) {
     const { namespace, name } = deployment.metadata;
-    const revisions = scratch.owned<ReplicaSet>(R.replicasets, deployment.metadata.uid ?? '').sort((a, b) => Number(a.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0) - Number(b.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
+    const revisions = scratch
+      .owned<ReplicaSet>(R.replicasets, deployment.metadata.uid ?? '')
+      .sort(
+        (a, b) =>
+          Number(a.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0) -
+          Number(b.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0),
+      );
     const first = revisions[0];
     const cause = (rs: ReplicaSet | Deployment) => rs.metadata.annotations?.['kubernetes.io/change-cause'] ?? '';
     const { 'deployment.kubernetes.io/revision': _rev, ...annotations } = deployment.metadata.annotations ?? {};
     const initial: Deployment = first
-      ? { ...deployment, metadata: { ...deployment.metadata, annotations: { ...annotations, 'kubernetes.io/change-cause': cause(first) } }, spec: { ...deployment.spec, template: first.spec.template } }
+      ? {
+          ...deployment,
+          metadata: { ...deployment.metadata, annotations: { ...annotations, 'kubernetes.io/change-cause': cause(first) } },
+          spec: { ...deployment.spec, template: first.spec.template },
+        }
       : deployment;
     await create(api, R.deployments, initial);
     if (!first) continue;
     const path = objectPath(R.deployments, namespace, name);
-    await waitFor(async () => ((await api.call<{ status?: { observedGeneration?: number } }>('GET', path)).status?.observedGeneration ?? 0) >= 1, `the first revision of deployment ${name}`, 30_000);
-    await api.call('PATCH', path, { metadata: { annotations: { 'kubernetes.io/change-cause': cause(deployment) } }, spec: { template: deployment.spec.template } }, 'application/merge-patch+json');
+    await waitFor(
+      async () => ((await api.call<{ status?: { observedGeneration?: number } }>('GET', path)).status?.observedGeneration ?? 0) >= 1,
+      `the first revision of deployment ${name}`,
+      30_000,
+    );
+    await api.call(
+      'PATCH',
+      path,
+      { metadata: { annotations: { 'kubernetes.io/change-cause': cause(deployment) } }, spec: { template: deployment.spec.template } },
+      'application/merge-patch+json',
+    );
   }
   return world;
 }

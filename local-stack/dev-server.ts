@@ -48,15 +48,27 @@ export async function startDevServer(group: ProcessGroup, options: DevServerOpti
   const uiUrl = `http://localhost:${options.uiPort}`;
   // The UI answers once the server behind it is up.
   const ready = () => httpAnswers(`${uiUrl}/api/v1/namespaces/default`);
-  const server = group.supervise('temporal', temporal, [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(options.port),
-    '--ui-port', String(options.uiPort),
-    '--db-filename', join(dbDir, 'temporal.db'),
-    '--log-level', 'warn',
-    ...searchAttributeCliArgs(),
-  ], {}, { ready });
+  const server = group.supervise(
+    'temporal',
+    temporal,
+    [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(options.port),
+      '--ui-port',
+      String(options.uiPort),
+      '--db-filename',
+      join(dbDir, 'temporal.db'),
+      '--log-level',
+      'warn',
+      ...searchAttributeCliArgs(),
+    ],
+    {},
+    { ready },
+  );
   await waitFor(ready, `the Temporal dev server (${uiUrl})`, 60_000);
   return { address: `127.0.0.1:${options.port}`, uiUrl, process: server };
 }

@@ -20,11 +20,13 @@ import { runScenario, type ScenarioResult } from './gameday/scenario.js';
 import { expectationOf, gamedayScenarioNames, type ScenarioExpectation } from './gameday/scenarios.js';
 import { LocalStack, repoRoot } from './start.js';
 
-const integer = (min: number, max: number) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-  return n;
-};
+const integer =
+  (min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
 const duration = (value: string): string => {
   if (parseDuration(value) === undefined) throw new InvalidArgumentError('expected a duration such as 30s or 2m');
   return value;
@@ -61,7 +63,12 @@ const opts = new Command('npm run gameday --')
   .option('--monitor <duration>', "each incident's monitor (the runbook's is 30m)", duration, '30s')
   .option('--scenario-timeout <duration>', 'give up on an incident that has not resolved or been handed over after this long', duration, '6m')
   .option('--json', 'print one JSON document (progress goes to stderr)')
-  .option('--base-port <port>', 'ports used: Temporal, its UI, the sandbox, the receiver, the worker health and metrics (6 in a row)', integer(1024, 65_000), 7340)
+  .option(
+    '--base-port <port>',
+    'ports used: Temporal, its UI, the sandbox, the receiver, the worker health and metrics (6 in a row)',
+    integer(1024, 65_000),
+    7340,
+  )
   .option('--data-dir <dir>', 'state, outbox and logs (default: a new .data/gameday/<time>)')
   .parse()
   .opts<Options>();
@@ -123,7 +130,9 @@ async function main(): Promise<number> {
 
   const results: ScenarioResult[] = [];
   try {
-    progress(`game day: ${scenarios.map((s) => s.scenario).join(', ')}${opts.chaos ? ` with chaos (seed ${seed})` : ''}${opts.faults ? ' with API faults' : ''}; state and logs in ${dataDir}`);
+    progress(
+      `game day: ${scenarios.map((s) => s.scenario).join(', ')}${opts.chaos ? ` with chaos (seed ${seed})` : ''}${opts.faults ? ' with API faults' : ''}; state and logs in ${dataDir}`,
+    );
     const stack = await local.start();
     if (opts.faults) {
       stack.sandbox.setFaults(faultRules());

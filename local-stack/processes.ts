@@ -123,7 +123,9 @@ export class SupervisedProcess {
       return;
     }
     const delay = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** (this.fastCrashes - 1));
-    this.group.say(`${this.name} exited (${how}) after ${(ranMs / 1000).toFixed(1)} s${why}; restarting it in ${(delay / 1000).toFixed(1)} s (its log: ${log})`);
+    this.group.say(
+      `${this.name} exited (${how}) after ${(ranMs / 1000).toFixed(1)} s${why}; restarting it in ${(delay / 1000).toFixed(1)} s (its log: ${log})`,
+    );
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.group.stopping) return;
@@ -140,7 +142,10 @@ export class SupervisedProcess {
     while (Date.now() < deadline && this.current === started && this.alive && !this.group.stopping) {
       if (await this.ready().catch(() => false)) {
         started.servedAt = Date.now();
-        if (this.restarts > 0) this.group.say(`${this.name} is back (restart ${this.restarts}, pid ${started.child.pid ?? '?'}, up in ${((Date.now() - started.startedAt) / 1000).toFixed(1)} s)`);
+        if (this.restarts > 0)
+          this.group.say(
+            `${this.name} is back (restart ${this.restarts}, pid ${started.child.pid ?? '?'}, up in ${((Date.now() - started.startedAt) / 1000).toFixed(1)} s)`,
+          );
         return;
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -194,7 +199,13 @@ export class ProcessGroup {
   }
 
   /** Starts a process and keeps it running: restarted after a back-off whenever it dies, until the group stops. */
-  supervise(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}, options: { policy?: Partial<RestartPolicy>; ready?: () => Promise<boolean> } = {}): SupervisedProcess {
+  supervise(
+    name: string,
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+    options: { policy?: Partial<RestartPolicy>; ready?: () => Promise<boolean> } = {},
+  ): SupervisedProcess {
     const supervised = new SupervisedProcess(name, { command, args, env }, { ...defaultRestartPolicy, ...options.policy }, this, options.ready);
     this.units.push({ kind: 'supervised', process: supervised });
     return supervised;
@@ -234,7 +245,13 @@ export class ProcessGroup {
     void exited.then((how) => {
       if (!this.stopping) onUnexpectedExit(how);
     });
-    const lastError = () => stderrTail.split('\n').map((l) => l.trim()).filter(Boolean).at(-1)?.slice(0, 300);
+    const lastError = () =>
+      stderrTail
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .at(-1)
+        ?.slice(0, 300);
     return { name, child, logFile, startedAt: Date.now(), exited, lastError };
   }
 

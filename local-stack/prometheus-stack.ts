@@ -70,7 +70,13 @@ export function prometheusRules(o: AlertStackOptions): string {
 
 export function alertmanagerConfig(o: AlertStackOptions, tokenFile: string): string {
   return stringify({
-    route: { receiver: 'incident-response', group_by: ['alertname', 'cluster', 'namespace', 'deployment'], group_wait: '1s', group_interval: '5s', repeat_interval: '1h' },
+    route: {
+      receiver: 'incident-response',
+      group_by: ['alertname', 'cluster', 'namespace', 'deployment'],
+      group_wait: '1s',
+      group_interval: '5s',
+      repeat_interval: '1h',
+    },
     receivers: [
       {
         name: 'incident-response',

@@ -115,7 +115,11 @@ export class LocalStack {
     let dependencyUrl: string;
     if (real) {
       say('starting a real Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, kwok)...');
-      const plane = await startControlPlane({ dir: join(dataDir, 'control-plane'), port: ports.sandbox, say: (line) => (this.options.supervisorSay ?? say)(line.trim()) });
+      const plane = await startControlPlane({
+        dir: join(dataDir, 'control-plane'),
+        port: ports.sandbox,
+        say: (line) => (this.options.supervisorSay ?? say)(line.trim()),
+      });
       sandbox = controlPlaneAsSandbox(plane);
       this.sandbox = sandbox;
       kubeconfigPath = plane.kubeconfigPath;
@@ -277,7 +281,13 @@ export const alertSettleMs = 5_000;
  * Alertmanager would, retrying as Alertmanager does while the receiver or
  * Temporal restarts (a retry is harmless: the workflow ID is the service).
  */
-export async function sendAlert(stack: RunningStack, status: 'firing' | 'resolved', startsAt: string, say: (line: string) => void, endsAt?: string): Promise<unknown> {
+export async function sendAlert(
+  stack: RunningStack,
+  status: 'firing' | 'resolved',
+  startsAt: string,
+  say: (line: string) => void,
+  endsAt?: string,
+): Promise<unknown> {
   return patiently(() => postWebhook(stack.receiverUrl, stack.receiverToken, serviceDownWebhook(stack.service, status, startsAt, endsAt)), {
     what: 'the alert receiver',
     giveUpAfterMs: 120_000,
@@ -291,7 +301,12 @@ export async function sendAlert(stack: RunningStack, status: 'firing' | 'resolve
 export const outageLimitMs = 5 * 60_000;
 
 /** The incident's status, waiting through a restart of Temporal or of the worker (a query needs a worker). */
-export function incidentStatus(incidents: Incidents, workflowId: string, say: (line: string) => void, what = `the incident ${workflowId}`): Promise<IncidentStatus> {
+export function incidentStatus(
+  incidents: Incidents,
+  workflowId: string,
+  say: (line: string) => void,
+  what = `the incident ${workflowId}`,
+): Promise<IncidentStatus> {
   return patiently(() => incidents.client.withDeadline(Date.now() + 10_000, () => incidents.status(workflowId)), {
     what: `${what} (status query)`,
     giveUpAfterMs: outageLimitMs,
@@ -380,11 +395,19 @@ async function startCommand(): Promise<void> {
   const opts = new Command('npm start --')
     .description('Run the incident-response stack locally and walk one incident through the runbook')
     .addOption(new Option('--scenario <name>', 'how the sandbox service breaks').choices(scenarioNames).default('bad-rollout'))
-    .addOption(new Option('--cluster <kind>', 'the simulated cluster, or a real Kubernetes control plane on loopback (npm run provision:cluster builds it)').choices(['sandbox', 'real']).default('sandbox'))
+    .addOption(
+      new Option('--cluster <kind>', 'the simulated cluster, or a real Kubernetes control plane on loopback (npm run provision:cluster builds it)')
+        .choices(['sandbox', 'real'])
+        .default('sandbox'),
+    )
     .option('--auto-approve', 'apply mitigations without waiting for a human (policy for namespace default)')
     .option('--monitor <duration>', "how long to watch a recovered service (the runbook's 30m)", duration, '30m')
     .option('--exit-when-resolved', 'stop when the incident is resolved or handed to humans, printing one JSON line')
-    .addOption(new Option('--alerts <source>', 'who fires the alert: a webhook sent like Alertmanager, or real Prometheus + Alertmanager').choices(['webhook', 'prometheus']).default('webhook'))
+    .addOption(
+      new Option('--alerts <source>', 'who fires the alert: a webhook sent like Alertmanager, or real Prometheus + Alertmanager')
+        .choices(['webhook', 'prometheus'])
+        .default('webhook'),
+    )
     .option('--temporal-port <port>', 'Temporal frontend port', port, 7233)
     .option('--ui-port <port>', 'Temporal Web UI port', port, 8233)
     .option('--sandbox-port <port>', 'sandbox cluster port (the API server port with --cluster real)', port, 6443)
@@ -447,7 +470,9 @@ async function startCommand(): Promise<void> {
         prometheusPort: opts.prometheusPort,
         alertmanagerPort: opts.alertmanagerPort,
       });
-      out(`Prometheus ${alerting.prometheusUrl} and Alertmanager ${alerting.alertmanagerUrl} watch up{job="${service.deployment}"}; the alert fires when it stays 0`);
+      out(
+        `Prometheus ${alerting.prometheusUrl} and Alertmanager ${alerting.alertmanagerUrl} watch up{job="${service.deployment}"}; the alert fires when it stays 0`,
+      );
     } else {
       await new Promise((r) => setTimeout(r, alertSettleMs));
       out('sending the ServiceDown alert as Alertmanager would...');
@@ -472,7 +497,10 @@ async function startCommand(): Promise<void> {
     const gaveUp = stack.group.gaveUp.then((reason) => {
       throw new Error(reason);
     });
-    const status = await Promise.race([follow(stack.incidents, workflowId, opts.alerts === 'prometheus' ? 180_000 : 30_000, opts.exitWhenResolved ?? false), gaveUp]);
+    const status = await Promise.race([
+      follow(stack.incidents, workflowId, opts.alerts === 'prometheus' ? 180_000 : 30_000, opts.exitWhenResolved ?? false),
+      gaveUp,
+    ]);
     if (opts.exitWhenResolved) {
       out(JSON.stringify(summaryLine(status, opts.scenario)));
       await stop(status.phase === 'resolved' || handedToHumans(status) ? 0 : 1);

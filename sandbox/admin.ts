@@ -75,7 +75,12 @@ export class AdminApi {
 
   status(): Record<string, unknown> {
     return {
-      services: [...this.cluster.world.services.values()].map((s) => ({ name: s.names.name, namespace: s.namespace, scenario: s.scenario, recovered: this.cluster.isRecovered(s.names.name) })),
+      services: [...this.cluster.world.services.values()].map((s) => ({
+        name: s.names.name,
+        namespace: s.namespace,
+        scenario: s.scenario,
+        recovered: this.cluster.isRecovered(s.names.name),
+      })),
       dependencies: { anthropic: this.dependencyUp() ? 'up' : 'down' },
     };
   }

@@ -48,12 +48,16 @@ export function pruneNulls<T>(value: T): T {
 
 /** Checks the structure of a decoded body against the resource's schema (400 on a type error). */
 export function decode(resource: ResourceType, body: unknown): KObject {
-  if (!isObj(body)) throw badRequest(`${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: the body must be a JSON object`);
+  if (!isObj(body))
+    throw badRequest(`${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: the body must be a JSON object`);
   const meta = ObjectMetaSchema.safeParse(body.metadata ?? {});
   const issue = meta.success ? schemas.get(resource)?.safeParse(body).error?.issues[0] : meta.error.issues[0];
   if (issue) {
     const path = meta.success ? issue.path : ['metadata', ...issue.path];
-    const field = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const field = path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     throw badRequest(`${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: ${field}: ${issue.message}`);
   }
   return pruneNulls(body) as KObject;
@@ -106,7 +110,9 @@ export function qosClass(spec: PodSpec): string {
   const any = all.some((c) => Object.keys(c.resources?.requests ?? {}).length + Object.keys(c.resources?.limits ?? {}).length > 0);
   if (!any) return 'BestEffort';
   const guaranteed = all.every((c) =>
-    ['cpu', 'memory'].every((r) => c.resources?.limits?.[r] !== undefined && String(c.resources.limits[r]) === String(c.resources.requests?.[r] ?? c.resources.limits[r])),
+    ['cpu', 'memory'].every(
+      (r) => c.resources?.limits?.[r] !== undefined && String(c.resources.limits[r]) === String(c.resources.requests?.[r] ?? c.resources.limits[r]),
+    ),
   );
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
@@ -131,7 +137,11 @@ function defaults(resource: ResourceType, o: KObject, usedClusterIPs: () => Set<
           progressDeadlineSeconds: spec.progressDeadlineSeconds ?? 600,
           strategy:
             type === 'RollingUpdate'
-              ? { ...strategy, type, rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%', ...(isObj(strategy.rollingUpdate) ? strategy.rollingUpdate : {}) } }
+              ? {
+                  ...strategy,
+                  type,
+                  rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%', ...(isObj(strategy.rollingUpdate) ? strategy.rollingUpdate : {}) },
+                }
               : { ...strategy, type },
           template: defaultPodTemplate(spec.template),
         },
@@ -216,7 +226,11 @@ function checkName(errors: FieldError[], resource: ResourceType, name: string): 
     const re = resource === R.services ? dns1035Label : dns1123Label;
     if (!re.test(name) || name.length > 63) {
       const what = resource === R.services ? 'a DNS-1035 label' : 'a lowercase RFC 1123 label';
-      errors.push({ field: 'metadata.name', type: 'FieldValueInvalid', detail: `"${name}": ${what} must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character` });
+      errors.push({
+        field: 'metadata.name',
+        type: 'FieldValueInvalid',
+        detail: `"${name}": ${what} must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
+      });
     }
   } else if (!dns1123Subdomain.test(name) || name.length > 253) {
     errors.push({
@@ -231,10 +245,18 @@ function checkLabels(errors: FieldError[], field: string, labels: Record<string,
   for (const [k, v] of Object.entries(labels ?? {})) {
     const name = k.includes('/') ? k.slice(k.indexOf('/') + 1) : k;
     if (!qualifiedName.test(name) || name.length > 63) {
-      errors.push({ field, type: 'FieldValueInvalid', detail: `"${k}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
+      errors.push({
+        field,
+        type: 'FieldValueInvalid',
+        detail: `"${k}": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      });
     }
     if (!labelValue.test(v) || v.length > 63) {
-      errors.push({ field: `${field}`, type: 'FieldValueInvalid', detail: `"${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character` });
+      errors.push({
+        field: `${field}`,
+        type: 'FieldValueInvalid',
+        detail: `"${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      });
     }
   }
 }
@@ -244,7 +266,12 @@ function checkPodSpec(errors: FieldError[], path: string, spec: PodSpec): void {
   const names = new Set<string>();
   spec.containers.forEach((c, i) => {
     const p = `${path}.containers[${i}]`;
-    if (!dns1123Label.test(c.name)) errors.push({ field: `${p}.name`, type: 'FieldValueInvalid', detail: `"${c.name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'` });
+    if (!dns1123Label.test(c.name))
+      errors.push({
+        field: `${p}.name`,
+        type: 'FieldValueInvalid',
+        detail: `"${c.name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'`,
+      });
     if (names.has(c.name)) errors.push({ field: `${p}.name`, type: 'FieldValueDuplicate', detail: `"${c.name}"` });
     names.add(c.name);
     if (!c.image) errors.push({ field: `${p}.image`, type: 'FieldValueRequired', detail: '' });
@@ -252,7 +279,11 @@ function checkPodSpec(errors: FieldError[], path: string, spec: PodSpec): void {
       for (const [r, q] of Object.entries(c.resources?.[kind] ?? {})) {
         const value = parseQuantity(q);
         if (value === undefined) {
-          errors.push({ field: `${p}.resources.${kind}.${r}`, type: 'FieldValueInvalid', detail: `"${q}": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'` });
+          errors.push({
+            field: `${p}.resources.${kind}.${r}`,
+            type: 'FieldValueInvalid',
+            detail: `"${q}": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
+          });
         } else if (value < 0) {
           errors.push({ field: `${p}.resources.${kind}.${r}`, type: 'FieldValueInvalid', detail: `"${q}": must be greater than or equal to 0` });
         }
@@ -267,7 +298,11 @@ function checkPodSpec(errors: FieldError[], path: string, spec: PodSpec): void {
     }
     (c.ports ?? []).forEach((port, j) => {
       if (port.containerPort < 1 || port.containerPort > 65535) {
-        errors.push({ field: `${p}.ports[${j}].containerPort`, type: 'FieldValueInvalid', detail: `${port.containerPort}: must be between 1 and 65535, inclusive` });
+        errors.push({
+          field: `${p}.ports[${j}].containerPort`,
+          type: 'FieldValueInvalid',
+          detail: `${port.containerPort}: must be between 1 and 65535, inclusive`,
+        });
       }
     });
   });
@@ -284,7 +319,19 @@ function validate(resource: ResourceType, o: KObject): FieldError[] {
   switch (resource) {
     case R.deployments:
     case R.replicasets: {
-      const spec = (o as unknown as { spec: { replicas?: number; selector?: { matchLabels?: Record<string, string> }; template: PodTemplate; strategy?: { type?: string; rollingUpdate?: unknown }; revisionHistoryLimit?: number; progressDeadlineSeconds?: number; minReadySeconds?: number } }).spec;
+      const spec = (
+        o as unknown as {
+          spec: {
+            replicas?: number;
+            selector?: { matchLabels?: Record<string, string> };
+            template: PodTemplate;
+            strategy?: { type?: string; rollingUpdate?: unknown };
+            revisionHistoryLimit?: number;
+            progressDeadlineSeconds?: number;
+            minReadySeconds?: number;
+          };
+        }
+      ).spec;
       nonNegative(errors, 'spec.replicas', spec.replicas);
       const selector = spec.selector?.matchLabels ?? {};
       if (!spec.selector || (Object.keys(selector).length === 0 && !('matchExpressions' in spec.selector))) {
@@ -298,7 +345,11 @@ function validate(resource: ResourceType, o: KObject): FieldError[] {
       checkLabels(errors, 'spec.template.metadata.labels', spec.template.metadata?.labels);
       checkPodSpec(errors, 'spec.template.spec', spec.template.spec);
       if (spec.template.spec.restartPolicy !== 'Always') {
-        errors.push({ field: 'spec.template.spec.restartPolicy', type: 'FieldValueNotSupported', detail: `"${spec.template.spec.restartPolicy}": supported values: "Always"` });
+        errors.push({
+          field: 'spec.template.spec.restartPolicy',
+          type: 'FieldValueNotSupported',
+          detail: `"${spec.template.spec.restartPolicy}": supported values: "Always"`,
+        });
       }
       if (resource === R.deployments) {
         const type = spec.strategy?.type;
@@ -310,7 +361,11 @@ function validate(resource: ResourceType, o: KObject): FieldError[] {
         }
         nonNegative(errors, 'spec.revisionHistoryLimit', spec.revisionHistoryLimit);
         if ((spec.progressDeadlineSeconds ?? 600) <= (spec.minReadySeconds ?? 0)) {
-          errors.push({ field: 'spec.progressDeadlineSeconds', type: 'FieldValueInvalid', detail: `${spec.progressDeadlineSeconds}: must be greater than minReadySeconds` });
+          errors.push({
+            field: 'spec.progressDeadlineSeconds',
+            type: 'FieldValueInvalid',
+            detail: `${spec.progressDeadlineSeconds}: must be greater than minReadySeconds`,
+          });
         }
       }
       break;
@@ -323,7 +378,8 @@ function validate(resource: ResourceType, o: KObject): FieldError[] {
       const ports = spec.ports ?? [];
       if (ports.length === 0 && spec.type !== 'ExternalName') errors.push({ field: 'spec.ports', type: 'FieldValueRequired', detail: '' });
       ports.forEach((p, i) => {
-        if (p.port < 1 || p.port > 65535) errors.push({ field: `spec.ports[${i}].port`, type: 'FieldValueInvalid', detail: `${p.port}: must be between 1 and 65535, inclusive` });
+        if (p.port < 1 || p.port > 65535)
+          errors.push({ field: `spec.ports[${i}].port`, type: 'FieldValueInvalid', detail: `${p.port}: must be between 1 and 65535, inclusive` });
         if (ports.length > 1 && !p.name) errors.push({ field: `spec.ports[${i}].name`, type: 'FieldValueRequired', detail: '' });
       });
       break;
@@ -333,7 +389,11 @@ function validate(resource: ResourceType, o: KObject): FieldError[] {
       const data = (o as { data?: Record<string, string> }).data ?? {};
       for (const [k, v] of Object.entries(data)) {
         if (!configKey.test(k) || k.length > 253) {
-          errors.push({ field: `data[${k}]`, type: 'FieldValueInvalid', detail: `"${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'` });
+          errors.push({
+            field: `data[${k}]`,
+            type: 'FieldValueInvalid',
+            detail: `"${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.'`,
+          });
         }
         // The value is not quoted: it may be a secret.
         if (resource === R.secrets && !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) {
@@ -344,7 +404,12 @@ function validate(resource: ResourceType, o: KObject): FieldError[] {
     }
     case R.resourcequotas:
       for (const [r, q] of Object.entries((o as { spec?: { hard?: Record<string, string> } }).spec?.hard ?? {})) {
-        if (parseQuantity(q) === undefined) errors.push({ field: `spec.hard[${r}]`, type: 'FieldValueInvalid', detail: `"${q}": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'` });
+        if (parseQuantity(q) === undefined)
+          errors.push({
+            field: `spec.hard[${r}]`,
+            type: 'FieldValueInvalid',
+            detail: `"${q}": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
+          });
       }
       break;
   }
@@ -394,6 +459,8 @@ export function prepareWrite(resource: ResourceType, previous: KObject | undefin
 /** Validates a Scale write (kubectl scale). */
 export function validateScale(name: string, replicas: unknown): void {
   if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-    throw invalid('Scale', 'autoscaling', name, [{ field: 'spec.replicas', type: 'FieldValueInvalid', detail: `${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
+    throw invalid('Scale', 'autoscaling', name, [
+      { field: 'spec.replicas', type: 'FieldValueInvalid', detail: `${JSON.stringify(replicas)}: must be greater than or equal to 0` },
+    ]);
   }
 }

@@ -43,18 +43,33 @@ const methodNotAllowed = () => new ApiError(405, 'MethodNotAllowed', 'the server
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private', 'Audit-Id': randomUUID(), ...headers });
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+    'Audit-Id': randomUUID(),
+    ...headers,
+  });
   res.end(text);
 }
 
 function negotiate(req: IncomingMessage, query: URLSearchParams): Render {
   const accept = req.headers.accept ?? '';
   for (const clause of accept.split(',')) {
-    const params = new Map(clause.split(';').slice(1).map((p) => p.trim().split('=') as [string, string]));
+    const params = new Map(
+      clause
+        .split(';')
+        .slice(1)
+        .map((p) => p.trim().split('=') as [string, string]),
+    );
     if (params.get('g') !== 'meta.k8s.io') continue;
     if (params.get('as') === 'Table') {
       const include = (query.get('includeObject') ?? 'Metadata') as IncludeObject;
-      return { kind: 'table', apiVersion: `meta.k8s.io/${params.get('v') ?? 'v1'}`, include: ['None', 'Metadata', 'Object'].includes(include) ? include : 'Metadata' };
+      return {
+        kind: 'table',
+        apiVersion: `meta.k8s.io/${params.get('v') ?? 'v1'}`,
+        include: ['None', 'Metadata', 'Object'].includes(include) ? include : 'Metadata',
+      };
     }
     if (params.get('as') === 'PartialObjectMetadata' || params.get('as') === 'PartialObjectMetadataList') return { kind: 'partial' };
   }
@@ -67,7 +82,16 @@ function listKind(resource: ResourceType): string {
 
 /** Removes what the server owns from an object a client sends. */
 function stripServerFields(o: KObject): KObject {
-  const { uid: _u, resourceVersion: _r, creationTimestamp: _c, deletionTimestamp: _d, deletionGracePeriodSeconds: _g, generation: _n, managedFields: _m, ...meta } = o.metadata;
+  const {
+    uid: _u,
+    resourceVersion: _r,
+    creationTimestamp: _c,
+    deletionTimestamp: _d,
+    deletionGracePeriodSeconds: _g,
+    generation: _n,
+    managedFields: _m,
+    ...meta
+  } = o.metadata;
   return { ...o, metadata: meta };
 }
 
@@ -88,7 +112,9 @@ function fieldsOf(value: unknown, top = true): Record<string, unknown> {
     }
     if (Array.isArray(v)) {
       const keyed = v.every((item) => item && typeof item === 'object' && typeof (item as { name?: unknown }).name === 'string');
-      out[`f:${k}`] = keyed ? Object.fromEntries(v.map((item) => [`k:${JSON.stringify({ name: (item as { name: string }).name })}`, { '.': {}, ...fieldsOf(item, false) }])) : {};
+      out[`f:${k}`] = keyed
+        ? Object.fromEntries(v.map((item) => [`k:${JSON.stringify({ name: (item as { name: string }).name })}`, { '.': {}, ...fieldsOf(item, false) }]))
+        : {};
     } else if (v && typeof v === 'object') {
       out[`f:${k}`] = fieldsOf(v, false);
     } else {
@@ -146,7 +172,11 @@ export class KubeApi {
   // ---- discovery ----
 
   private sendApiVersions(ctx: RequestContext): void {
-    sendJson(ctx.res, 200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: ctx.req.headers.host ?? '' }] });
+    sendJson(ctx.res, 200, {
+      kind: 'APIVersions',
+      versions: ['v1'],
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: ctx.req.headers.host ?? '' }],
+    });
   }
 
   private groupEntry(group: string) {
@@ -203,7 +233,8 @@ export class KubeApi {
     }
     const [plural = '', name, subresource, ...tail] = rest;
     const resource = lookupResource(group, version, plural);
-    if (!resource || (namespace !== undefined && !resource.namespaced) || (resource.namespaced && namespace === undefined && name !== undefined)) throw notFoundPath();
+    if (!resource || (namespace !== undefined && !resource.namespaced) || (resource.namespaced && namespace === undefined && name !== undefined))
+      throw notFoundPath();
     if (subresource !== undefined && !(subresource in resource.subresources)) throw notFoundPath();
     if (subresource !== 'proxy' && tail.length > 0) throw notFoundPath();
     return { resource, namespace, name, subresource, rest: tail.join('/'), watchPrefix };
@@ -265,7 +296,11 @@ export class KubeApi {
   private respond(ctx: RequestContext, t: Target, code: number, object: KObject): void {
     const render = negotiate(ctx.req, ctx.url.searchParams);
     if (render.kind === 'table') {
-      return sendJson(ctx.res, code, toTable(t.resource, [object], { apiVersion: render.apiVersion, include: render.include, resourceVersion: object.metadata.resourceVersion ?? '' }));
+      return sendJson(
+        ctx.res,
+        code,
+        toTable(t.resource, [object], { apiVersion: render.apiVersion, include: render.include, resourceVersion: object.metadata.resourceVersion ?? '' }),
+      );
     }
     if (render.kind === 'partial') return sendJson(ctx.res, code, partialObjectMetadata(object));
     sendJson(ctx.res, code, object);
@@ -349,7 +384,12 @@ export class KubeApi {
       let payload: unknown = object;
       if (type !== 'ERROR' && type !== 'BOOKMARK') {
         if (render.kind === 'table') {
-          payload = toTable(t.resource, [object as KObject], { apiVersion: render.apiVersion, include: render.include, resourceVersion: (object as KObject).metadata.resourceVersion ?? '', columns: first });
+          payload = toTable(t.resource, [object as KObject], {
+            apiVersion: render.apiVersion,
+            include: render.include,
+            resourceVersion: (object as KObject).metadata.resourceVersion ?? '',
+            columns: first,
+          });
           first = false;
         } else if (render.kind === 'partial') payload = partialObjectMetadata(object as KObject);
       }
@@ -370,12 +410,24 @@ export class KubeApi {
     if (!rv || rv === '0' || initial) {
       for (const o of this.store.list(t.resource, t.namespace)) if (inScope(o)) send('ADDED', o);
       if (initial) {
-        send('BOOKMARK', { kind: t.resource.kind, apiVersion: apiVersionOf(t.resource), metadata: { resourceVersion: this.store.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } } });
+        send('BOOKMARK', {
+          kind: t.resource.kind,
+          apiVersion: apiVersionOf(t.resource),
+          metadata: { resourceVersion: this.store.resourceVersion, annotations: { 'k8s.io/initial-events-end': 'true' } },
+        });
       }
     } else {
       const changes = this.store.changesSince(t.resource, Number(rv));
       if (changes === 'expired') {
-        send('ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${rv} (${this.store.resourceVersion})`, reason: 'Expired', code: 410 });
+        send('ERROR', {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: `too old resource version: ${rv} (${this.store.resourceVersion})`,
+          reason: 'Expired',
+          code: 410,
+        });
         res.end();
         return;
       }
@@ -403,7 +455,9 @@ export class KubeApi {
   private fieldManager(ctx: RequestContext, t: Target, name: string): { param?: string; manager: string } {
     const param = ctx.url.searchParams.get('fieldManager') ?? undefined;
     if (param !== undefined && (param.length > 128 || param.length === 0)) {
-      throw invalid(t.resource.kind, t.resource.group, name, [{ field: 'metadata.managedFields.manager', type: 'FieldValueInvalid', detail: `"${param.slice(0, 20)}…": must be between 1 and 128 characters` }]);
+      throw invalid(t.resource.kind, t.resource.group, name, [
+        { field: 'metadata.managedFields.manager', type: 'FieldValueInvalid', detail: `"${param.slice(0, 20)}…": must be between 1 and 128 characters` },
+      ]);
     }
     const agent = (ctx.req.headers['user-agent'] ?? '').split('/')[0] || 'unknown';
     return { param, manager: param ?? agent };
@@ -422,13 +476,32 @@ export class KubeApi {
   /** Records the manager's fields; every write here is an Update (server-side apply is not served). */
   private withManagedFields(o: KObject, manager: string, fields: Record<string, unknown>, subresource?: string): KObject {
     const operation = 'Update';
-    const entry = { manager, operation, apiVersion: o.apiVersion, time: isoSeconds(Date.now()), fieldsType: 'FieldsV1', fieldsV1: fields, ...(subresource ? { subresource } : {}) };
+    const entry = {
+      manager,
+      operation,
+      apiVersion: o.apiVersion,
+      time: isoSeconds(Date.now()),
+      fieldsType: 'FieldsV1',
+      fieldsV1: fields,
+      ...(subresource ? { subresource } : {}),
+    };
     const others = (o.metadata.managedFields ?? []).filter((m) => !(m.manager === manager && m.operation === operation && m.subresource === subresource));
     return { ...o, metadata: { ...o.metadata, managedFields: [...others, entry] } };
   }
 
-  private record(ctx: RequestContext, verb: string, t: Target, name: string, fieldManager: string | undefined, dryRun: boolean, written: KObject | undefined): void {
-    this.audit.record({ verb, resource: t.resource.plural, subresource: t.subresource, namespace: t.namespace, name, user: ctx.user, fieldManager, dryRun }, written);
+  private record(
+    ctx: RequestContext,
+    verb: string,
+    t: Target,
+    name: string,
+    fieldManager: string | undefined,
+    dryRun: boolean,
+    written: KObject | undefined,
+  ): void {
+    this.audit.record(
+      { verb, resource: t.resource.plural, subresource: t.subresource, namespace: t.namespace, name, user: ctx.user, fieldManager, dryRun },
+      written,
+    );
   }
 
   private async create(ctx: RequestContext, t: Target): Promise<void> {
@@ -438,7 +511,8 @@ export class KubeApi {
     if (object.kind && object.kind !== t.resource.kind) throw badRequest(`the body of the request was a ${String(object.kind)}, not a ${t.resource.kind}`);
     object = stripServerFields({ ...object, apiVersion: apiVersionOf(t.resource), kind: t.resource.kind, metadata: { ...(object.metadata ?? {}) } });
     if (t.resource.namespaced) {
-      if (object.metadata.namespace && object.metadata.namespace !== t.namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      if (object.metadata.namespace && object.metadata.namespace !== t.namespace)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       object.metadata.namespace = t.namespace;
       if (!this.store.get(R.namespaces, undefined, t.namespace ?? '')) throw notFound('namespaces', '', t.namespace ?? '');
     } else {
@@ -446,7 +520,10 @@ export class KubeApi {
     }
     if (!object.metadata.name) {
       const generate = object.metadata.generateName;
-      if (!generate) throw invalid(t.resource.kind, t.resource.group, '', [{ field: 'metadata.name', type: 'FieldValueRequired', detail: 'name or generateName is required' }]);
+      if (!generate)
+        throw invalid(t.resource.kind, t.resource.group, '', [
+          { field: 'metadata.name', type: 'FieldValueRequired', detail: 'name or generateName is required' },
+        ]);
       object.metadata.name = `${generate}${Math.random().toString(36).slice(2, 7)}`;
     }
     const name = object.metadata.name;
@@ -462,7 +539,9 @@ export class KubeApi {
     }
     if (t.resource === R.deployments || t.resource === R.replicasets) prepared = { ...prepared, status: {} };
     prepared = this.withManagedFields(prepared, fm.manager, fieldsOf(body));
-    const result = dryRun ? { ...prepared, metadata: { ...prepared.metadata, uid: randomUUID(), creationTimestamp: isoSeconds(Date.now()) } } : this.store.create(t.resource, prepared);
+    const result = dryRun
+      ? { ...prepared, metadata: { ...prepared.metadata, uid: randomUUID(), creationTimestamp: isoSeconds(Date.now()) } }
+      : this.store.create(t.resource, prepared);
     this.record(ctx, 'create', t, name, fm.param, dryRun, result);
     this.respond(ctx, t, 201, result);
   }
@@ -474,7 +553,13 @@ export class KubeApi {
     return {
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: d.metadata.name, namespace: d.metadata.namespace, uid: d.metadata.uid, resourceVersion: d.metadata.resourceVersion, creationTimestamp: d.metadata.creationTimestamp },
+      metadata: {
+        name: d.metadata.name,
+        namespace: d.metadata.namespace,
+        uid: d.metadata.uid,
+        resourceVersion: d.metadata.resourceVersion,
+        creationTimestamp: d.metadata.creationTimestamp,
+      },
       spec: { replicas: d.spec.replicas ?? 0 },
       status: { replicas: d.status?.replicas ?? 0, selector },
     };
@@ -486,7 +571,11 @@ export class KubeApi {
     const existing = this.existing(t);
     const type = verb === 'patch' ? patchTypeOf(ctx.req.headers['content-type']) : undefined;
     if (verb === 'patch' && !type) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.values(patchTypes).join(', ')}`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${Object.values(patchTypes).join(', ')}`,
+      );
     }
     const body = await this.readJson(ctx);
     const fm = this.fieldManager(ctx, t, name);
@@ -518,14 +607,19 @@ export class KubeApi {
       next = { ...existing, spec: { ...(existing.spec as object), replicas } };
     } else {
       const decoded = decode(t.resource, { ...proposed, apiVersion: existing.apiVersion, kind: existing.kind });
-      const base = { ...decoded, metadata: { ...decoded.metadata, name, namespace: existing.metadata.namespace, managedFields: existing.metadata.managedFields } };
+      const base = {
+        ...decoded,
+        metadata: { ...decoded.metadata, name, namespace: existing.metadata.namespace, managedFields: existing.metadata.managedFields },
+      };
       if (t.subresource === 'status') next = { ...existing, status: decoded.status };
       else if ('status' in t.resource.subresources) next = { ...base, status: existing.status };
       else next = base;
     }
     let prepared = prepareWrite(t.resource, existing, pruneNulls(next), () => this.cluster.usedClusterIPs());
     prepared = this.withManagedFields(prepared, fm.manager, scale ? { 'f:spec': { 'f:replicas': {} } } : fields, t.subresource);
-    const unchanged = canonical({ ...prepared, metadata: { ...prepared.metadata, managedFields: undefined, resourceVersion: undefined } }) === canonical({ ...existing, metadata: { ...existing.metadata, managedFields: undefined, resourceVersion: undefined } });
+    const unchanged =
+      canonical({ ...prepared, metadata: { ...prepared.metadata, managedFields: undefined, resourceVersion: undefined } }) ===
+      canonical({ ...existing, metadata: { ...existing.metadata, managedFields: undefined, resourceVersion: undefined } });
     // A write that changes nothing stores nothing, as the API server skips no-op updates.
     const result = dryRun || unchanged ? (dryRun ? prepared : existing) : this.store.update(t.resource, prepared);
     // The object written through the scale subresource is the Scale, which carries only what the request put on it.
@@ -538,17 +632,33 @@ export class KubeApi {
     if (t.subresource) throw methodNotAllowed();
     const name = t.name ?? '';
     const existing = this.existing(t);
-    const options = ((await this.readJson(ctx)) ?? {}) as { preconditions?: { uid?: string; resourceVersion?: string }; gracePeriodSeconds?: number; propagationPolicy?: string; dryRun?: unknown };
+    const options = ((await this.readJson(ctx)) ?? {}) as {
+      preconditions?: { uid?: string; resourceVersion?: string };
+      gracePeriodSeconds?: number;
+      propagationPolicy?: string;
+      dryRun?: unknown;
+    };
     const q = ctx.url.searchParams;
     const dryRun = this.dryRun(ctx, options);
     const pre = options.preconditions;
     if (pre?.uid && pre.uid !== existing.metadata.uid) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${t.resource.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${existing.metadata.uid}`, { name, group: t.resource.group, kind: t.resource.plural });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${t.resource.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${existing.metadata.uid}`,
+        { name, group: t.resource.group, kind: t.resource.plural },
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) {
-      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${t.resource.plural} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`, { name, group: t.resource.group, kind: t.resource.plural });
+      throw new ApiError(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${t.resource.plural} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`,
+        { name, group: t.resource.group, kind: t.resource.plural },
+      );
     }
-    if (t.resource === R.namespaces && ['default', 'kube-system', 'kube-public'].includes(name)) throw forbidden('namespaces', '', name, 'this namespace may not be deleted');
+    if (t.resource === R.namespaces && ['default', 'kube-system', 'kube-public'].includes(name))
+      throw forbidden('namespaces', '', name, 'this namespace may not be deleted');
     const graceParam = q.get('gracePeriodSeconds');
     const grace = graceParam !== null ? Number(graceParam) : options.gracePeriodSeconds;
     const policy = q.get('propagationPolicy') ?? options.propagationPolicy;
@@ -599,7 +709,11 @@ export class KubeApi {
     }
     const query = ctx.url.search;
     const answer = this.cluster.kubelet.http(pod, port, `/${t.rest}${query}`);
-    ctx.res.writeHead(answer.status, { 'Content-Type': answer.contentType, 'Content-Length': Buffer.byteLength(answer.body), 'Cache-Control': 'no-cache, private' });
+    ctx.res.writeHead(answer.status, {
+      'Content-Type': answer.contentType,
+      'Content-Length': Buffer.byteLength(answer.body),
+      'Cache-Control': 'no-cache, private',
+    });
     ctx.res.end(ctx.req.method === 'HEAD' ? undefined : answer.body);
   }
 }

@@ -115,9 +115,7 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
   if (version === undefined) return [line(t0, 'info', `container started (${run.image})`)];
   const lines: LogLine[] = [line(t0, 'info', `${appName} ${version} starting (node v20.19.0, pid 1)`)];
   const debug = level(run.env) === 'debug';
-  const cfg = ['LOG_LEVEL', 'AGENT_MAX_WORKERS', 'AGENT_TIMEOUT_SECONDS']
-    .map((k) => `${k}=${run.env.get(k)?.value ?? '<unset>'}`)
-    .join(' ');
+  const cfg = ['LOG_LEVEL', 'AGENT_MAX_WORKERS', 'AGENT_TIMEOUT_SECONDS'].map((k) => `${k}=${run.env.get(k)?.value ?? '<unset>'}`).join(' ');
   lines.push(line(t0 + 3, 'info', `config: ${cfg}`));
   if (debug) {
     const fromSecret = [...run.env].filter(([, v]) => v.source === 'secret').map(([k]) => k);

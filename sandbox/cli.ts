@@ -65,39 +65,52 @@ program
   .option('--canary <value>', 'plant this value as a secret, a literal env value and in a log line')
   .option('--rollout-ms <ms>', 'about how long a rollout takes', integer(50, 600_000))
   .option('--crash-loop-ms <ms>', 'back-off between restarts of a crashing container', integer(50, 600_000))
-  .action(async (o: { scenario: ScenarioName; port: number; host: string; advertiseHost?: string; tokenFile?: string; services: number; kubeconfig: string; canary?: string; rolloutMs?: number; crashLoopMs?: number }) => {
-    const kubeconfigPath = resolve(o.kubeconfig);
-    const sandbox = await startSandbox({
-      port: o.port,
-      host: o.host,
-      advertiseHost: o.advertiseHost,
-      tokenFile: o.tokenFile ? resolve(o.tokenFile) : undefined,
-      scenario: o.scenario,
-      services: o.services,
-      kubeconfigPath,
-      canary: o.canary,
-      timing: { rolloutMs: o.rolloutMs, crashLoopMs: o.crashLoopMs },
-    });
-    const port = new URL(sandbox.url).port;
-    process.stdout.write(
-      [
-        `sandbox cluster on https://127.0.0.1:${port} (plain http on the same port)`,
-        `kubeconfig: ${kubeconfigPath}`,
-        `  export KUBECONFIG=${kubeconfigPath}`,
-        `scenario ${o.scenario} on ${sandbox.serviceNames.length === 1 ? sandbox.serviceNames[0] : `${sandbox.serviceNames.length} services`}`,
-        'Ctrl-C to stop',
-        '',
-      ].join('\n'),
-    );
-    const stop = () => {
-      sandbox.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
+  .action(
+    async (o: {
+      scenario: ScenarioName;
+      port: number;
+      host: string;
+      advertiseHost?: string;
+      tokenFile?: string;
+      services: number;
+      kubeconfig: string;
+      canary?: string;
+      rolloutMs?: number;
+      crashLoopMs?: number;
+    }) => {
+      const kubeconfigPath = resolve(o.kubeconfig);
+      const sandbox = await startSandbox({
+        port: o.port,
+        host: o.host,
+        advertiseHost: o.advertiseHost,
+        tokenFile: o.tokenFile ? resolve(o.tokenFile) : undefined,
+        scenario: o.scenario,
+        services: o.services,
+        kubeconfigPath,
+        canary: o.canary,
+        timing: { rolloutMs: o.rolloutMs, crashLoopMs: o.crashLoopMs },
+      });
+      const port = new URL(sandbox.url).port;
+      process.stdout.write(
+        [
+          `sandbox cluster on https://127.0.0.1:${port} (plain http on the same port)`,
+          `kubeconfig: ${kubeconfigPath}`,
+          `  export KUBECONFIG=${kubeconfigPath}`,
+          `scenario ${o.scenario} on ${sandbox.serviceNames.length === 1 ? sandbox.serviceNames[0] : `${sandbox.serviceNames.length} services`}`,
+          'Ctrl-C to stop',
+          '',
+        ].join('\n'),
       );
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+      const stop = () => {
+        sandbox.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+  );
 
 program
   .command('break')

@@ -36,7 +36,10 @@ export class Cluster {
   private lastPrune = 0;
   private lastError: string | undefined;
 
-  constructor(readonly timing: Timing, options: ClusterOptions) {
+  constructor(
+    readonly timing: Timing,
+    options: ClusterOptions,
+  ) {
     const usedClusterIPs = () => this.usedClusterIPs();
     this.scheduler = new Scheduler(this.store, this.events, timing);
     this.controller = new DeploymentController(this.store, this.events, usedClusterIPs);
@@ -125,7 +128,12 @@ export function endpointPods(store: Store, s: ServiceState): (Pod | undefined)[]
  * A service is recovered when all replicas of its current revision are ready and
  * every backend (by default: its endpoints' pods) answers 200 on both health paths.
  */
-export function serviceRecovered(store: Store, kubelet: Kubelet, s: ServiceState, backends: (store: Store, s: ServiceState) => (Pod | undefined)[] = endpointPods): boolean {
+export function serviceRecovered(
+  store: Store,
+  kubelet: Kubelet,
+  s: ServiceState,
+  backends: (store: Store, s: ServiceState) => (Pod | undefined)[] = endpointPods,
+): boolean {
   const d = store.get<Deployment>(R.deployments, s.namespace, s.names.name);
   const want = d?.spec.replicas ?? 0;
   const st = d?.status;

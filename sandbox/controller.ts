@@ -98,7 +98,9 @@ export function replicaSetFor(d: Deployment, template: PodTemplate, revision: nu
       namespace: d.metadata.namespace,
       labels,
       annotations: rsAnnotations(d, revision, undefined),
-      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid ?? '', controller: true, blockOwnerDeletion: true },
+      ],
       generation: 1,
     },
     spec: {
@@ -199,7 +201,9 @@ export class DeploymentController {
       }
     } else if (active.length > want) {
       const rank = (p: Pod) => (!p.spec.nodeName ? 0 : p.status?.phase === 'Pending' ? 1 : isReady(p) ? 3 : 2);
-      const victims = [...active].sort((a, b) => rank(a) - rank(b) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '')).slice(0, active.length - want);
+      const victims = [...active]
+        .sort((a, b) => rank(a) - rank(b) || (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''))
+        .slice(0, active.length - want);
       for (const pod of victims) {
         requestPodDeletion(this.store, pod);
         this.events.record(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`, { component: 'replicaset-controller' });
@@ -209,7 +213,10 @@ export class DeploymentController {
     const ready = active.filter(isReady).length;
     let conditions = rs.status?.conditions ?? [];
     const stamp = isoSeconds(now);
-    if (failure) conditions = setCondition(conditions, { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure }, stamp).map(({ lastUpdateTime: _u, ...c }) => c);
+    if (failure)
+      conditions = setCondition(conditions, { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure }, stamp).map(
+        ({ lastUpdateTime: _u, ...c }) => c,
+      );
     else conditions = conditions.filter((c) => c.type !== 'ReplicaFailure');
     const status = {
       replicas: active.length,
@@ -236,7 +243,9 @@ export class DeploymentController {
         namespace: rs.metadata.namespace,
         labels: template.metadata?.labels ?? {},
         ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid ?? '', controller: true, blockOwnerDeletion: true },
+        ],
       },
       spec: structuredClone(template.spec),
     };
@@ -258,10 +267,16 @@ export class DeploymentController {
   private scale(d: Deployment, rs: ReplicaSet, replicas: number): ReplicaSet {
     const from = rs.spec.replicas ?? 0;
     if (from === replicas) return rs;
-    const annotations = { ...rs.metadata.annotations, [desiredAnnotation]: String(d.spec.replicas ?? 1), [maxAnnotation]: String((d.spec.replicas ?? 1) + surgeAndUnavailable(d).surge) };
+    const annotations = {
+      ...rs.metadata.annotations,
+      [desiredAnnotation]: String(d.spec.replicas ?? 1),
+      [maxAnnotation]: String((d.spec.replicas ?? 1) + surgeAndUnavailable(d).surge),
+    };
     const updated = this.store.update(R.replicasets, { ...rs, metadata: { ...rs.metadata, annotations }, spec: { ...rs.spec, replicas } });
     const direction = replicas > from ? 'up' : 'down';
-    this.events.record(d, 'Normal', 'ScalingReplicaSet', `Scaled ${direction} replica set ${rs.metadata.name} to ${replicas} from ${from}`, { component: 'deployment-controller' });
+    this.events.record(d, 'Normal', 'ScalingReplicaSet', `Scaled ${direction} replica set ${rs.metadata.name} to ${replicas} from ${from}`, {
+      component: 'deployment-controller',
+    });
     return updated;
   }
 
@@ -286,11 +301,20 @@ export class DeploymentController {
       let candidate = replicaSetFor(d, template, maxOld + 1, initial);
       // A hash collision with an unrelated replica set: real controllers bump collisionCount.
       for (let n = 1; this.store.get(R.replicasets, d.metadata.namespace, candidate.metadata.name); n++) {
-        candidate = { ...candidate, metadata: { ...candidate.metadata, name: `${d.metadata.name}-${templateHash({ ...template, metadata: { ...template.metadata, annotations: { ...template.metadata?.annotations, collision: String(n) } } })}` } };
+        candidate = {
+          ...candidate,
+          metadata: {
+            ...candidate.metadata,
+            name: `${d.metadata.name}-${templateHash({ ...template, metadata: { ...template.metadata, annotations: { ...template.metadata?.annotations, collision: String(n) } } })}`,
+          },
+        };
       }
       rs = this.store.create(R.replicasets, candidate);
       created = true;
-      if (initial > 0) this.events.record(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rs.metadata.name} to ${initial} from 0`, { component: 'deployment-controller' });
+      if (initial > 0)
+        this.events.record(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rs.metadata.name} to ${initial} from 0`, {
+          component: 'deployment-controller',
+        });
     }
     const revision = rs ? String(revisionOf(rs)) : undefined;
     if (revision && d.metadata.annotations?.[revisionAnnotation] !== revision) {
@@ -329,7 +353,12 @@ export class DeploymentController {
           if (current > replicas) newRS = this.scale(d, newRS, replicas);
           else if (current < replicas) newRS = this.scale(d, newRS, current + Math.max(0, Math.min(replicas + surge - total, replicas - current)));
         }
-        this.scaleDownOld(d, all.filter((rs) => !same(rs, newRS)), newRS, replicas - unavailable);
+        this.scaleDownOld(
+          d,
+          all.filter((rs) => !same(rs, newRS)),
+          newRS,
+          replicas - unavailable,
+        );
       }
     }
     all = this.store.owned<ReplicaSet>(R.replicasets, uid).filter((rs) => controllerRef(rs, 'Deployment')?.uid === uid);
@@ -385,7 +414,10 @@ export class DeploymentController {
     const rsName = newRS?.metadata.name ?? d.metadata.name;
     const complete = updated === want && replicas === want && available === want;
     const progressed =
-      updated > (prev.updatedReplicas ?? 0) || ready > (prev.readyReplicas ?? 0) || available > (prev.availableReplicas ?? 0) || replicas - updated < (prev.replicas ?? 0) - (prev.updatedReplicas ?? 0);
+      updated > (prev.updatedReplicas ?? 0) ||
+      ready > (prev.readyReplicas ?? 0) ||
+      available > (prev.availableReplicas ?? 0) ||
+      replicas - updated < (prev.replicas ?? 0) - (prev.updatedReplicas ?? 0);
     const specChanged = (d.metadata.generation ?? 1) !== prev.observedGeneration;
     const progressing = conditions.find((c) => c.type === 'Progressing');
     // A finished rollout is not watched for progress any more: pods that crash later
@@ -395,13 +427,33 @@ export class DeploymentController {
     if (settled) {
       // Nothing to estimate: the condition stays as the finished rollout left it.
     } else if (complete) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }, stamp);
+      conditions = setCondition(
+        conditions,
+        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` },
+        stamp,
+      );
     } else if (createdNew) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"`, lastUpdateTime: stamp }, stamp);
+      conditions = setCondition(
+        conditions,
+        { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated', message: `Created new replica set "${rsName}"`, lastUpdateTime: stamp },
+        stamp,
+      );
     } else if (progressed || specChanged || !progressing) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: stamp }, stamp);
-    } else if (progressing.reason !== 'ProgressDeadlineExceeded' && progressing.reason !== 'NewReplicaSetAvailable' && now - Date.parse(progressing.lastUpdateTime ?? stamp) > deadlineMs) {
-      conditions = setCondition(conditions, { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` }, stamp);
+      conditions = setCondition(
+        conditions,
+        { type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.`, lastUpdateTime: stamp },
+        stamp,
+      );
+    } else if (
+      progressing.reason !== 'ProgressDeadlineExceeded' &&
+      progressing.reason !== 'NewReplicaSetAvailable' &&
+      now - Date.parse(progressing.lastUpdateTime ?? stamp) > deadlineMs
+    ) {
+      conditions = setCondition(
+        conditions,
+        { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${rsName}" has timed out progressing.` },
+        stamp,
+      );
     }
     const failure = newRS?.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
     conditions = failure
@@ -424,7 +476,9 @@ export class DeploymentController {
   /** Deletes the oldest empty replica sets beyond revisionHistoryLimit. */
   private cleanup(d: Deployment, all: ReplicaSet[], newRS: ReplicaSet | undefined): void {
     const limit = d.spec.revisionHistoryLimit ?? 10;
-    const old = all.filter((rs) => !same(rs, newRS) && (rs.spec.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0).sort((a, b) => revisionOf(a) - revisionOf(b));
+    const old = all
+      .filter((rs) => !same(rs, newRS) && (rs.spec.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0)
+      .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of old.slice(0, Math.max(0, old.length - limit))) {
       if (this.store.owned(R.pods, rs.metadata.uid ?? '').length === 0) this.store.remove(R.replicasets, rs.metadata.namespace, rs.metadata.name);
     }

@@ -77,7 +77,10 @@ export class EndpointsController {
     if (pods.length > 0 && ports.length > 0) {
       const sample = pods[0] as Pod;
       const ready = pods.filter(isReady).map(address).sort(byIp);
-      const notReady = pods.filter((p) => !isReady(p)).map(address).sort(byIp);
+      const notReady = pods
+        .filter((p) => !isReady(p))
+        .map(address)
+        .sort(byIp);
       subsets.push({
         ...(ready.length ? { addresses: ready } : {}),
         ...(notReady.length ? { notReadyAddresses: notReady } : {}),
@@ -91,7 +94,10 @@ export class EndpointsController {
       ...(subsets.length ? { subsets } : {}),
     };
     if (!existing) this.store.create(R.endpoints, next);
-    else if (JSON.stringify(next.subsets) !== JSON.stringify(existing.subsets) || JSON.stringify(next.metadata.labels) !== JSON.stringify(existing.metadata.labels)) {
+    else if (
+      JSON.stringify(next.subsets) !== JSON.stringify(existing.subsets) ||
+      JSON.stringify(next.metadata.labels) !== JSON.stringify(existing.metadata.labels)
+    ) {
       this.store.update(R.endpoints, next);
     }
     const nextSlice: KObject = {
@@ -116,7 +122,8 @@ export class EndpointsController {
       ports: subsets[0]?.ports ?? [],
     };
     if (!slice) this.store.create(R.endpointslices, nextSlice);
-    else if (JSON.stringify({ ...nextSlice, metadata: undefined }) !== JSON.stringify({ ...slice, metadata: undefined })) this.store.update(R.endpointslices, nextSlice);
+    else if (JSON.stringify({ ...nextSlice, metadata: undefined }) !== JSON.stringify({ ...slice, metadata: undefined }))
+      this.store.update(R.endpointslices, nextSlice);
   }
 
   /**
@@ -140,7 +147,8 @@ export class EndpointsController {
     this.roundRobin.set(key, n + 1);
     const chosen = candidates[n % candidates.length] as { a: EndpointAddress; port: number };
     const pod = this.store.get<Pod>(R.pods, chosen.a.targetRef?.namespace ?? namespace, chosen.a.targetRef?.name ?? '');
-    if (!pod) throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${chosen.a.ip}:${chosen.port}: connect: connection refused`);
+    if (!pod)
+      throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${chosen.a.ip}:${chosen.port}: connect: connection refused`);
     return { pod, port: chosen.port };
   }
 }

@@ -65,9 +65,11 @@ function checkOptions(o: SandboxOptions): void {
   const problems: string[] = [];
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)) problems.push(`port ${o.port} is not 0..65535`);
   if (o.services !== undefined && (!Number.isInteger(o.services) || o.services < 1 || o.services > 999)) problems.push(`services ${o.services} is not 1..999`);
-  if (o.scenario !== undefined && !scenarioNames.includes(o.scenario)) problems.push(`unknown scenario "${String(o.scenario)}" (one of ${scenarioNames.join(', ')})`);
+  if (o.scenario !== undefined && !scenarioNames.includes(o.scenario))
+    problems.push(`unknown scenario "${String(o.scenario)}" (one of ${scenarioNames.join(', ')})`);
   if (o.token !== undefined && !/^[\x21-\x7e]+$/.test(o.token)) problems.push('token must be non-empty printable ASCII without spaces');
-  for (const [k, v] of Object.entries(o.timing ?? {})) if (v !== undefined && (!Number.isFinite(v) || v <= 0)) problems.push(`timing.${k} must be a positive number`);
+  for (const [k, v] of Object.entries(o.timing ?? {}))
+    if (v !== undefined && (!Number.isFinite(v) || v <= 0)) problems.push(`timing.${k} must be a positive number`);
   if (problems.length > 0) throw new Error(`invalid sandbox options: ${problems.join('; ')}`);
 }
 

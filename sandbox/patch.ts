@@ -23,8 +23,7 @@ export function patchTypeOf(contentType: string | undefined): PatchType | undefi
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const unprocessable = (detail: string): ApiError =>
-  new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${detail}`);
+const unprocessable = (detail: string): ApiError => new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${detail}`);
 
 /** Applies a patch of the given type to a copy of `original`. */
 export function applyPatch(type: PatchType, original: object, patch: unknown, kind: string): JsonObject {

@@ -8,7 +8,19 @@
 // created: fixing a secret or config map needs a restart to take effect, as the
 // runbook says ("restore, then restart").
 import { createHash } from 'node:crypto';
-import { appReady, cpuUsage, httpAnswer, listening, logLines, memoryUsage, startOutcome, type AppRun, type Env, type EnvValue, type HttpAnswer } from './app.js';
+import {
+  appReady,
+  cpuUsage,
+  httpAnswer,
+  listening,
+  logLines,
+  memoryUsage,
+  startOutcome,
+  type AppRun,
+  type Env,
+  type EnvValue,
+  type HttpAnswer,
+} from './app.js';
 import { ApiError, badRequest } from './errors.js';
 import type { EventRecorder } from './events.js';
 import { bytes, formatBytes, formatCpu } from './quantity.js';
@@ -216,7 +228,12 @@ export class Kubelet {
       sim.stage = 'backoff';
       sim.until = now + this.timing.crashLoopMs;
       this.writeStatus(sim, pod, now);
-      this.containerEvent(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${this.main(pod).name} in pod ${pod.metadata.name}_${sim.namespace}(${sim.uid})`);
+      this.containerEvent(
+        pod,
+        'Warning',
+        'BackOff',
+        `Back-off restarting failed container ${this.main(pod).name} in pod ${pod.metadata.name}_${sim.namespace}(${sim.uid})`,
+      );
       return;
     }
     const ready = sim.exitAt === undefined && appReady(run, now, this.timing.readyMs);
@@ -227,7 +244,8 @@ export class Kubelet {
     if (!ready && listening(run) && now - run.startedAt >= this.timing.readyMs && now - sim.lastUnhealthy >= this.timing.crashLoopMs) {
       sim.lastUnhealthy = now;
       const answer = httpAnswer(run, 8080, '/health/ready', now, this.timing.readyMs);
-      if (answer.status !== 200) this.containerEvent(pod, 'Warning', 'Unhealthy', `Readiness probe failed: HTTP probe failed with statuscode: ${answer.status}`);
+      if (answer.status !== 200)
+        this.containerEvent(pod, 'Warning', 'Unhealthy', `Readiness probe failed: HTTP probe failed with statuscode: ${answer.status}`);
     }
   }
 
@@ -312,7 +330,14 @@ export class Kubelet {
 
   private mainStatus(sim: SimPod, c: Container): ContainerStatus {
     const image = c.image ?? '';
-    const base = { name: c.name, image, imageID: '', restartCount: sim.restarts, ready: sim.ready, started: sim.stage === 'running' || sim.stage === 'terminating' };
+    const base = {
+      name: c.name,
+      image,
+      imageID: '',
+      restartCount: sim.restarts,
+      ready: sim.ready,
+      started: sim.stage === 'running' || sim.stage === 'terminating',
+    };
     const lastState = sim.previous
       ? {
           terminated: {
@@ -335,7 +360,12 @@ export class Kubelet {
           ...base,
           imageID,
           containerID: sim.previous?.id,
-          state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off ${Math.max(1, Math.round(this.timing.crashLoopMs / 1000))}s restarting failed container=${c.name} pod=${sim.name}_${sim.namespace}(${sim.uid})` } },
+          state: {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `back-off ${Math.max(1, Math.round(this.timing.crashLoopMs / 1000))}s restarting failed container=${c.name} pod=${sim.name}_${sim.namespace}(${sim.uid})`,
+            },
+          },
           lastState,
         };
       default:
@@ -380,7 +410,15 @@ export class Kubelet {
       if (previous) throw badRequest(`previous terminated container "${containerName}" in pod "${pod.metadata.name}" not found`);
       const started = sim && sim.stage !== 'creating' && sim.stage !== 'configError';
       run = started
-        ? { podName: pod.metadata.name, image: pod.spec.containers[index]?.image ?? '', env: new Map(), service: undefined, startedAt: sim.startTime, memoryLimit: undefined, outcome: { kind: 'ok' } }
+        ? {
+            podName: pod.metadata.name,
+            image: pod.spec.containers[index]?.image ?? '',
+            env: new Map(),
+            service: undefined,
+            startedAt: sim.startTime,
+            memoryLimit: undefined,
+            outcome: { kind: 'ok' },
+          }
         : undefined;
     } else if (previous) {
       run = sim?.previous?.run;

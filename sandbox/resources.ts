@@ -32,7 +32,15 @@ function resource(r: Partial<ResourceType> & Pick<ResourceType, 'group' | 'versi
 }
 
 export const R = {
-  namespaces: resource({ group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], subresources: status('Namespace') }),
+  namespaces: resource({
+    group: '',
+    version: 'v1',
+    plural: 'namespaces',
+    kind: 'Namespace',
+    namespaced: false,
+    shortNames: ['ns'],
+    subresources: status('Namespace'),
+  }),
   nodes: resource({ group: '', version: 'v1', plural: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], subresources: status('Node') }),
   pods: resource({
     group: '',
@@ -49,7 +57,16 @@ export const R = {
     },
   }),
   events: resource({ group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true, shortNames: ['ev'] }),
-  resourcequotas: resource({ group: '', version: 'v1', plural: 'resourcequotas', singular: 'resourcequota', kind: 'ResourceQuota', namespaced: true, shortNames: ['quota'], subresources: status('ResourceQuota') }),
+  resourcequotas: resource({
+    group: '',
+    version: 'v1',
+    plural: 'resourcequotas',
+    singular: 'resourcequota',
+    kind: 'ResourceQuota',
+    namespaced: true,
+    shortNames: ['quota'],
+    subresources: status('ResourceQuota'),
+  }),
   configmaps: resource({ group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true, shortNames: ['cm'] }),
   secrets: resource({ group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true }),
   services: resource({
@@ -85,13 +102,45 @@ export const R = {
     subresources: { ...status('ReplicaSet'), scale: { kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] } },
   }),
   endpointslices: resource({ group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true }),
-  ingresses: resource({ group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true, shortNames: ['ing'], subresources: status('Ingress') }),
+  ingresses: resource({
+    group: 'networking.k8s.io',
+    version: 'v1',
+    plural: 'ingresses',
+    kind: 'Ingress',
+    namespaced: true,
+    shortNames: ['ing'],
+    subresources: status('Ingress'),
+  }),
   roles: resource({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', kind: 'Role', namespaced: true }),
   rolebindings: resource({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true }),
   clusterroles: resource({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
-  clusterrolebindings: resource({ group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false }),
-  podmetrics: resource({ group: 'metrics.k8s.io', version: 'v1beta1', plural: 'pods', singular: 'podmetrics', kind: 'PodMetrics', namespaced: true, verbs: ['get', 'list'], computed: true }),
-  nodemetrics: resource({ group: 'metrics.k8s.io', version: 'v1beta1', plural: 'nodes', singular: 'nodemetrics', kind: 'NodeMetrics', namespaced: false, verbs: ['get', 'list'], computed: true }),
+  clusterrolebindings: resource({
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural: 'clusterrolebindings',
+    kind: 'ClusterRoleBinding',
+    namespaced: false,
+  }),
+  podmetrics: resource({
+    group: 'metrics.k8s.io',
+    version: 'v1beta1',
+    plural: 'pods',
+    singular: 'podmetrics',
+    kind: 'PodMetrics',
+    namespaced: true,
+    verbs: ['get', 'list'],
+    computed: true,
+  }),
+  nodemetrics: resource({
+    group: 'metrics.k8s.io',
+    version: 'v1beta1',
+    plural: 'nodes',
+    singular: 'nodemetrics',
+    kind: 'NodeMetrics',
+    namespaced: false,
+    verbs: ['get', 'list'],
+    computed: true,
+  }),
 } as const;
 
 export const allResources: readonly ResourceType[] = Object.values(R);

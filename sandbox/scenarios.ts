@@ -13,15 +13,7 @@ import type { ConfigMap, Container, Deployment, KObject, Node, Pod, Secret, Serv
 import { badImage, hogNamespace, type ServiceState, type World } from './world.js';
 
 export type ScenarioName =
-  | 'healthy'
-  | 'bad-rollout'
-  | 'oom'
-  | 'missing-secret'
-  | 'config-error'
-  | 'scaled-to-zero'
-  | 'unschedulable'
-  | 'selector-mismatch'
-  | 'dependency-down';
+  'healthy' | 'bad-rollout' | 'oom' | 'missing-secret' | 'config-error' | 'scaled-to-zero' | 'unschedulable' | 'selector-mismatch' | 'dependency-down';
 
 export const scenarioNames: readonly ScenarioName[] = [
   'healthy',
@@ -88,7 +80,13 @@ function fillNodes(ctx: ScenarioContext, targets: ServiceState[]): void {
       metadata: { name: `etl-worker-${node.metadata.name}-${Date.now().toString(36)}`, namespace: hogNamespace, labels: hogLabel },
       spec: {
         nodeName: node.metadata.name,
-        containers: [{ name: 'etl-worker', image: 'registry.example.com/data/etl-worker:2.3.1', resources: { requests: { cpu: '100m', memory: `${hogMi}Mi` }, limits: { memory: `${hogMi}Mi` } } }],
+        containers: [
+          {
+            name: 'etl-worker',
+            image: 'registry.example.com/data/etl-worker:2.3.1',
+            resources: { requests: { cpu: '100m', memory: `${hogMi}Mi` }, limits: { memory: `${hogMi}Mi` } },
+          },
+        ],
       },
     };
     ctx.store.create(R.pods, { ...prepareWrite(R.pods, undefined, draft, ctx.usedClusterIPs), status: { phase: 'Pending', qosClass: 'Burstable' } });
@@ -114,7 +112,10 @@ export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targ
         const d = deploymentOf(ctx, s);
         const next = withContainer(d, container, (c) => ({ ...c, image: badImage }));
         const cause = `release ${badImage.split(':')[1]}: kubectl set image deployment/${name} ${container}=${badImage}`;
-        write(ctx, R.deployments, d, { ...next, metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } } });
+        write(ctx, R.deployments, d, {
+          ...next,
+          metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } },
+        });
         break;
       }
       case 'oom':
@@ -168,7 +169,13 @@ export function healServices(ctx: ScenarioContext, targets: ServiceState[]): voi
     let envRestored = false;
     const secret = ctx.store.get<Secret>(R.secrets, s.namespace, s.names.secret);
     if (!secret) {
-      ctx.store.create(R.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: s.names.secret, namespace: s.namespace, labels: { app: s.names.name } }, type: 'Opaque', data: s.baseline.secretData });
+      ctx.store.create(R.secrets, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: s.names.secret, namespace: s.namespace, labels: { app: s.names.name } },
+        type: 'Opaque',
+        data: s.baseline.secretData,
+      });
       envRestored = true;
     } else if (!secret.data?.ANTHROPIC_API_KEY) {
       write(ctx, R.secrets, secret, { ...secret, data: { ...secret.data, ANTHROPIC_API_KEY: s.baseline.secretData.ANTHROPIC_API_KEY ?? '' } });
@@ -176,7 +183,12 @@ export function healServices(ctx: ScenarioContext, targets: ServiceState[]): voi
     }
     const cm = ctx.store.get<ConfigMap>(R.configmaps, s.namespace, s.names.configMap);
     if (!cm) {
-      ctx.store.create(R.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: s.names.configMap, namespace: s.namespace, labels: { app: s.names.name } }, data: s.baseline.configData });
+      ctx.store.create(R.configmaps, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: s.names.configMap, namespace: s.namespace, labels: { app: s.names.name } },
+        data: s.baseline.configData,
+      });
       envRestored = true;
     } else if (JSON.stringify(cm.data) !== JSON.stringify(s.baseline.configData)) {
       write(ctx, R.configmaps, cm, { ...cm, data: s.baseline.configData });

@@ -84,10 +84,15 @@ export class Scheduler {
         const alloc = node.status?.allocatable ?? {};
         const [cpu, memory, pods] = [milliCpu(alloc.cpu), bytes(alloc.memory), Number(alloc.pods ?? 110)];
         if (node.spec?.unschedulable) note('node(s) were unschedulable');
-        else if (!nodeReady(node)) note("node(s) had untolerated taint {node.kubernetes.io/not-ready: }");
-        else if (Object.entries(pod.spec.nodeSelector ?? {}).some(([k, v]) => node.metadata.labels?.[k] !== v)) note("node(s) didn't match Pod's node affinity/selector");
+        else if (!nodeReady(node)) note('node(s) had untolerated taint {node.kubernetes.io/not-ready: }');
+        else if (Object.entries(pod.spec.nodeSelector ?? {}).some(([k, v]) => node.metadata.labels?.[k] !== v))
+          note("node(s) didn't match Pod's node affinity/selector");
         else {
-          const fits = [need.requestCpu <= cpu - u.cpu || 'Insufficient cpu', need.requestMemory <= memory - u.memory || 'Insufficient memory', u.pods < pods || 'Too many pods'];
+          const fits = [
+            need.requestCpu <= cpu - u.cpu || 'Insufficient cpu',
+            need.requestMemory <= memory - u.memory || 'Insufficient memory',
+            u.pods < pods || 'Too many pods',
+          ];
           const failed = fits.filter((f): f is string => f !== true);
           failed.forEach(note);
           if (failed.length === 0) {
@@ -113,21 +118,39 @@ export class Scheduler {
 
   private bind(pod: Pod, node: Node, now: number): void {
     const conditions = [{ type: 'PodScheduled', status: 'True' as const, lastProbeTime: null, lastTransitionTime: isoSeconds(now) }];
-    const bound = this.store.update(R.pods, { ...pod, spec: { ...pod.spec, nodeName: node.metadata.name }, status: { ...pod.status, phase: 'Pending', conditions } });
-    this.events.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node.metadata.name}`, { component: 'default-scheduler' });
+    const bound = this.store.update(R.pods, {
+      ...pod,
+      spec: { ...pod.spec, nodeName: node.metadata.name },
+      status: { ...pod.status, phase: 'Pending', conditions },
+    });
+    this.events.record(bound, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${node.metadata.name}`, {
+      component: 'default-scheduler',
+    });
   }
 
   private unschedulable(key: string, pod: Pod, nodeCount: number, reasons: Map<string, number>, now: number): void {
-    const detail = [...reasons].sort(([a], [b]) => a.localeCompare(b)).map(([r, n]) => `${n} ${r}`).join(', ');
+    const detail = [...reasons]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([r, n]) => `${n} ${r}`)
+      .join(', ');
     const message = `0/${nodeCount} nodes are available: ${detail || 'no nodes available to schedule pods'}. preemption: 0/${nodeCount} nodes are available: ${nodeCount} No preemption victims found for incoming pod.`;
     const last = this.lastFailure.get(key);
     // The scheduler retries with back-off; record at most one attempt per back-off period.
     if (last && last.message === message && now - last.at < this.timing.crashLoopMs) return;
     this.lastFailure.set(key, { at: now, message });
-    const condition = { type: 'PodScheduled', status: 'False' as const, reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: isoSeconds(now) };
+    const condition = {
+      type: 'PodScheduled',
+      status: 'False' as const,
+      reason: 'Unschedulable',
+      message,
+      lastProbeTime: null,
+      lastTransitionTime: isoSeconds(now),
+    };
     const current = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     const updated =
-      current?.status === 'False' && current.message === message ? pod : this.store.update(R.pods, { ...pod, status: { ...pod.status, phase: 'Pending', conditions: [condition] } });
+      current?.status === 'False' && current.message === message
+        ? pod
+        : this.store.update(R.pods, { ...pod, status: { ...pod.status, phase: 'Pending', conditions: [condition] } });
     this.events.record(updated, 'Warning', 'FailedScheduling', message, { component: 'default-scheduler' });
   }
 }

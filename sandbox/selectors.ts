@@ -4,9 +4,7 @@ import { badRequest } from './errors.js';
 import type { KObject, LabelSelectorSpec } from './types.js';
 
 type Requirement =
-  | { op: 'eq' | 'neq'; key: string; value: string }
-  | { op: 'in' | 'notin'; key: string; values: string[] }
-  | { op: 'exists' | 'notexists'; key: string };
+  { op: 'eq' | 'neq'; key: string; value: string } | { op: 'in' | 'notin'; key: string; values: string[] } | { op: 'exists' | 'notexists'; key: string };
 
 export type LabelMatcher = (labels: Record<string, string> | undefined) => boolean;
 
@@ -66,7 +64,10 @@ export function parseLabelSelector(text: string | null): LabelQuery {
   for (const term of splitTerms(text)) {
     let m: RegExpExecArray | null;
     if ((m = /^([^\s!=(),]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term))) {
-      const values = (m[3] ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+      const values = (m[3] ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean);
       requirements.push({ op: m[2] as 'in' | 'notin', key: m[1] ?? '', values });
     } else if ((m = /^([^\s!=]+)\s*(==|=|!=)\s*([^\s,]*)$/.exec(term))) {
       requirements.push({ op: m[2] === '!=' ? 'neq' : 'eq', key: m[1] ?? '', value: m[3] ?? '' });

@@ -62,7 +62,14 @@ function sendError(res: ServerResponse, e: unknown): void {
     res.destroy();
     return;
   }
-  const error = e instanceof ApiError ? e : new ApiError(500, 'InternalError', `an error on the server ("${e instanceof Error ? e.message : String(e)}") has prevented the request from succeeding`);
+  const error =
+    e instanceof ApiError
+      ? e
+      : new ApiError(
+          500,
+          'InternalError',
+          `an error on the server ("${e instanceof Error ? e.message : String(e)}") has prevented the request from succeeding`,
+        );
   const retry = error.details?.retryAfterSeconds;
   sendJson(res, error.code, error.toStatus(), retry !== undefined ? { 'Retry-After': String(retry) } : {});
 }

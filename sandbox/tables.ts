@@ -21,7 +21,13 @@ interface Printer {
 }
 
 const col = (name: string, type: Column['type'], description: string, priority = 0, format = ''): Column => ({ name, type, format, description, priority });
-const nameCol = col('Name', 'string', "Name must be unique within a namespace. It is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.", 0, 'name');
+const nameCol = col(
+  'Name',
+  'string',
+  'Name must be unique within a namespace. It is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.',
+  0,
+  'name',
+);
 const ageCol = col('Age', 'string', 'CreationTimestamp is a timestamp representing the server time when this object was created.');
 const created = (o: KObject, now: number) => age(o.metadata.creationTimestamp, now);
 
@@ -107,7 +113,17 @@ const printers = new Map<ResourceType, Printer>([
       row: (o, now) => {
         const pod = o as Pod;
         const s = podStatus(pod, now);
-        return [pod.metadata.name, s.ready, s.reason, s.restarts, created(pod, now), pod.status?.podIP ?? '<none>', pod.spec.nodeName ?? '<none>', '<none>', '<none>'];
+        return [
+          pod.metadata.name,
+          s.ready,
+          s.reason,
+          s.restarts,
+          created(pod, now),
+          pod.status?.podIP ?? '<none>',
+          pod.spec.nodeName ?? '<none>',
+          '<none>',
+          '<none>',
+        ];
       },
     },
   ],
@@ -122,12 +138,26 @@ const printers = new Map<ResourceType, Printer>([
         ageCol,
         col('Containers', 'string', 'Names of each container in the template.', 1),
         col('Images', 'string', 'Images referenced by each container in the template.', 1),
-        col('Selector', 'string', 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.', 1),
+        col(
+          'Selector',
+          'string',
+          'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.',
+          1,
+        ),
       ],
       row: (o, now) => {
         const d = o as Deployment;
         const [containers, images] = containerCells(d.spec.template);
-        return [d.metadata.name, `${d.status?.readyReplicas ?? 0}/${d.spec.replicas ?? 0}`, d.status?.updatedReplicas ?? 0, d.status?.availableReplicas ?? 0, created(d, now), containers, images, formatSelector(d.spec.selector)];
+        return [
+          d.metadata.name,
+          `${d.status?.readyReplicas ?? 0}/${d.spec.replicas ?? 0}`,
+          d.status?.updatedReplicas ?? 0,
+          d.status?.availableReplicas ?? 0,
+          created(d, now),
+          containers,
+          images,
+          formatSelector(d.spec.selector),
+        ];
       },
     },
   ],
@@ -147,7 +177,16 @@ const printers = new Map<ResourceType, Printer>([
       row: (o, now) => {
         const rs = o as ReplicaSet;
         const [containers, images] = containerCells(rs.spec.template);
-        return [rs.metadata.name, rs.spec.replicas ?? 0, rs.status?.replicas ?? 0, rs.status?.readyReplicas ?? 0, created(rs, now), containers, images, formatSelector(rs.spec.selector)];
+        return [
+          rs.metadata.name,
+          rs.spec.replicas ?? 0,
+          rs.status?.replicas ?? 0,
+          rs.status?.readyReplicas ?? 0,
+          created(rs, now),
+          containers,
+          images,
+          formatSelector(rs.spec.selector),
+        ];
       },
     },
   ],
@@ -165,12 +204,28 @@ const printers = new Map<ResourceType, Printer>([
       ],
       row: (o, now) => {
         const s = o as Service;
-        const ports = (s.spec.ports ?? []).map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`)).join(',');
-        return [s.metadata.name, s.spec.type ?? 'ClusterIP', s.spec.clusterIP ?? '<none>', s.spec.externalIPs?.join(',') || '<none>', ports || '<none>', created(s, now), formatMapSelector(s.spec.selector)];
+        const ports = (s.spec.ports ?? [])
+          .map((p) => (p.nodePort ? `${p.port}:${p.nodePort}/${p.protocol ?? 'TCP'}` : `${p.port}/${p.protocol ?? 'TCP'}`))
+          .join(',');
+        return [
+          s.metadata.name,
+          s.spec.type ?? 'ClusterIP',
+          s.spec.clusterIP ?? '<none>',
+          s.spec.externalIPs?.join(',') || '<none>',
+          ports || '<none>',
+          created(s, now),
+          formatMapSelector(s.spec.selector),
+        ];
       },
     },
   ],
-  [R.endpoints, { columns: [nameCol, col('Endpoints', 'string', 'Endpoints of the service.'), ageCol], row: (o, now) => [o.metadata.name, endpointsText(o), created(o, now)] }],
+  [
+    R.endpoints,
+    {
+      columns: [nameCol, col('Endpoints', 'string', 'Endpoints of the service.'), ageCol],
+      row: (o, now) => [o.metadata.name, endpointsText(o), created(o, now)],
+    },
+  ],
   [
     R.nodes,
     {
@@ -191,23 +246,51 @@ const printers = new Map<ResourceType, Printer>([
         const ready = n.status?.conditions?.find((c) => c.type === 'Ready');
         const status = [ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown'];
         if (n.spec?.unschedulable) status.push('SchedulingDisabled');
-        const roles = Object.keys(n.metadata.labels ?? {}).filter((l) => l.startsWith('node-role.kubernetes.io/')).map((l) => l.slice('node-role.kubernetes.io/'.length));
+        const roles = Object.keys(n.metadata.labels ?? {})
+          .filter((l) => l.startsWith('node-role.kubernetes.io/'))
+          .map((l) => l.slice('node-role.kubernetes.io/'.length));
         const addr = (type: string) => n.status?.addresses?.find((a) => a.type === type)?.address ?? '<none>';
         const info = n.status?.nodeInfo ?? {};
-        return [n.metadata.name, status.join(','), roles.join(',') || '<none>', created(n, now), info.kubeletVersion ?? '', addr('InternalIP'), addr('ExternalIP'), info.osImage ?? '<unknown>', info.kernelVersion ?? '<unknown>', info.containerRuntimeVersion ?? '<unknown>'];
+        return [
+          n.metadata.name,
+          status.join(','),
+          roles.join(',') || '<none>',
+          created(n, now),
+          info.kubeletVersion ?? '',
+          addr('InternalIP'),
+          addr('ExternalIP'),
+          info.osImage ?? '<unknown>',
+          info.kernelVersion ?? '<unknown>',
+          info.containerRuntimeVersion ?? '<unknown>',
+        ];
       },
     },
   ],
-  [R.namespaces, { columns: [nameCol, col('Status', 'string', 'The status of the namespace'), ageCol], row: (o, now) => [o.metadata.name, (o as { status?: { phase?: string } }).status?.phase ?? 'Active', created(o, now)] }],
+  [
+    R.namespaces,
+    {
+      columns: [nameCol, col('Status', 'string', 'The status of the namespace'), ageCol],
+      row: (o, now) => [o.metadata.name, (o as { status?: { phase?: string } }).status?.phase ?? 'Active', created(o, now)],
+    },
+  ],
   [
     R.events,
     {
       columns: [
         col('Last Seen', 'string', 'The time at which the most recent occurrence of this event was recorded.'),
         col('Type', 'string', 'Type of this event (Normal, Warning), new types could be added in the future.'),
-        col('Reason', 'string', "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+        col(
+          'Reason',
+          'string',
+          "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+        ),
         col('Object', 'string', 'The object that this event is about.'),
-        col('Subobject', 'string', 'If the reference is to a portion of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.', 1),
+        col(
+          'Subobject',
+          'string',
+          'If the reference is to a portion of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.',
+          1,
+        ),
         col('Source', 'string', 'The component reporting this event. Should be a short machine understandable string.', 1),
         col('Message', 'string', 'A human-readable description of the status of this operation.'),
         col('First Seen', 'string', 'The time at which the event was first recorded.', 1),
@@ -218,11 +301,32 @@ const printers = new Map<ResourceType, Printer>([
         const e = o as CoreEvent;
         const target = e.involvedObject.name ? `${e.involvedObject.kind.toLowerCase()}/${e.involvedObject.name}` : e.involvedObject.kind.toLowerCase();
         const source = e.source.host ? `${e.source.component}, ${e.source.host}` : e.source.component;
-        return [age(e.lastTimestamp, now), e.type, e.reason, target, e.involvedObject.fieldPath ?? '', source, e.message.trim(), age(e.firstTimestamp, now), e.count || 1, e.metadata.name];
+        return [
+          age(e.lastTimestamp, now),
+          e.type,
+          e.reason,
+          target,
+          e.involvedObject.fieldPath ?? '',
+          source,
+          e.message.trim(),
+          age(e.firstTimestamp, now),
+          e.count || 1,
+          e.metadata.name,
+        ];
       },
     },
   ],
-  [R.configmaps, { columns: [nameCol, col('Data', 'integer', 'Data contains the configuration data.'), ageCol], row: (o, now) => [o.metadata.name, Object.keys((o as { data?: object }).data ?? {}).length + Object.keys((o as { binaryData?: object }).binaryData ?? {}).length, created(o, now)] }],
+  [
+    R.configmaps,
+    {
+      columns: [nameCol, col('Data', 'integer', 'Data contains the configuration data.'), ageCol],
+      row: (o, now) => [
+        o.metadata.name,
+        Object.keys((o as { data?: object }).data ?? {}).length + Object.keys((o as { binaryData?: object }).binaryData ?? {}).length,
+        created(o, now),
+      ],
+    },
+  ],
   [
     R.secrets,
     {
@@ -230,11 +334,26 @@ const printers = new Map<ResourceType, Printer>([
       row: (o, now) => [o.metadata.name, (o as { type?: string }).type ?? 'Opaque', Object.keys((o as { data?: object }).data ?? {}).length, created(o, now)],
     },
   ],
-  [R.serviceaccounts, { columns: [nameCol, col('Secrets', 'string', 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.'), ageCol], row: (o, now) => [o.metadata.name, ((o as { secrets?: unknown[] }).secrets ?? []).length, created(o, now)] }],
+  [
+    R.serviceaccounts,
+    {
+      columns: [
+        nameCol,
+        col('Secrets', 'string', 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.'),
+        ageCol,
+      ],
+      row: (o, now) => [o.metadata.name, ((o as { secrets?: unknown[] }).secrets ?? []).length, created(o, now)],
+    },
+  ],
   [
     R.resourcequotas,
     {
-      columns: [nameCol, ageCol, col('Request', 'string', 'Request represents a minimum amount of cpu/memory that a container may consume.'), col('Limit', 'string', 'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.')],
+      columns: [
+        nameCol,
+        ageCol,
+        col('Request', 'string', 'Request represents a minimum amount of cpu/memory that a container may consume.'),
+        col('Limit', 'string', 'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.'),
+      ],
       row: (o, now) => [o.metadata.name, created(o, now), ...quotaCells(o)],
     },
   ],
@@ -250,10 +369,20 @@ const printers = new Map<ResourceType, Printer>([
         ageCol,
       ],
       row: (o, now) => {
-        const ing = o as KObject & { spec?: { ingressClassName?: string; rules?: { host?: string }[]; tls?: unknown[] }; status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } };
+        const ing = o as KObject & {
+          spec?: { ingressClassName?: string; rules?: { host?: string }[]; tls?: unknown[] };
+          status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+        };
         const hosts = (ing.spec?.rules ?? []).map((r) => r.host ?? '*');
         const address = (ing.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname ?? '').join(',');
-        return [ing.metadata.name, ing.spec?.ingressClassName ?? '<none>', hosts.join(',') || '*', address, ing.spec?.tls?.length ? '80, 443' : '80', created(ing, now)];
+        return [
+          ing.metadata.name,
+          ing.spec?.ingressClassName ?? '<none>',
+          hosts.join(',') || '*',
+          address,
+          ing.spec?.tls?.length ? '80, 443' : '80',
+          created(ing, now),
+        ];
       },
     },
   ],
@@ -262,10 +391,24 @@ const printers = new Map<ResourceType, Printer>([
       [
         r,
         {
-          columns: [nameCol, col('Role', 'string', 'RoleRef is the reference to the role'), ageCol, col('Users', 'string', 'Users in the roleBinding', 1), col('Groups', 'string', 'Groups in the roleBinding', 1), col('ServiceAccounts', 'string', 'ServiceAccounts in the roleBinding', 1)],
+          columns: [
+            nameCol,
+            col('Role', 'string', 'RoleRef is the reference to the role'),
+            ageCol,
+            col('Users', 'string', 'Users in the roleBinding', 1),
+            col('Groups', 'string', 'Groups in the roleBinding', 1),
+            col('ServiceAccounts', 'string', 'ServiceAccounts in the roleBinding', 1),
+          ],
           row: (o: KObject, now: number) => {
             const ref = (o as { roleRef?: { kind: string; name: string } }).roleRef;
-            return [o.metadata.name, ref ? `${ref.kind}/${ref.name}` : '', created(o, now), bindingSubjects(o, 'User'), bindingSubjects(o, 'Group'), bindingSubjects(o, 'ServiceAccount')];
+            return [
+              o.metadata.name,
+              ref ? `${ref.kind}/${ref.name}` : '',
+              created(o, now),
+              bindingSubjects(o, 'User'),
+              bindingSubjects(o, 'Group'),
+              bindingSubjects(o, 'ServiceAccount'),
+            ];
           },
         },
       ] as [ResourceType, Printer],
@@ -284,7 +427,11 @@ export function partialObjectMetadata(o: KObject): Record<string, unknown> {
 }
 
 /** A meta.k8s.io Table of the objects, with each row's object as includeObject asks. */
-export function toTable(resource: ResourceType, objects: KObject[], options: { apiVersion: string; include: IncludeObject; resourceVersion: string; continueToken?: string; columns?: boolean }): Record<string, unknown> {
+export function toTable(
+  resource: ResourceType,
+  objects: KObject[],
+  options: { apiVersion: string; include: IncludeObject; resourceVersion: string; continueToken?: string; columns?: boolean },
+): Record<string, unknown> {
   const printer = printers.get(resource) ?? defaultPrinter;
   const now = Date.now();
   return {
@@ -298,4 +445,3 @@ export function toTable(resource: ResourceType, objects: KObject[], options: { a
     })),
   };
 }
-

@@ -50,9 +50,7 @@ const KeyRef = z.looseObject({ name: z.string().optional(), key: z.string(), opt
 const EnvVar = z.looseObject({
   name: z.string(),
   value: z.string().optional(),
-  valueFrom: z
-    .looseObject({ configMapKeyRef: KeyRef.optional(), secretKeyRef: KeyRef.optional() })
-    .optional(),
+  valueFrom: z.looseObject({ configMapKeyRef: KeyRef.optional(), secretKeyRef: KeyRef.optional() }).optional(),
 });
 const SourceRef = z.looseObject({ name: z.string().optional(), optional: z.boolean().optional() });
 const EnvFrom = z.looseObject({
@@ -66,9 +64,7 @@ export const ContainerSchema = z.looseObject({
   env: z.array(EnvVar).optional(),
   envFrom: z.array(EnvFrom).optional(),
   resources: z.looseObject({ requests: QuantityMap.optional(), limits: QuantityMap.optional() }).optional(),
-  ports: z
-    .array(z.looseObject({ containerPort: z.number().int(), name: z.string().optional(), protocol: z.string().optional() }))
-    .optional(),
+  ports: z.array(z.looseObject({ containerPort: z.number().int(), name: z.string().optional(), protocol: z.string().optional() })).optional(),
 });
 export type Container = z.infer<typeof ContainerSchema>;
 
@@ -93,9 +89,7 @@ export type PodTemplate = z.infer<typeof PodTemplateSchema>;
 
 const LabelSelector = z.looseObject({
   matchLabels: StringMap.optional(),
-  matchExpressions: z
-    .array(z.looseObject({ key: z.string(), operator: z.string(), values: z.array(z.string()).optional() }))
-    .optional(),
+  matchExpressions: z.array(z.looseObject({ key: z.string(), operator: z.string(), values: z.array(z.string()).optional() })).optional(),
 });
 export type LabelSelectorSpec = z.infer<typeof LabelSelector>;
 
@@ -262,8 +256,7 @@ export type Node = KObject &
 export const ResourceQuotaSchema = z.looseObject({
   spec: z.looseObject({ hard: QuantityMap.optional() }).optional(),
 });
-export type ResourceQuota = KObject &
-  z.infer<typeof ResourceQuotaSchema> & { status?: { hard?: Record<string, string>; used?: Record<string, string> } };
+export type ResourceQuota = KObject & z.infer<typeof ResourceQuotaSchema> & { status?: { hard?: Record<string, string>; used?: Record<string, string> } };
 
 export interface CoreEvent extends KObject {
   involvedObject: { kind: string; namespace?: string; name: string; uid: string; apiVersion: string; resourceVersion?: string; fieldPath?: string };

@@ -21,7 +21,17 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, repoRoot, timeSkippingEnv, workflowBundle } from '../test/helpers/temporal.js';
 import { FakeCluster, FakeFleet, type Scenario } from '../test/fixtures/fake-cluster.js';
 import { decide, openScenario, waitForStatus, type IncidentHandle } from '../test/fixtures/incident-driver.js';
-import { TASK_QUEUE, acknowledgeSignal, alertResolvedSignal, alertsSignal, completeTaskSignal, escalateSignal, resolveSignal, type IncidentInput, type IncidentOutcome } from '../workflows/messages.js';
+import {
+  TASK_QUEUE,
+  acknowledgeSignal,
+  alertResolvedSignal,
+  alertsSignal,
+  completeTaskSignal,
+  escalateSignal,
+  resolveSignal,
+  type IncidentInput,
+  type IncidentOutcome,
+} from '../workflows/messages.js';
 import { runbookTasks, type postIncidentWorkflow } from '../workflows/post-incident.js';
 import type { TaskGroup } from '../workflows/records.js';
 
@@ -45,7 +55,8 @@ function parse(): { release: string; force: boolean } {
   }
   const release = values.release ?? (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
   // A folder name, nothing that walks out of releases/.
-  if (!/^[0-9A-Za-z][0-9A-Za-z._+-]*$/.test(release)) throw new UsageError(`--release "${release}": expected a version such as 0.2.0 (letters, digits, . _ + -)`);
+  if (!/^[0-9A-Za-z][0-9A-Za-z._+-]*$/.test(release))
+    throw new UsageError(`--release "${release}": expected a version such as 0.2.0 (letters, digits, . _ + -)`);
   return { release, force: values.force ?? false };
 }
 

@@ -5,19 +5,23 @@
 import { z } from 'zod';
 import { MemoryQuantitySchema, describeIssues } from '../workflows/input.js';
 
-const list = z
-  .string()
-  .transform((s) => s.split(',').map((part) => part.trim()).filter(Boolean));
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean),
+);
 
 /** "true"/"false"/"1"/"0"/"yes"/"no": a plain Boolean("false") would be true. */
-const flag = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((s) => s === 'true' || s === '1' || s === 'yes');
+const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no', '']).transform((s) => s === 'true' || s === '1' || s === 'yes');
 
 /** `cluster=context,cluster2=context2`: which kubeconfig context serves an alert's cluster label. */
 const contextMap = z.string().transform((s, ctx) => {
   const map: Record<string, string> = {};
-  for (const pair of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [cluster, context] = pair.split('=');
     if (!cluster || !context) {
       ctx.addIssue({ code: 'custom', message: `'${pair}' is not cluster=context` });
@@ -27,7 +31,6 @@ const contextMap = z.string().transform((s, ctx) => {
   }
   return map;
 });
-
 
 export const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('localhost:7233'),

@@ -5,8 +5,16 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 const redactPaths = [
-  '*.token', '*.apiKey', '*.password', '*.authorization', '*.routingKey', '*.routing_key',
-  'config.TEMPORAL_API_KEY', 'config.PAGERDUTY_ROUTING_KEY', 'config.SLACK_WEBHOOK_URL', 'config.RECEIVER_TOKEN',
+  '*.token',
+  '*.apiKey',
+  '*.password',
+  '*.authorization',
+  '*.routingKey',
+  '*.routing_key',
+  'config.TEMPORAL_API_KEY',
+  'config.PAGERDUTY_ROUTING_KEY',
+  'config.SLACK_WEBHOOK_URL',
+  'config.RECEIVER_TOKEN',
   'req.headers.authorization',
 ];
 

@@ -109,14 +109,23 @@ function crashLoop(f: Findings, failing: PodSummary[]): Diagnosis {
   // "Resource limits too low": OOMKilled -> raise the memory limit.
   if (failing.some((p) => p.lastTermination?.reason === 'OOMKilled')) {
     const container = w.containers[0];
-    const usage = f.resources.podUsage.map((u) => `${u.pod}: memory ${formatMemory(u.memoryBytes)}${u.memoryLimitBytes ? ` of limit ${formatMemory(u.memoryLimitBytes)}` : ''}`);
+    const usage = f.resources.podUsage.map(
+      (u) => `${u.pod}: memory ${formatMemory(u.memoryBytes)}${u.memoryLimitBytes ? ` of limit ${formatMemory(u.memoryLimitBytes)}` : ''}`,
+    );
     return {
       category: 'oom-killed',
       symptom: 'crash-loop',
       cause: `container ${container?.name ?? '?'} is OOMKilled: its memory limit ${container?.limits.memory ?? '(none)'} is below what it needs`,
       evidence: cap([...evidence.slice(0, 3), ...usage.slice(0, 3)]),
       candidates: [
-        ...(container ? [{ remedy: { kind: 'raise-memory', container: container.name, currentLimit: container.limits.memory }, why: 'runbook: "Increase memory limits if OOMKilled"' } satisfies Candidate] : []),
+        ...(container
+          ? [
+              {
+                remedy: { kind: 'raise-memory', container: container.name, currentLimit: container.limits.memory },
+                why: 'runbook: "Increase memory limits if OOMKilled"',
+              } satisfies Candidate,
+            ]
+          : []),
         escalate('memory cannot be raised further within the ceiling: needs capacity planning'),
       ],
     };
@@ -137,7 +146,11 @@ function crashLoop(f: Findings, failing: PodSummary[]): Diagnosis {
       category: 'missing-key',
       symptom: 'crash-loop',
       cause: `a required secret or key is missing or invalid: ${humanFix}`,
-      evidence: cap([...secretGaps.map((m) => `env ${m.variable} needs key ${m.key} of secret ${m.object}: missing`), ...missingSecrets.map((s) => `secret ${s.name} not found`), ...evidence]),
+      evidence: cap([
+        ...secretGaps.map((m) => `env ${m.variable} needs key ${m.key} of secret ${m.object}: missing`),
+        ...missingSecrets.map((s) => `secret ${s.name} not found`),
+        ...evidence,
+      ]),
       candidates: [
         { remedy: { kind: 'restart', humanFix }, why: `secret values are never written by automation: a human must ${humanFix}, then a restart picks it up` },
         escalate(`human fix required: ${humanFix}`),
@@ -154,11 +167,17 @@ function crashLoop(f: Findings, failing: PodSummary[]): Diagnosis {
       symptom: 'crash-loop',
       cause: `config map ${drifted.name} differs from its last applied value (${Object.keys(restore).join(', ')})`,
       evidence: cap([
-        ...drifted.drift.map((d) => `${drifted.name}.${d.key}: ${d.current ?? '(absent)'} (last applied: ${d.lastApplied ?? '(absent)'}${d.lastAppliedSha256 ? `, sha256 ${d.lastAppliedSha256.slice(0, 12)}` : ''})`),
+        ...drifted.drift.map(
+          (d) =>
+            `${drifted.name}.${d.key}: ${d.current ?? '(absent)'} (last applied: ${d.lastApplied ?? '(absent)'}${d.lastAppliedSha256 ? `, sha256 ${d.lastAppliedSha256.slice(0, 12)}` : ''})`,
+        ),
         ...evidence,
       ]),
       candidates: [
-        { remedy: { kind: 'restore-config-map', name: drifted.name, keys: restore }, why: 'runbook: "Restart deployment if configuration issue", after restoring the last applied values' },
+        {
+          remedy: { kind: 'restore-config-map', name: drifted.name, keys: restore },
+          why: 'runbook: "Restart deployment if configuration issue", after restoring the last applied values',
+        },
         escalate(`config map ${drifted.name} is still wrong after the restore`),
       ],
     };
@@ -190,9 +209,15 @@ function crashLoop(f: Findings, failing: PodSummary[]): Diagnosis {
       category: 'bad-rollout',
       symptom: 'crash-loop',
       cause: `revision ${w.currentRevision} (rolled out ${undo.age} ago, new images) fails; revision ${undo.toRevision} ran before it`,
-      evidence: cap([`revision ${w.currentRevision}: ${undo.currentImages}; revision ${undo.toRevision}: ${undo.previousImages} (${undo.previousReady} ready)`, ...evidence]),
+      evidence: cap([
+        `revision ${w.currentRevision}: ${undo.currentImages}; revision ${undo.toRevision}: ${undo.previousImages} (${undo.previousReady} ready)`,
+        ...evidence,
+      ]),
       candidates: [
-        { remedy: { kind: 'rollout-undo', toRevision: undo.toRevision }, why: `runbook emergency option 1: roll back to revision ${undo.toRevision}, the last healthy one` },
+        {
+          remedy: { kind: 'rollout-undo', toRevision: undo.toRevision },
+          why: `runbook emergency option 1: roll back to revision ${undo.toRevision}, the last healthy one`,
+        },
         escalate('the rollback did not restore the service'),
       ],
     };
@@ -247,7 +272,10 @@ function runningButUnhealthy(f: Findings): Diagnosis {
       cause: `${h.service.name ? `service ${h.service.name}` : 'the service'} selects no pods: selector ${labels(h.service.selector)} does not match pod labels ${labels(h.podLabels)}`,
       evidence: cap(evidence),
       candidates: [
-        { remedy: { kind: 'fix-selector', service: h.service.name, selector: h.podLabels }, why: 'runbook: "Check service and ingress": point the selector at the pods' },
+        {
+          remedy: { kind: 'fix-selector', service: h.service.name, selector: h.podLabels },
+          why: 'runbook: "Check service and ingress": point the selector at the pods',
+        },
         escalate('the service still has no endpoints'),
       ],
     };
@@ -278,9 +306,15 @@ function emergencyLadder(f: Findings, symptom: Symptom, cause: string, evidence:
   const previous = w.revisions.filter((r) => r.revision < w.currentRevision).sort((a, b) => b.revision - a.revision)[0];
   const configMap = f.config.configMaps.find((cm) => cm.exists);
   const candidates: Candidate[] = [];
-  if (previous) candidates.push({ remedy: { kind: 'rollout-undo', toRevision: previous.revision }, why: 'emergency option 1: rollback to the previous version', ladder: true });
+  if (previous)
+    candidates.push({
+      remedy: { kind: 'rollout-undo', toRevision: previous.revision },
+      why: 'emergency option 1: rollback to the previous version',
+      ladder: true,
+    });
   candidates.push({ remedy: { kind: 'scale', replicas: 4 }, why: 'emergency option 2: scale up replicas', ladder: true });
-  if (configMap) candidates.push({ remedy: { kind: 'debug-logging', configMap: configMap.name }, why: 'emergency option 3: LOG_LEVEL=DEBUG and restart', ladder: true });
+  if (configMap)
+    candidates.push({ remedy: { kind: 'debug-logging', configMap: configMap.name }, why: 'emergency option 3: LOG_LEVEL=DEBUG and restart', ladder: true });
   candidates.push(escalate('the emergency options did not restore the service'));
   return { category: 'unknown', symptom, cause, evidence: cap(evidence), candidates };
 }
@@ -301,7 +335,13 @@ function isCrashing(p: PodSummary): boolean {
 
 function isHealthy(f: Findings): boolean {
   const { workload: w, health: h } = f;
-  return w.desiredReplicas > 0 && w.readyReplicas >= w.desiredReplicas && h.live.status === 200 && h.ready.status === 200 && (!h.service.exists || h.service.endpoints > 0);
+  return (
+    w.desiredReplicas > 0 &&
+    w.readyReplicas >= w.desiredReplicas &&
+    h.live.status === 200 &&
+    h.ready.status === 200 &&
+    (!h.service.exists || h.service.endpoints > 0)
+  );
 }
 
 function recentRolloutUndo(f: Findings): { toRevision: number; age: string; currentImages: string; previousImages: string; previousReady: number } | undefined {
@@ -339,7 +379,9 @@ function selects(selector: Record<string, string>, podLabels: Record<string, str
 }
 
 function labels(map: Record<string, string>): string {
-  const text = Object.entries(map).map(([k, v]) => `${k}=${v}`).join(',');
+  const text = Object.entries(map)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return text || '(none)';
 }
 
@@ -377,7 +419,12 @@ function capacityLines(f: Findings): string[] {
     (n) =>
       `node ${n.name}${n.ready ? '' : ' NotReady'}: cpu ${n.requested.cpuMillis}m/${n.allocatable.cpuMillis}m, memory ${formatMemory(n.requested.memoryBytes)}/${formatMemory(n.allocatable.memoryBytes)} requested${n.pressure.length ? `, ${n.pressure.join(', ')}` : ''}`,
   );
-  const quotas = f.resources.quotas.map((q) => `quota ${q.name}: ${Object.keys(q.hard).map((k) => `${k} ${q.used[k] ?? '?'}/${q.hard[k]}`).join(', ')}`);
+  const quotas = f.resources.quotas.map(
+    (q) =>
+      `quota ${q.name}: ${Object.keys(q.hard)
+        .map((k) => `${k} ${q.used[k] ?? '?'}/${q.hard[k]}`)
+        .join(', ')}`,
+  );
   return [...nodes.slice(0, 4), ...quotas.slice(0, 2)];
 }
 

@@ -10,8 +10,14 @@ export const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest
 /** One service: the unit an incident is opened for (one workflow per service). */
 export const ServiceRefSchema = z.object({
   cluster: z.string().min(1).max(63),
-  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name').max(63),
-  deployment: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes deployment name').max(253),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name')
+    .max(63),
+  deployment: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes deployment name')
+    .max(253),
 });
 export type ServiceRef = z.infer<typeof ServiceRefSchema>;
 
@@ -117,7 +123,9 @@ export const ConfigFindingsSchema = z.object({
        * `current` and `lastApplied` are for people (redacted, cut); `lastAppliedSha256`
        * identifies the exact last applied value, which a restore reads again at apply time.
        */
-      drift: z.array(z.object({ key: z.string(), current: z.string().optional(), lastApplied: z.string().optional(), lastAppliedSha256: Sha256Schema.optional() })),
+      drift: z.array(
+        z.object({ key: z.string(), current: z.string().optional(), lastApplied: z.string().optional(), lastAppliedSha256: Sha256Schema.optional() }),
+      ),
       /** The last applied data, when the annotation exists, as shown to people (redacted, cut: never written back). */
       lastApplied: z.record(z.string(), z.string()).optional(),
     }),
@@ -154,7 +162,11 @@ export const HealthFindingsSchema = z.object({
    * port-forward + curl), when the service reaches no pod: says why the pods are unready.
    */
   direct: z
-    .object({ pod: z.string(), live: z.object({ status: z.number().int(), body: z.string() }), ready: z.object({ status: z.number().int(), body: z.string() }) })
+    .object({
+      pod: z.string(),
+      live: z.object({ status: z.number().int(), body: z.string() }),
+      ready: z.object({ status: z.number().int(), body: z.string() }),
+    })
     .optional(),
   metricsUp: z.boolean(),
   ingresses: z.array(z.object({ name: z.string(), hosts: z.array(z.string()) })),

@@ -33,7 +33,7 @@ import {
   isCancellation,
   patched,
   proxyActivities,
-    sleep,
+  sleep,
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -136,9 +136,7 @@ function shouldContinueWhileWaiting(state: IncidentModel): boolean {
   return state.features.continuesWhileWaiting && historyIsLong(state);
 }
 
-type End =
-  | { kind: 'resolved'; resolution: 'mitigated' | 'recovered' | 'manual'; by?: string; reason?: string }
-  | { kind: 'continue'; resumeAt: ResumePoint };
+type End = { kind: 'resolved'; resolution: 'mitigated' | 'recovered' | 'manual'; by?: string; reason?: string } | { kind: 'continue'; resumeAt: ResumePoint };
 
 const freshMonitor: ResumePoint = { monitor: { sample: 0, badInARow: 0 } };
 
@@ -328,14 +326,18 @@ async function applyAndVerify(state: IncidentModel, record: ActionRecord, baseli
   }
   state.setPhase('mitigating');
   try {
-    const result = await writes.applyMutation.executeWithOptions({ summary: record.command }, [mutationRequest(state, record, record.decision?.by ?? 'unknown')]);
+    const result = await writes.applyMutation.executeWithOptions({ summary: record.command }, [
+      mutationRequest(state, record, record.decision?.by ?? 'unknown'),
+    ]);
     state.applied(record, result);
   } catch (err) {
     state.finishAction(record, 'failed', errorMessage(err));
     return 'failed';
   }
 
-  const verification = state.features.crashSafe ? await unlessResolvedByHand(state, () => verify(state, record.action, baseline)) : await verify(state, record.action, baseline);
+  const verification = state.features.crashSafe
+    ? await unlessResolvedByHand(state, () => verify(state, record.action, baseline))
+    : await verify(state, record.action, baseline);
   if (verification === 'resolved') {
     state.finishAction(record, 'cancelled', 'applied; its verification was stopped because the incident was resolved by hand');
     return 'cancelled';
@@ -375,7 +377,12 @@ async function unlessResolvedByHand<T>(state: IncidentModel, work: () => Promise
  * Every mutation waits for a person unless the policy auto-approves it. No decision in time: escalate, never apply.
  * 'continue': the history is long, and the approval, still open, goes on in a new run.
  */
-async function approval(state: IncidentModel, record: ActionRecord, wait: ApprovalWait, reopened: boolean): Promise<'approved' | 'rejected' | 'expired' | 'cancelled' | 'continue'> {
+async function approval(
+  state: IncidentModel,
+  record: ActionRecord,
+  wait: ApprovalWait,
+  reopened: boolean,
+): Promise<'approved' | 'rejected' | 'expired' | 'cancelled' | 'continue'> {
   if (record.approval === 'auto') {
     if (!record.decision) state.approveByPolicy(record);
     return 'approved';
@@ -386,9 +393,13 @@ async function approval(state: IncidentModel, record: ActionRecord, wait: Approv
   state.setTimer('main', `approval of #${record.n} expires`, wait.expiresAt);
   // A decision may have landed while the previous run was closing: then there is nothing to wait for.
   if (state.decisionFor(record.n) === undefined) {
-    await condition(() => state.decisionFor(record.n) !== undefined || state.resolveRequested !== undefined || shouldContinueWhileWaiting(state), Math.max(1, wait.expiresAt - Date.now()), {
-      summary: `wait for approval of #${record.n} (${formatDuration(timeout)}, then escalate): ${record.command}`.slice(0, 200),
-    });
+    await condition(
+      () => state.decisionFor(record.n) !== undefined || state.resolveRequested !== undefined || shouldContinueWhileWaiting(state),
+      Math.max(1, wait.expiresAt - Date.now()),
+      {
+        summary: `wait for approval of #${record.n} (${formatDuration(timeout)}, then escalate): ${record.command}`.slice(0, 200),
+      },
+    );
   }
   state.clearTimer('main');
   const decision = state.decisionFor(record.n);
@@ -570,7 +581,9 @@ async function statusUpdates(state: IncidentModel): Promise<void> {
   while (state.closing === undefined) {
     const due = state.nextStatusAt;
     state.setTimer('status', 'status update', due);
-    const closed = await condition(() => state.closing !== undefined, Math.max(1, due - Date.now()), { summary: `status update at ${clock(due)} (every ${formatDuration(state.config.durations.statusInterval)})` });
+    const closed = await condition(() => state.closing !== undefined, Math.max(1, due - Date.now()), {
+      summary: `status update at ${clock(due)} (every ${formatDuration(state.config.durations.statusInterval)})`,
+    });
     if (!closed) state.postStatusUpdate();
   }
   state.clearTimer('status');
@@ -666,10 +679,12 @@ async function startPostIncident(state: IncidentModel): Promise<string> {
 // --- Helpers -----------------------------------------------------------------
 
 function failedChecks(v: VerificationResult): string {
-  return v.checks
-    .filter((c) => !c.ok)
-    .map((c) => `${c.name}: ${c.detail}`)
-    .join('; ') || 'no check passed';
+  return (
+    v.checks
+      .filter((c) => !c.ok)
+      .map((c) => `${c.name}: ${c.detail}`)
+      .join('; ') || 'no check passed'
+  );
 }
 
 function errorMessage(err: unknown): string {

@@ -21,9 +21,7 @@ export const AlertSchema = z.object({
 });
 export type Alert = z.infer<typeof AlertSchema>;
 
-export const MitigationKindSchema = z.enum(
-  MitigationActionSchema.options.map((option) => option.shape.kind.value) as [MitigationKind, ...MitigationKind[]],
-);
+export const MitigationKindSchema = z.enum(MitigationActionSchema.options.map((option) => option.shape.kind.value) as [MitigationKind, ...MitigationKind[]]);
 
 /** A duration as milliseconds or as text ("90s", "15m", "24h", "7d"). */
 export const DurationSchema = z
@@ -109,7 +107,11 @@ export const IncidentInputSchema = z
   .superRefine((input, ctx) => {
     const d = input.durations;
     if (d.monitor / d.sampleInterval > 120) {
-      ctx.addIssue({ code: 'custom', path: ['durations', 'sampleInterval'], message: 'at most 120 monitor samples (monitor / sampleInterval): the history stays bounded' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['durations', 'sampleInterval'],
+        message: 'at most 120 monitor samples (monitor / sampleInterval): the history stays bounded',
+      });
     }
     // An approval wait cannot continue as new (a decision is pending), and status updates keep coming
     // during it: these two caps keep one run's history bounded.

@@ -5,7 +5,9 @@
 import type { ServiceRef } from './domain.js';
 
 /** Summaries of the read-only investigation activities (runbook Investigation, steps 1-5). */
-export function investigationCommands(service: ServiceRef): Record<
+export function investigationCommands(
+  service: ServiceRef,
+): Record<
   'inspectWorkload' | 'collectLogs' | 'inspectResources' | 'inspectConfiguration' | 'checkDependencies' | 'checkServiceHealth' | 'recentEvents',
   string
 > {

@@ -10,15 +10,7 @@ import type { ServiceRef } from './domain.js';
 import { AlertSchema, IncidentInputSchema, type IncidentConfig, type IncidentInput } from './input.js';
 import type { IncidentStatus, PostIncidentStatus } from './records.js';
 import { staticDetails, staticSummary } from './render.js';
-import {
-  AwaitingApproval,
-  IncidentCluster,
-  IncidentNamespace,
-  IncidentNumber,
-  IncidentPhase,
-  IncidentService,
-  IncidentSeverity,
-} from './search-attributes.js';
+import { AwaitingApproval, IncidentCluster, IncidentNamespace, IncidentNumber, IncidentPhase, IncidentService, IncidentSeverity } from './search-attributes.js';
 
 export { IncidentInputSchema, type IncidentConfig, type IncidentInput } from './input.js';
 export type * from './records.js';

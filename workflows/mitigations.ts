@@ -87,7 +87,10 @@ export const mitigations = {
   },
   'set-service-selector': {
     // `set selector`, not `patch`: the verb replaces the selector (keys not named are removed), as kubectl set selector does.
-    command: (s, a) => `${ns(s)} set selector service/${a.service} '${Object.entries(a.selector).map(([key, value]) => `${key}=${value}`).join(',')}'`,
+    command: (s, a) =>
+      `${ns(s)} set selector service/${a.service} '${Object.entries(a.selector)
+        .map(([key, value]) => `${key}=${value}`)
+        .join(',')}'`,
     replacesPods: false,
     rollsOut: false,
     reachesEndpointsLate: true,

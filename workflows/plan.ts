@@ -47,7 +47,11 @@ export function plan(diagnosis: Diagnosis, findings: Findings, history: readonly
     if (remedy.kind === 'escalate') return { kind: 'escalate', reason: remedy.reason, evidence: [...diagnosis.evidence, ...skipped].slice(0, 12) };
     const concrete = concretize(remedy, findings, ctx);
     // One rollback per incident: a second one would undo the first ("previous" is then the revision we left).
-    if ('action' in concrete && concrete.action.kind === 'rollout-undo' && history.some((h) => h.action.kind === 'rollout-undo' && h.outcome !== 'rejected' && h.outcome !== 'no-change')) {
+    if (
+      'action' in concrete &&
+      concrete.action.kind === 'rollout-undo' &&
+      history.some((h) => h.action.kind === 'rollout-undo' && h.outcome !== 'rejected' && h.outcome !== 'no-change')
+    ) {
       skipped.push(`skipped rollout-undo: a rollback was already applied in this incident`);
       continue;
     }
@@ -80,12 +84,15 @@ function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, 
       const current = remedy.currentLimit === undefined ? undefined : parseMemory(remedy.currentLimit);
       const ceiling = parseMemory(ctx.guardrails.memoryCeiling);
       // A zero limit is no limit for the kubelet: doubling it changes nothing.
-      if (current === undefined || current <= 0) return { skip: `container ${remedy.container} has no memory limit to raise${remedy.currentLimit === undefined ? '' : ` (${remedy.currentLimit})`}` };
-      if (ceiling === undefined || current >= ceiling) return { skip: `memory limit ${formatMemory(current)} is at the ceiling ${ctx.guardrails.memoryCeiling}` };
+      if (current === undefined || current <= 0)
+        return { skip: `container ${remedy.container} has no memory limit to raise${remedy.currentLimit === undefined ? '' : ` (${remedy.currentLimit})`}` };
+      if (ceiling === undefined || current >= ceiling)
+        return { skip: `memory limit ${formatMemory(current)} is at the ceiling ${ctx.guardrails.memoryCeiling}` };
       return { action: { kind: 'set-resources', container: remedy.container, limits: { memory: formatMemory(Math.min(current * 2, ceiling)) } } };
     }
     case 'rollout-undo':
-      if (remedy.toRevision >= f.workload.currentRevision) return { skip: `revision ${remedy.toRevision} is not older than the current ${f.workload.currentRevision}` };
+      if (remedy.toRevision >= f.workload.currentRevision)
+        return { skip: `revision ${remedy.toRevision} is not older than the current ${f.workload.currentRevision}` };
       return { action: { kind: 'rollout-undo', toRevision: remedy.toRevision } };
     case 'restart':
       return { action: { kind: 'rollout-restart', restartedAt: ctx.now } };
@@ -93,7 +100,8 @@ function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, 
       return { action: { kind: 'restore-config-map', name: remedy.name, keys: remedy.keys, restartedAt: ctx.now } };
     case 'scale': {
       const replicas = Math.min(remedy.replicas, ctx.guardrails.maxReplicas);
-      if (replicas <= f.workload.desiredReplicas) return { skip: `already at ${f.workload.desiredReplicas} replicas (target ${replicas}, max ${ctx.guardrails.maxReplicas})` };
+      if (replicas <= f.workload.desiredReplicas)
+        return { skip: `already at ${f.workload.desiredReplicas} replicas (target ${replicas}, max ${ctx.guardrails.maxReplicas})` };
       return { action: { kind: 'scale', replicas } };
     }
     case 'fix-selector':

@@ -225,7 +225,15 @@ export async function followUp(input: PostIncidentInput, tasks: readonly { id: s
       }
       const err = await writeSummary();
       if (err === undefined) {
-        await notify('pager', 'resolve', undefined, `${title}: incident summary draft written`, `Written to ${status.reportLocation ?? '?'}`, undefined, summaryDraft);
+        await notify(
+          'pager',
+          'resolve',
+          undefined,
+          `${title}: incident summary draft written`,
+          `Written to ${status.reportLocation ?? '?'}`,
+          undefined,
+          summaryDraft,
+        );
         return;
       }
       if (isCancellation(err)) throw err;
@@ -245,10 +253,17 @@ export async function followUp(input: PostIncidentInput, tasks: readonly { id: s
     .sort((a, b) => a.at - b.at);
   for (const step of schedule) {
     if (open(step.group).length === 0) continue;
-    const what = step.kind === 'reminder' ? `remind: ${step.group} tasks due in ${formatDuration(input.reminderLead)}` : `escalate overdue ${step.group} tasks to L${step.level}`;
-    const completed = await condition(() => open(step.group).length === 0, Math.max(1, step.at - Date.now()), { summary: `${what} at ${iso(step.at).slice(0, 10)} ${clock(step.at)}` });
+    const what =
+      step.kind === 'reminder'
+        ? `remind: ${step.group} tasks due in ${formatDuration(input.reminderLead)}`
+        : `escalate overdue ${step.group} tasks to L${step.level}`;
+    const completed = await condition(() => open(step.group).length === 0, Math.max(1, step.at - Date.now()), {
+      summary: `${what} at ${iso(step.at).slice(0, 10)} ${clock(step.at)}`,
+    });
     if (completed) continue;
-    const list = open(step.group).map((t) => `- [ ] ${t.title} (\`${t.id}\`), due ${t.dueAt}`).join('\n');
+    const list = open(step.group)
+      .map((t) => `- [ ] ${t.title} (\`${t.id}\`), due ${t.dueAt}`)
+      .join('\n');
     if (step.kind === 'reminder') {
       await notify('chat', 'task-reminder', step.group, `${title}: ${open(step.group).length} ${step.group} task(s) due ${iso(dueAt[step.group])}`, list);
     } else {
@@ -256,7 +271,10 @@ export async function followUp(input: PostIncidentInput, tasks: readonly { id: s
       const delivered = await notify('ticket', 'task-overdue', step.group, summary, list, step.level);
       // A ticket system that refuses or is down must not swallow the escalation: page it instead.
       if (!delivered && patched('follow-up-pages-when-ticket-fails')) {
-        await notify('pager', 'trigger', step.group, summary, list, step.level, { severity: 'warning', dedupKey: `${workflowInfo().workflowId}/${step.group}-overdue` });
+        await notify('pager', 'trigger', step.group, summary, list, step.level, {
+          severity: 'warning',
+          dedupKey: `${workflowInfo().workflowId}/${step.group}-overdue`,
+        });
       }
     }
   }

@@ -49,7 +49,9 @@ export function clampJsonBytes(text: string, budget: number): string {
 
 /** The UI's static details: the alert and the policy this incident runs under. */
 export function staticDetails(config: IncidentConfig): string {
-  const labels = Object.entries(config.alert.labels).map(([k, v]) => `\`${k}=${v}\``).join(' ');
+  const labels = Object.entries(config.alert.labels)
+    .map(([k, v]) => `\`${k}=${v}\``)
+    .join(' ');
   const auto = config.approval.autoApprove[config.service.namespace] ?? [];
   const d = config.durations;
   return [
@@ -164,7 +166,9 @@ export function incidentSummaryReport(r: IncidentRecord): string {
     '',
     '## Actions',
     ...(r.actions.length ? r.actions.map(actionLine) : ['- no mitigation was attempted']),
-    ...(applied.length ? ['', `${applied.length} change(s) applied, each once (idempotency keys: ${applied.map((a) => `\`${a.idempotencyKey}\``).join(', ')}).`] : []),
+    ...(applied.length
+      ? ['', `${applied.length} change(s) applied, each once (idempotency keys: ${applied.map((a) => `\`${a.idempotencyKey}\``).join(', ')}).`]
+      : []),
     '',
     '## Timeline',
     ...r.timeline.map((t) => `- ${t.at} **${t.kind}** ${t.text}`),

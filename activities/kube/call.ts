@@ -100,7 +100,10 @@ export function classify(err: unknown, op: KubeOp, clients: Pick<KubeClients, 'c
         return ApplicationFailure.retryable(`409 ${what}: the object changed since it was read${said}; the next attempt reads it again`, FailureTypes.Conflict);
       default: {
         if (code < 500 && code !== 429 && code !== 408) {
-          return ApplicationFailure.nonRetryable(`${code} ${what}: the API server refused the request${said}; this call cannot work as it is`, FailureTypes.Invalid);
+          return ApplicationFailure.nonRetryable(
+            `${code} ${what}: the API server refused the request${said}; this call cannot work as it is`,
+            FailureTypes.Invalid,
+          );
         }
         const reason = code === 429 ? 'the API server is throttling the worker' : code === 408 ? 'the request timed out' : 'the API server failed';
         return ApplicationFailure.create({

@@ -137,7 +137,9 @@ export function kubeconfigClusterAccess(options: ClusterAccessOptions): ClusterA
   const mapping: Record<string, string> = { [options.defaultCluster]: base.getCurrentContext(), ...options.contexts };
   for (const [cluster, context] of Object.entries(mapping)) {
     if (!known.has(context)) {
-      throw new Error(`cluster '${cluster}' maps to kubeconfig context '${context}', which the kubeconfig does not have (it has: ${[...known].join(', ') || 'none'})`);
+      throw new Error(
+        `cluster '${cluster}' maps to kubeconfig context '${context}', which the kubeconfig does not have (it has: ${[...known].join(', ') || 'none'})`,
+      );
     }
     byCluster.set(cluster, clientsFor(base, cluster, context, options));
   }

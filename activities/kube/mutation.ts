@@ -60,7 +60,10 @@ function patchDeployment(k: KubeClients, service: ServiceRef, patch: DeploymentP
   const { namespace, deployment: name } = service;
   // Patches need their content type set: the generated client would send JSON patch for every kind.
   return call(k, { verb: 'patch', resource: 'deployments', name, namespace }, () =>
-    k.apps.patchNamespacedDeployment({ name, namespace, body: patch.body, fieldManager, dryRun: dryRun ? 'All' : undefined }, setHeaderOptions('Content-Type', patch.strategy)),
+    k.apps.patchNamespacedDeployment(
+      { name, namespace, body: patch.body, fieldManager, dryRun: dryRun ? 'All' : undefined },
+      setHeaderOptions('Content-Type', patch.strategy),
+    ),
   );
 }
 
@@ -68,7 +71,11 @@ function patchDeployment(k: KubeClients, service: ServiceRef, patch: DeploymentP
  * A step that writes the service's deployment. `build` decides the patch from
  * the current object (undefined: already as asked, nothing to write).
  */
-export function deploymentStep(k: KubeClients, service: ServiceRef, build: (current: V1Deployment, stamp: Stamp) => Promise<DeploymentPatch | undefined> | DeploymentPatch | undefined): WriteStep {
+export function deploymentStep(
+  k: KubeClients,
+  service: ServiceRef,
+  build: (current: V1Deployment, stamp: Stamp) => Promise<DeploymentPatch | undefined> | DeploymentPatch | undefined,
+): WriteStep {
   const { namespace, deployment: name } = service;
   return {
     target: `deployments/${name}`,

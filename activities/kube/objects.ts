@@ -60,7 +60,9 @@ export function podRestarts(pod: V1Pod): number {
 
 /** A pod whose containers all run: one that answers on its ports, ready or not. */
 export function isPodRunning(pod: V1Pod): boolean {
-  return pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp && (pod.status.containerStatuses ?? []).every((s) => s.state?.running !== undefined);
+  return (
+    pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp && (pod.status.containerStatuses ?? []).every((s) => s.state?.running !== undefined)
+  );
 }
 
 /** Pods that count for the service now: not being deleted. */

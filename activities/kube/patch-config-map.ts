@@ -53,7 +53,9 @@ export function configMapStep(k: KubeClients, namespace: string, name: string, h
 /** Config is read at start-up: the patch is followed by a restart (with the workflow's timestamp) so pods pick it up. */
 export function patchConfigMap(k: KubeClients, service: ServiceRef, name: string, data: Record<string, string>, restartedAt: string): MutationPlan {
   // Findings mask secret-looking values; writing the mask back would destroy the real value.
-  const masked = Object.entries(data).filter(([, value]) => value.includes(MASK)).map(([key]) => key);
+  const masked = Object.entries(data)
+    .filter(([, value]) => value.includes(MASK))
+    .map(([key]) => key);
   if (masked.length) {
     throw ApplicationFailure.nonRetryable(
       `the new data for config map ${name} carries the redaction mask for ${masked.join(', ')}: those values were hidden in the findings and cannot be restored automatically; a human must set them`,

@@ -32,7 +32,10 @@ function sourceOfTruth(configMap: V1ConfigMap, name: string, keys: Record<string
   for (const [key, approved] of Object.entries(keys)) {
     const value = lastApplied[key];
     if (value === undefined) {
-      throw ApplicationFailure.nonRetryable(`the last applied configuration of config map ${name} no longer has key ${key}: nothing was written; investigate again`, FailureTypes.StalePlan);
+      throw ApplicationFailure.nonRetryable(
+        `the last applied configuration of config map ${name} no longer has key ${key}: nothing was written; investigate again`,
+        FailureTypes.StalePlan,
+      );
     }
     const now = sha256(value);
     if (now !== approved) {
@@ -62,7 +65,11 @@ function restoreStep(k: KubeClients, namespace: string, name: string, keys: Reco
     describe: (before, after, data) =>
       Object.keys(data)
         .sort()
-        .flatMap((key) => dataChanges(`config map ${name}`, pick(before, key), pick(after, key), shortRedactor).map((line) => `${line} (the last applied value: ${fingerprintOf(data[key] ?? '')})`)),
+        .flatMap((key) =>
+          dataChanges(`config map ${name}`, pick(before, key), pick(after, key), shortRedactor).map(
+            (line) => `${line} (the last applied value: ${fingerprintOf(data[key] ?? '')})`,
+          ),
+        ),
   });
 }
 

@@ -12,14 +12,22 @@ function given(quantities: Quantities | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(quantities ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
-export function setResources(k: KubeClients, service: ServiceRef, container: string, requests: Quantities | undefined, limits: Quantities | undefined): MutationPlan {
+export function setResources(
+  k: KubeClients,
+  service: ServiceRef,
+  container: string,
+  requests: Quantities | undefined,
+  limits: Quantities | undefined,
+): MutationPlan {
   const wanted = { requests: given(requests), limits: given(limits) };
   return {
     command: mutationCommand(service, { kind: 'set-resources', container, requests, limits }),
     steps: [
       deploymentStep(k, service, (current, stamp) => {
         const resources = templateContainer(current, container).resources;
-        const unchanged = (['requests', 'limits'] as const).every((kind) => Object.entries(wanted[kind]).every(([resource, value]) => resources?.[kind]?.[resource] === value));
+        const unchanged = (['requests', 'limits'] as const).every((kind) =>
+          Object.entries(wanted[kind]).every(([resource, value]) => resources?.[kind]?.[resource] === value),
+        );
         if (unchanged) return undefined;
         const patch: Record<string, Record<string, string>> = {};
         if (Object.keys(wanted.requests).length) patch.requests = wanted.requests;

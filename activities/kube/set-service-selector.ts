@@ -33,7 +33,13 @@ export function setServiceSelector(k: KubeClients, service: ServiceRef, name: st
               if (selectorChanges(name, before, selector).length === 0) return { changes: [], generation };
               const after = await call(k, { verb: 'patch', ...op }, () =>
                 k.core.patchNamespacedService(
-                  { name, namespace, body: { metadata: stampedMetadata(current, stamp), spec: { selector: selectorPatch(before, selector) } }, fieldManager, dryRun: stamp.dryRun ? 'All' : undefined },
+                  {
+                    name,
+                    namespace,
+                    body: { metadata: stampedMetadata(current, stamp), spec: { selector: selectorPatch(before, selector) } },
+                    fieldManager,
+                    dryRun: stamp.dryRun ? 'All' : undefined,
+                  },
                   setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
                 ),
               );

@@ -27,7 +27,12 @@ export function pagerDutyEvent(notification: Notification, routingKey: string): 
       summary: truncate(notification.summary, 1024),
       source: 'incident-response',
       severity: notification.severity,
-      custom_details: { incident: notification.incidentId, level: notification.level, details: notification.body, ...(notification.id ? { message_id: notification.id } : {}) },
+      custom_details: {
+        incident: notification.incidentId,
+        level: notification.level,
+        details: notification.body,
+        ...(notification.id ? { message_id: notification.id } : {}),
+      },
     },
   };
 }
@@ -39,7 +44,15 @@ export function slackMessage(notification: Notification): object {
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: truncate(`*${notification.summary}*`, 3000) } },
       ...(notification.body ? [{ type: 'section', text: { type: 'mrkdwn', text: truncate(notification.body, 3000) } }] : []),
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `${notification.incidentId} · ${notification.event} · ${notification.severity}${notification.id ? ` · ${notification.id}` : ''}` }] },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `${notification.incidentId} · ${notification.event} · ${notification.severity}${notification.id ? ` · ${notification.id}` : ''}`,
+          },
+        ],
+      },
     ],
   };
 }

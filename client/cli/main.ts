@@ -24,9 +24,7 @@ const print = (json: boolean, value: unknown, text: () => string) => {
 
 const asOption = () => new Option('--as <name>', 'who you are (recorded on the incident)').default(defaultActor);
 
-const program = new Command('incident')
-  .description('Work with durable incidents: list, inspect, approve, signal, follow up')
-  .showHelpAfterError();
+const program = new Command('incident').description('Work with durable incidents: list, inspect, approve, signal, follow up').showHelpAfterError();
 
 program
   .command('list')
@@ -63,7 +61,9 @@ program
       shown = total;
       if (s.pendingApproval && s.pendingApproval.action !== lastPending) {
         lastPending = s.pendingApproval.action;
-        process.stdout.write(`  → approve: incident approve ${s.incidentNumber ? `INC-${s.incidentNumber}` : s.incidentId} --action ${s.pendingApproval.action}\n`);
+        process.stdout.write(
+          `  → approve: incident approve ${s.incidentNumber ? `INC-${s.incidentNumber}` : s.incidentId} --action ${s.pendingApproval.action}\n`,
+        );
       }
       if (s.phase === 'resolved') return;
       await new Promise((r) => setTimeout(r, Number(o.interval)));
@@ -153,20 +153,29 @@ program
   .addOption(new Option('--severity <level>', 'severity').choices(['critical', 'error', 'warning', 'info']).default('critical'))
   .option('--summary <text>', 'what is wrong')
   .addOption(asOption())
-  .action(async (o: { namespace: string; deployment: string; cluster?: string; severity: 'critical' | 'error' | 'warning' | 'info'; summary?: string; as: string }) => {
-    const gateway = await connect();
-    const service = { cluster: o.cluster ?? loadClientConfig().DEFAULT_CLUSTER, namespace: o.namespace, deployment: o.deployment };
-    const startsAt = new Date().toISOString();
-    const workflowId = await gateway.open(service, {
-      name: 'ServiceDown',
-      severity: o.severity,
-      summary: o.summary ?? `${o.deployment} in ${o.namespace} reported down by ${o.as}`,
-      labels: { triggeredBy: o.as },
-      startsAt,
-      fingerprint: `manual/${service.cluster}/${service.namespace}/${service.deployment}/${startsAt}`,
-    });
-    process.stdout.write(`${workflowId}\n${workflowUrl(uiBase, loadClientConfig().TEMPORAL_NAMESPACE, workflowId)}\n`);
-  });
+  .action(
+    async (o: {
+      namespace: string;
+      deployment: string;
+      cluster?: string;
+      severity: 'critical' | 'error' | 'warning' | 'info';
+      summary?: string;
+      as: string;
+    }) => {
+      const gateway = await connect();
+      const service = { cluster: o.cluster ?? loadClientConfig().DEFAULT_CLUSTER, namespace: o.namespace, deployment: o.deployment };
+      const startsAt = new Date().toISOString();
+      const workflowId = await gateway.open(service, {
+        name: 'ServiceDown',
+        severity: o.severity,
+        summary: o.summary ?? `${o.deployment} in ${o.namespace} reported down by ${o.as}`,
+        labels: { triggeredBy: o.as },
+        startsAt,
+        fingerprint: `manual/${service.cluster}/${service.namespace}/${service.deployment}/${startsAt}`,
+      });
+      process.stdout.write(`${workflowId}\n${workflowUrl(uiBase, loadClientConfig().TEMPORAL_NAMESPACE, workflowId)}\n`);
+    },
+  );
 
 // --- Deploys: the worker's Temporal Worker Deployment (README, "Deploying a new worker version") ---
 
@@ -175,7 +184,9 @@ const deployments = async () => new WorkerDeployments((await connect()).client, 
 
 function deploymentTable(r: DeploymentReport | undefined): string {
   if (!r) return `no worker deployment '${deploymentName}' yet: no worker with WORKER_BUILD_ID set has polled (workers are unversioned)`;
-  const rows = r.versions.map((v) => `${v.buildId.padEnd(24)} ${v.status.padEnd(9)} ${String(v.incidents).padStart(9)} ${String(v.followUps).padStart(10)}  ${v.drained ? 'yes' : 'no'}`);
+  const rows = r.versions.map(
+    (v) => `${v.buildId.padEnd(24)} ${v.status.padEnd(9)} ${String(v.incidents).padStart(9)} ${String(v.followUps).padStart(10)}  ${v.drained ? 'yes' : 'no'}`,
+  );
   return [
     `deployment ${r.name}: current ${r.current ?? '(unversioned workers)'}`,
     `${'build'.padEnd(24)} ${'status'.padEnd(9)} incidents follow-ups  drained`,

@@ -6,12 +6,19 @@ import type { IncidentStatus, PostIncidentStatus, TimelineEntry } from '../../wo
 
 /** Markdown emphasis and code marks off; headings as plain lines. */
 export function plain(markdown: string): string {
-  return markdown.replace(/\*\*/g, '').replace(/`/g, '').replace(/^#+\s*/gm, '');
+  return markdown
+    .replace(/\*\*/g, '')
+    .replace(/`/g, '')
+    .replace(/^#+\s*/gm, '');
 }
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
@@ -44,7 +51,11 @@ export function incidentView(s: IncidentStatus, uiUrl?: string): string {
     plain(currentDetails(s)),
   ];
   if (s.findingsSummary.length) lines.push('', 'Findings:', ...s.findingsSummary.map((f) => `  ${plain(f)}`));
-  lines.push('', `Timeline (${s.timeline.length}${s.timelineOmitted ? ` of ${s.timeline.length + s.timelineOmitted}` : ''}):`, ...s.timeline.slice(-15).map((e) => `  ${timelineLine(e)}`));
+  lines.push(
+    '',
+    `Timeline (${s.timeline.length}${s.timelineOmitted ? ` of ${s.timeline.length + s.timelineOmitted}` : ''}):`,
+    ...s.timeline.slice(-15).map((e) => `  ${timelineLine(e)}`),
+  );
   return lines.join('\n');
 }
 

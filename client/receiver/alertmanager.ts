@@ -32,7 +32,7 @@ export const AlertSchema = z.object({
 export type Alert = z.infer<typeof AlertSchema>;
 
 export const WebhookSchema = z.object({
-  version: z.literal('4', { error: "unsupported webhook version: this receiver takes Alertmanager's version \"4\"" }),
+  version: z.literal('4', { error: 'unsupported webhook version: this receiver takes Alertmanager\'s version "4"' }),
   groupKey: z.string(),
   truncatedAlerts: z.number().int().min(0).default(0),
   status: z.enum(['firing', 'resolved']),
@@ -147,8 +147,14 @@ export function planDelivery(webhook: Webhook, options: PlanOptions): DeliveryPl
   const deliveries = [...byService].map(([workflowId, alerts]): ServiceDelivery => {
     // Most severe first; Array.prototype.sort is stable, so the webhook's order breaks ties.
     const ranked = [...alerts].sort((a, b) => severityRank[b.severity] - severityRank[a.severity]);
-    const firing = unique(ranked.flatMap((m) => (m.firing ? [m.firing] : [])), (a) => `${a.fingerprint}\u0000${a.startsAt}`);
-    const resolved = unique(ranked.flatMap((m) => (m.resolved ? [m.resolved] : [])), (a) => a.fingerprint);
+    const firing = unique(
+      ranked.flatMap((m) => (m.firing ? [m.firing] : [])),
+      (a) => `${a.fingerprint}\u0000${a.startsAt}`,
+    );
+    const resolved = unique(
+      ranked.flatMap((m) => (m.resolved ? [m.resolved] : [])),
+      (a) => a.fingerprint,
+    );
     return {
       service: alerts[0]?.service as ServiceRef,
       workflowId,
@@ -178,13 +184,17 @@ function mapAlert(webhook: Webhook, alert: Alert, index: number, options: PlanOp
   const deploymentKey = labels.deployment !== undefined ? 'deployment' : 'job';
   const deployment = labels[deploymentKey];
   if (namespace === undefined) problem(`${at}.labels.namespace`, "missing: add a 'namespace' label in the alert rule so the incident knows the service");
-  if (deployment === undefined) problem(`${at}.labels.deployment`, "missing, and no 'job' label either: add one in the alert rule so the incident knows the service");
+  if (deployment === undefined)
+    problem(`${at}.labels.deployment`, "missing, and no 'job' label either: add one in the alert rule so the incident knows the service");
 
   let cluster = options.defaultCluster;
   if (labels.cluster !== undefined) {
     const parsed = ClusterNameSchema.safeParse(labels.cluster);
     if (!parsed.success) {
-      problem(labelPath('cluster'), `${shown(labels.cluster)} is not a cluster name (${parsed.error.issues[0]?.message}): fix the cluster label of the rule or of Prometheus' external_labels`);
+      problem(
+        labelPath('cluster'),
+        `${shown(labels.cluster)} is not a cluster name (${parsed.error.issues[0]?.message}): fix the cluster label of the rule or of Prometheus' external_labels`,
+      );
     } else if (!options.clusters.includes(parsed.data)) {
       problem(labelPath('cluster'), `cluster '${parsed.data}' is not served here (served: ${options.clusters.join(', ')}); add it to INCIDENT_CLUSTERS`);
     }
@@ -197,9 +207,15 @@ function mapAlert(webhook: Webhook, alert: Alert, index: number, options: PlanOp
     if (parsed.success) service = parsed.data;
     for (const issue of parsed.error?.issues ?? []) {
       if (issue.path[0] === 'namespace') {
-        problem(labelPath('namespace'), `${shown(namespace)} is not a Kubernetes namespace name (${issue.message}): lower-case letters, digits and '-', at most 63 characters; fix the rule's label`);
+        problem(
+          labelPath('namespace'),
+          `${shown(namespace)} is not a Kubernetes namespace name (${issue.message}): lower-case letters, digits and '-', at most 63 characters; fix the rule's label`,
+        );
       } else if (issue.path[0] === 'deployment') {
-        problem(labelPath(deploymentKey), `${shown(deployment)} is not a Kubernetes deployment name (${issue.message}): lower-case letters, digits, '-' and '.', at most 253 characters; fix the rule's label`);
+        problem(
+          labelPath(deploymentKey),
+          `${shown(deployment)} is not a Kubernetes deployment name (${issue.message}): lower-case letters, digits, '-' and '.', at most 253 characters; fix the rule's label`,
+        );
       }
       // A bad cluster is reported above, with what to do about it.
     }
@@ -229,10 +245,13 @@ function mapAlert(webhook: Webhook, alert: Alert, index: number, options: PlanOp
   for (const issue of parsed.error?.issues ?? []) {
     const [key, label] = issue.path.map(String);
     const path =
-      key === 'name' ? labelPath('alertname')
-      : key === 'summary' ? summaryPath
-      : key === 'labels' && label !== undefined ? labelPath(label)
-      : `${at}.${webhookPath(issue.path)}`;
+      key === 'name'
+        ? labelPath('alertname')
+        : key === 'summary'
+          ? summaryPath
+          : key === 'labels' && label !== undefined
+            ? labelPath(label)
+            : `${at}.${webhookPath(issue.path)}`;
     problem(path, `${issue.message}${key === 'startsAt' ? ` (got ${shown(alert.startsAt)})` : ''}: ${hints[key ?? ''] ?? 'fix it in the alert rule'}`);
   }
   return { index, service, severity, firing };

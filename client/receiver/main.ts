@@ -14,7 +14,10 @@ async function main(): Promise<void> {
   const clusters = servedClusters(config);
   const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, clusters, gateway: incidents, log });
   await app.listen({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT });
-  log.info({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS, clusters }, 'receiver listening: POST /alerts/alertmanager');
+  log.info(
+    { host: config.RECEIVER_HOST, port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS, clusters },
+    'receiver listening: POST /alerts/alertmanager',
+  );
 
   const shutdown = async (): Promise<void> => {
     await app.close();

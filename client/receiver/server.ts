@@ -56,7 +56,12 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? 1024 * 1024;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const alerts = new Counter({ name: 'incident_receiver_alerts_total', help: 'Alerts received, by status and result', labelNames: ['status', 'result'], registers: [registry] });
+  const alerts = new Counter({
+    name: 'incident_receiver_alerts_total',
+    help: 'Alerts received, by status and result',
+    labelNames: ['status', 'result'],
+    registers: [registry],
+  });
   const requests = new Histogram({
     name: 'incident_receiver_request_seconds',
     help: 'Webhook request duration by HTTP status',
@@ -73,13 +78,19 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
   app.setErrorHandler((err: FastifyError & { detail?: unknown }, req, reply) => {
     const status = err.statusCode ?? 500;
     const error =
-      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `body larger than ${bodyLimit} bytes`
-      : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? `content-type must be application/json, got '${String(req.headers['content-type'] ?? 'none')}'`
-      : err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty: send the Alertmanager webhook JSON'
-      : status === 400 && err.message.includes('JSON') ? `malformed JSON: ${err.message}`
-      : status === 503 ? err.message
-      : status >= 500 ? "the receiver failed (a fault of the receiver, not of the alerts): see its log for 'webhook failed'"
-      : err.message;
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `body larger than ${bodyLimit} bytes`
+        : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? `content-type must be application/json, got '${String(req.headers['content-type'] ?? 'none')}'`
+          : err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'the body is empty: send the Alertmanager webhook JSON'
+            : status === 400 && err.message.includes('JSON')
+              ? `malformed JSON: ${err.message}`
+              : status === 503
+                ? err.message
+                : status >= 500
+                  ? "the receiver failed (a fault of the receiver, not of the alerts): see its log for 'webhook failed'"
+                  : err.message;
     if (status >= 500) options.log.error({ err: err.message, stack: status === 503 ? undefined : err.stack }, 'webhook failed');
     void reply.code(status).send(err.detail === undefined ? { error } : { error, detail: err.detail });
   });
@@ -101,7 +112,14 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     const parsed = WebhookSchema.safeParse(req.body);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => ({ path: webhookPath(i.path), message: i.message }));
-      throw httpError(422, `not an Alertmanager webhook payload: ${detail.slice(0, 3).map((d) => `${d.path}: ${d.message}`).join('; ')}`, detail.slice(0, maxListedProblems));
+      throw httpError(
+        422,
+        `not an Alertmanager webhook payload: ${detail
+          .slice(0, 3)
+          .map((d) => `${d.path}: ${d.message}`)
+          .join('; ')}`,
+        detail.slice(0, maxListedProblems),
+      );
     }
     const webhook = parsed.data;
     // Everything is checked before anything is sent: a delivery is recorded whole or not at all.
@@ -112,7 +130,10 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       throw refusal(problems, webhook.alerts.length);
     }
     if (webhook.truncatedAlerts > 0) {
-      options.log.warn({ truncated: webhook.truncatedAlerts, groupKey: webhook.groupKey }, 'Alertmanager truncated this group: raise max_alerts in webhook_config');
+      options.log.warn(
+        { truncated: webhook.truncatedAlerts, groupKey: webhook.groupKey },
+        'Alertmanager truncated this group: raise max_alerts in webhook_config',
+      );
     }
 
     const settled = await Promise.allSettled(plan.deliveries.map((d) => options.gateway.deliver(d)));

@@ -72,7 +72,11 @@ const pick = <T>(random: () => number, xs: readonly T[]): T => xs[Math.floor(ran
  * The kills of one scenario: `kills` worker kills at distinct points where there
  * are enough (then some twice), and a Temporal restart if asked, in incident order.
  */
-export function planChaos(random: () => number, outcome: ExpectedOutcome, options: { kills: number; temporalRestart?: 'SIGTERM' | 'SIGKILL'; monitorMs: number }): ChaosEvent[] {
+export function planChaos(
+  random: () => number,
+  outcome: ExpectedOutcome,
+  options: { kills: number; temporalRestart?: 'SIGTERM' | 'SIGKILL'; monitorMs: number },
+): ChaosEvent[] {
   const points = [...pointsFor[outcome]];
   for (let i = points.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -109,7 +113,15 @@ export interface ChaosScene {
   say: (line: string) => void;
 }
 
-const investigationActivities = new Set(['inspectWorkload', 'collectLogs', 'inspectResources', 'inspectConfiguration', 'checkDependencies', 'checkServiceHealth', 'recentEvents']);
+const investigationActivities = new Set([
+  'inspectWorkload',
+  'collectLogs',
+  'inspectResources',
+  'inspectConfiguration',
+  'checkDependencies',
+  'checkServiceHealth',
+  'recentEvents',
+]);
 
 /** One scenario's chaos, running beside the driver until finish(). */
 export class ChaosMonkey {
@@ -244,7 +256,8 @@ export class ChaosMonkey {
         followUp = followUpId ? await viewWorkflow(this.scene.client, followUpId) : undefined;
       }
       const workerTag = `${this.scene.worker.pid ?? -1}@`;
-      const runningHere = (types: (t: string) => boolean) => view?.pending.some((a) => types(a.type) && a.state === 'started' && a.worker?.startsWith(workerTag)) ?? false;
+      const runningHere = (types: (t: string) => boolean) =>
+        view?.pending.some((a) => types(a.type) && a.state === 'started' && a.worker?.startsWith(workerTag)) ?? false;
       const stage = stageOf(view, followUp, this.scene.handedOver());
       if (stage === 'over') return undefined;
       if (reachedAt === undefined) {

@@ -35,7 +35,9 @@ export interface OutboxMessage {
 export function readOutbox(dir: string): OutboxMessage[] {
   if (!existsSync(dir)) return [];
   const messages: OutboxMessage[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()) {
     const channel = file.replace(/\.jsonl$/, '');
     for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
       if (!line.trim()) continue;
@@ -103,12 +105,21 @@ export function checkWrites(audit: readonly AuditEntry[], applied: readonly Appl
   }
   const duplicates = [...byKeyAndObject.values()]
     .filter((writes) => writes.length > 1)
-    .map((writes) => ({ idempotencyKey: writes[0]?.idempotencyKey ?? '', object: objectOf(writes[0] as AuditEntry), times: writes.length, at: writes.map((w) => w.time) }));
+    .map((writes) => ({
+      idempotencyKey: writes[0]?.idempotencyKey ?? '',
+      object: objectOf(writes[0] as AuditEntry),
+      times: writes.length,
+      at: writes.map((w) => w.time),
+    }));
   const writtenKeys = new Set(real.flatMap((e) => (e.idempotencyKey ? [e.idempotencyKey] : [])));
   const appliedKeys = new Set(applied.map((a) => a.idempotencyKey));
   const missing = applied.filter((a) => !writtenKeys.has(a.idempotencyKey));
-  const unclaimed = real.filter((e) => e.idempotencyKey !== undefined && !appliedKeys.has(e.idempotencyKey)).map((e) => ({ idempotencyKey: e.idempotencyKey ?? '', object: objectOf(e), at: e.time }));
-  const unkeyed = real.filter((e) => e.idempotencyKey === undefined).map((e) => ({ object: objectOf(e), at: e.time, ...(e.fieldManager ? { fieldManager: e.fieldManager } : {}) }));
+  const unclaimed = real
+    .filter((e) => e.idempotencyKey !== undefined && !appliedKeys.has(e.idempotencyKey))
+    .map((e) => ({ idempotencyKey: e.idempotencyKey ?? '', object: objectOf(e), at: e.time }));
+  const unkeyed = real
+    .filter((e) => e.idempotencyKey === undefined)
+    .map((e) => ({ object: objectOf(e), at: e.time, ...(e.fieldManager ? { fieldManager: e.fieldManager } : {}) }));
   return {
     applied: applied.length,
     realWrites: real.length,

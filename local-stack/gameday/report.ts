@@ -46,7 +46,9 @@ export function renderReport(r: GamedayReport): string {
   for (const s of r.scenarios.filter((x) => x.problems.length)) lines.push(`${s.scenario}: ${s.problems.join('; ')}`);
   if (r.chaos) {
     const c = r.chaos;
-    const points = Object.entries(c.byPoint).map(([p, n]) => `${p} ${n}`).join(', ');
+    const points = Object.entries(c.byPoint)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(', ');
     lines.push(
       `chaos (seed ${c.seed}): ${c.workerKills} worker kills (SIGKILL; ${points || 'none'}), ${c.temporalRestarts} Temporal dev server restarts on its database${c.missed ? `, ${c.missed} planned kills found nothing left to hit` : ''}${c.unplannedWorkerRestarts ? `, ${c.unplannedWorkerRestarts} worker restarts not caused by a kill` : ''}`,
     );
@@ -57,11 +59,17 @@ export function renderReport(r: GamedayReport): string {
     `exactly once, changes: ${w.applied} applied, ${w.realWrites} writes (${w.dryRuns} dry runs): ${w.duplicates.length} written twice, ${w.missing.length} never written, ${w.unkeyed.length} without a key${w.unclaimed.length ? `, ${w.unclaimed.length} written by an apply that did not complete` : ''}`,
     `exactly once, messages: ${m.messages} delivered (${m.statusUpdates} status updates, which repeat by design): ${m.duplicates.length} delivered twice${m.unparseable ? `, ${m.unparseable} cut short` : ''}`,
   );
-  for (const d of w.duplicates) lines.push(`  written ${d.times} times: ${d.object} under ${d.idempotencyKey} at ${d.at.join(', ')}${d.afterKill ? `; between them: ${d.afterKill}` : ''}`);
+  for (const d of w.duplicates)
+    lines.push(`  written ${d.times} times: ${d.object} under ${d.idempotencyKey} at ${d.at.join(', ')}${d.afterKill ? `; between them: ${d.afterKill}` : ''}`);
   for (const d of w.missing) lines.push(`  applied but never written: ${d.command} (${d.idempotencyKey})`);
-  for (const d of m.duplicates) lines.push(`  delivered ${d.times} times: ${d.channel} ${d.event}${d.level ? ` L${d.level}` : ''} "${d.summary}" at ${d.sentAt.join(', ')}${d.ids.length ? '' : ' (without a message id)'}${d.afterKill ? `; between them: ${d.afterKill}` : ''}`);
+  for (const d of m.duplicates)
+    lines.push(
+      `  delivered ${d.times} times: ${d.channel} ${d.event}${d.level ? ` L${d.level}` : ''} "${d.summary}" at ${d.sentAt.join(', ')}${d.ids.length ? '' : ' (without a message id)'}${d.afterKill ? `; between them: ${d.afterKill}` : ''}`,
+    );
   const good = r.scenarios.filter((s) => s.ok).length;
-  lines.push(`game day: ${good}/${r.scenarios.length} scenarios recovered or handed over correctly; exactly-once ${r.exactlyOnce.ok ? 'held' : 'FAILED'}: ${r.ok ? 'PASS' : 'FAIL'}`);
+  lines.push(
+    `game day: ${good}/${r.scenarios.length} scenarios recovered or handed over correctly; exactly-once ${r.exactlyOnce.ok ? 'held' : 'FAILED'}: ${r.ok ? 'PASS' : 'FAIL'}`,
+  );
   return lines.join('\n');
 }
 

@@ -120,11 +120,18 @@ export async function runScenario(stack: RunningStack, expectation: ScenarioExpe
     let handedOver = false;
     // The closed incident's outcome names its follow-up; read from Temporal's history (no worker needed).
     let outcomeOf: Promise<IncidentOutcome> | undefined;
-    const outcome = () => (outcomeOf ??= client.withDeadline(Date.now() + 10_000, () => client.workflow.getHandle<() => Promise<IncidentOutcome>>(workflowId).result()).catch((err: unknown) => {
-      outcomeOf = undefined;
-      throw err;
-    }));
-    const followUpOf = () => outcome().then((o) => o.postIncidentWorkflowId, () => undefined);
+    const outcome = () =>
+      (outcomeOf ??= client
+        .withDeadline(Date.now() + 10_000, () => client.workflow.getHandle<() => Promise<IncidentOutcome>>(workflowId).result())
+        .catch((err: unknown) => {
+          outcomeOf = undefined;
+          throw err;
+        }));
+    const followUpOf = () =>
+      outcome().then(
+        (o) => o.postIncidentWorkflowId,
+        () => undefined,
+      );
     const monkey = settings.chaos?.length
       ? new ChaosMonkey(
           {
@@ -173,7 +180,11 @@ export async function runScenario(stack: RunningStack, expectation: ScenarioExpe
         say('playing the people: healing the sandbox by hand, then resolving the incident');
         sandbox.heal(service.deployment);
         await waitFor(async () => sandbox.isRecovered(service.deployment), 'the sandbox to heal', 120_000).catch((err: unknown) => problems.push(String(err)));
-        await patiently(() => incidents.resolve(workflowId, who, 'game day: fixed by hand (the sandbox was healed)'), { what: `the resolve signal of ${ref}`, giveUpAfterMs: outageLimitMs, say });
+        await patiently(() => incidents.resolve(workflowId, who, 'game day: fixed by hand (the sandbox was healed)'), {
+          what: `the resolve signal of ${ref}`,
+          giveUpAfterMs: outageLimitMs,
+          say,
+        });
       }
 
       // The incident closes and starts its follow-up.
@@ -210,7 +221,8 @@ export async function runScenario(stack: RunningStack, expectation: ScenarioExpe
 
   // Alertmanager sends the resolved alert once the service is up: no incident is open for it any more.
   if (startsAt !== undefined) {
-    const answer = (await sendAlert(stack, 'resolved', startsAt, say, new Date().toISOString()).catch((err: unknown) => String(err))) as { incidents?: { result?: string }[] } | string;
+    const answer = (await sendAlert(stack, 'resolved', startsAt, say, new Date().toISOString()).catch((err: unknown) => String(err))) as
+      { incidents?: { result?: string }[] } | string;
     const delivered = typeof answer === 'string' ? answer : answer.incidents?.[0]?.result;
     if (delivered !== 'no-open-incident') problems.push(`the resolved alert was answered ${String(delivered)}, not no-open-incident`);
   }
@@ -227,7 +239,14 @@ export async function runScenario(stack: RunningStack, expectation: ScenarioExpe
 }
 
 /** The follow-up started: it drafts the summary and posts its tasks; the game day completes them so it closes. */
-async function followUp(stack: RunningStack, id: string, ref: string, result: ScenarioResult, monkey: ChaosMonkey | undefined, say: (line: string) => void): Promise<void> {
+async function followUp(
+  stack: RunningStack,
+  id: string,
+  ref: string,
+  result: ScenarioResult,
+  monkey: ChaosMonkey | undefined,
+  say: (line: string) => void,
+): Promise<void> {
   const client = stack.incidents.client;
   result.followUp.workflowId = id;
   await monkey?.reached('follow-up');

@@ -33,7 +33,13 @@ function kubeconfigPath(): string {
 }
 
 describe('cluster access', () => {
-  const access = kubeconfigClusterAccess({ kubeconfigPath: kubeconfigPath(), contexts: { 'prod-us': 'us-ctx' }, defaultCluster: 'prod-eu', requestTimeoutMs: 1000, logger: captureLogger().logger });
+  const access = kubeconfigClusterAccess({
+    kubeconfigPath: kubeconfigPath(),
+    contexts: { 'prod-us': 'us-ctx' },
+    defaultCluster: 'prod-eu',
+    requestTimeoutMs: 1000,
+    logger: captureLogger().logger,
+  });
 
   it('serves the default cluster from the current context and others by their mapped context', () => {
     expect(access.clients('prod-eu')).toMatchObject({ context: 'eu-ctx', server: 'https://eu.example:6443' });
@@ -59,14 +65,26 @@ describe('cluster access', () => {
       second,
       'apiVersion: v1\nkind: Config\nclusters:\n- name: ap\n  cluster: { server: "https://ap.example:6443" }\nusers:\n- name: ap-worker\n  user: { token: t }\ncontexts:\n- name: ap-ctx\n  context: { cluster: ap, user: ap-worker }\ncurrent-context: ap-ctx\n',
     );
-    const merged = kubeconfigClusterAccess({ kubeconfigPath: `${kubeconfigPath()}${delimiter}${second}`, contexts: { 'prod-ap': 'ap-ctx' }, defaultCluster: 'prod-eu', requestTimeoutMs: 1000, logger: captureLogger().logger });
+    const merged = kubeconfigClusterAccess({
+      kubeconfigPath: `${kubeconfigPath()}${delimiter}${second}`,
+      contexts: { 'prod-ap': 'ap-ctx' },
+      defaultCluster: 'prod-eu',
+      requestTimeoutMs: 1000,
+      logger: captureLogger().logger,
+    });
     expect(merged.clients('prod-eu').context).toBe('eu-ctx');
     expect(merged.clients('prod-ap').server).toBe('https://ap.example:6443');
   });
 
   it('stops at start-up when a mapped context is not in the kubeconfig', () => {
-    expect(() => kubeconfigClusterAccess({ kubeconfigPath: kubeconfigPath(), contexts: { x: 'nope' }, defaultCluster: 'prod-eu', requestTimeoutMs: 1000, logger: captureLogger().logger })).toThrow(
-      /cluster 'x' maps to kubeconfig context 'nope', which the kubeconfig does not have \(it has: eu-ctx, us-ctx\)/,
-    );
+    expect(() =>
+      kubeconfigClusterAccess({
+        kubeconfigPath: kubeconfigPath(),
+        contexts: { x: 'nope' },
+        defaultCluster: 'prod-eu',
+        requestTimeoutMs: 1000,
+        logger: captureLogger().logger,
+      }),
+    ).toThrow(/cluster 'x' maps to kubeconfig context 'nope', which the kubeconfig does not have \(it has: eu-ctx, us-ctx\)/);
   });
 });

@@ -32,7 +32,11 @@ async function driftRoutes(c: TestCluster, lastApplied: string, live: string): P
   const applied = JSON.parse(cm.metadata?.annotations?.[lastAppliedAnnotation] ?? '{}') as { data?: Record<string, string> };
   applied.data = { ...applied.data, ROUTES: lastApplied };
   await api.patchNamespacedConfigMap(
-    { name: 'agent-config', namespace: service.namespace, body: { metadata: { annotations: { [lastAppliedAnnotation]: `${JSON.stringify(applied)}\n` } }, data: { ROUTES: live } } },
+    {
+      name: 'agent-config',
+      namespace: service.namespace,
+      body: { metadata: { annotations: { [lastAppliedAnnotation]: `${JSON.stringify(applied)}\n` } }, data: { ROUTES: live } },
+    },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
 }
@@ -99,12 +103,18 @@ describe.each(clusterKinds)('on the %s cluster, given a config map whose 851-cha
     await driftRoutes(c, routes.replace('agent-pool-0"}', 'agent-pool-1"}'), '{}');
     const writesBefore = c.controls.audit().filter((e) => !e.dryRun).length;
 
-    const failure = await c.run(() => c.activities.applyMutation(request)).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    const failure = await c
+      .run(() => c.activities.applyMutation(request))
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     expect(failure).toBeInstanceOf(ApplicationFailure);
-    expect(failure).toMatchObject({ type: 'StalePlan', nonRetryable: true, message: expect.stringMatching(/last applied value of agent-config.ROUTES changed since it was approved/) as unknown });
+    expect(failure).toMatchObject({
+      type: 'StalePlan',
+      nonRetryable: true,
+      message: expect.stringMatching(/last applied value of agent-config.ROUTES changed since it was approved/) as unknown,
+    });
     expect(c.controls.audit().filter((e) => !e.dryRun)).toHaveLength(writesBefore);
     expect((await liveData(c))['ROUTES']).toBe('{}');
   });

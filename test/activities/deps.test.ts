@@ -23,14 +23,24 @@ describe('createDefaultDeps', () => {
   it('builds deps with the defaults filled in', () => {
     const deps = createDefaultDeps(config());
     expect(deps.kube.clients('prod').context).toBe('ctx');
-    expect(deps.probes).toEqual({ healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 5000, via: 'api-proxy' });
+    expect(deps.probes).toEqual({
+      healthPort: 8080,
+      metricsPort: 8000,
+      livePath: 'health/live',
+      readyPath: 'health/ready',
+      metricsPath: 'metrics',
+      httpTimeoutMs: 5000,
+      via: 'api-proxy',
+    });
     expect(deps.notifier.reportsDir).toBe('.data/reports');
     expect(deps.requiredEnv).toEqual([]);
     expect(deps.rolloutPollMs).toBe(1000);
   });
 
   it('refuses a malformed guardrail, saying which field and what it wants', () => {
-    expect(() => createDefaultDeps(config({ guardrails: { allowedNamespaces: ['default'], maxReplicas: 10, memoryCeiling: 'lots' } }))).toThrow(/a Kubernetes quantity such as 4Gi/);
+    expect(() => createDefaultDeps(config({ guardrails: { allowedNamespaces: ['default'], maxReplicas: 10, memoryCeiling: 'lots' } }))).toThrow(
+      /a Kubernetes quantity such as 4Gi/,
+    );
     expect(() => createDefaultDeps(config({ guardrails: { allowedNamespaces: [], maxReplicas: 10, memoryCeiling: '4Gi' } }))).toThrow(/allowedNamespaces/);
   });
 });

@@ -16,7 +16,11 @@ const status = (code: number, message: string) => JSON.stringify({ kind: 'Status
 describe('classify', () => {
   it.each([
     [401, FailureTypes.Forbidden, /401 patching deployments\/agent-native-framework in default: .*credentials.*context 'prod-eu-admin'/],
-    [403, FailureTypes.Forbidden, /403 patching deployments\/agent-native-framework in default: the worker's service account lacks 'patch' on deployments.*deploy\/kubernetes\/rbac.yaml/],
+    [
+      403,
+      FailureTypes.Forbidden,
+      /403 patching deployments\/agent-native-framework in default: the worker's service account lacks 'patch' on deployments.*deploy\/kubernetes\/rbac.yaml/,
+    ],
     [404, FailureTypes.NotFound, /404 patching .*not found.*check the alert's cluster, namespace and deployment/],
     [422, FailureTypes.Invalid, /422 patching .*refused the request as invalid \(API server: bad value\)/],
     [400, FailureTypes.Invalid, /400 patching/],
@@ -69,7 +73,13 @@ describe('classify', () => {
 });
 
 describe('the retry policies (workflows/retry.ts)', () => {
-  const policies = { reads: readOptions.retry, writes: writeOptions.retry, comms: commsOptions.retry, rollout: rolloutWaitRetryPolicy, followUp: followUpOptions.retry };
+  const policies = {
+    reads: readOptions.retry,
+    writes: writeOptions.retry,
+    comms: commsOptions.retry,
+    rollout: rolloutWaitRetryPolicy,
+    followUp: followUpOptions.retry,
+  };
 
   it('retry every transient failure type and none of the permanent ones', () => {
     for (const policy of Object.values(policies)) {
@@ -80,7 +90,13 @@ describe('the retry policies (workflows/retry.ts)', () => {
   });
 
   it('keep the attempts they had: reads 5, writes 8, notifications 10, the rollout wait 3, the follow-up 10', () => {
-    expect(Object.fromEntries(Object.entries(policies).map(([name, p]) => [name, p.maximumAttempts]))).toEqual({ reads: 5, writes: 8, comms: 10, rollout: 3, followUp: 10 });
+    expect(Object.fromEntries(Object.entries(policies).map(([name, p]) => [name, p.maximumAttempts]))).toEqual({
+      reads: 5,
+      writes: 8,
+      comms: 10,
+      rollout: 3,
+      followUp: 10,
+    });
     expect(followUpOptions.retry.maximumInterval).toBe('1m');
     expect(readOptions.retry.maximumInterval).toBe('30s');
   });

@@ -28,7 +28,9 @@ describe('heartbeating', () => {
 
   it('stops beating when the body fails, and passes the failure on', async () => {
     const { env, heartbeats } = environment();
-    await expect(env.run(() => heartbeating(async () => (await sleep(250), Promise.reject(new Error('API server gone'))), 100))).rejects.toThrow('API server gone');
+    await expect(env.run(() => heartbeating(async () => (await sleep(250), Promise.reject(new Error('API server gone'))), 100))).rejects.toThrow(
+      'API server gone',
+    );
     const beats = heartbeats.length;
     await sleep(300);
     expect(heartbeats.length).toBe(beats);

@@ -29,7 +29,14 @@ export function captureLogger(): CapturedLogger {
   const at = (level: LogLevel) => (message: string, meta?: LogMetadata) => void lines.push(JSON.stringify({ level, message, meta }));
   return {
     lines,
-    logger: { log: (level, message, meta) => at(level)(message, meta), trace: at('TRACE'), debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR') },
+    logger: {
+      log: (level, message, meta) => at(level)(message, meta),
+      trace: at('TRACE'),
+      debug: at('DEBUG'),
+      info: at('INFO'),
+      warn: at('WARN'),
+      error: at('ERROR'),
+    },
   };
 }
 
@@ -61,7 +68,15 @@ export function sandboxDeps(options: SandboxDepsOptions): ActivityDeps {
     guardrails: { allowedNamespaces: ['default'], maxReplicas: 6, memoryCeiling: '4Gi' },
     requiredEnv: ['ANTHROPIC_API_KEY'],
     dependencies: options.dependencyUrl ? [{ name: 'anthropic', url: options.dependencyUrl }] : [],
-    probes: { healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 2_000, via: 'api-proxy' },
+    probes: {
+      healthPort: 8080,
+      metricsPort: 8000,
+      livePath: 'health/live',
+      readyPath: 'health/ready',
+      metricsPath: 'metrics',
+      httpTimeoutMs: 2_000,
+      via: 'api-proxy',
+    },
     rolloutPollMs: 100,
   };
 }
@@ -94,7 +109,9 @@ export async function withRetries<R>(fn: () => Promise<R>, policy: TestRetryPoli
     try {
       return { result: await inActivity(fn), attempts: attempt };
     } catch (err) {
-      const permanent = err instanceof ApplicationFailure && (err.nonRetryable || (err.type !== undefined && err.type !== null && policy.nonRetryableErrorTypes.includes(err.type)));
+      const permanent =
+        err instanceof ApplicationFailure &&
+        (err.nonRetryable || (err.type !== undefined && err.type !== null && policy.nonRetryableErrorTypes.includes(err.type)));
       if (permanent || attempt >= policy.maximumAttempts) throw err;
       const hinted = err instanceof ApplicationFailure && err.nextRetryDelay !== undefined ? Number(err.nextRetryDelay) : NaN;
       const delay = Number.isFinite(hinted) ? hinted : Math.min(initialMs * policy.backoffCoefficient ** (attempt - 1), maximumMs);
@@ -143,7 +160,12 @@ export async function startCluster(scenario: ScenarioName, kind: ClusterKind): P
 export async function startCluster(scenario: ScenarioName, kind: ClusterKind = 'sandbox'): Promise<TestCluster> {
   const logs = captureLogger();
   if (kind === 'real') {
-    const plane = await startControlPlane({ scenario, canary, timing: { rolloutMs: 300, crashLoopMs: 200 }, say: (line) => process.stderr.write(`[control plane] ${line.trim()}\n`) });
+    const plane = await startControlPlane({
+      scenario,
+      canary,
+      timing: { rolloutMs: 300, crashLoopMs: 200 },
+      say: (line) => process.stderr.write(`[control plane] ${line.trim()}\n`),
+    });
     const deps = sandboxDeps({ kubeconfigPath: plane.workerKubeconfigPath, dependencyUrl: plane.dependencyUrl, logger: logs.logger });
     deps.probes = { ...deps.probes, via: 'pod-network' };
     return {
@@ -194,7 +216,15 @@ export async function investigateWithRetries(activities: Activities, ref: Servic
   ]);
   const [workload, logs, resources, config, dependencies, health, events] = runs;
   return {
-    result: { workload: workload.result, logs: logs.result, resources: resources.result, config: config.result, dependencies: dependencies.result, health: health.result, events: events.result },
+    result: {
+      workload: workload.result,
+      logs: logs.result,
+      resources: resources.result,
+      config: config.result,
+      dependencies: dependencies.result,
+      health: health.result,
+      events: events.result,
+    },
     attempts: runs.map((r) => r.attempts),
   };
 }

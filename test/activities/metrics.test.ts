@@ -23,7 +23,16 @@ describe('Prometheus metrics', () => {
   });
 
   it('computes the 5xx share and p99 of the whole counters on the first sample', () => {
-    const counters = trafficCounters(parsePrometheusText(scrape(90, 10, [['0.05', 50], ['0.1', 90], ['0.5', 100], ['+Inf', 100]])));
+    const counters = trafficCounters(
+      parsePrometheusText(
+        scrape(90, 10, [
+          ['0.05', 50],
+          ['0.1', 90],
+          ['0.5', 100],
+          ['+Inf', 100],
+        ]),
+      ),
+    );
     expect(counters.requests).toBe(100);
     expect(counters.errors).toBe(10);
     expect(errorRate(counters)).toBeCloseTo(0.1);
@@ -32,8 +41,22 @@ describe('Prometheus metrics', () => {
   });
 
   it('covers only the requests since the previous sample', () => {
-    const first = trafficCounters(parsePrometheusText(scrape(90, 10, [['0.1', 100], ['+Inf', 100]])));
-    const second = trafficCounters(parsePrometheusText(scrape(190, 10, [['0.1', 200], ['+Inf', 200]])));
+    const first = trafficCounters(
+      parsePrometheusText(
+        scrape(90, 10, [
+          ['0.1', 100],
+          ['+Inf', 100],
+        ]),
+      ),
+    );
+    const second = trafficCounters(
+      parsePrometheusText(
+        scrape(190, 10, [
+          ['0.1', 200],
+          ['+Inf', 200],
+        ]),
+      ),
+    );
     const window = sinceLast(second, first);
     expect(window.requests).toBe(100);
     expect(errorRate(window)).toBe(0);

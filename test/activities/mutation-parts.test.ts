@@ -34,8 +34,16 @@ describe('guardrails', () => {
   it.each([
     ['a namespace not allowed', request({ kind: 'rollout-restart', restartedAt: 't' }, 'kube-system'), /namespace 'kube-system' are not allowed/],
     ['more replicas than the maximum', request({ kind: 'scale', replicas: 7 }), /7 replicas exceeds the maximum of 6/],
-    ['a memory limit above the ceiling', request({ kind: 'set-resources', container: 'app', limits: { memory: '8Gi' } }), /memory limit of app 8Gi exceeds the memory ceiling of 4Gi/],
-    ['a memory request above the ceiling', request({ kind: 'set-resources', container: 'app', requests: { memory: '5000Mi' } }), /memory request of app 5000Mi exceeds/],
+    [
+      'a memory limit above the ceiling',
+      request({ kind: 'set-resources', container: 'app', limits: { memory: '8Gi' } }),
+      /memory limit of app 8Gi exceeds the memory ceiling of 4Gi/,
+    ],
+    [
+      'a memory request above the ceiling',
+      request({ kind: 'set-resources', container: 'app', requests: { memory: '5000Mi' } }),
+      /memory request of app 5000Mi exceeds/,
+    ],
   ])('refuse %s, non-retryably', (_case, req, message) => {
     const failure = failureOf(() => checkRequest(guardrails, req));
     expect(failure.type).toBe(FailureTypes.GuardrailViolation);
@@ -49,7 +57,9 @@ describe('guardrails', () => {
   });
 
   it('call a malformed quantity a bad request, not a violation', () => {
-    expect(failureOf(() => checkRequest(guardrails, request({ kind: 'set-resources', container: 'app', limits: { memory: 'lots' } }))).type).toBe(FailureTypes.BadRequest);
+    expect(failureOf(() => checkRequest(guardrails, request({ kind: 'set-resources', container: 'app', limits: { memory: 'lots' } }))).type).toBe(
+      FailureTypes.BadRequest,
+    );
   });
 });
 
@@ -108,7 +118,10 @@ describe('rollout undo as kubectl does it', () => {
       labels: { app: 'web', 'pod-template-hash': 'abc' },
       annotations: { 'deployment.kubernetes.io/revision': '2', 'kubernetes.io/change-cause': 'deploy 1.4.2', 'deployment.kubernetes.io/desired-replicas': '2' },
     },
-    spec: { selector: {}, template: { metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } }, spec: { containers: [{ name: 'app', image: 'web:1.4.2' }] } } },
+    spec: {
+      selector: {},
+      template: { metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } }, spec: { containers: [{ name: 'app', image: 'web:1.4.2' }] } },
+    },
   };
 
   it('take the target template without the pod-template-hash label', () => {
@@ -136,7 +149,9 @@ describe('set selector', () => {
 
 describe('configuration', () => {
   it('reads the last applied data and the keys that drifted from it', () => {
-    const last = lastAppliedData({ metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ data: { LOG_LEVEL: 'info', MODE: 'a' } }) } } });
+    const last = lastAppliedData({
+      metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ data: { LOG_LEVEL: 'info', MODE: 'a' } }) } },
+    });
     expect(last).toEqual({ LOG_LEVEL: 'info', MODE: 'a' });
     expect(configDrift({ LOG_LEVEL: 'verbose!', MODE: 'a', EXTRA: '1' }, last!)).toEqual([
       { key: 'EXTRA', current: '1', lastApplied: undefined },

@@ -14,7 +14,13 @@ const sandboxCluster = clustersForThisFile();
 
 let actions = 0;
 function request(action: MitigationAction, overrides: Partial<MutationRequest> = {}): MutationRequest {
-  return { service, action, idempotencyKey: `incident/sandbox/default/${service.deployment}/action-${++actions}`, approvedBy: 'alice@example.com', ...overrides };
+  return {
+    service,
+    action,
+    idempotencyKey: `incident/sandbox/default/${service.deployment}/action-${++actions}`,
+    approvedBy: 'alice@example.com',
+    ...overrides,
+  };
 }
 
 const realWrites = (audit: AuditEntry[]) => audit.filter((e) => !e.dryRun);
@@ -80,9 +86,18 @@ const fixes: Fix[] = [
   {
     scenario: 'config-error',
     name: 'restoring the last applied config and a restart',
-    action: (f) => ({ kind: 'restore-config-map', name: 'agent-config', keys: Object.fromEntries(f.config.configMaps[0]?.drift.map((d) => [d.key, d.lastAppliedSha256 ?? '']) ?? []), restartedAt }),
-    command: /^kubectl -n default patch configmap agent-config -p '\{"data":\{"AGENT_MAX_WORKERS":"<last applied, sha256 [0-9a-f]{12}>"\}\}' && kubectl -n default rollout restart deployment\/agent-native-framework$/,
-    preview: [/^config map agent-config AGENT_MAX_WORKERS "eight" → "8" \(the last applied value: 1 bytes, sha256 2c624232cdd2\)$/, /^pods restart \(restartedAt \(none\) → 2030-01-01T00:00:00Z\)$/],
+    action: (f) => ({
+      kind: 'restore-config-map',
+      name: 'agent-config',
+      keys: Object.fromEntries(f.config.configMaps[0]?.drift.map((d) => [d.key, d.lastAppliedSha256 ?? '']) ?? []),
+      restartedAt,
+    }),
+    command:
+      /^kubectl -n default patch configmap agent-config -p '\{"data":\{"AGENT_MAX_WORKERS":"<last applied, sha256 [0-9a-f]{12}>"\}\}' && kubectl -n default rollout restart deployment\/agent-native-framework$/,
+    preview: [
+      /^config map agent-config AGENT_MAX_WORKERS "eight" → "8" \(the last applied value: 1 bytes, sha256 2c624232cdd2\)$/,
+      /^pods restart \(restartedAt \(none\) → 2030-01-01T00:00:00Z\)$/,
+    ],
     writes: ['configmaps/agent-config', 'deployments/agent-native-framework'],
   },
   {
@@ -124,7 +139,10 @@ describe.each(clusterKinds)('a fix on the %s cluster, previewed, applied and ret
     // And the service recovers, as the runbook's verification sees it.
     const rollout = await run(() => activities.waitForRollout(service, { timeoutSeconds: 20 }));
     expect(rollout).toEqual({ complete: true, message: 'deployment "agent-native-framework" successfully rolled out' });
-    const verification = await eventually(() => run(() => activities.verifyRecovery(service, { restartsBaseline: 0 })), (v) => expect(v.checks.filter((c) => !c.ok)).toEqual([]));
+    const verification = await eventually(
+      () => run(() => activities.verifyRecovery(service, { restartsBaseline: 0 })),
+      (v) => expect(v.checks.filter((c) => !c.ok)).toEqual([]),
+    );
     expect(verification.recovered).toBe(true);
     expect(controls.isRecovered()).toBe(true);
     expectNoCanary(started, preview, applied, retried, rollout, verification);
@@ -165,13 +183,43 @@ describe('refusals', () => {
   // One cluster for all: none of these may write, so none can disturb another.
   let shared: Promise<SandboxTestCluster> | undefined;
   it.each([
-    ['a namespace outside the allowed ones', request({ kind: 'scale', replicas: 2 }, { service: { ...service, namespace: 'kube-system' } }), FailureTypes.GuardrailViolation, /namespace 'kube-system' are not allowed/],
+    [
+      'a namespace outside the allowed ones',
+      request({ kind: 'scale', replicas: 2 }, { service: { ...service, namespace: 'kube-system' } }),
+      FailureTypes.GuardrailViolation,
+      /namespace 'kube-system' are not allowed/,
+    ],
     ['more replicas than the maximum', request({ kind: 'scale', replicas: 40 }), FailureTypes.GuardrailViolation, /40 replicas exceeds the maximum of 6/],
-    ['memory above the ceiling', request({ kind: 'set-resources', container: 'agent-manager', limits: { memory: '16Gi' } }), FailureTypes.GuardrailViolation, /exceeds the memory ceiling of 4Gi/],
-    ['a container the deployment does not have', request({ kind: 'set-image', container: 'sidecar', image: 'x:1' }), FailureTypes.BadRequest, /has no container 'sidecar' \(it has: agent-manager\)/],
-    ['a revision not in the history', request({ kind: 'rollout-undo', toRevision: 42 }), FailureTypes.NotFound, /unable to find revision 42 .* \(it has: 2, 1\)/],
-    ['a deployment that does not exist', request({ kind: 'rollout-restart', restartedAt }, { service: { ...service, deployment: 'nope' } }), FailureTypes.NotFound, /404 reading deployments\/nope in default/],
-    ['a masked value written back', request({ kind: 'patch-config-map', name: 'agent-config', data: { API_TOKEN: '***' }, restartedAt }), FailureTypes.BadRequest, /carries the redaction mask for API_TOKEN/],
+    [
+      'memory above the ceiling',
+      request({ kind: 'set-resources', container: 'agent-manager', limits: { memory: '16Gi' } }),
+      FailureTypes.GuardrailViolation,
+      /exceeds the memory ceiling of 4Gi/,
+    ],
+    [
+      'a container the deployment does not have',
+      request({ kind: 'set-image', container: 'sidecar', image: 'x:1' }),
+      FailureTypes.BadRequest,
+      /has no container 'sidecar' \(it has: agent-manager\)/,
+    ],
+    [
+      'a revision not in the history',
+      request({ kind: 'rollout-undo', toRevision: 42 }),
+      FailureTypes.NotFound,
+      /unable to find revision 42 .* \(it has: 2, 1\)/,
+    ],
+    [
+      'a deployment that does not exist',
+      request({ kind: 'rollout-restart', restartedAt }, { service: { ...service, deployment: 'nope' } }),
+      FailureTypes.NotFound,
+      /404 reading deployments\/nope in default/,
+    ],
+    [
+      'a masked value written back',
+      request({ kind: 'patch-config-map', name: 'agent-config', data: { API_TOKEN: '***' }, restartedAt }),
+      FailureTypes.BadRequest,
+      /carries the redaction mask for API_TOKEN/,
+    ],
   ])('refuse %s, permanently and before any write', async (_case, req, type, message) => {
     shared ??= sandboxCluster('healthy');
     const { sandbox, activities, run } = await shared;

@@ -37,7 +37,15 @@ function deps(notifier: Partial<ActivityDeps['notifier']>, answer: () => Respons
       guardrails: { allowedNamespaces: ['default'], maxReplicas: 4, memoryCeiling: '4Gi' },
       requiredEnv: [],
       dependencies: [],
-      probes: { healthPort: 8080, metricsPort: 8000, livePath: 'health/live', readyPath: 'health/ready', metricsPath: 'metrics', httpTimeoutMs: 1000, via: 'api-proxy' },
+      probes: {
+        healthPort: 8080,
+        metricsPort: 8000,
+        livePath: 'health/live',
+        readyPath: 'health/ready',
+        metricsPath: 'metrics',
+        httpTimeoutMs: 1000,
+        via: 'api-proxy',
+      },
       rolloutPollMs: 100,
     },
   };
@@ -55,7 +63,10 @@ const page: Notification = {
 };
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(err instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${String(err)}`);
   return err;
 }
@@ -155,7 +166,7 @@ describe('routing, from the worker environment to each channel', () => {
     expect(channels.map((channel) => via({}, channel))).toEqual(channels.map(() => 'outbox'));
   });
 
-  it.each(channels)("sends %s to its webhook once its variables are set, and no other channel", (configured) => {
+  it.each(channels)('sends %s to its webhook once its variables are set, and no other channel', (configured) => {
     expect(Object.fromEntries(channels.map((channel) => [channel, via(channelEnv[configured], channel)]))).toEqual(
       Object.fromEntries(channels.map((channel) => [channel, channel === configured ? 'webhook' : 'outbox'])),
     );

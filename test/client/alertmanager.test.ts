@@ -36,7 +36,9 @@ describe('an Alertmanager delivery, planned', () => {
   });
 
   it('deduplicates repeats and caps one signal at maxAlertsPerSignal, counting what it received', () => {
-    const alerts = Array.from({ length: 60 }, (_, i) => firing({ namespace: 'ns', deployment: 'd' }, `2026-11-27T10:${String(i % 30).padStart(2, '0')}:00Z`, 'cccccccccccccccc'));
+    const alerts = Array.from({ length: 60 }, (_, i) =>
+      firing({ namespace: 'ns', deployment: 'd' }, `2026-11-27T10:${String(i % 30).padStart(2, '0')}:00Z`, 'cccccccccccccccc'),
+    );
     const plan = planDelivery(webhook(alerts), options);
     expect(plan.deliveries).toHaveLength(1);
     expect(plan.deliveries[0]?.received.firing).toBe(60);

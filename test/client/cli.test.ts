@@ -18,9 +18,14 @@ afterAll(async () => {
 
 function incident(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/incident.js', ...args], { cwd: repoRoot, env: { ...process.env, TEMPORAL_ADDRESS: env.address, INCIDENT_USER: 'alice' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/incident.js', ...args],
+      { cwd: repoRoot, env: { ...process.env, TEMPORAL_ADDRESS: env.address, INCIDENT_USER: 'alice' } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -33,10 +38,14 @@ describe('incident CLI', () => {
 
     const rows = await eventually(async () => {
       const listed = await incident('list', '--json');
-      const found = (JSON.parse(listed.stdout) as { workflowId: string; number?: number; namespace: string; phase: string }[]).filter((r) => r.namespace === namespace);
+      const found = (JSON.parse(listed.stdout) as { workflowId: string; number?: number; namespace: string; phase: string }[]).filter(
+        (r) => r.namespace === namespace,
+      );
       return found.length > 0 ? found : undefined;
     }, 'the incident in the list');
-    expect(rows).toEqual([expect.objectContaining({ workflowId: `incident/local/${namespace}/checkout`, phase: 'investigating', number: expect.any(Number) as number })]);
+    expect(rows).toEqual([
+      expect.objectContaining({ workflowId: `incident/local/${namespace}/checkout`, phase: 'investigating', number: expect.any(Number) as number }),
+    ]);
 
     const table = await incident('list');
     expect(table.stdout).toMatch(new RegExp(`INC-${rows[0]?.number}\\s+local/${namespace}/checkout\\s+investigating`));
@@ -50,8 +59,11 @@ describe('incident CLI', () => {
 
   it('says what to do when Temporal is not running', async () => {
     const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['bin/incident.js', 'list'], { cwd: repoRoot, env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } }, (err, _stdout, stderr) =>
-        resolve({ code: err ? 1 : 0, stderr }),
+      execFile(
+        process.execPath,
+        ['bin/incident.js', 'list'],
+        { cwd: repoRoot, env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' } },
+        (err, _stdout, stderr) => resolve({ code: err ? 1 : 0, stderr }),
       );
     });
     expect(result.code).toBe(1);

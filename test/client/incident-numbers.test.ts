@@ -70,7 +70,9 @@ describe('incident numbers', () => {
     // A command on the workflow ID would reach the newer incident: the older number is refused.
     const refused = await refusal(`INC-${first}`);
     expect(refused).toBeInstanceOf(IncidentNotFound);
-    expect(refused?.message).toBe(`INC-${first} (${workflowId}) is closed, and the service's incident now is INC-${second}: use that number, or the Temporal UI for the closed one`);
+    expect(refused?.message).toBe(
+      `INC-${first} (${workflowId}) is closed, and the service's incident now is INC-${second}: use that number, or the Temporal UI for the closed one`,
+    );
   });
 
   it('refuses a number that incidents of two services share, naming both', async () => {

@@ -81,15 +81,45 @@ const webhookOf = (alerts: AlertmanagerAlert[]): Webhook => ({
 type Mutation = (alert: AlertmanagerAlert) => void;
 /** Each makes one alert invalid for certain (a resolved alert sends only its fingerprint and endsAt, so the others fire). */
 const mutation: fc.Arbitrary<[string, Mutation]> = fc.oneof(
-  fc.tuple(fc.constant('label too long'), fc.integer({ min: 501, max: 700 })).map(([n, len]): [string, Mutation] => [n, (a) => void ((a.status = 'firing'), (a.labels.team = 'x'.repeat(len)))]),
-  fc.tuple(fc.constant('alertname too long'), fc.integer({ min: 201, max: 300 })).map(([n, len]): [string, Mutation] => [n, (a) => void ((a.status = 'firing'), (a.labels.alertname = 'A'.repeat(len)))]),
-  fc.tuple(fc.constant('summary too long'), fc.integer({ min: 2001, max: 2500 })).map(([n, len]): [string, Mutation] => [n, (a) => void ((a.status = 'firing'), (a.annotations.summary = 's'.repeat(len)))]),
-  fc.tuple(fc.constant('startsAt not a time'), text(30).filter((s) => !iso(s))).map(([n, v]): [string, Mutation] => [n, (a) => void ((a.status = 'firing'), (a.startsAt = v))]),
-  fc.tuple(fc.constant('endsAt not a time'), text(30).filter((s) => !iso(s))).map(([n, v]): [string, Mutation] => [n, (a) => void ((a.status = 'resolved'), (a.endsAt = v))]),
-  fc.tuple(fc.constant('fingerprint too long'), fc.integer({ min: 129, max: 200 })).map(([n, len]): [string, Mutation] => [n, (a) => void (a.fingerprint = 'f'.repeat(len))]),
-  fc.tuple(fc.constant('cluster not served'), text(70).filter((s) => !served.includes(s))).map(([n, v]): [string, Mutation] => [n, (a) => void (a.labels.cluster = v)]),
-  fc.tuple(fc.constant('namespace not a name'), text(70).filter((s) => !dnsLabel.test(s) || s.length > 63)).map(([n, v]): [string, Mutation] => [n, (a) => void (a.labels.namespace = v)]),
-  fc.tuple(fc.constant('deployment too long'), fc.integer({ min: 254, max: 300 })).map(([n, len]): [string, Mutation] => [n, (a) => void ((a.labels.deployment = 'd'.repeat(len)), delete a.labels.job)]),
+  fc
+    .tuple(fc.constant('label too long'), fc.integer({ min: 501, max: 700 }))
+    .map(([n, len]): [string, Mutation] => [n, (a) => void ((a.status = 'firing'), (a.labels.team = 'x'.repeat(len)))]),
+  fc
+    .tuple(fc.constant('alertname too long'), fc.integer({ min: 201, max: 300 }))
+    .map(([n, len]): [string, Mutation] => [n, (a) => void ((a.status = 'firing'), (a.labels.alertname = 'A'.repeat(len)))]),
+  fc
+    .tuple(fc.constant('summary too long'), fc.integer({ min: 2001, max: 2500 }))
+    .map(([n, len]): [string, Mutation] => [n, (a) => void ((a.status = 'firing'), (a.annotations.summary = 's'.repeat(len)))]),
+  fc
+    .tuple(
+      fc.constant('startsAt not a time'),
+      text(30).filter((s) => !iso(s)),
+    )
+    .map(([n, v]): [string, Mutation] => [n, (a) => void ((a.status = 'firing'), (a.startsAt = v))]),
+  fc
+    .tuple(
+      fc.constant('endsAt not a time'),
+      text(30).filter((s) => !iso(s)),
+    )
+    .map(([n, v]): [string, Mutation] => [n, (a) => void ((a.status = 'resolved'), (a.endsAt = v))]),
+  fc
+    .tuple(fc.constant('fingerprint too long'), fc.integer({ min: 129, max: 200 }))
+    .map(([n, len]): [string, Mutation] => [n, (a) => void (a.fingerprint = 'f'.repeat(len))]),
+  fc
+    .tuple(
+      fc.constant('cluster not served'),
+      text(70).filter((s) => !served.includes(s)),
+    )
+    .map(([n, v]): [string, Mutation] => [n, (a) => void (a.labels.cluster = v)]),
+  fc
+    .tuple(
+      fc.constant('namespace not a name'),
+      text(70).filter((s) => !dnsLabel.test(s) || s.length > 63),
+    )
+    .map(([n, v]): [string, Mutation] => [n, (a) => void (a.labels.namespace = v)]),
+  fc
+    .tuple(fc.constant('deployment too long'), fc.integer({ min: 254, max: 300 }))
+    .map(([n, len]): [string, Mutation] => [n, (a) => void ((a.labels.deployment = 'd'.repeat(len)), delete a.labels.job)]),
   fc.constant<[string, Mutation]>(['no namespace', (a) => void delete a.labels.namespace]),
   fc.constant<[string, Mutation]>(['no deployment or job', (a) => void (delete a.labels.deployment, delete a.labels.job)]),
 );
@@ -106,7 +136,12 @@ const post = (c: Omit<Case, 'what' | 'valid'>) => ({ 'content-type': 'applicatio
 
 /** Webhooks of 1-5 alerts: valid ones, ones with one bad alert among good ones, and broken payloads. */
 const webhookCase: fc.Arbitrary<Case> = fc.oneof(
-  { weight: 4, arbitrary: fc.array(validAlert, { minLength: 1, maxLength: 5 }).map((alerts): Case => ({ what: 'valid', body: JSON.stringify(webhookOf(alerts)), headers: {}, valid: true })) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .array(validAlert, { minLength: 1, maxLength: 5 })
+      .map((alerts): Case => ({ what: 'valid', body: JSON.stringify(webhookOf(alerts)), headers: {}, valid: true })),
+  },
   {
     weight: 4,
     arbitrary: fc.tuple(fc.array(validAlert, { minLength: 1, maxLength: 5 }), fc.nat(), mutation).map(([alerts, i, [what, mutate]]): Case => {
@@ -119,14 +154,34 @@ const webhookCase: fc.Arbitrary<Case> = fc.oneof(
     arbitrary: fc.oneof(
       fc.jsonValue().map((v): Case => ({ what: 'any JSON', body: JSON.stringify(v) ?? 'null', headers: {}, valid: false })),
       fc.string({ unit: 'binary', maxLength: 200 }).map((s): Case => ({ what: 'any text as JSON', body: s, headers: {}, valid: false })),
-      fc.array(validAlert, { minLength: 1, maxLength: 2 }).map((alerts): Case => ({ what: 'not JSON', body: JSON.stringify(webhookOf(alerts)), headers: { 'content-type': 'text/plain' }, valid: false })),
-      fc.array(validAlert, { minLength: 1, maxLength: 2 }).map((alerts): Case => ({ what: 'oversized', body: JSON.stringify({ ...webhookOf(alerts), padding: 'p'.repeat(bodyLimit) }), headers: {}, valid: false })),
+      fc
+        .array(validAlert, { minLength: 1, maxLength: 2 })
+        .map((alerts): Case => ({ what: 'not JSON', body: JSON.stringify(webhookOf(alerts)), headers: { 'content-type': 'text/plain' }, valid: false })),
+      fc.array(validAlert, { minLength: 1, maxLength: 2 }).map((alerts): Case => ({
+        what: 'oversized',
+        body: JSON.stringify({ ...webhookOf(alerts), padding: 'p'.repeat(bodyLimit) }),
+        headers: {},
+        valid: false,
+      })),
       fc
         .tuple(
           fc.array(validAlert, { minLength: 1, maxLength: 2 }),
-          fc.constantFrom<[string, unknown]>(['version', '3'], ['alerts', []], ['alerts', 'many'], ['alerts', [{}]], ['status', 'pending'], ['groupKey', 5], ['commonLabels', { team: 1 }]),
+          fc.constantFrom<[string, unknown]>(
+            ['version', '3'],
+            ['alerts', []],
+            ['alerts', 'many'],
+            ['alerts', [{}]],
+            ['status', 'pending'],
+            ['groupKey', 5],
+            ['commonLabels', { team: 1 }],
+          ),
         )
-        .map(([alerts, [key, value]]): Case => ({ what: `bad ${key}`, body: JSON.stringify({ ...webhookOf(alerts), [key]: value }), headers: {}, valid: false })),
+        .map(([alerts, [key, value]]): Case => ({
+          what: `bad ${key}`,
+          body: JSON.stringify({ ...webhookOf(alerts), [key]: value }),
+          headers: {},
+          valid: false,
+        })),
     ),
   },
 );
@@ -134,11 +189,19 @@ const webhookCase: fc.Arbitrary<Case> = fc.oneof(
 /** Whatever the body, without the right token: 401. */
 const unauthenticatedCase: fc.Arbitrary<Case> = fc
   .tuple(
-    fc.oneof(webhookCase.map((c) => c.body), fc.string({ unit: 'binary', maxLength: 300 })),
+    fc.oneof(
+      webhookCase.map((c) => c.body),
+      fc.string({ unit: 'binary', maxLength: 300 }),
+    ),
     fc.constantFrom('', 'Bearer', `Bearer ${token}x`, `bearer ${token.slice(1)}`, `Basic ${token}`, 'Bearer ' + 'a'.repeat(5000)),
     fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded'),
   )
-  .map(([body, authorization, contentType]): Case => ({ what: 'unauthenticated', body, headers: { authorization, 'content-type': contentType }, valid: false }));
+  .map(([body, authorization, contentType]): Case => ({
+    what: 'unauthenticated',
+    body,
+    headers: { authorization, 'content-type': contentType },
+    valid: false,
+  }));
 
 // --- The receiver ---------------------------------------------------------------
 
@@ -159,7 +222,16 @@ class CountingGateway implements IncidentGateway {
   }
   async deliver(...[d]: Parameters<IncidentGateway['deliver']>): Promise<ServiceOutcome> {
     this.delivered.push(d.workflowId);
-    return { workflowId: d.workflowId, service: `${d.service.namespace}/${d.service.deployment}`, cluster: d.service.cluster, status: d.firing.length ? 'firing' : 'resolved', alerts: d.alerts.length, firing: d.firing.length, resolved: d.resolved.length, result: 'signalled' };
+    return {
+      workflowId: d.workflowId,
+      service: `${d.service.namespace}/${d.service.deployment}`,
+      cluster: d.service.cluster,
+      status: d.firing.length ? 'firing' : 'resolved',
+      alerts: d.alerts.length,
+      firing: d.firing.length,
+      resolved: d.resolved.length,
+      result: 'signalled',
+    };
   }
   async ready() {
     return true;

@@ -19,7 +19,6 @@ const token = 'receiver-outage-token-0123456789';
 const config = ClientEnvSchema.parse({});
 const log = pino({ level: 'silent' });
 
-
 const receiverOver = (gateway: IncidentGateway) => buildReceiver({ token, defaultCluster: 'local', clusters: ['local'], gateway, log });
 const firing = () => serviceDownWebhook({ cluster: 'local', namespace: uniqueId('ns'), deployment: 'checkout' }, 'firing', '2026-11-27T10:00:00Z');
 

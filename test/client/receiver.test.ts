@@ -29,7 +29,14 @@ let url: string;
 beforeAll(async () => {
   env = await devServerEnv();
   const config = ClientEnvSchema.parse({ INCIDENT_CLUSTERS: `local,eu-west-1,${longCluster}` });
-  app = buildReceiver({ token, defaultCluster: 'local', clusters: ['local', 'eu-west-1', longCluster], gateway: new Incidents(env.client, config), log: pino({ level: 'silent' }), bodyLimit });
+  app = buildReceiver({
+    token,
+    defaultCluster: 'local',
+    clusters: ['local', 'eu-west-1', longCluster],
+    gateway: new Incidents(env.client, config),
+    log: pino({ level: 'silent' }),
+    bodyLimit,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
@@ -38,7 +45,12 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const service = (overrides: Partial<ServiceRef> = {}): ServiceRef => ({ cluster: 'local', namespace: uniqueId('ns'), deployment: 'agent-native-framework', ...overrides });
+const service = (overrides: Partial<ServiceRef> = {}): ServiceRef => ({
+  cluster: 'local',
+  namespace: uniqueId('ns'),
+  deployment: 'agent-native-framework',
+  ...overrides,
+});
 
 interface Outcome {
   workflowId: string;
@@ -100,7 +112,9 @@ describe('alert receiver', () => {
     const svc = service();
     const firing = await post(serviceDownWebhook(svc, 'firing', '2026-11-27T10:00:00Z'));
     expect(firing.status).toBe(200);
-    expect(firing.body.incidents).toEqual([expect.objectContaining({ workflowId: incidentWorkflowId(svc), status: 'firing', alerts: 1, firing: 1, resolved: 0, result: 'signalled' })]);
+    expect(firing.body.incidents).toEqual([
+      expect.objectContaining({ workflowId: incidentWorkflowId(svc), status: 'firing', alerts: 1, firing: 1, resolved: 0, result: 'signalled' }),
+    ]);
 
     const resolved = await post(serviceDownWebhook(svc, 'resolved', '2026-11-27T10:00:00Z', '2026-11-27T10:05:00Z'));
     expect(resolved.status).toBe(200);
@@ -151,7 +165,9 @@ describe('alert receiver', () => {
     for (let delivery = 1; delivery <= 2; delivery++) {
       const res = await post(group);
       expect(res.status).toBe(200);
-      expect(res.body.incidents).toEqual([expect.objectContaining({ workflowId: incidentWorkflowId(svc), alerts: 1000, firing: maxAlertsPerSignal, result: 'signalled' })]);
+      expect(res.body.incidents).toEqual([
+        expect.objectContaining({ workflowId: incidentWorkflowId(svc), alerts: 1000, firing: maxAlertsPerSignal, result: 'signalled' }),
+      ]);
       const signals = await signalsOf(incidentWorkflowId(svc));
       expect(signals.map((s) => s.name)).toEqual(Array(delivery).fill('alerts'));
       const batch = signals.at(-1)?.payload as AlertBatchSignal;
@@ -178,9 +194,11 @@ describe('alert receiver', () => {
     expect(deployment).toHaveLength(253);
     for (const withFingerprint of [true, false]) {
       const svc = service({ deployment, namespace: `${uniqueId('n')}-${'x'.repeat(50)}`.slice(0, 63), cluster: 'eu-west-1' });
-      const res = await post(webhookWith(svc, (alert) => {
-        if (!withFingerprint) delete alert.fingerprint;
-      }));
+      const res = await post(
+        webhookWith(svc, (alert) => {
+          if (!withFingerprint) delete alert.fingerprint;
+        }),
+      );
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(await exists(incidentWorkflowId(svc))).toBe(true);
     }
@@ -192,7 +210,10 @@ describe('alert receiver', () => {
     // 200 UTF-16 units (the schema's bound), 400 bytes of UTF-8.
     const res = await post(webhookWith(svc, (a) => void (a.labels.alertname = '\u{1F525}'.repeat(100))));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
-    const summary = await env.client.workflow.getHandle(incidentWorkflowId(svc)).describe().then((d) => d.staticSummary());
+    const summary = await env.client.workflow
+      .getHandle(incidentWorkflowId(svc))
+      .describe()
+      .then((d) => d.staticSummary());
     expect(summary).toMatch(/^\[critical\] INC-\d+ \u{1F525}+…$/u);
     expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThanOrEqual(300 + 2);
   });
@@ -201,14 +222,31 @@ describe('alert receiver', () => {
   // each is refused as a whole delivery with the alert's path and what to do; nothing starts.
   const outOfBounds: { name: string; change: (alert: Webhook['alerts'][number], svc: ServiceRef) => void; path: RegExp; status?: 'resolved' }[] = [
     { name: 'a 600-character label value', change: (a) => void (a.labels.team = 'x'.repeat(600)), path: /alerts\[0\]\.labels\.team: .*500.*shorten/i },
-    { name: 'a 3,000-character summary annotation', change: (a) => void (a.annotations.summary = 's'.repeat(3000)), path: /alerts\[0\]\.annotations\.summary: .*2000/ },
+    {
+      name: 'a 3,000-character summary annotation',
+      change: (a) => void (a.annotations.summary = 's'.repeat(3000)),
+      path: /alerts\[0\]\.annotations\.summary: .*2000/,
+    },
     { name: "startsAt 'not-a-date'", change: (a) => void (a.startsAt = 'not-a-date'), path: /alerts\[0\]\.startsAt: .*RFC 3339/ },
     { name: "startsAt '-1'", change: (a) => void (a.startsAt = '-1'), path: /alerts\[0\]\.startsAt: .*RFC 3339/ },
     { name: 'a 300-character alertname', change: (a) => void (a.labels.alertname = 'A'.repeat(300)), path: /alerts\[0\]\.labels\.alertname: .*200/ },
     { name: 'a 200-character fingerprint', change: (a) => void (a.fingerprint = 'f'.repeat(200)), path: /alerts\[0\]\.fingerprint: .*128/ },
-    { name: 'a 254-character deployment', change: (a) => void (a.labels.deployment = 'd'.repeat(254)), path: /alerts\[0\]\.labels\.deployment: .*Kubernetes deployment name/ },
-    { name: 'an upper-case namespace', change: (a) => void (a.labels.namespace = 'Default'), path: /alerts\[0\]\.labels\.namespace: .*Kubernetes namespace name/ },
-    { name: "a resolved alert's endsAt 'yesterday'", change: (a) => void (a.endsAt = 'yesterday'), path: /alerts\[0\]\.endsAt: .*RFC 3339/, status: 'resolved' },
+    {
+      name: 'a 254-character deployment',
+      change: (a) => void (a.labels.deployment = 'd'.repeat(254)),
+      path: /alerts\[0\]\.labels\.deployment: .*Kubernetes deployment name/,
+    },
+    {
+      name: 'an upper-case namespace',
+      change: (a) => void (a.labels.namespace = 'Default'),
+      path: /alerts\[0\]\.labels\.namespace: .*Kubernetes namespace name/,
+    },
+    {
+      name: "a resolved alert's endsAt 'yesterday'",
+      change: (a) => void (a.endsAt = 'yesterday'),
+      path: /alerts\[0\]\.endsAt: .*RFC 3339/,
+      status: 'resolved',
+    },
   ];
 
   it.each(outOfBounds)('refuses $name with 422, naming the alert, and starts nothing', async ({ change, path, status }) => {
@@ -259,7 +297,11 @@ describe('alert receiver', () => {
     { name: 'upper case', cluster: 'Local', error: /DNS-1123 label/ },
     { name: '64 characters', cluster: 'c'.repeat(64), error: /DNS-1123 label/ },
     { name: 'an empty label', cluster: '', error: /DNS-1123 label/ },
-    { name: 'a cluster not served here', cluster: 'staging', error: new RegExp(`cluster 'staging' is not served here \\(served: local, eu-west-1, ${longCluster}\\); add it to INCIDENT_CLUSTERS`) },
+    {
+      name: 'a cluster not served here',
+      cluster: 'staging',
+      error: new RegExp(`cluster 'staging' is not served here \\(served: local, eu-west-1, ${longCluster}\\); add it to INCIDENT_CLUSTERS`),
+    },
   ];
 
   it.each(clusters)('refuses a cluster label that is $name and starts nothing', async ({ cluster, error }) => {
@@ -283,19 +325,54 @@ describe('alert receiver', () => {
   const badCases: { name: string; make: (svc: ServiceRef) => { body: string | object; headers?: Record<string, string> }; status: number; error: RegExp }[] = [
     { name: 'malformed JSON', make: () => ({ body: '{"version": "4", "alerts": [' }), status: 400, error: /malformed JSON/ },
     { name: 'an empty body', make: () => ({ body: '' }), status: 400, error: /empty/ },
-    { name: 'wrong types', make: (svc) => ({ body: { ...serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), alerts: 'many' } }), status: 422, error: /not an Alertmanager webhook/ },
-    { name: 'an unknown version', make: (svc) => ({ body: { ...serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), version: '3' } }), status: 422, error: /not an Alertmanager webhook/ },
-    { name: 'a missing namespace label', make: (svc) => ({ body: webhookWith(svc, (a) => void delete a.labels.namespace) }), status: 422, error: /alerts\[0\]\.labels\.namespace: missing/ },
+    {
+      name: 'wrong types',
+      make: (svc) => ({ body: { ...serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), alerts: 'many' } }),
+      status: 422,
+      error: /not an Alertmanager webhook/,
+    },
+    {
+      name: 'an unknown version',
+      make: (svc) => ({ body: { ...serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), version: '3' } }),
+      status: 422,
+      error: /not an Alertmanager webhook/,
+    },
+    {
+      name: 'a missing namespace label',
+      make: (svc) => ({ body: webhookWith(svc, (a) => void delete a.labels.namespace) }),
+      status: 422,
+      error: /alerts\[0\]\.labels\.namespace: missing/,
+    },
     {
       name: 'neither deployment nor job label',
       make: (svc) => ({ body: webhookWith(svc, (a) => void (delete a.labels.deployment, delete a.labels.job)) }),
       status: 422,
       error: /alerts\[0\]\.labels\.deployment: missing, and no 'job' label either/,
     },
-    { name: 'an oversized body', make: (svc) => ({ body: { ...serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), padding: 'x'.repeat(bodyLimit + 1) } }), status: 413, error: /larger than/ },
-    { name: 'a non-JSON content type', make: (svc) => ({ body: JSON.stringify(serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z')), headers: { 'content-type': 'text/plain' } }), status: 415, error: /content-type must be application\/json/ },
-    { name: 'a wrong token', make: (svc) => ({ body: serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), headers: { authorization: 'Bearer not-the-token' } }), status: 401, error: /bearer token/ },
-    { name: 'no token', make: (svc) => ({ body: serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), headers: { authorization: '' } }), status: 401, error: /bearer token/ },
+    {
+      name: 'an oversized body',
+      make: (svc) => ({ body: { ...serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), padding: 'x'.repeat(bodyLimit + 1) } }),
+      status: 413,
+      error: /larger than/,
+    },
+    {
+      name: 'a non-JSON content type',
+      make: (svc) => ({ body: JSON.stringify(serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z')), headers: { 'content-type': 'text/plain' } }),
+      status: 415,
+      error: /content-type must be application\/json/,
+    },
+    {
+      name: 'a wrong token',
+      make: (svc) => ({ body: serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), headers: { authorization: 'Bearer not-the-token' } }),
+      status: 401,
+      error: /bearer token/,
+    },
+    {
+      name: 'no token',
+      make: (svc) => ({ body: serviceDownWebhook(svc, 'firing', '2026-11-27T14:00:00Z'), headers: { authorization: '' } }),
+      status: 401,
+      error: /bearer token/,
+    },
   ];
 
   it.each(badCases)('answers $status to $name and starts nothing', async ({ make, status, error }) => {

@@ -47,7 +47,11 @@ afterAll(async () => {
 });
 
 async function plane(scenario: ScenarioName): Promise<{ cp: ControlPlane; admin: Kubectl; worker: Kubectl }> {
-  const cp = await startControlPlane({ scenario, timing: { rolloutMs: 300, crashLoopMs: 200 }, say: (line) => process.stderr.write(`[control plane] ${line.trim()}\n`) });
+  const cp = await startControlPlane({
+    scenario,
+    timing: { rolloutMs: 300, crashLoopMs: 200 },
+    say: (line) => process.stderr.write(`[control plane] ${line.trim()}\n`),
+  });
   planes.push(cp);
   return { cp, admin: kubectlFor(cp.kubeconfigPath), worker: kubectlFor(cp.workerKubeconfigPath) };
 }
@@ -87,7 +91,7 @@ describe('every address of both clusters is inside 127.0.0.0/8', () => {
 });
 
 describe('two control planes on one machine', () => {
-  it('take separate pod networks, so each one\'s probes reach its own pods', async () => {
+  it("take separate pod networks, so each one's probes reach its own pods", async () => {
     const [a, b] = await Promise.all([plane('healthy'), plane('healthy')]);
     const prefixes = await Promise.all(
       [a, b].map(async ({ admin }) => {
@@ -99,7 +103,10 @@ describe('two control planes on one machine', () => {
     expect(prefixes[0]?.size).toBe(1);
     expect([...(prefixes[0] ?? [])][0]).not.toBe([...(prefixes[1] ?? [])][0]);
     // And each one's pods answer on their own addresses: both services are seen recovered.
-    await eventually(async () => [a.cp.isRecovered(), b.cp.isRecovered()], (r) => expect(r).toEqual([true, true]));
+    await eventually(
+      async () => [a.cp.isRecovered(), b.cp.isRecovered()],
+      (r) => expect(r).toEqual([true, true]),
+    );
   });
 });
 
@@ -111,11 +118,27 @@ describe('least privilege, by the real RBAC authorizer', () => {
     const { worker, cp } = await plane('healthy');
     const can = async (...args: string[]) => (await worker.fails('auth', 'can-i', ...args)).code === 0;
     // What the investigation and the fixes use.
-    for (const verb of [['get', 'deployments'], ['patch', 'deployments'], ['list', 'pods'], ['get', 'pods/log'], ['get', 'secrets'], ['patch', 'configmaps'], ['patch', 'services'], ['list', 'nodes']]) {
+    for (const verb of [
+      ['get', 'deployments'],
+      ['patch', 'deployments'],
+      ['list', 'pods'],
+      ['get', 'pods/log'],
+      ['get', 'secrets'],
+      ['patch', 'configmaps'],
+      ['patch', 'services'],
+      ['list', 'nodes'],
+    ]) {
       expect(await can(...verb, '-n', 'default'), verb.join(' ')).toBe(true);
     }
     // What it never needs: refused.
-    for (const verb of [['delete', 'pods'], ['create', 'pods/exec'], ['create', 'deployments'], ['delete', 'deployments'], ['update', 'secrets'], ['create', 'pods/portforward']]) {
+    for (const verb of [
+      ['delete', 'pods'],
+      ['create', 'pods/exec'],
+      ['create', 'deployments'],
+      ['delete', 'deployments'],
+      ['update', 'secrets'],
+      ['create', 'pods/portforward'],
+    ]) {
       expect(await can(...verb, '-n', 'default'), verb.join(' ')).toBe(false);
     }
     // Outside the namespaces rbac.yaml binds, not even reads (nor any secret).
@@ -142,7 +165,10 @@ describe('least privilege, by the real RBAC authorizer', () => {
     const token = (await admin('create', 'token', 'narrow-worker', '-n', 'incident-response')).trim();
     const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'narrow-')), 'kubeconfig');
     writeKubeconfig(kubeconfigPath, cp.url, token, readFileSync(join(cp.dir, 'pki', 'apiserver.crt'), 'utf8'), 'local', 'narrow-worker');
-    const activities = createActivities({ ...sandboxDeps({ kubeconfigPath, dependencyUrl: cp.dependencyUrl }), probes: { ...sandboxDeps({ kubeconfigPath }).probes, via: 'pod-network' } });
+    const activities = createActivities({
+      ...sandboxDeps({ kubeconfigPath, dependencyUrl: cp.dependencyUrl }),
+      probes: { ...sandboxDeps({ kubeconfigPath }).probes, via: 'pod-network' },
+    });
     const resources = await inActivity(() => activities.inspectResources(service));
     expect(resources.nodes).toEqual([]);
     expect(resources.gaps).toEqual([
@@ -164,7 +190,9 @@ describe('least privilege, by the real RBAC authorizer', () => {
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect((failure as ApplicationFailure).type).toBe(FailureTypes.Forbidden);
     expect((failure as ApplicationFailure).nonRetryable).toBe(true);
-    expect((failure as ApplicationFailure).message).toMatch(/^403 reading deployments\/agent-native-framework in kube-system: the worker's service account lacks 'get' on deployments .*grant it in deploy\/kubernetes\/rbac\.yaml$/);
+    expect((failure as ApplicationFailure).message).toMatch(
+      /^403 reading deployments\/agent-native-framework in kube-system: the worker's service account lacks 'get' on deployments .*grant it in deploy\/kubernetes\/rbac\.yaml$/,
+    );
   });
 });
 
@@ -206,7 +234,10 @@ describe("the runbook's kubectl commands on the real control plane", () => {
     expect(await k('logs', '-l', selector, '--previous', '--tail=50')).toMatch(/FATAL startup failed: Error: Cannot find module/);
     expect(await k('rollout', 'undo', `deployment/${deploy}`, '--to-revision=2')).toMatch(/rolled back/);
     expect(await k('rollout', 'status', `deployment/${deploy}`, '--timeout=30s')).toMatch(/successfully rolled out/);
-    await eventually(async () => cp.isRecovered(), (r) => expect(r).toBe(true));
+    await eventually(
+      async () => cp.isRecovered(),
+      (r) => expect(r).toBe(true),
+    );
   });
 
   it('OOM: OOMKilled with exit code 137, and the runbook patch of the limit recovers', async () => {
@@ -215,9 +246,18 @@ describe("the runbook's kubectl commands on the real control plane", () => {
       () => k('describe', 'pods', '-l', selector),
       (d) => expect(d).toMatch(/Last State:\s+Terminated\n\s+Reason:\s+OOMKilled\n\s+Exit Code:\s+137/),
     );
-    await k('patch', 'deployment', deploy, '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"agent-manager","resources":{"limits":{"memory":"4Gi"}}}]}}}}');
+    await k(
+      'patch',
+      'deployment',
+      deploy,
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"agent-manager","resources":{"limits":{"memory":"4Gi"}}}]}}}}',
+    );
     expect(await k('rollout', 'status', `deployment/${deploy}`, '--timeout=30s')).toMatch(/successfully rolled out/);
-    await eventually(async () => cp.isRecovered(), (r) => expect(r).toBe(true));
+    await eventually(
+      async () => cp.isRecovered(),
+      (r) => expect(r).toBe(true),
+    );
   });
 
   it('unschedulable: Pending pods with FailedScheduling for lack of memory', async () => {
@@ -234,6 +274,9 @@ describe("the runbook's kubectl commands on the real control plane", () => {
     const { admin: k, cp } = await plane('scaled-to-zero');
     expect(await k('get', 'deployment', deploy)).toMatch(new RegExp(`${deploy}\\s+0/0\\s+0\\s+0`));
     await k('scale', `deployment/${deploy}`, '--replicas=2');
-    await eventually(async () => cp.isRecovered(), (r) => expect(r).toBe(true));
+    await eventually(
+      async () => cp.isRecovered(),
+      (r) => expect(r).toBe(true),
+    );
   });
 });

@@ -105,7 +105,11 @@ describe('docker-compose.yml', () => {
     expect(prometheus.scrape_configs.map((s) => s.job_name)).toContain('agent-native-framework');
     expect(rules).toContain('up{job="agent-native-framework"} == 0');
     const promMounts = named('prometheus').volumes ?? [];
-    for (const file of prometheus.rule_files) expect(promMounts.some((v) => v.split(':')[1] === file), file).toBe(true);
+    for (const file of prometheus.rule_files)
+      expect(
+        promMounts.some((v) => v.split(':')[1] === file),
+        file,
+      ).toBe(true);
 
     const amTarget = prometheus.alerting.alertmanagers[0]?.static_configs[0]?.targets[0] ?? '';
     expect(named('alertmanager').ports).toContain(`${amTarget.split(':')[1]}:${amTarget.split(':')[1]}`);

@@ -141,10 +141,14 @@ describe('rolling out a new worker build while incidents are open', () => {
     expect(outcomes.map((o) => o.resolution)).toEqual(['mitigated', 'manual']);
 
     // Retire A as the runbook says: drained (no open incident pinned to it), then stop its workers.
-    const drained = await eventually(async () => {
-      const answer = await deployments.drained(buildA);
-      return answer.drained ? answer : undefined;
-    }, 'build A to drain', 20_000);
+    const drained = await eventually(
+      async () => {
+        const answer = await deployments.drained(buildA);
+        return answer.drained ? answer : undefined;
+      },
+      'build A to drain',
+      20_000,
+    );
     expect(drained.open).toMatchObject({ incidents: 0, pinned: 0 });
     const cli = await runFile(process.execPath, [resolve(repoRoot, 'bin/incident.js'), 'deploy', 'drained', buildA], {
       env: { ...process.env, TEMPORAL_ADDRESS: env.connection.options.address, WORKER_DEPLOYMENT_NAME: deploymentName },
@@ -161,13 +165,20 @@ describe('rolling out a new worker build while incidents are open', () => {
     // Follow-ups that moved keep the tasks they started with; the one started on B has B's new task.
     expect(followUps.map((id) => taskLists.get(id)?.includes(nextReleaseTask.id))).toEqual([false, false, false, true]);
     // B's closing note went out once for each follow-up, moved ones included.
-    expect(sent('post-incident-closed').map((n) => n.id).sort()).toEqual(followUps.map((id) => `${id}/closing-note`).sort());
+    expect(
+      sent('post-incident-closed')
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(followUps.map((id) => `${id}/closing-note`).sort());
     expect(sent('post-incident-tasks')).toHaveLength(followUps.length);
     expect(sent('post-incident-complete')).toHaveLength(followUps.length);
 
     // Nothing failed and nothing was sent twice.
-    for (const id of [...awaiting.map((h) => h.workflowId), early.workflowId, late.workflowId, ...followUps]) expect(await workflowTaskFailures(id), id).toEqual([]);
-    const ids = clusters.flatMap((c) => c.notifications.map((n) => n.notification.id ?? `${n.notification.dedupKey}/${n.notification.event}/${n.notification.summary}`));
+    for (const id of [...awaiting.map((h) => h.workflowId), early.workflowId, late.workflowId, ...followUps])
+      expect(await workflowTaskFailures(id), id).toEqual([]);
+    const ids = clusters.flatMap((c) =>
+      c.notifications.map((n) => n.notification.id ?? `${n.notification.dedupKey}/${n.notification.event}/${n.notification.summary}`),
+    );
     expect(ids.length).toBeGreaterThan(20);
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });

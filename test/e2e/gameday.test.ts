@@ -18,9 +18,24 @@ describe('npm run gameday -- --chaos', () => {
     const run = await runToEnd(
       'npm',
       [
-        'run', '--silent', 'gameday', '--',
-        '--chaos', '--scenarios', 'bad-rollout,scaled-to-zero', '--kills-per-scenario', '3', '--seed', '20261130',
-        '--monitor', '20s', '--json', '--base-port', '18430', '--data-dir', dataDir,
+        'run',
+        '--silent',
+        'gameday',
+        '--',
+        '--chaos',
+        '--scenarios',
+        'bad-rollout,scaled-to-zero',
+        '--kills-per-scenario',
+        '3',
+        '--seed',
+        '20261130',
+        '--monitor',
+        '20s',
+        '--json',
+        '--base-port',
+        '18430',
+        '--data-dir',
+        dataDir,
       ],
       420_000,
     );
@@ -29,7 +44,10 @@ describe('npm run gameday -- --chaos', () => {
     const report = JSON.parse(run.stdout) as GamedayReport;
 
     // Each incident ended as the runbook says, with its follow-up started and closed.
-    expect(report.scenarios.map((s) => [s.scenario, s.diagnosis, s.outcome, s.resolution]), context).toEqual([
+    expect(
+      report.scenarios.map((s) => [s.scenario, s.diagnosis, s.outcome, s.resolution]),
+      context,
+    ).toEqual([
       ['bad-rollout', 'bad-rollout', 'recovered', 'mitigated'],
       ['scaled-to-zero', 'scaled-to-zero', 'recovered', 'mitigated'],
     ]);

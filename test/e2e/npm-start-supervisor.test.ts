@@ -45,7 +45,13 @@ describe('the supervisor', () => {
 
   it('given an exit code no restart cures (a bad configuration), then it is given up on at once', async () => {
     const group = newGroup([]);
-    const misconfigured = group.supervise('worker', node, ['-e', 'console.error("LOG_LEVEL: expected one of trace, debug"); process.exit(2)'], {}, { policy: { ...fast, fatalExitCodes: ['2'] } });
+    const misconfigured = group.supervise(
+      'worker',
+      node,
+      ['-e', 'console.error("LOG_LEVEL: expected one of trace, debug"); process.exit(2)'],
+      {},
+      { policy: { ...fast, fatalExitCodes: ['2'] } },
+    );
     expect(await group.gaveUp).toMatch(/^worker exited \(2\): "LOG_LEVEL: expected one of trace, debug", which no restart cures/);
     expect(misconfigured.restarts).toBe(0);
   });
@@ -54,7 +60,13 @@ describe('the supervisor', () => {
     const lines: string[] = [];
     const group = newGroup(lines);
     // It serves as soon as it runs: kills after that are not a crash loop, however many.
-    const sleeper = group.supervise('sleeper', node, ['-e', 'setInterval(() => {}, 1000)'], {}, { policy: { ...fast, maxFastCrashes: 1, fastAfterServingMs: 0 }, ready: async () => true });
+    const sleeper = group.supervise(
+      'sleeper',
+      node,
+      ['-e', 'setInterval(() => {}, 1000)'],
+      {},
+      { policy: { ...fast, maxFastCrashes: 1, fastAfterServingMs: 0 }, ready: async () => true },
+    );
     const pids = [sleeper.pid];
     for (let kill = 1; kill <= 3; kill++) {
       const deadline = Date.now() + 20_000;
@@ -83,10 +95,27 @@ describe('npm start supervises its stack', () => {
   it('given a bad rollout, when the worker and then Temporal are killed mid-incident, then both come back and the incident still recovers', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'incident-supervisor-'));
     run = startInBackground('npm', [
-      'start', '--silent', '--',
-      '--scenario', 'bad-rollout', '--auto-approve', '--monitor', '30s', '--exit-when-resolved',
-      '--temporal-port', String(basePort), '--ui-port', String(basePort + 1), '--sandbox-port', String(basePort + 2),
-      '--receiver-port', String(basePort + 3), '--worker-port', String(basePort + 4), '--data-dir', dataDir,
+      'start',
+      '--silent',
+      '--',
+      '--scenario',
+      'bad-rollout',
+      '--auto-approve',
+      '--monitor',
+      '30s',
+      '--exit-when-resolved',
+      '--temporal-port',
+      String(basePort),
+      '--ui-port',
+      String(basePort + 1),
+      '--sandbox-port',
+      String(basePort + 2),
+      '--receiver-port',
+      String(basePort + 3),
+      '--worker-port',
+      String(basePort + 4),
+      '--data-dir',
+      dataDir,
     ]);
     const stack = run;
     const group = stack.pid;
@@ -109,7 +138,11 @@ describe('npm start supervises its stack', () => {
     const code = await Promise.race([stack.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 180_000))]);
     const out = stack.stdout();
     expect(code, `npm start did not end well:\n${out.slice(-5000)}`).toBe(0);
-    const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+    const line = out
+      .trim()
+      .split('\n')
+      .reverse()
+      .find((l) => l.startsWith('{'));
     expect(line, out.slice(-3000)).toBeDefined();
     const summary = JSON.parse(line ?? '{}') as { status: string; diagnosis: string; actionsApplied: string[] };
     expect(summary).toMatchObject({ status: 'recovered', diagnosis: 'bad-rollout' });

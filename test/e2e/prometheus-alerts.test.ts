@@ -16,13 +16,41 @@ describe('alerts from real Prometheus and Alertmanager', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'incident-alerts-'));
     const base = 17500;
     const args = [
-      'start', '--silent', '--', '--alerts', 'prometheus', '--auto-approve', '--monitor', '30s', '--exit-when-resolved',
-      '--temporal-port', String(base), '--ui-port', String(base + 1), '--sandbox-port', String(base + 2), '--receiver-port', String(base + 3),
-      '--worker-port', String(base + 4), '--prometheus-port', String(base + 6), '--alertmanager-port', String(base + 7), '--data-dir', dataDir,
+      'start',
+      '--silent',
+      '--',
+      '--alerts',
+      'prometheus',
+      '--auto-approve',
+      '--monitor',
+      '30s',
+      '--exit-when-resolved',
+      '--temporal-port',
+      String(base),
+      '--ui-port',
+      String(base + 1),
+      '--sandbox-port',
+      String(base + 2),
+      '--receiver-port',
+      String(base + 3),
+      '--worker-port',
+      String(base + 4),
+      '--prometheus-port',
+      String(base + 6),
+      '--alertmanager-port',
+      String(base + 7),
+      '--data-dir',
+      dataDir,
     ];
     const run = await runToEnd('npm', args, 270_000);
     expect(run.code, `${run.stderr.slice(-2000)}\n${run.stdout.slice(-3000)}`).toBe(0);
-    const summary = JSON.parse(run.stdout.trim().split('\n').reverse().find((l) => l.startsWith('{')) ?? '{}') as { status?: string; diagnosis?: string };
+    const summary = JSON.parse(
+      run.stdout
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{')) ?? '{}',
+    ) as { status?: string; diagnosis?: string };
     expect(summary).toMatchObject({ status: 'recovered', diagnosis: 'bad-rollout' });
 
     // The alert that opened it came from Alertmanager: its group and external URL are in the receiver's log.

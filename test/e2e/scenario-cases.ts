@@ -36,14 +36,28 @@ export const cases: { scenario: string; diagnosis: string; status: 'recovered' |
 export function npmStart(args: string[], basePort: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'incident-e2e-'));
   const ports = [
-    '--temporal-port', String(basePort), '--ui-port', String(basePort + 1), '--sandbox-port', String(basePort + 2),
-    '--receiver-port', String(basePort + 3), '--worker-port', String(basePort + 4), '--data-dir', dataDir,
+    '--temporal-port',
+    String(basePort),
+    '--ui-port',
+    String(basePort + 1),
+    '--sandbox-port',
+    String(basePort + 2),
+    '--receiver-port',
+    String(basePort + 3),
+    '--worker-port',
+    String(basePort + 4),
+    '--data-dir',
+    dataDir,
   ];
   return runToEnd('npm', ['start', '--silent', '--', ...args, ...ports], 200_000);
 }
 
 export function lastJsonLine(stdout: string): Summary {
-  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   if (!line) throw new Error(`no JSON line in the output:\n${stdout.slice(-2000)}`);
   return JSON.parse(line) as Summary;
 }
@@ -56,7 +70,10 @@ export async function expectScenario(c: (typeof cases)[number], basePort: number
   const summary = lastJsonLine(run.stdout);
   expect(summary).toMatchObject({ incidentId: 'incident/local/default/agent-native-framework', status, diagnosis });
   if (action) {
-    expect(summary.actionsApplied.some((a) => action.test(a)), `actions: ${summary.actionsApplied.join('; ')}`).toBe(true);
+    expect(
+      summary.actionsApplied.some((a) => action.test(a)),
+      `actions: ${summary.actionsApplied.join('; ')}`,
+    ).toBe(true);
     expect(summary.timeToMitigateSeconds).not.toBeNull();
   } else {
     expect(summary.actionsApplied).toEqual([]);

@@ -7,5 +7,9 @@ import { describe, it } from 'vitest';
 import { cases, expectScenario } from './scenario-cases.js';
 
 describe('npm start --cluster real, one incident per scenario', () => {
-  it.each(cases.map((c, i) => ({ ...c, basePort: 17500 + i * 10 })))('$scenario: diagnosed $diagnosis, ends $status', (c) => expectScenario(c, c.basePort, ['--cluster', 'real']), 240_000);
+  it.each(cases.map((c, i) => ({ ...c, basePort: 17500 + i * 10 })))(
+    '$scenario: diagnosed $diagnosis, ends $status',
+    (c) => expectScenario(c, c.basePort, ['--cluster', 'real']),
+    240_000,
+  );
 });

@@ -4,5 +4,9 @@ import { describe, it } from 'vitest';
 import { cases, expectScenario } from './scenario-cases.js';
 
 describe('npm start, one incident per scenario', () => {
-  it.each(cases.map((c, i) => ({ ...c, basePort: 17300 + i * 10 })))('$scenario: diagnosed $diagnosis, ends $status', (c) => expectScenario(c, c.basePort), 240_000);
+  it.each(cases.map((c, i) => ({ ...c, basePort: 17300 + i * 10 })))(
+    '$scenario: diagnosed $diagnosis, ends $status',
+    (c) => expectScenario(c, c.basePort),
+    240_000,
+  );
 });

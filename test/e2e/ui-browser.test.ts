@@ -26,9 +26,23 @@ describe('the Temporal UI in a real browser', () => {
     expect(existsSync(chromiumPath), 'apt-get install chromium (Debian); .ci/run does it').toBe(true);
     const dataDir = mkdtempSync(join(tmpdir(), 'incident-ui-'));
     stack = startInBackground('npm', [
-      'start', '--silent', '--', '--scenario', 'bad-rollout',
-      '--temporal-port', String(base), '--ui-port', String(base + 1), '--sandbox-port', String(base + 2),
-      '--receiver-port', String(base + 3), '--worker-port', String(base + 4), '--data-dir', dataDir,
+      'start',
+      '--silent',
+      '--',
+      '--scenario',
+      'bad-rollout',
+      '--temporal-port',
+      String(base),
+      '--ui-port',
+      String(base + 1),
+      '--sandbox-port',
+      String(base + 2),
+      '--receiver-port',
+      String(base + 3),
+      '--worker-port',
+      String(base + 4),
+      '--data-dir',
+      dataDir,
     ]);
     const running = stack;
     await eventually(async () => (running.stdout().includes('waits for approval') ? true : undefined), 'npm start to show the pending approval', 120_000);
@@ -37,7 +51,16 @@ describe('the Temporal UI in a real browser', () => {
 
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
     await page.goto(link ?? '');
@@ -45,11 +68,22 @@ describe('the Temporal UI in a real browser', () => {
     await page.getByText('User Metadata', { exact: true }).click({ timeout: 30_000 });
     await page.getByText('Current Details').waitFor({ timeout: 30_000 });
     // The UI renders user markdown inside sandboxed iframes: read every frame's text.
-    const text = await eventually(async () => {
-      const texts = await Promise.all(page.frames().map((frame) => frame.locator('body').innerText({ timeout: 2_000 }).catch(() => '')));
-      const all = texts.join('\n');
-      return /Awaiting approval — default\/agent-native-framework/.test(all) ? all : undefined;
-    }, 'the current details to show the pending approval', 30_000);
+    const text = await eventually(
+      async () => {
+        const texts = await Promise.all(
+          page.frames().map((frame) =>
+            frame
+              .locator('body')
+              .innerText({ timeout: 2_000 })
+              .catch(() => ''),
+          ),
+        );
+        const all = texts.join('\n');
+        return /Awaiting approval — default\/agent-native-framework/.test(all) ? all : undefined;
+      },
+      'the current details to show the pending approval',
+      30_000,
+    );
     expect(text).toMatch(/Diagnosis: bad-rollout/);
     expect(text).toMatch(/rollout undo deployment\/agent-native-framework --to-revision=2/);
     expect(text).toMatch(/revision 3 \(image agent-native-framework:v1\.5\.0\) → revision 2 \(image agent-native-framework:v1\.4\.2\)/);

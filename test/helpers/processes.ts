@@ -79,7 +79,9 @@ export async function waitForOutput(run: BackgroundRun, pattern: RegExp, timeout
     const match = run.stdout().match(pattern);
     if (match) return match;
     if (ended || Date.now() > deadline) {
-      throw new Error(`${ended ? 'the program ended' : `no output after ${timeoutMs / 1000} s`} without matching ${String(pattern)}:\n${run.stdout().slice(-4000)}`);
+      throw new Error(
+        `${ended ? 'the program ended' : `no output after ${timeoutMs / 1000} s`} without matching ${String(pattern)}:\n${run.stdout().slice(-4000)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -97,7 +99,10 @@ export function processesInGroup(pgid: number): { pid: number; args: string }[] 
 /** The one process of the group whose command line matches `pattern`; fails if there is none or more than one. */
 export function processInGroup(pgid: number, pattern: RegExp): number {
   const found = processesInGroup(pgid).filter((p) => pattern.test(p.args));
-  if (found.length !== 1) throw new Error(`expected one process matching ${String(pattern)} in group ${pgid}, found ${found.length}: ${found.map((p) => `${p.pid} ${p.args}`).join('; ')}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one process matching ${String(pattern)} in group ${pgid}, found ${found.length}: ${found.map((p) => `${p.pid} ${p.args}`).join('; ')}`,
+    );
   return (found[0] as { pid: number }).pid;
 }
 

@@ -74,7 +74,12 @@ export interface RunningWorker {
 /** A worker of the product's workflows on the incident task queue, over the given activities (a fake fleet), polling until stop(). */
 export async function startIncidentWorker(env: TestWorkflowEnvironment, activities: object): Promise<RunningWorker> {
   const workflowsPath = resolve(repoRoot, 'workflows/index.ts');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: await workflowBundle(workflowsPath), activities });
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: await workflowBundle(workflowsPath),
+    activities,
+  });
   const running = worker.run();
   return {
     stop: async () => {

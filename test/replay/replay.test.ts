@@ -44,7 +44,13 @@ const releases: Release[] = readdirSync(releasesDir)
     const histories = readdirSync(dir)
       .filter((f) => f.endsWith('.json') && f !== 'manifest.json')
       .sort()
-      .map((file) => ({ release, file, name: `${release}/${file}`, workflowId: manifest[file], history: JSON.parse(readFileSync(join(dir, file), 'utf8')) as unknown }));
+      .map((file) => ({
+        release,
+        file,
+        name: `${release}/${file}`,
+        workflowId: manifest[file],
+        history: JSON.parse(readFileSync(join(dir, file), 'utf8')) as unknown,
+      }));
     return { release, manifest, histories };
   });
 const corpus = releases.flatMap((r) => r.histories);
@@ -55,7 +61,10 @@ async function replayFailures(bundle: WorkflowBundleWithSourceMap, histories: Re
   const failures: { name: string; error: Error }[] = [];
   let i = 0;
   // Results come in the order of the histories (one at a time): the index names the file, as runs of one workflow share its ID.
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories.map((h) => ({ workflowId: h.workflowId ?? h.file, history: h.history })))) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: bundle },
+    histories.map((h) => ({ workflowId: h.workflowId ?? h.file, history: h.history })),
+  )) {
     const recorded = histories[i++];
     if (result.error && recorded) failures.push({ name: recorded.name, error: result.error });
   }
@@ -74,13 +83,25 @@ describe('the replay corpus', () => {
     expect(releases.map((r) => r.release)).not.toEqual([]);
   });
 
-  it.each(releases.map((r) => [r.release, r] as const))('release %s has histories of the incident and of the post-incident workflow, each in its manifest', (_, { manifest, histories }) => {
-    expect(histories.filter((h) => h.file.endsWith('.incident.json'))).not.toEqual([]);
-    expect(histories.filter((h) => h.file.endsWith('.post-incident.json'))).not.toEqual([]);
-    expect(histories.filter((h) => !/\.(post-)?incident\.json$/.test(h.file)).map((h) => h.file), 'named <lifecycle>.incident.json or <lifecycle>.post-incident.json').toEqual([]);
-    expect(histories.filter((h) => h.workflowId === undefined).map((h) => h.file), 'histories missing from manifest.json').toEqual([]);
-    expect(Object.keys(manifest).filter((f) => !histories.some((h) => h.file === f)), 'manifest.json entries without a file').toEqual([]);
-  });
+  it.each(releases.map((r) => [r.release, r] as const))(
+    'release %s has histories of the incident and of the post-incident workflow, each in its manifest',
+    (_, { manifest, histories }) => {
+      expect(histories.filter((h) => h.file.endsWith('.incident.json'))).not.toEqual([]);
+      expect(histories.filter((h) => h.file.endsWith('.post-incident.json'))).not.toEqual([]);
+      expect(
+        histories.filter((h) => !/\.(post-)?incident\.json$/.test(h.file)).map((h) => h.file),
+        'named <lifecycle>.incident.json or <lifecycle>.post-incident.json',
+      ).toEqual([]);
+      expect(
+        histories.filter((h) => h.workflowId === undefined).map((h) => h.file),
+        'histories missing from manifest.json',
+      ).toEqual([]);
+      expect(
+        Object.keys(manifest).filter((f) => !histories.some((h) => h.file === f)),
+        'manifest.json entries without a file',
+      ).toEqual([]);
+    },
+  );
 });
 
 describe('replay of every release', () => {

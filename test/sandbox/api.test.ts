@@ -36,13 +36,23 @@ describe('a healthy sandbox', () => {
   it('reports errors as Status bodies with the code and reason clients act on', async () => {
     const missing = await api(t.sandbox, `${deployPath}/nope`);
     expect(missing.status).toBe(404);
-    expect(missing.body).toMatchObject({ kind: 'Status', code: 404, reason: 'NotFound', message: 'deployments.apps "nope" not found', details: { name: 'nope', kind: 'deployments', group: 'apps' } });
+    expect(missing.body).toMatchObject({
+      kind: 'Status',
+      code: 404,
+      reason: 'NotFound',
+      message: 'deployments.apps "nope" not found',
+      details: { name: 'nope', kind: 'deployments', group: 'apps' },
+    });
 
     const exists = await api(t.sandbox, cmPath, { method: 'POST', headers: json, body: JSON.stringify({ metadata: { name: 'agent-config' }, data: {} }) });
     expect(exists.status).toBe(409);
     expect((exists.body as Status).reason).toBe('AlreadyExists');
 
-    const negative = await api(t.sandbox, `${deployPath}/agent-native-framework`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: -1 } }) });
+    const negative = await api(t.sandbox, `${deployPath}/agent-native-framework`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: -1 } }),
+    });
     expect(negative.status).toBe(422);
     expect(negative.body).toMatchObject({ reason: 'Invalid', details: { causes: [{ field: 'spec.replicas' }] } });
 
@@ -50,11 +60,19 @@ describe('a healthy sandbox', () => {
     expect(badJson.status).toBe(400);
     expect((badJson.body as Status).reason).toBe('BadRequest');
 
-    const wrongType = await api(t.sandbox, deployPath, { method: 'POST', headers: json, body: JSON.stringify({ metadata: { name: 'x' }, spec: { replicas: 'two', template: { spec: { containers: [] } } } }) });
+    const wrongType = await api(t.sandbox, deployPath, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ metadata: { name: 'x' }, spec: { replicas: 'two', template: { spec: { containers: [] } } } }),
+    });
     expect(wrongType.status).toBe(400);
     expect((wrongType.body as Status).message).toContain('spec.replicas');
 
-    const applyPatch = await api(t.sandbox, `${cmPath}/agent-config`, { method: 'PATCH', headers: { 'Content-Type': 'application/apply-patch+yaml' }, body: 'data: {}' });
+    const applyPatch = await api(t.sandbox, `${cmPath}/agent-config`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/apply-patch+yaml' },
+      body: 'data: {}',
+    });
     expect(applyPatch.status).toBe(415);
 
     const unknown = await api(t.sandbox, '/apis/apps/v1/namespaces/default/widgets');
@@ -64,9 +82,17 @@ describe('a healthy sandbox', () => {
 
   it('rejects a stale resourceVersion on PUT with 409 Conflict and accepts the current one', async () => {
     const current = (await api(t.sandbox, `${cmPath}/agent-config`)).body as { metadata: { resourceVersion: string }; data: Record<string, string> };
-    const fresh = await api(t.sandbox, `${cmPath}/agent-config`, { method: 'PUT', headers: json, body: JSON.stringify({ ...current, data: { ...current.data, EXTRA: '1' } }) });
+    const fresh = await api(t.sandbox, `${cmPath}/agent-config`, {
+      method: 'PUT',
+      headers: json,
+      body: JSON.stringify({ ...current, data: { ...current.data, EXTRA: '1' } }),
+    });
     expect(fresh.status).toBe(200);
-    const stale = await api(t.sandbox, `${cmPath}/agent-config`, { method: 'PUT', headers: json, body: JSON.stringify({ ...current, data: { ...current.data, EXTRA: '2' } }) });
+    const stale = await api(t.sandbox, `${cmPath}/agent-config`, {
+      method: 'PUT',
+      headers: json,
+      body: JSON.stringify({ ...current, data: { ...current.data, EXTRA: '2' } }),
+    });
     expect(stale.status).toBe(409);
     expect(stale.body).toMatchObject({ reason: 'Conflict', details: { name: 'agent-config', kind: 'configmaps' } });
     expect((stale.body as Status).message).toContain('the object has been modified');
@@ -84,12 +110,25 @@ describe('a healthy sandbox', () => {
     const after = (await api(t.sandbox, `${deployPath}/agent-native-framework`)).body as { spec: { replicas: number }; metadata: { resourceVersion: string } };
     expect(after.spec.replicas).toBe(2);
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
-    const invalidDry = await api(t.sandbox, `${deployPath}/agent-native-framework?dryRun=All`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: -3 } }) });
+    const invalidDry = await api(t.sandbox, `${deployPath}/agent-native-framework?dryRun=All`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: -3 } }),
+    });
     expect(invalidDry.status).toBe(422);
-    const created = await api(t.sandbox, `${cmPath}?dryRun=All`, { method: 'POST', headers: json, body: JSON.stringify({ metadata: { name: 'dry-only' }, data: { a: 'b' } }) });
+    const created = await api(t.sandbox, `${cmPath}?dryRun=All`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ metadata: { name: 'dry-only' }, data: { a: 'b' } }),
+    });
     expect(created.status).toBe(201);
     expect((await api(t.sandbox, `${cmPath}/dry-only`)).status).toBe(404);
-    expect(t.sandbox.audit().find((e) => e.resource === 'deployments' && e.dryRun)).toMatchObject({ verb: 'patch', name: 'agent-native-framework', fieldManager: 'incident-worker', dryRun: true });
+    expect(t.sandbox.audit().find((e) => e.resource === 'deployments' && e.dryRun)).toMatchObject({
+      verb: 'patch',
+      name: 'agent-native-framework',
+      fieldManager: 'incident-worker',
+      dryRun: true,
+    });
   });
 
   it('audits every write with who, what and the idempotency key recorded on the object', async () => {
@@ -102,7 +141,11 @@ describe('a healthy sandbox', () => {
     expect(r.status).toBe(200);
     const managed = (r.body as { metadata: { managedFields: { manager: string; operation: string }[] } }).metadata.managedFields;
     expect(managed).toContainEqual(expect.objectContaining({ manager: 'incident-worker', operation: 'Update' }));
-    await api(t.sandbox, `${deployPath}/agent-native-framework/scale`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: 2 } }) });
+    await api(t.sandbox, `${deployPath}/agent-native-framework/scale`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: 2 } }),
+    });
     await api(t.sandbox, `${cmPath}/audit-me`, { method: 'DELETE' });
     await api(t.sandbox, cmPath, { method: 'POST', headers: json, body: JSON.stringify({ metadata: { name: 'audit-me' } }) });
     await api(t.sandbox, `${cmPath}/audit-me`, { method: 'DELETE' });
@@ -122,11 +165,14 @@ describe('a healthy sandbox', () => {
     expect(entries.filter((e) => e.name === 'audit-me').map((e) => e.verb)).toEqual(['create', 'delete']);
     expect(entries.every((e) => !Number.isNaN(Date.parse(e.time)))).toBe(true);
     // Reads are not writes.
-    expect(entries.some((e) => (e.verb) === 'get' || (e.verb) === 'list')).toBe(false);
+    expect(entries.some((e) => e.verb === 'get' || e.verb === 'list')).toBe(false);
   });
 
   it('lists with label and field selectors, in pages', async () => {
-    const pods = (await api(t.sandbox, '/api/v1/namespaces/default/pods?labelSelector=app%3Dagent-native-framework')).body as { kind: string; items: { spec: { nodeName: string } }[] };
+    const pods = (await api(t.sandbox, '/api/v1/namespaces/default/pods?labelSelector=app%3Dagent-native-framework')).body as {
+      kind: string;
+      items: { spec: { nodeName: string } }[];
+    };
     expect(pods.kind).toBe('PodList');
     expect(pods.items).toHaveLength(2);
     const node = pods.items[0]?.spec.nodeName ?? '';
@@ -138,7 +184,10 @@ describe('a healthy sandbox', () => {
     expect(badField.status).toBe(400);
     const first = (await api(t.sandbox, '/api/v1/namespaces?limit=2')).body as { items: { metadata: { name: string } }[]; metadata: { continue: string } };
     expect(first.items).toHaveLength(2);
-    const rest = (await api(t.sandbox, `/api/v1/namespaces?limit=50&continue=${first.metadata.continue}`)).body as { items: { metadata: { name: string } }[]; metadata: { continue?: string } };
+    const rest = (await api(t.sandbox, `/api/v1/namespaces?limit=50&continue=${first.metadata.continue}`)).body as {
+      items: { metadata: { name: string } }[];
+      metadata: { continue?: string };
+    };
     const all = (await api(t.sandbox, '/api/v1/namespaces')).body as { items: { metadata: { name: string } }[] };
     expect([...first.items, ...rest.items].map((n) => n.metadata.name)).toEqual(all.items.map((n) => n.metadata.name));
     expect(rest.metadata.continue).toBeUndefined();
@@ -156,7 +205,9 @@ describe('a healthy sandbox', () => {
   it('streams watch events as JSON lines, from a list resourceVersion on, filtered by field selector', async () => {
     const list = (await api(t.sandbox, `${deployPath}?fieldSelector=metadata.name%3Dagent-native-framework`)).body as { metadata: { resourceVersion: string } };
     const events: { type: string; object: { metadata: { annotations?: Record<string, string> } } }[] = [];
-    const url = new URL(`${t.sandbox.url}${deployPath}?watch=1&fieldSelector=metadata.name%3Dagent-native-framework&resourceVersion=${list.metadata.resourceVersion}`);
+    const url = new URL(
+      `${t.sandbox.url}${deployPath}?watch=1&fieldSelector=metadata.name%3Dagent-native-framework&resourceVersion=${list.metadata.resourceVersion}`,
+    );
     const req = request(url, { headers: { Authorization: `Bearer ${t.sandbox.token}` } }, (res) => {
       expect(res.headers['content-type']).toBe('application/json');
       let buffer = '';
@@ -168,8 +219,16 @@ describe('a healthy sandbox', () => {
       });
     });
     req.end();
-    await api(t.sandbox, `${deployPath}/agent-native-framework`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { watched: 'yes' } } }) });
-    await api(t.sandbox, `${cmPath}/agent-config`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { annotations: { watched: 'no' } } }) });
+    await api(t.sandbox, `${deployPath}/agent-native-framework`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { annotations: { watched: 'yes' } } }),
+    });
+    await api(t.sandbox, `${cmPath}/agent-config`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { annotations: { watched: 'no' } } }),
+    });
     const seen = await waitFor('the MODIFIED event', () => events.find((e) => e.type === 'MODIFIED' && e.object.metadata.annotations?.watched === 'yes'));
     expect(seen).toBeDefined();
     req.destroy();
@@ -180,7 +239,9 @@ describe('a healthy sandbox', () => {
     const groups = (await api(t.sandbox, '/apis')).body as { groups: { name: string; preferredVersion: { version: string } }[] };
     expect(groups.groups.map((g) => g.name)).toEqual(expect.arrayContaining(['apps', 'networking.k8s.io', 'rbac.authorization.k8s.io', 'metrics.k8s.io']));
     const core = (await api(t.sandbox, '/api/v1')).body as { resources: { name: string }[] };
-    expect(core.resources.map((r) => r.name)).toEqual(expect.arrayContaining(['pods', 'pods/log', 'services/proxy', 'events', 'nodes', 'resourcequotas', 'endpoints', 'serviceaccounts']));
+    expect(core.resources.map((r) => r.name)).toEqual(
+      expect.arrayContaining(['pods', 'pods/log', 'services/proxy', 'events', 'nodes', 'resourcequotas', 'endpoints', 'serviceaccounts']),
+    );
     const apps = (await api(t.sandbox, '/apis/apps/v1')).body as { resources: { name: string; group?: string; kind: string }[] };
     expect(apps.resources).toContainEqual(expect.objectContaining({ name: 'deployments/scale', group: 'autoscaling', kind: 'Scale' }));
     expect((await api(t.sandbox, '/openapi/v2')).status).toBe(404);
@@ -203,7 +264,11 @@ describe('a healthy sandbox', () => {
     expect(throttled.body).toMatchObject({ reason: 'TooManyRequests' });
 
     t.sandbox.setFaults([{ verb: 'patch', status: 500, rate: 1 }]);
-    const patched = await api(t.sandbox, `${cmPath}/agent-config`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: '{}' });
+    const patched = await api(t.sandbox, `${cmPath}/agent-config`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: '{}',
+    });
     expect(patched.body).toMatchObject({ code: 500, reason: 'InternalError' });
 
     t.sandbox.setFaults([{ resource: 'configmaps', drop: true, rate: 1 }]);
@@ -224,7 +289,11 @@ describe('a healthy sandbox', () => {
     const bad = await api(t.sandbox, '/sandbox/break', { method: 'POST', headers: json, body: JSON.stringify({ scenario: 'meteor-strike' }) });
     expect(bad.status).toBe(400);
     expect((bad.body as Status).message).toContain('scenario');
-    const unknownService = await api(t.sandbox, '/sandbox/break', { method: 'POST', headers: json, body: JSON.stringify({ scenario: 'oom', service: 'nope' }) });
+    const unknownService = await api(t.sandbox, '/sandbox/break', {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ scenario: 'oom', service: 'nope' }),
+    });
     expect(unknownService.status).toBe(404);
     const badFault = await api(t.sandbox, '/sandbox/faults', { method: 'PUT', headers: json, body: JSON.stringify({ rules: [{ rate: 2 }] }) });
     expect(badFault.status).toBe(400);
@@ -254,9 +323,13 @@ describe('a sandbox with secret canaries', () => {
   it('plants the canary as the secret value, a literal env value and in the logs', async () => {
     const secret = (await api(t.sandbox, '/api/v1/namespaces/default/secrets/agent-secrets')).body as { data: Record<string, string> };
     expect(Buffer.from(secret.data.ANTHROPIC_API_KEY ?? '', 'base64').toString()).toBe(canary);
-    const deployment = (await api(t.sandbox, `${deployPath}/agent-native-framework`)).body as { spec: { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } } };
+    const deployment = (await api(t.sandbox, `${deployPath}/agent-native-framework`)).body as {
+      spec: { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } };
+    };
     expect(deployment.spec.template.spec.containers[0]?.env).toContainEqual({ name: 'DB_PASSWORD', value: canary });
-    const pods = (await api(t.sandbox, '/api/v1/namespaces/default/pods?labelSelector=app%3Dagent-native-framework')).body as { items: { metadata: { name: string } }[] };
+    const pods = (await api(t.sandbox, '/api/v1/namespaces/default/pods?labelSelector=app%3Dagent-native-framework')).body as {
+      items: { metadata: { name: string } }[];
+    };
     const log = await api(t.sandbox, `/api/v1/namespaces/default/pods/${pods.items[0]?.metadata.name}/log`);
     expect(log.headers.get('content-type')).toBe('text/plain');
     expect(log.text).toContain(canary);
@@ -265,10 +338,30 @@ describe('a sandbox with secret canaries', () => {
   it('never writes the secret value into an error message or the audit log', async () => {
     const value = Buffer.from(canary).toString('base64');
     const writes = [
-      { method: 'PATCH', path: '/api/v1/namespaces/default/secrets/agent-secrets', type: 'application/json-patch+json', body: [{ op: 'test', path: '/data/ANTHROPIC_API_KEY', value: 'wrong' }] },
-      { method: 'PATCH', path: '/api/v1/namespaces/default/secrets/agent-secrets', type: 'application/json-patch+json', body: [{ op: 'replace', path: '/data/MISSING/x', value: canary }] },
-      { method: 'PATCH', path: '/api/v1/namespaces/default/secrets/agent-secrets', type: 'application/merge-patch+json', body: { data: { NEW: `${canary}!not-base64` } } },
-      { method: 'PUT', path: '/api/v1/namespaces/default/secrets/agent-secrets', type: 'application/json', body: { metadata: { name: 'agent-secrets', resourceVersion: '1' }, data: { ANTHROPIC_API_KEY: value } } },
+      {
+        method: 'PATCH',
+        path: '/api/v1/namespaces/default/secrets/agent-secrets',
+        type: 'application/json-patch+json',
+        body: [{ op: 'test', path: '/data/ANTHROPIC_API_KEY', value: 'wrong' }],
+      },
+      {
+        method: 'PATCH',
+        path: '/api/v1/namespaces/default/secrets/agent-secrets',
+        type: 'application/json-patch+json',
+        body: [{ op: 'replace', path: '/data/MISSING/x', value: canary }],
+      },
+      {
+        method: 'PATCH',
+        path: '/api/v1/namespaces/default/secrets/agent-secrets',
+        type: 'application/merge-patch+json',
+        body: { data: { NEW: `${canary}!not-base64` } },
+      },
+      {
+        method: 'PUT',
+        path: '/api/v1/namespaces/default/secrets/agent-secrets',
+        type: 'application/json',
+        body: { metadata: { name: 'agent-secrets', resourceVersion: '1' }, data: { ANTHROPIC_API_KEY: value } },
+      },
       { method: 'PATCH', path: '/api/v1/namespaces/default/secrets/agent-secrets', type: 'application/merge-patch+json', body: { data: { ROTATED: value } } },
     ];
     const responses: string[] = [];

@@ -18,7 +18,11 @@ describe('the sandbox CLI', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('starts a sandbox, changes it while it runs, and stops on SIGINT', async () => {
-    const child = spawn(process.execPath, [...cli, '--port', '0', '--scenario', 'scaled-to-zero', '--rollout-ms', '300', '--crash-loop-ms', '300', '--kubeconfig', kubeconfig], { cwd: root });
+    const child = spawn(
+      process.execPath,
+      [...cli, '--port', '0', '--scenario', 'scaled-to-zero', '--rollout-ms', '300', '--crash-loop-ms', '300', '--kubeconfig', kubeconfig],
+      { cwd: root },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((r) => child.on('exit', r));

@@ -1,6 +1,16 @@
 // @kubernetes/client-node 1.4 against the sandbox with no special case: the
 // runbook's reads, and its writes with the patch content type each one needs.
-import { ApiException, Metrics, NetworkingV1Api, PatchStrategy, RbacAuthorizationV1Api, setHeaderOptions, Watch, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
+import {
+  ApiException,
+  Metrics,
+  NetworkingV1Api,
+  PatchStrategy,
+  RbacAuthorizationV1Api,
+  setHeaderOptions,
+  Watch,
+  type V1Deployment,
+  type V1ReplicaSet,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxFor, waitFor, type TestSandbox } from './helpers.js';
 
@@ -36,7 +46,9 @@ describe('client-node reads (runbook steps 1-5)', () => {
     ]);
     const rs = await t.apps.listNamespacedReplicaSet({ namespace, labelSelector: `app=${name}` });
     expect(rs.items.map((r) => r.metadata?.annotations?.['deployment.kubernetes.io/revision']).sort()).toEqual(['1', '2']);
-    expect(rs.items.every((r) => r.metadata?.ownerReferences?.[0]?.uid === d.metadata?.uid && r.metadata?.ownerReferences?.[0]?.controller === true)).toBe(true);
+    expect(rs.items.every((r) => r.metadata?.ownerReferences?.[0]?.uid === d.metadata?.uid && r.metadata?.ownerReferences?.[0]?.controller === true)).toBe(
+      true,
+    );
     const pods = await t.core.listNamespacedPod({ namespace, labelSelector: `app=${name}` });
     expect(pods.items).toHaveLength(2);
     expect(pods.items.every((p) => p.status?.phase === 'Running' && p.status.containerStatuses?.[0]?.ready)).toBe(true);
@@ -124,7 +136,11 @@ describe('client-node writes', () => {
       namespace,
       body: [
         { op: 'replace', path: '/spec/template', value: template },
-        { op: 'replace', path: '/metadata/annotations', value: { 'deployment.kubernetes.io/revision': d.metadata?.annotations?.['deployment.kubernetes.io/revision'], 'kubernetes.io/change-cause': cause } },
+        {
+          op: 'replace',
+          path: '/metadata/annotations',
+          value: { 'deployment.kubernetes.io/revision': d.metadata?.annotations?.['deployment.kubernetes.io/revision'], 'kubernetes.io/change-cause': cause },
+        },
       ],
     });
     await waitFor('recovery after the rollback', () => t.sandbox.isRecovered());
@@ -138,14 +154,24 @@ describe('client-node writes', () => {
   it('restarts with a strategic merge patch, scales through the scale subresource with a merge patch', async () => {
     const before = await t.apps.readNamespacedDeployment({ name, namespace });
     await t.apps.patchNamespacedDeployment(
-      { name, namespace, fieldManager: 'incident-worker', body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } } },
+      {
+        name,
+        namespace,
+        fieldManager: 'incident-worker',
+        body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } },
+      },
       strategic,
     );
     const scaled = await t.apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas: 3 } } }, merge);
     expect(scaled.spec?.replicas).toBe(3);
     await waitFor('three ready replicas of a new revision', async () => {
       const d = await t.apps.readNamespacedDeployment({ name, namespace });
-      return d.status?.readyReplicas === 3 && d.status.updatedReplicas === 3 && d.status.replicas === 3 && d.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '5';
+      return (
+        d.status?.readyReplicas === 3 &&
+        d.status.updatedReplicas === 3 &&
+        d.status.replicas === 3 &&
+        d.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '5'
+      );
     });
     expect((await t.apps.readNamespacedDeployment({ name, namespace })).metadata?.generation).toBeGreaterThan(before.metadata?.generation ?? 0);
     expect(t.sandbox.audit().filter((e) => e.fieldManager === 'incident-worker')).toHaveLength(1);

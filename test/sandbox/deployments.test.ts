@@ -27,7 +27,10 @@ describe('the deployment controller', () => {
       const d = await sandbox.apps.readNamespacedDeployment({ name, namespace });
       return d.status?.conditions?.find((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded');
     });
-    expect(condition).toMatchObject({ status: 'False', message: expect.stringMatching(/^ReplicaSet "agent-native-framework-\w+" has timed out progressing\.$/) as string });
+    expect(condition).toMatchObject({
+      status: 'False',
+      message: expect.stringMatching(/^ReplicaSet "agent-native-framework-\w+" has timed out progressing\.$/) as string,
+    });
     const status = await t.kubectl('rollout', 'status', 'deployment', name, '--timeout=10s');
     expect(status.code).not.toBe(0);
     expect(status.stderr).toContain('deployment "agent-native-framework" exceeded its progress deadline');
@@ -35,7 +38,10 @@ describe('the deployment controller', () => {
 
   it('keeps every replica available during a RollingUpdate with maxUnavailable 0', async () => {
     t = await sandboxFor();
-    await t.apps.patchNamespacedDeployment({ name, namespace, body: { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } } } }, merge);
+    await t.apps.patchNamespacedDeployment(
+      { name, namespace, body: { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } } } },
+      merge,
+    );
     await setImage(t, 'agent-native-framework:v1.4.3');
     let lowest = Infinity;
     let done = false;
@@ -43,12 +49,19 @@ describe('the deployment controller', () => {
       const d = await t.apps.readNamespacedDeployment({ name, namespace });
       lowest = Math.min(lowest, d.status?.availableReplicas ?? 0);
       expect(d.status?.replicas ?? 0).toBeLessThanOrEqual(3);
-      done = d.status?.observedGeneration === d.metadata?.generation && d.status?.updatedReplicas === 2 && d.status.replicas === 2 && d.status.availableReplicas === 2;
+      done =
+        d.status?.observedGeneration === d.metadata?.generation &&
+        d.status?.updatedReplicas === 2 &&
+        d.status.replicas === 2 &&
+        d.status.availableReplicas === 2;
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(lowest).toBe(2);
     const pods = await t.core.listNamespacedPod({ namespace, labelSelector: `app=${name}` });
-    expect(pods.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.spec?.containers[0]?.image)).toEqual(['agent-native-framework:v1.4.3', 'agent-native-framework:v1.4.3']);
+    expect(pods.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.spec?.containers[0]?.image)).toEqual([
+      'agent-native-framework:v1.4.3',
+      'agent-native-framework:v1.4.3',
+    ]);
   });
 
   it('keeps at most revisionHistoryLimit old replica sets', async () => {
@@ -56,7 +69,14 @@ describe('the deployment controller', () => {
     const sandbox = t;
     await t.apps.patchNamespacedDeployment({ name, namespace, body: { spec: { revisionHistoryLimit: 1 } } }, merge);
     await setImage(t, 'agent-native-framework:v1.4.3');
-    await waitFor('the rollout', () => sandbox.sandbox.isRecovered() && sandbox.apps.readNamespacedDeployment({ name, namespace }).then((d) => d.status?.updatedReplicas === 2 && d.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '3'));
+    await waitFor(
+      'the rollout',
+      () =>
+        sandbox.sandbox.isRecovered() &&
+        sandbox.apps
+          .readNamespacedDeployment({ name, namespace })
+          .then((d) => d.status?.updatedReplicas === 2 && d.metadata?.annotations?.['deployment.kubernetes.io/revision'] === '3'),
+    );
     const revisions = await waitFor('old replica sets to be cleaned up', async () => {
       const rs = await sandbox.apps.listNamespacedReplicaSet({ namespace });
       return rs.items.length === 2 && rs.items.map((r) => r.metadata?.annotations?.['deployment.kubernetes.io/revision']).sort();
@@ -69,10 +89,15 @@ describe('the deployment controller', () => {
     const sandbox = t;
     await t.apps.deleteNamespacedDeployment({ name: 'agent-native-framework-001', namespace });
     await t.apps.deleteNamespacedDeployment({ name: 'agent-native-framework-002', namespace, propagationPolicy: 'Orphan' });
-    await waitFor('the cascade', async () => (await sandbox.core.listNamespacedPod({ namespace, labelSelector: 'app=agent-native-framework-001' })).items.length === 0);
+    await waitFor(
+      'the cascade',
+      async () => (await sandbox.core.listNamespacedPod({ namespace, labelSelector: 'app=agent-native-framework-001' })).items.length === 0,
+    );
     const orphans = await t.core.listNamespacedPod({ namespace, labelSelector: 'app=agent-native-framework-002' });
     expect(orphans.items).toHaveLength(2);
     expect(orphans.items.every((p) => p.metadata?.deletionTimestamp === undefined)).toBe(true);
-    expect((await t.apps.listNamespacedReplicaSet({ namespace, labelSelector: 'app=agent-native-framework-002' })).items[0]?.metadata?.ownerReferences ?? []).toEqual([]);
+    expect(
+      (await t.apps.listNamespacedReplicaSet({ namespace, labelSelector: 'app=agent-native-framework-002' })).items[0]?.metadata?.ownerReferences ?? [],
+    ).toEqual([]);
   });
 });

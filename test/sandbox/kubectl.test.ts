@@ -88,7 +88,10 @@ describe('kubectl on a healthy service', () => {
   });
 
   it('step 4: config map as YAML, the secret, the service account', async () => {
-    const cm = parse(await ok(t(), 'get', 'configmap', 'agent-config', '-o', 'yaml')) as { data: Record<string, string>; metadata: { annotations: Record<string, string>; managedFields?: unknown } };
+    const cm = parse(await ok(t(), 'get', 'configmap', 'agent-config', '-o', 'yaml')) as {
+      data: Record<string, string>;
+      metadata: { annotations: Record<string, string>; managedFields?: unknown };
+    };
     expect(cm.data.LOG_LEVEL).toBe('info');
     expect(JSON.parse(cm.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'] ?? '')).toMatchObject({ data: cm.data });
     expect(rows(await ok(t(), 'get', 'secret', 'agent-secrets'))).toEqual([
@@ -139,7 +142,9 @@ describe('kubectl on a healthy service', () => {
     expect(await ok(t(), 'scale', 'deployment', deploy, '--replicas=4')).toBe(`deployment.apps/${deploy} scaled\n`);
     await ok(t(), 'rollout', 'status', 'deployment', deploy, '--timeout=30s');
     expect(rows(await ok(t(), 'get', 'deployment', deploy))[1]?.slice(1, 4)).toEqual(['4/4', '4', '4']);
-    expect(await ok(t(), 'set', 'image', `deployment/${deploy}`, 'agent-manager=agent-native-framework:hotfix-v1.0.1')).toBe(`deployment.apps/${deploy} image updated\n`);
+    expect(await ok(t(), 'set', 'image', `deployment/${deploy}`, 'agent-manager=agent-native-framework:hotfix-v1.0.1')).toBe(
+      `deployment.apps/${deploy} image updated\n`,
+    );
     await ok(t(), 'rollout', 'status', 'deployment', deploy, '--timeout=30s');
     const history = rows(await ok(t(), 'rollout', 'history', 'deployment', deploy));
     expect(history[1]).toEqual(['REVISION', 'CHANGE-CAUSE']);
@@ -154,11 +159,19 @@ describe('kubectl on a healthy service', () => {
   });
 
   it('patches memory limits and a config map, as the runbook does', async () => {
-    const patch = '{"spec":{"template":{"spec":{"containers":[{"name":"agent-manager","resources":{"requests":{"memory":"1Gi","cpu":"500m"},"limits":{"memory":"4Gi","cpu":"2000m"}}}]}}}}';
+    const patch =
+      '{"spec":{"template":{"spec":{"containers":[{"name":"agent-manager","resources":{"requests":{"memory":"1Gi","cpu":"500m"},"limits":{"memory":"4Gi","cpu":"2000m"}}}]}}}}';
     expect(await ok(t(), 'patch', 'deployment', deploy, '-p', patch)).toBe(`deployment.apps/${deploy} patched\n`);
     await ok(t(), 'rollout', 'status', 'deployment', deploy, '--timeout=30s');
-    const container = (JSON.parse(await ok(t(), 'get', 'deployment', deploy, '-o', 'json')) as { spec: { template: { spec: { containers: { resources: unknown; image: string }[] } } } }).spec.template.spec.containers[0];
-    expect(container).toMatchObject({ image: 'agent-native-framework:hotfix-v1.0.1', resources: { requests: { memory: '1Gi', cpu: '500m' }, limits: { memory: '4Gi', cpu: '2000m' } } });
+    const container = (
+      JSON.parse(await ok(t(), 'get', 'deployment', deploy, '-o', 'json')) as {
+        spec: { template: { spec: { containers: { resources: unknown; image: string }[] } } };
+      }
+    ).spec.template.spec.containers[0];
+    expect(container).toMatchObject({
+      image: 'agent-native-framework:hotfix-v1.0.1',
+      resources: { requests: { memory: '1Gi', cpu: '500m' }, limits: { memory: '4Gi', cpu: '2000m' } },
+    });
     expect(await ok(t(), 'patch', 'configmap', 'agent-config', '-p', '{"data":{"LOG_LEVEL":"DEBUG"}}')).toBe('configmap/agent-config patched\n');
     await ok(t(), 'rollout', 'restart', 'deployment', deploy);
     await ok(t(), 'rollout', 'status', 'deployment', deploy, '--timeout=30s');
@@ -181,7 +194,9 @@ describe('kubectl on a bad rollout', () => {
 
   it('shows CrashLoopBackOff, exit code 1 and the start-up error in the previous logs', async () => {
     const pods = rows(await ok(t(), 'get', 'pods', '-l', selector));
-    expect(pods.slice(1).every((r) => r[1] === '0/1' && ['CrashLoopBackOff', 'Running'].includes(r[2] ?? '') && /^\d+( \(\S+ ago\))?$/.test(r[3] ?? ''))).toBe(true);
+    expect(pods.slice(1).every((r) => r[1] === '0/1' && ['CrashLoopBackOff', 'Running'].includes(r[2] ?? '') && /^\d+( \(\S+ ago\))?$/.test(r[3] ?? ''))).toBe(
+      true,
+    );
     await waitFor('CrashLoopBackOff', async () => (await ok(t(), 'get', 'pods', '-l', selector)).includes('CrashLoopBackOff'));
     const described = await ok(t(), 'describe', 'pods', '-l', selector);
     expect(described).toMatch(/Last State:\s+Terminated\n\s+Reason:\s+Error\n\s+Exit Code:\s+1/);
@@ -213,10 +228,19 @@ describe('kubectl on an OOM-killed service', () => {
   const t = withSandbox({ scenario: 'oom' });
 
   it('shows OOMKilled with exit code 137 and usage at the limit, and recovers when the limit is raised', async () => {
-    await waitFor('OOMKilled', async () => (await ok(t(), 'describe', 'pods', '-l', selector)).match(/Last State:\s+Terminated\n\s+Reason:\s+OOMKilled\n\s+Exit Code:\s+137/));
+    await waitFor('OOMKilled', async () =>
+      (await ok(t(), 'describe', 'pods', '-l', selector)).match(/Last State:\s+Terminated\n\s+Reason:\s+OOMKilled\n\s+Exit Code:\s+137/),
+    );
     const top = rows(await ok(t(), 'top', 'pods', '-l', selector));
     expect(top.slice(1).every((r) => Number((r[2] ?? '').replace('Mi', '')) > 1900)).toBe(true);
-    await ok(t(), 'patch', 'deployment', deploy, '-p', '{"spec":{"template":{"spec":{"containers":[{"name":"agent-manager","resources":{"limits":{"memory":"4Gi"}}}]}}}}');
+    await ok(
+      t(),
+      'patch',
+      'deployment',
+      deploy,
+      '-p',
+      '{"spec":{"template":{"spec":{"containers":[{"name":"agent-manager","resources":{"limits":{"memory":"4Gi"}}}]}}}}',
+    );
     await ok(t(), 'rollout', 'status', 'deployment', deploy, '--timeout=30s');
     await waitFor('recovery', () => t().sandbox.isRecovered());
   });
@@ -228,9 +252,15 @@ describe('kubectl on a configuration error', () => {
   it('shows the bad key in the logs and the drift from the last applied config map', async () => {
     const previous = await ok(t(), 'logs', '-l', selector, '--previous', '--tail=50');
     expect(previous).toContain('invalid value for AGENT_MAX_WORKERS: must be a positive integer (got "eight")');
-    const cm = parse(await ok(t(), 'get', 'configmap', 'agent-config', '-o', 'yaml')) as { data: Record<string, string>; metadata: { annotations: Record<string, string> } };
+    const cm = parse(await ok(t(), 'get', 'configmap', 'agent-config', '-o', 'yaml')) as {
+      data: Record<string, string>;
+      metadata: { annotations: Record<string, string> };
+    };
     expect(cm.data.AGENT_MAX_WORKERS).toBe('eight');
-    expect((JSON.parse(cm.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'] ?? '') as { data: Record<string, string> }).data.AGENT_MAX_WORKERS).toBe('8');
+    expect(
+      (JSON.parse(cm.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'] ?? '') as { data: Record<string, string> }).data
+        .AGENT_MAX_WORKERS,
+    ).toBe('8');
     await ok(t(), 'patch', 'configmap', 'agent-config', '-p', '{"data":{"AGENT_MAX_WORKERS":"8"}}');
     await ok(t(), 'rollout', 'restart', 'deployment', deploy);
     await ok(t(), 'rollout', 'status', 'deployment', deploy, '--timeout=30s');
@@ -263,12 +293,18 @@ describe('kubectl on unschedulable pods', () => {
   const t = withSandbox({ scenario: 'unschedulable' });
 
   it('shows Pending pods with FailedScheduling events and full nodes', async () => {
-    expect(rows(await ok(t(), 'get', 'pods', '-l', selector)).slice(1).map((r) => r.slice(1, 3))).toEqual([
+    expect(
+      rows(await ok(t(), 'get', 'pods', '-l', selector))
+        .slice(1)
+        .map((r) => r.slice(1, 3)),
+    ).toEqual([
       ['0/1', 'Pending'],
       ['0/1', 'Pending'],
     ]);
     const events = (await ok(t(), 'describe', 'pods', '-l', selector)).split('Events:')[1] ?? '';
-    expect(events).toMatch(/Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/3 nodes are available: 3 Insufficient memory\. preemption: 0\/3 nodes are available: 3 No preemption victims found for incoming pod\./);
+    expect(events).toMatch(
+      /Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/3 nodes are available: 3 Insufficient memory\. preemption: 0\/3 nodes are available: 3 No preemption victims found for incoming pod\./,
+    );
     expect(await ok(t(), 'describe', 'nodes')).toMatch(/memory\s+\S+ \(9\d%\)/);
     expect(await ok(t(), 'get', 'events', '--sort-by=.metadata.creationTimestamp')).toContain('FailedScheduling');
   });
@@ -278,7 +314,11 @@ describe('kubectl on a selector mismatch', () => {
   const t = withSandbox({ scenario: 'selector-mismatch' });
 
   it('shows ready pods behind a service with no endpoints, and recovers when the selector is fixed', async () => {
-    expect(rows(await ok(t(), 'get', 'pods', '-l', selector)).slice(1).map((r) => r[2])).toEqual(['Running', 'Running']);
+    expect(
+      rows(await ok(t(), 'get', 'pods', '-l', selector))
+        .slice(1)
+        .map((r) => r[2]),
+    ).toEqual(['Running', 'Running']);
     const svc = await ok(t(), 'describe', 'service', deploy);
     expect(svc).toMatch(/Selector:\s+app=agent-native-framework-v2/);
     expect(svc).toMatch(/Endpoints: *(<none>)?\n/);
@@ -293,11 +333,17 @@ describe('kubectl on a dependency outage', () => {
   const t = withSandbox({ scenario: 'dependency-down' });
 
   it('shows running pods failing readiness, with /health/ready naming the dependency', async () => {
-    expect(rows(await ok(t(), 'get', 'pods', '-l', selector)).slice(1).map((r) => r.slice(1, 3))).toEqual([
+    expect(
+      rows(await ok(t(), 'get', 'pods', '-l', selector))
+        .slice(1)
+        .map((r) => r.slice(1, 3)),
+    ).toEqual([
       ['0/1', 'Running'],
       ['0/1', 'Running'],
     ]);
-    await waitFor('a readiness probe event', async () => (await ok(t(), 'describe', 'pods', '-l', selector)).includes('Readiness probe failed: HTTP probe failed with statuscode: 503'));
+    await waitFor('a readiness probe event', async () =>
+      (await ok(t(), 'describe', 'pods', '-l', selector)).includes('Readiness probe failed: HTTP probe failed with statuscode: 503'),
+    );
     const pod = rows(await ok(t(), 'get', 'pods', '-l', selector))[1]?.[0] ?? '';
     const ready = await t().kubectl('get', '--raw', `/api/v1/namespaces/default/pods/${pod}:8080/proxy/health/ready`);
     expect(ready.code).not.toBe(0);

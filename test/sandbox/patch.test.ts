@@ -11,7 +11,15 @@ const deployment = {
       metadata: { labels: { app: 'web' } },
       spec: {
         containers: [
-          { name: 'app', image: 'app:1', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }], resources: { limits: { memory: '1Gi', cpu: '1' } } },
+          {
+            name: 'app',
+            image: 'app:1',
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'B', value: '2' },
+            ],
+            resources: { limits: { memory: '1Gi', cpu: '1' } },
+          },
           { name: 'sidecar', image: 'proxy:1' },
         ],
       },
@@ -21,7 +29,9 @@ const deployment = {
 
 describe('strategic merge patch', () => {
   it('merges containers by name and ignores $setElementOrder (kubectl set image)', () => {
-    const patch = { spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'app' }, { name: 'sidecar' }], containers: [{ name: 'app', image: 'app:2' }] } } } };
+    const patch = {
+      spec: { template: { spec: { '$setElementOrder/containers': [{ name: 'app' }, { name: 'sidecar' }], containers: [{ name: 'app', image: 'app:2' }] } } },
+    };
     const out = applyPatch('strategic', deployment, patch, 'Deployment') as typeof deployment;
     expect(out.spec.template.spec.containers.map((c) => [c.name, c.image])).toEqual([
       ['app', 'app:2'],
@@ -31,17 +41,30 @@ describe('strategic merge patch', () => {
   });
 
   it('raises a memory limit without touching the other limits (runbook patch)', () => {
-    const out = applyPatch('strategic', deployment, { spec: { template: { spec: { containers: [{ name: 'app', resources: { limits: { memory: '4Gi' } } }] } } } }, 'Deployment') as typeof deployment;
+    const out = applyPatch(
+      'strategic',
+      deployment,
+      { spec: { template: { spec: { containers: [{ name: 'app', resources: { limits: { memory: '4Gi' } } }] } } } },
+      'Deployment',
+    ) as typeof deployment;
     expect(out.spec.template.spec.containers[0]?.resources).toEqual({ limits: { memory: '4Gi', cpu: '1' } });
   });
 
   it('adds the restartedAt annotation (kubectl rollout restart)', () => {
-    const out = applyPatch('strategic', deployment, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } } } }, 'Deployment') as { spec: { template: { metadata: unknown } } };
+    const out = applyPatch(
+      'strategic',
+      deployment,
+      { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } } } } },
+      'Deployment',
+    ) as { spec: { template: { metadata: unknown } } };
     expect(out.spec.template.metadata).toEqual({ labels: { app: 'web' }, annotations: { 'kubectl.kubernetes.io/restartedAt': 'now' } });
   });
 
   it('honours $patch delete in a list, null to remove a key, and merges finalizers as a set', () => {
-    const patch = { metadata: { annotations: { a: null }, finalizers: ['x', 'y'] }, spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }] } } } };
+    const patch = {
+      metadata: { annotations: { a: null }, finalizers: ['x', 'y'] },
+      spec: { template: { spec: { containers: [{ name: 'sidecar', $patch: 'delete' }] } } },
+    };
     const out = applyPatch('strategic', deployment, patch, 'Deployment') as typeof deployment;
     expect(out.spec.template.spec.containers.map((c) => c.name)).toEqual(['app']);
     expect(out.metadata.annotations).toEqual({});
@@ -56,7 +79,12 @@ describe('strategic merge patch', () => {
 
 describe('JSON merge patch', () => {
   it('replaces lists and deletes on null (kubectl scale, kubectl patch --type merge)', () => {
-    const out = applyPatch('merge', deployment, { spec: { replicas: 4, template: { spec: { containers: [{ name: 'only' }] } } }, metadata: { annotations: null } }, 'Deployment') as typeof deployment;
+    const out = applyPatch(
+      'merge',
+      deployment,
+      { spec: { replicas: 4, template: { spec: { containers: [{ name: 'only' }] } } }, metadata: { annotations: null } },
+      'Deployment',
+    ) as typeof deployment;
     expect(out.spec.replicas).toBe(4);
     expect(out.spec.template.spec.containers).toEqual([{ name: 'only' }]);
     expect(out.metadata.annotations).toBeUndefined();
@@ -66,22 +94,32 @@ describe('JSON merge patch', () => {
 describe('JSON patch', () => {
   it('replaces the template and annotations as kubectl rollout undo does', () => {
     const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'app:0' }] } };
-    const out = applyPatch('json', deployment, [
-      { op: 'replace', path: '/spec/template', value: template },
-      { op: 'replace', path: '/metadata/annotations', value: { cause: 'old' } },
-    ], 'Deployment') as typeof deployment;
+    const out = applyPatch(
+      'json',
+      deployment,
+      [
+        { op: 'replace', path: '/spec/template', value: template },
+        { op: 'replace', path: '/metadata/annotations', value: { cause: 'old' } },
+      ],
+      'Deployment',
+    ) as typeof deployment;
     expect(out.spec.template).toEqual(template);
     expect(out.metadata.annotations).toEqual({ cause: 'old' });
   });
 
   it('supports add, remove, move, copy, test and escaped pointers', () => {
-    const out = applyPatch('json', { a: { 'x/y': 1 }, list: [1, 2] }, [
-      { op: 'add', path: '/list/-', value: 3 },
-      { op: 'remove', path: '/list/0' },
-      { op: 'copy', from: '/a/x~1y', path: '/b' },
-      { op: 'move', from: '/b', path: '/c' },
-      { op: 'test', path: '/c', value: 1 },
-    ], 'Thing');
+    const out = applyPatch(
+      'json',
+      { a: { 'x/y': 1 }, list: [1, 2] },
+      [
+        { op: 'add', path: '/list/-', value: 3 },
+        { op: 'remove', path: '/list/0' },
+        { op: 'copy', from: '/a/x~1y', path: '/b' },
+        { op: 'move', from: '/b', path: '/c' },
+        { op: 'test', path: '/c', value: 1 },
+      ],
+      'Thing',
+    );
     expect(out).toEqual({ a: { 'x/y': 1 }, list: [2, 3], c: 1 });
   });
 

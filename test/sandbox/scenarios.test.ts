@@ -15,7 +15,10 @@ type Fix = (t: TestSandbox) => Promise<unknown>;
 // ---- fixes, as the product's activities would apply them ----
 
 const restart: Fix = (t) =>
-  t.apps.patchNamespacedDeployment({ name, namespace, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } } }, strategic);
+  t.apps.patchNamespacedDeployment(
+    { name, namespace, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } } },
+    strategic,
+  );
 
 const scaleTo =
   (replicas: number): Fix =>
@@ -25,7 +28,10 @@ const scaleTo =
 const memoryLimit =
   (memory: string): Fix =>
   (t) =>
-    t.apps.patchNamespacedDeployment({ name, namespace, body: { spec: { template: { spec: { containers: [{ name: 'agent-manager', resources: { limits: { memory } } }] } } } } }, strategic);
+    t.apps.patchNamespacedDeployment(
+      { name, namespace, body: { spec: { template: { spec: { containers: [{ name: 'agent-manager', resources: { limits: { memory } } }] } } } } },
+      strategic,
+    );
 
 /** kubectl rollout undo [--to-revision]: a revision's template by JSON patch (default: the previous one). */
 const rollback =
@@ -40,7 +46,11 @@ const rollback =
     return t.apps.patchNamespacedDeployment({ name, namespace, body: [{ op: 'replace', path: '/spec/template', value: template }] });
   };
 
-const restoreSecret: Fix = (t) => t.core.patchNamespacedSecret({ name: 'agent-secrets', namespace, body: { data: { ANTHROPIC_API_KEY: Buffer.from('sk-ant-restored-by-a-human').toString('base64') } } }, merge);
+const restoreSecret: Fix = (t) =>
+  t.core.patchNamespacedSecret(
+    { name: 'agent-secrets', namespace, body: { data: { ANTHROPIC_API_KEY: Buffer.from('sk-ant-restored-by-a-human').toString('base64') } } },
+    merge,
+  );
 
 /** Back to the map's last applied value, as the runbook's diagnosis proposes. */
 const restoreConfig: Fix = async (t) => {
@@ -56,7 +66,11 @@ const addNode: Fix = (t) =>
   t.core.createNode({
     body: {
       metadata: { name: 'node-extra', labels: { 'kubernetes.io/hostname': 'node-extra' } },
-      status: { capacity: { cpu: '8', memory: '32Gi', pods: '110' }, allocatable: { cpu: '8', memory: '32Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+      status: {
+        capacity: { cpu: '8', memory: '32Gi', pods: '110' },
+        allocatable: { cpu: '8', memory: '32Gi', pods: '110' },
+        conditions: [{ type: 'Ready', status: 'True' }],
+      },
     },
   });
 
@@ -151,7 +165,11 @@ const cases: Case[] = [
     symptoms: async (t) => {
       const ps = await pods(t);
       const events = await t.core.listNamespacedEvent({ namespace, fieldSelector: 'reason=FailedScheduling' });
-      return ps.length === 2 && ps.every((p) => p.status?.phase === 'Pending' && !p.spec?.nodeName) && events.items.some((e) => e.message?.includes('Insufficient memory'));
+      return (
+        ps.length === 2 &&
+        ps.every((p) => p.status?.phase === 'Pending' && !p.spec?.nodeName) &&
+        events.items.some((e) => e.message?.includes('Insufficient memory'))
+      );
     },
     wrong: [
       ['restart', restart],

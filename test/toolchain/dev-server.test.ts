@@ -26,9 +26,7 @@ describe('Temporal CLI dev server', () => {
       taskQueue,
       workflowBundle: await workflowBundle(workflowsPath),
     });
-    await worker.runUntil(
-      env.client.workflow.execute<typeof markPhase>('markPhase', { taskQueue, workflowId, args: [phase] }),
-    );
+    await worker.runUntil(env.client.workflow.execute<typeof markPhase>('markPhase', { taskQueue, workflowId, args: [phase] }));
     const found = await eventually(async () => {
       const ids: string[] = [];
       for await (const wf of env.client.workflow.list({ query: `IncidentPhase = "${phase}"` })) ids.push(wf.workflowId);

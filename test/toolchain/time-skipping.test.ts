@@ -25,9 +25,7 @@ describe('time-skipping test server', () => {
       workflowBundle: await workflowBundle(workflowsPath),
     });
     const serverTimeBefore = await env.currentTimeMs();
-    const result = await worker.runUntil(
-      env.client.workflow.execute<typeof sleepDays>('sleepDays', { taskQueue, workflowId: uniqueId('sleep'), args: [30] }),
-    );
+    const result = await worker.runUntil(env.client.workflow.execute<typeof sleepDays>('sleepDays', { taskQueue, workflowId: uniqueId('sleep'), args: [30] }));
     const thirtyDays = 30 * 24 * 3600 * 1000;
     expect(result.elapsedMs).toBeGreaterThanOrEqual(thirtyDays);
     expect((await env.currentTimeMs()) - serverTimeBefore).toBeGreaterThanOrEqual(thirtyDays);

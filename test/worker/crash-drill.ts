@@ -110,7 +110,12 @@ export class CrashDrill {
     const env = await devServerEnv();
     let sandbox: Sandbox | undefined;
     try {
-      sandbox = await startSandbox({ scenario: 'bad-rollout', services: options.services ?? 1, kubeconfigPath: join(dir, 'kubeconfig'), timing: { rolloutMs: 300, crashLoopMs: 200 } });
+      sandbox = await startSandbox({
+        scenario: 'bad-rollout',
+        services: options.services ?? 1,
+        kubeconfigPath: join(dir, 'kubeconfig'),
+        timing: { rolloutMs: 300, crashLoopMs: 200 },
+      });
       const incidents = await Incidents.connect(loadClientConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, DEFAULT_CLUSTER: 'local' }));
       return new CrashDrill(env, sandbox, incidents, taskQueue, dir);
     } catch (err) {
@@ -233,10 +238,15 @@ export class CrashDrill {
     this.sandbox.setFaults([]);
     const successor = successorFrom === 'standby' && standby ? standby : await this.spawnWorker(`${runner.name}+`);
     // The history, not the query: a query can be answered by replaying the read's result while the workflow itself waits.
-    const history = await poll(async () => {
-      const h = await this.readHistory(handle);
-      return h?.resumedAt !== undefined ? { ...h, resumedAt: h.resumedAt } : undefined;
-    }, 'the workflow to act on the retried read', 120_000, 50);
+    const history = await poll(
+      async () => {
+        const h = await this.readHistory(handle);
+        return h?.resumedAt !== undefined ? { ...h, resumedAt: h.resumedAt } : undefined;
+      },
+      'the workflow to act on the retried read',
+      120_000,
+      50,
+    );
     const status = await poll(
       async () => {
         const s = await handle.query(statusQuery);
@@ -255,7 +265,9 @@ export class CrashDrill {
     const ofTheRead = (scheduledEventId: { toString(): string } | null | undefined) => id !== undefined && scheduledEventId?.toString() === id;
     const startedEvent = events.find((e) => ofTheRead(e.activityTaskStartedEventAttributes?.scheduledEventId));
     const started = startedEvent?.activityTaskStartedEventAttributes;
-    const closed = events.findIndex((e) => ofTheRead((e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes)?.scheduledEventId));
+    const closed = events.findIndex((e) =>
+      ofTheRead((e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes)?.scheduledEventId),
+    );
     if (!started || closed < 0) return undefined;
     const resumed = events.slice(closed).find((e) => e.workflowTaskCompletedEventAttributes);
     const failure = started.lastFailure;

@@ -33,7 +33,14 @@ beforeAll(async () => {
   env = await devServerEnv();
   worker = await startIncidentWorker(env, fleet.activities);
   incidents = new Incidents(env.client, ClientEnvSchema.parse({}));
-  receiver = buildReceiver({ token, defaultCluster: 'local', clusters: ['local'], gateway: incidents, log: pino({ level: 'silent' }), bodyLimit: 4 * 1024 * 1024 });
+  receiver = buildReceiver({
+    token,
+    defaultCluster: 'local',
+    clusters: ['local'],
+    gateway: incidents,
+    log: pino({ level: 'silent' }),
+    bodyLimit: 4 * 1024 * 1024,
+  });
 });
 
 afterAll(async () => {

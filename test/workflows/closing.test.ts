@@ -9,7 +9,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, startIncidentWorker, timeSkippingEnv, type RunningWorker } from '../helpers/temporal.js';
 import { FakeFleet, type FakeCluster, type Scenario } from '../fixtures/fake-cluster.js';
 import { alertFor, openScenario, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
-import { acknowledgeSignal, addNoteSignal, alertResolvedSignal, alertsSignal, escalateSignal, resolveSignal, type IncidentInput } from '../../workflows/messages.js';
+import {
+  acknowledgeSignal,
+  addNoteSignal,
+  alertResolvedSignal,
+  alertsSignal,
+  escalateSignal,
+  resolveSignal,
+  type IncidentInput,
+} from '../../workflows/messages.js';
 
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker | undefined;
@@ -30,7 +38,10 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function incident(scenario: Scenario, overrides: Partial<IncidentInput> = {}): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput }> {
+async function incident(
+  scenario: Scenario,
+  overrides: Partial<IncidentInput> = {},
+): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput }> {
   const opened = await openScenario(env, fleet, scenario, overrides);
   started.push(opened.handle);
   return opened;
@@ -79,7 +90,9 @@ describe('input while a run closes to continue as new', () => {
 
     expect(outcome).toMatchObject({ resolution: 'manual', escalationLevel: 3 });
     const status = await statusOf(handle);
-    expect(status.timeline.map((t) => t.text)).toEqual(expect.arrayContaining([expect.stringMatching(/^resolved?.* by carol/) as unknown, 'bob: asked for two more nodes']));
+    expect(status.timeline.map((t) => t.text)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^resolved?.* by carol/) as unknown, 'bob: asked for two more nodes']),
+    );
     expect(status.timeline.filter((t) => t.kind === 'ignored')).toEqual([]);
     const l3 = cluster.pages.filter((p) => p.notification.event === 'trigger' && p.notification.level === 3);
     expect(l3).toHaveLength(1);
@@ -120,7 +133,9 @@ describe('input while a resolved incident closes', () => {
     expect(cluster.pages.filter((p) => p.at >= resolvedAt && p.notification.event !== 'resolve')).toEqual([]);
     const status = await statusOf(handle);
     const texts = status.timeline.map((t) => t.text);
-    expect(texts).toEqual(expect.arrayContaining(['bob: confirmed from the dashboard', expect.stringMatching(/escalate from bob: the incident is resolved/) as unknown]));
+    expect(texts).toEqual(
+      expect.arrayContaining(['bob: confirmed from the dashboard', expect.stringMatching(/escalate from bob: the incident is resolved/) as unknown]),
+    );
     const ids = cluster.notifications.map((n) => n.notification.id);
     expect(new Set(ids).size).toBe(ids.length);
   });

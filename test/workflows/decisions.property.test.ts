@@ -31,15 +31,52 @@ const serviceNames = [d, 'agent-api', 'payments-gateway'];
 
 // --- Findings ------------------------------------------------------------------
 
-const memoryQuantity = fc.constantFrom(undefined, '0', '0Mi', '1', '64Mi', '200Mi', '256Mi', '300Mi', '0.5Gi', '1Gi', '1.5Gi', '1500M', '2Gi', '3Gi', '3.9Gi', '4Gi', '5Gi', '16Gi', '100000000', '512mi', 'lots');
+const memoryQuantity = fc.constantFrom(
+  undefined,
+  '0',
+  '0Mi',
+  '1',
+  '64Mi',
+  '200Mi',
+  '256Mi',
+  '300Mi',
+  '0.5Gi',
+  '1Gi',
+  '1.5Gi',
+  '1500M',
+  '2Gi',
+  '3Gi',
+  '3.9Gi',
+  '4Gi',
+  '5Gi',
+  '16Gi',
+  '100000000',
+  '512mi',
+  'lots',
+);
 
 const pod: fc.Arbitrary<PodSummary> = fc
   .record({
     phase: fc.constantFrom('Running', 'Pending', 'Failed', 'Succeeded', 'Unknown'),
     ready: fc.boolean(),
     restarts: fc.nat(40),
-    waitingReason: fc.option(fc.constantFrom('CrashLoopBackOff', 'Error', 'RunContainerError', 'ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'ContainerCreating'), { nil: undefined }),
-    lastTermination: fc.option(fc.record({ reason: fc.constantFrom('OOMKilled', 'Error', 'Completed', 'ContainerCannotRun'), exitCode: fc.constantFrom(0, 1, 2, 137, 143) }), { nil: undefined }),
+    waitingReason: fc.option(
+      fc.constantFrom(
+        'CrashLoopBackOff',
+        'Error',
+        'RunContainerError',
+        'ImagePullBackOff',
+        'ErrImagePull',
+        'InvalidImageName',
+        'CreateContainerConfigError',
+        'ContainerCreating',
+      ),
+      { nil: undefined },
+    ),
+    lastTermination: fc.option(
+      fc.record({ reason: fc.constantFrom('OOMKilled', 'Error', 'Completed', 'ContainerCannotRun'), exitCode: fc.constantFrom(0, 1, 2, 137, 143) }),
+      { nil: undefined },
+    ),
     revision: fc.integer({ min: 1, max: 8 }),
   })
   .map((p) => ({ name: `${d}-${p.revision}-x`, node: 'node-a', startedAt: minutesBefore(30), ...dropUndefined(p) }));
@@ -88,7 +125,13 @@ const httpAnswer = fc.record({
   body: fc.constantFrom('ok', 'no endpoints available for service', 'dependency anthropic-api unreachable', 'upstream timed out', 'internal error'),
 });
 
-const errorLine = fc.constantFrom('FATAL: cannot start: unknown flag --agents', 'anthropic: 401 invalid api key', 'connection refused to postgres:5432', 'panic: nil map', 'ERROR: AGENT_MODE "turbo"');
+const errorLine = fc.constantFrom(
+  'FATAL: cannot start: unknown flag --agents',
+  'anthropic: 401 invalid api key',
+  'connection refused to postgres:5432',
+  'panic: nil map',
+  'ERROR: AGENT_MODE "turbo"',
+);
 
 /** Findings built from scratch, one field group at a time. */
 const randomFindings: fc.Arbitrary<Findings> = fc
@@ -103,7 +146,12 @@ const randomFindings: fc.Arbitrary<Findings> = fc
     errorLines: fc.array(errorLine, { maxLength: 3 }),
     configMaps: fc.uniqueArray(configMap, { maxLength: 3, selector: (cm) => cm.name }),
     missingEnv: fc.array(
-      fc.record({ variable: fc.constantFrom('ANTHROPIC_API_KEY', 'AGENT_MODE'), source: fc.constantFrom('secret' as const, 'configMap' as const), object: fc.constantFrom('agent-secrets', 'agent-config'), key: fc.constantFrom('ANTHROPIC_API_KEY', 'AGENT_MODE') }),
+      fc.record({
+        variable: fc.constantFrom('ANTHROPIC_API_KEY', 'AGENT_MODE'),
+        source: fc.constantFrom('secret' as const, 'configMap' as const),
+        object: fc.constantFrom('agent-secrets', 'agent-config'),
+        key: fc.constantFrom('ANTHROPIC_API_KEY', 'AGENT_MODE'),
+      }),
       { maxLength: 2 },
     ),
     secretExists: fc.boolean(),
@@ -115,7 +163,9 @@ const randomFindings: fc.Arbitrary<Findings> = fc
     endpoints: fc.nat(3),
     live: httpAnswer,
     readiness: httpAnswer,
-    schedulingFailures: fc.array(fc.constantFrom('0/3 nodes are available: 3 Insufficient memory.', '0/3 nodes are available: 3 node(s) had taint'), { maxLength: 2 }),
+    schedulingFailures: fc.array(fc.constantFrom('0/3 nodes are available: 3 Insufficient memory.', '0/3 nodes are available: 3 node(s) had taint'), {
+      maxLength: 2,
+    }),
     quotaEvent: fc.boolean(),
   })
   .map((g) => {
@@ -127,12 +177,24 @@ const randomFindings: fc.Arbitrary<Findings> = fc
     w.availableReplicas = w.readyReplicas;
     w.revisions = g.revisions;
     w.currentRevision = g.current ?? g.revisions[0]?.revision ?? 1;
-    w.containers = g.containers.map((memory, i) => ({ name: i === 0 ? 'agent-manager' : 'sidecar', image: `${d}:v1.5.0`, requests: {}, limits: memory === undefined ? {} : { memory } }));
+    w.containers = g.containers.map((memory, i) => ({
+      name: i === 0 ? 'agent-manager' : 'sidecar',
+      image: `${d}:v1.5.0`,
+      requests: {},
+      limits: memory === undefined ? {} : { memory },
+    }));
     w.pods = g.pods;
-    f.logs = { errorCount: g.errorLines.length, exceptionCount: 0, fatalCount: 0, lastErrorLines: g.errorLines.map((line, i) => ({ pod: `${d}-p${i}`, previous: i % 2 === 0, line })) };
+    f.logs = {
+      errorCount: g.errorLines.length,
+      exceptionCount: 0,
+      fatalCount: 0,
+      lastErrorLines: g.errorLines.map((line, i) => ({ pod: `${d}-p${i}`, previous: i % 2 === 0, line })),
+    };
     f.resources.podUsage = g.pods.map((p) => ({ pod: p.name, cpuMillis: 100, memoryBytes: 200 * 2 ** 20, memoryLimitBytes: 256 * 2 ** 20 }));
     f.resources.schedulingFailures = g.schedulingFailures;
-    f.events.events = g.quotaEvent ? [{ time: collectedAt, type: 'Warning', reason: 'FailedCreate', object: 'replicaset/x', message: 'exceeded quota: compute', count: 3 }] : [];
+    f.events.events = g.quotaEvent
+      ? [{ time: collectedAt, type: 'Warning', reason: 'FailedCreate', object: 'replicaset/x', message: 'exceeded quota: compute', count: 3 }]
+      : [];
     f.config = {
       configMaps: g.configMaps.map((cm) => ({ ...cm, lastApplied: { LOG_LEVEL: 'INFO', AGENT_MODE: 'production' } })),
       secrets: [{ name: 'agent-secrets', exists: g.secretExists, keys: g.secretExists ? ['ANTHROPIC_API_KEY'] : [] }],
@@ -170,7 +232,16 @@ const scenarioFindings: fc.Arbitrary<Findings> = fc
     if (g.desired !== undefined) f.workload.desiredReplicas = g.desired;
     if (g.extraRevision) {
       const top = f.workload.currentRevision + 1;
-      f.workload.revisions = [{ revision: top, replicaSet: `${d}-rs${top}`, images: [`${d}:v2.0.0`], createdAt: new Date(Date.parse(now) - g.extraRevision.minutesAgo * 60_000).toISOString(), readyReplicas: g.extraRevision.ready }, ...f.workload.revisions];
+      f.workload.revisions = [
+        {
+          revision: top,
+          replicaSet: `${d}-rs${top}`,
+          images: [`${d}:v2.0.0`],
+          createdAt: new Date(Date.parse(now) - g.extraRevision.minutesAgo * 60_000).toISOString(),
+          readyReplicas: g.extraRevision.ready,
+        },
+        ...f.workload.revisions,
+      ];
       f.workload.currentRevision = top;
     }
     if (g.podLabels) f.health.podLabels = g.podLabels;
@@ -205,9 +276,15 @@ const action: fc.Arbitrary<MitigationAction> = fc.oneof(
   fc.constant({ kind: 'rollout-restart' as const, restartedAt: '2026-03-01T11:00:00.000Z' }),
   fc.integer({ min: 1, max: 12 }).map((replicas) => ({ kind: 'scale' as const, replicas })),
   fc.constantFrom('512Mi', '1Gi', '2Gi', '4Gi', '3G').map((memory) => ({ kind: 'set-resources' as const, container: 'agent-manager', limits: { memory } })),
-  fc.constantFrom(...configMapNames).map((name) => ({ kind: 'patch-config-map' as const, name, data: { LOG_LEVEL: 'DEBUG' }, restartedAt: '2026-03-01T11:00:00.000Z' })),
-  fc.constantFrom(...configMapNames).map((name) => ({ kind: 'restore-config-map' as const, name, keys: { AGENT_MODE: sha256('production') }, restartedAt: '2026-03-01T11:00:00.000Z' })),
-  fc.tuple(fc.constantFrom(...serviceNames), fc.constantFrom(...labelSets)).map(([name, selector]) => ({ kind: 'set-service-selector' as const, service: name, selector })),
+  fc
+    .constantFrom(...configMapNames)
+    .map((name) => ({ kind: 'patch-config-map' as const, name, data: { LOG_LEVEL: 'DEBUG' }, restartedAt: '2026-03-01T11:00:00.000Z' })),
+  fc
+    .constantFrom(...configMapNames)
+    .map((name) => ({ kind: 'restore-config-map' as const, name, keys: { AGENT_MODE: sha256('production') }, restartedAt: '2026-03-01T11:00:00.000Z' })),
+  fc
+    .tuple(fc.constantFrom(...serviceNames), fc.constantFrom(...labelSets))
+    .map(([name, selector]) => ({ kind: 'set-service-selector' as const, service: name, selector })),
 );
 
 const history: fc.Arbitrary<Attempt[]> = fc.array(fc.record({ action, outcome: fc.constantFrom(...outcomes) }), { maxLength: 6 });
@@ -239,7 +316,9 @@ function guardrailBreach(step: Extract<PlanStep, { kind: 'mitigate' }>, f: Findi
     case 'restore-config-map':
       return f.config.configMaps.some((cm) => cm.exists && cm.name === a.name) ? undefined : `config map ${a.name} is not one of the service's`;
     case 'set-service-selector':
-      return a.service === (f.health.service.name ?? service.deployment) && f.health.service.exists ? undefined : `service ${a.service} is not the service's own`;
+      return a.service === (f.health.service.name ?? service.deployment) && f.health.service.exists
+        ? undefined
+        : `service ${a.service} is not the service's own`;
     case 'rollout-restart':
       return undefined;
     case 'set-image':
@@ -255,7 +334,8 @@ function check(f: Findings, past: readonly Attempt[], ctx: PlanContext): PlanSte
   const repeated = past.find((h) => sameChange(h.action, step.action));
   if (repeated) throw new Error(`repeats ${JSON.stringify(repeated)}`);
   // One rollback per incident: a second one would undo the first.
-  if (step.action.kind === 'rollout-undo' && past.some((h) => h.action.kind === 'rollout-undo' && h.outcome !== 'rejected' && h.outcome !== 'no-change')) throw new Error('a second rollback');
+  if (step.action.kind === 'rollout-undo' && past.some((h) => h.action.kind === 'rollout-undo' && h.outcome !== 'rejected' && h.outcome !== 'no-change'))
+    throw new Error('a second rollback');
   if (past.length >= ctx.maxAttempts) throw new Error(`attempt ${past.length + 1} past the cap of ${ctx.maxAttempts}`);
   return step;
 }
@@ -274,7 +354,19 @@ describe('diagnose and plan, for any findings and policy', () => {
       if (step.kind === 'mitigate') kinds.add(step.action.kind);
     }
     expect([...categories].sort()).toEqual(
-      ['bad-rollout', 'config-drift', 'dependency-unreachable', 'deployment-missing', 'healthy', 'missing-key', 'oom-killed', 'scaled-to-zero', 'selector-mismatch', 'unknown', 'unschedulable'].sort(),
+      [
+        'bad-rollout',
+        'config-drift',
+        'dependency-unreachable',
+        'deployment-missing',
+        'healthy',
+        'missing-key',
+        'oom-killed',
+        'scaled-to-zero',
+        'selector-mismatch',
+        'unknown',
+        'unschedulable',
+      ].sort(),
     );
     expect([...kinds].sort()).toEqual(mitigationKinds.filter((k) => k !== 'set-image').sort());
   });
@@ -315,21 +407,26 @@ describe('diagnose and plan, for any findings and policy', () => {
 
   it('over a whole incident (re-investigated after each step, any outcome), try each change once and escalate within the attempt cap', () => {
     fc.assert(
-      fc.property(fc.array(findings, { minLength: 1, maxLength: 10 }), policy, fc.array(fc.constantFrom(...outcomes), { minLength: 10, maxLength: 10 }), (rounds, p, results) => {
-        const ctx = context(p);
-        const past: Attempt[] = [];
-        for (let i = 0; i < 10; i++) {
-          // The workflow plans again with the same findings after a rejection, with new ones after a failed fix.
-          const f = rounds[Math.min(i, rounds.length - 1)];
-          if (!f) break;
-          const step = check(f, past, ctx);
-          if (step.kind !== 'mitigate') break;
-          past.push({ action: step.action, outcome: results[i] ?? 'failed' });
-        }
-        expect(past.length).toBeLessThanOrEqual(ctx.maxAttempts);
-        // At the cap, nothing more is proposed, whatever the findings.
-        if (past.length === ctx.maxAttempts) for (const f of rounds) expect(plan(diagnose(f), f, past, ctx).kind).not.toBe('mitigate');
-      }),
+      fc.property(
+        fc.array(findings, { minLength: 1, maxLength: 10 }),
+        policy,
+        fc.array(fc.constantFrom(...outcomes), { minLength: 10, maxLength: 10 }),
+        (rounds, p, results) => {
+          const ctx = context(p);
+          const past: Attempt[] = [];
+          for (let i = 0; i < 10; i++) {
+            // The workflow plans again with the same findings after a rejection, with new ones after a failed fix.
+            const f = rounds[Math.min(i, rounds.length - 1)];
+            if (!f) break;
+            const step = check(f, past, ctx);
+            if (step.kind !== 'mitigate') break;
+            past.push({ action: step.action, outcome: results[i] ?? 'failed' });
+          }
+          expect(past.length).toBeLessThanOrEqual(ctx.maxAttempts);
+          // At the cap, nothing more is proposed, whatever the findings.
+          if (past.length === ctx.maxAttempts) for (const f of rounds) expect(plan(diagnose(f), f, past, ctx).kind).not.toBe('mitigate');
+        },
+      ),
       runs,
     );
   });

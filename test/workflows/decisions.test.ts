@@ -75,7 +75,9 @@ const unschedulable = (f: Findings): void => {
 const overQuota = (f: Findings): void => {
   f.workload.readyReplicas = 0;
   f.workload.pods = [];
-  f.events.events = [{ time: collectedAt, type: 'Warning', reason: 'FailedCreate', object: 'replicaset/x', message: 'pods "x" is forbidden: exceeded quota: compute', count: 4 }];
+  f.events.events = [
+    { time: collectedAt, type: 'Warning', reason: 'FailedCreate', object: 'replicaset/x', message: 'pods "x" is forbidden: exceeded quota: compute', count: 4 },
+  ];
 };
 const selectorMismatch = (f: Findings): void => {
   f.health.service.selector = { app: 'agent-native' };
@@ -113,21 +115,125 @@ const cases: {
   evidence?: RegExp;
 }[] = [
   { name: 'all healthy', change: () => undefined, category: 'healthy', symptom: 'healthy', first: { kind: 'verify' } },
-  { name: 'CrashLoopBackOff, OOMKilled', change: oom, category: 'oom-killed', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '512Mi' } } }, evidence: /OOMKilled \(137\)/ },
-  { name: 'CrashLoopBackOff after a recent rollout, previous revision healthy', change: badRollout, category: 'bad-rollout', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } }, evidence: /cannot start/ },
-  { name: 'ImagePullBackOff after a recent rollout', change: imagePull, category: 'bad-rollout', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } } },
-  { name: 'CrashLoopBackOff, secret key missing', change: missingSecret, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'restore key ANTHROPIC_API_KEY in secret agent-secrets (env ANTHROPIC_API_KEY)' } },
-  { name: 'CrashLoopBackOff, invalid API key in the logs', change: invalidKey, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'replace the invalid API key in its secret' } },
-  { name: 'CrashLoopBackOff, config map drifted from last applied', change: configDrift, category: 'config-drift', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'restore-config-map', name: 'agent-config', keys: { AGENT_MODE: sha256('production') }, restartedAt: now } } },
-  { name: 'CrashLoopBackOff, config key missing with nothing to restore', change: configKeyMissing, category: 'missing-key', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'add key AGENT_MODE to config map agent-config (env AGENT_MODE)' } },
-  { name: 'CrashLoopBackOff, dependency unreachable', change: crashDependency, category: 'dependency-unreachable', symptom: 'crash-loop', first: { kind: 'escalate' }, evidence: /ECONNREFUSED/ },
-  { name: 'no pods, replicas 0', change: scaledToZero, category: 'scaled-to-zero', symptom: 'no-pods', first: { kind: 'mitigate', action: { kind: 'scale', replicas: 2 } } },
-  { name: 'no pods, FailedScheduling', change: unschedulable, category: 'unschedulable', symptom: 'no-pods', first: { kind: 'escalate' }, evidence: /node node-a: cpu 750m\/2000m/ },
-  { name: 'no pods, quota exceeded', change: overQuota, category: 'unschedulable', symptom: 'no-pods', first: { kind: 'escalate' }, evidence: /quota compute: requests.memory 3Gi\/8Gi/ },
-  { name: 'running, service selects no pods', change: selectorMismatch, category: 'selector-mismatch', symptom: 'unhealthy', first: { kind: 'mitigate', action: { kind: 'set-service-selector', service: 'agent-native-framework', selector: { app: 'agent-native-framework' } } } },
-  { name: 'running, readiness fails on a dependency', change: dependencyUnhealthy, category: 'dependency-unreachable', symptom: 'unhealthy', first: { kind: 'escalate' }, evidence: /anthropic-api/ },
-  { name: 'running, unhealthy for no known reason', change: unhealthyUnknown, category: 'unknown', symptom: 'unhealthy', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 }, approval: 'human' } },
-  { name: 'CrashLoopBackOff, old rollout, nothing else wrong', change: oldCrash, category: 'unknown', symptom: 'crash-loop', first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 }, approval: 'human' } },
+  {
+    name: 'CrashLoopBackOff, OOMKilled',
+    change: oom,
+    category: 'oom-killed',
+    symptom: 'crash-loop',
+    first: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '512Mi' } } },
+    evidence: /OOMKilled \(137\)/,
+  },
+  {
+    name: 'CrashLoopBackOff after a recent rollout, previous revision healthy',
+    change: badRollout,
+    category: 'bad-rollout',
+    symptom: 'crash-loop',
+    first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } },
+    evidence: /cannot start/,
+  },
+  {
+    name: 'ImagePullBackOff after a recent rollout',
+    change: imagePull,
+    category: 'bad-rollout',
+    symptom: 'crash-loop',
+    first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } },
+  },
+  {
+    name: 'CrashLoopBackOff, secret key missing',
+    change: missingSecret,
+    category: 'missing-key',
+    symptom: 'crash-loop',
+    first: {
+      kind: 'mitigate',
+      action: { kind: 'rollout-restart', restartedAt: now },
+      humanFix: 'restore key ANTHROPIC_API_KEY in secret agent-secrets (env ANTHROPIC_API_KEY)',
+    },
+  },
+  {
+    name: 'CrashLoopBackOff, invalid API key in the logs',
+    change: invalidKey,
+    category: 'missing-key',
+    symptom: 'crash-loop',
+    first: { kind: 'mitigate', action: { kind: 'rollout-restart', restartedAt: now }, humanFix: 'replace the invalid API key in its secret' },
+  },
+  {
+    name: 'CrashLoopBackOff, config map drifted from last applied',
+    change: configDrift,
+    category: 'config-drift',
+    symptom: 'crash-loop',
+    first: { kind: 'mitigate', action: { kind: 'restore-config-map', name: 'agent-config', keys: { AGENT_MODE: sha256('production') }, restartedAt: now } },
+  },
+  {
+    name: 'CrashLoopBackOff, config key missing with nothing to restore',
+    change: configKeyMissing,
+    category: 'missing-key',
+    symptom: 'crash-loop',
+    first: {
+      kind: 'mitigate',
+      action: { kind: 'rollout-restart', restartedAt: now },
+      humanFix: 'add key AGENT_MODE to config map agent-config (env AGENT_MODE)',
+    },
+  },
+  {
+    name: 'CrashLoopBackOff, dependency unreachable',
+    change: crashDependency,
+    category: 'dependency-unreachable',
+    symptom: 'crash-loop',
+    first: { kind: 'escalate' },
+    evidence: /ECONNREFUSED/,
+  },
+  {
+    name: 'no pods, replicas 0',
+    change: scaledToZero,
+    category: 'scaled-to-zero',
+    symptom: 'no-pods',
+    first: { kind: 'mitigate', action: { kind: 'scale', replicas: 2 } },
+  },
+  {
+    name: 'no pods, FailedScheduling',
+    change: unschedulable,
+    category: 'unschedulable',
+    symptom: 'no-pods',
+    first: { kind: 'escalate' },
+    evidence: /node node-a: cpu 750m\/2000m/,
+  },
+  {
+    name: 'no pods, quota exceeded',
+    change: overQuota,
+    category: 'unschedulable',
+    symptom: 'no-pods',
+    first: { kind: 'escalate' },
+    evidence: /quota compute: requests.memory 3Gi\/8Gi/,
+  },
+  {
+    name: 'running, service selects no pods',
+    change: selectorMismatch,
+    category: 'selector-mismatch',
+    symptom: 'unhealthy',
+    first: { kind: 'mitigate', action: { kind: 'set-service-selector', service: 'agent-native-framework', selector: { app: 'agent-native-framework' } } },
+  },
+  {
+    name: 'running, readiness fails on a dependency',
+    change: dependencyUnhealthy,
+    category: 'dependency-unreachable',
+    symptom: 'unhealthy',
+    first: { kind: 'escalate' },
+    evidence: /anthropic-api/,
+  },
+  {
+    name: 'running, unhealthy for no known reason',
+    change: unhealthyUnknown,
+    category: 'unknown',
+    symptom: 'unhealthy',
+    first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 }, approval: 'human' },
+  },
+  {
+    name: 'CrashLoopBackOff, old rollout, nothing else wrong',
+    change: oldCrash,
+    category: 'unknown',
+    symptom: 'crash-loop',
+    first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 }, approval: 'human' },
+  },
   { name: 'deployment missing', change: missingDeployment, category: 'deployment-missing', symptom: 'unknown', first: { kind: 'escalate' } },
 ];
 
@@ -164,7 +270,11 @@ describe('plan', () => {
   });
 
   it.each([
-    { limit: '256Mi', ceiling: '4Gi', expected: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '512Mi' } } } },
+    {
+      limit: '256Mi',
+      ceiling: '4Gi',
+      expected: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '512Mi' } } },
+    },
     { limit: '3Gi', ceiling: '4Gi', expected: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '4Gi' } } } },
     { limit: '4Gi', ceiling: '4Gi', expected: { kind: 'escalate', reason: 'memory cannot be raised further within the ceiling: needs capacity planning' } },
   ])('raises a $limit memory limit ×2 capped by the $ceiling ceiling', ({ limit, ceiling, expected }) => {
@@ -177,24 +287,29 @@ describe('plan', () => {
   });
 
   // Found by the property tests: "×2" of a zero limit (no limit at all for the kubelet) is no raise.
-  it.each(['0', '0Mi'])('does not "raise" a %s memory limit: it escalates the OOMKill instead of spending an attempt on a change that changes nothing', (limit) => {
-    const findings = findingsWith((f) => {
-      oom(f);
-      const c = f.workload.containers[0];
-      if (c) c.limits.memory = limit;
-    });
-    expect(plan(diagnose(findings), findings, [], ctx())).toMatchObject({
-      kind: 'escalate',
-      evidence: expect.arrayContaining([`skipped raise-memory: container agent-manager has no memory limit to raise (${limit})`]) as unknown,
-    });
-  });
+  it.each(['0', '0Mi'])(
+    'does not "raise" a %s memory limit: it escalates the OOMKill instead of spending an attempt on a change that changes nothing',
+    (limit) => {
+      const findings = findingsWith((f) => {
+        oom(f);
+        const c = f.workload.containers[0];
+        if (c) c.limits.memory = limit;
+      });
+      expect(plan(diagnose(findings), findings, [], ctx())).toMatchObject({
+        kind: 'escalate',
+        evidence: expect.arrayContaining([`skipped raise-memory: container agent-manager has no memory limit to raise (${limit})`]) as unknown,
+      });
+    },
+  );
 
   it.each([
     { maxReplicas: 10, replicas: 2 },
     { maxReplicas: 1, replicas: 1 },
   ])('scales a zero-replica deployment to min(2, max replicas $maxReplicas)', ({ maxReplicas, replicas }) => {
     const findings = findingsWith(scaledToZero);
-    expect(plan(diagnose(findings), findings, [], ctx({ guardrails: { maxReplicas, memoryCeiling: '4Gi' } }))).toMatchObject({ action: { kind: 'scale', replicas } });
+    expect(plan(diagnose(findings), findings, [], ctx({ guardrails: { maxReplicas, memoryCeiling: '4Gi' } }))).toMatchObject({
+      action: { kind: 'scale', replicas },
+    });
   });
 
   it.each([
@@ -223,10 +338,17 @@ describe('plan', () => {
     const findings = findingsWith((f) => {
       crashAll(f, 'Error', 1);
       const cm = f.config.configMaps[0];
-      if (cm) cm.drift = [{ key: 'ROUTES', current: '{', lastApplied: shownCut, lastAppliedSha256: sha256(exact) }, { key: 'API_TOKEN', current: '***', lastApplied: '***', lastAppliedSha256: sha256('real-token-value') }];
+      if (cm)
+        cm.drift = [
+          { key: 'ROUTES', current: '{', lastApplied: shownCut, lastAppliedSha256: sha256(exact) },
+          { key: 'API_TOKEN', current: '***', lastApplied: '***', lastAppliedSha256: sha256('real-token-value') },
+        ];
     });
     const step = plan(diagnose(findings), findings, [], ctx());
-    expect(step).toMatchObject({ kind: 'mitigate', action: { kind: 'restore-config-map', keys: { ROUTES: sha256(exact), API_TOKEN: sha256('real-token-value') } } });
+    expect(step).toMatchObject({
+      kind: 'mitigate',
+      action: { kind: 'restore-config-map', keys: { ROUTES: sha256(exact), API_TOKEN: sha256('real-token-value') } },
+    });
     const written = JSON.stringify(step);
     expect(written).not.toContain(shownCut.slice(0, 40));
     expect(written).not.toContain('***');
@@ -241,7 +363,10 @@ describe('plan', () => {
   it('escalates at the attempt cap whatever is left', () => {
     const findings = findingsWith(oldCrash);
     const history = [tried({ kind: 'scale', replicas: 9 }), tried({ kind: 'scale', replicas: 8 })];
-    expect(plan(diagnose(findings), findings, history, ctx({ maxAttempts: 2 }))).toMatchObject({ kind: 'escalate', reason: '2 mitigation attempts reached the cap of 2' });
+    expect(plan(diagnose(findings), findings, history, ctx({ maxAttempts: 2 }))).toMatchObject({
+      kind: 'escalate',
+      reason: '2 mitigation attempts reached the cap of 2',
+    });
   });
 
   it('skips a ladder scale-up when the deployment already runs that many replicas', () => {
@@ -336,7 +461,13 @@ describe('input, units and report', () => {
       service: { cluster: 'prod', namespace: 'default', deployment: 'agent-native-framework' },
       alert: { name: 'ServiceDown', severity: 'critical', startsAt: collectedAt, fingerprint: 'abc' },
     });
-    expect(config.durations).toMatchObject({ monitor: 30 * 60_000, sampleInterval: 60_000, escalationL2: 15 * 60_000, escalationL3: 30 * 60_000, statusInterval: 15 * 60_000 });
+    expect(config.durations).toMatchObject({
+      monitor: 30 * 60_000,
+      sampleInterval: 60_000,
+      escalationL2: 15 * 60_000,
+      escalationL3: 30 * 60_000,
+      statusInterval: 15 * 60_000,
+    });
     expect(config.durations.taskDue).toEqual({ immediate: 24 * 3_600_000, followUp: 7 * 86_400_000, longTerm: 30 * 86_400_000 });
     expect(IncidentInputSchema.parse(config)).toEqual(config);
   });
@@ -435,4 +566,3 @@ describe('the status cadence', () => {
     expect(nextOnCadence(due, now, 15 * m)).toBe(next);
   });
 });
-

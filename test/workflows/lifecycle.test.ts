@@ -76,7 +76,10 @@ afterAll(async () => {
 });
 
 /** A fake cluster in `scenario` for a fresh service, and an incident opened for it by an alert. */
-async function incident(scenario: Scenario, overrides: Partial<IncidentInput> = {}): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput; startedAt: number }> {
+async function incident(
+  scenario: Scenario,
+  overrides: Partial<IncidentInput> = {},
+): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput; startedAt: number }> {
   const service = newService(scenario);
   const now = await env.currentTimeMs();
   const cluster = fleet.add(new FakeCluster(service, scenario, now));
@@ -122,37 +125,46 @@ describe('every diagnosis path, end to end', () => {
     { scenario: 'config-error', diagnosis: 'config-drift', decisions: ['approve'], applied: ['restore-config-map'] },
     { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', decisions: ['approve'], applied: ['set-service-selector'] },
     { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', decisions: [], applied: ['scale'], autoApprove: ['scale'] },
-    { scenario: 'missing-secret', diagnosis: 'missing-key', decisions: ['approve'], applied: ['rollout-restart'], humanFixesFirst: (w) => void (w.secretKeys = ['ANTHROPIC_API_KEY']) },
+    {
+      scenario: 'missing-secret',
+      diagnosis: 'missing-key',
+      decisions: ['approve'],
+      applied: ['rollout-restart'],
+      humanFixesFirst: (w) => void (w.secretKeys = ['ANTHROPIC_API_KEY']),
+    },
     { scenario: 'wedged', diagnosis: 'unknown', decisions: ['approve', 'approve', 'approve'], applied: ['rollout-undo', 'scale', 'patch-config-map'] },
   ];
 
-  it.each(paths)('given $scenario, when every proposed action is approved, then $applied restores it and it resolves as mitigated', async ({ scenario, diagnosis, decisions, applied, autoApprove, humanFixesFirst }) => {
-    const { cluster, handle, startedAt } = await incident(scenario, autoApprove ? { approval: { autoApprove: { default: autoApprove } } } : {});
-    for (const [i, decision] of decisions.entries()) {
-      if (i === 0 && humanFixesFirst) {
-        await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the restart to await approval');
-        cluster.change(humanFixesFirst);
+  it.each(paths)(
+    'given $scenario, when every proposed action is approved, then $applied restores it and it resolves as mitigated',
+    async ({ scenario, diagnosis, decisions, applied, autoApprove, humanFixesFirst }) => {
+      const { cluster, handle, startedAt } = await incident(scenario, autoApprove ? { approval: { autoApprove: { default: autoApprove } } } : {});
+      for (const [i, decision] of decisions.entries()) {
+        if (i === 0 && humanFixesFirst) {
+          await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the restart to await approval');
+          cluster.change(humanFixesFirst);
+        }
+        await decide(handle, i + 1, decision);
       }
-      await decide(handle, i + 1, decision);
-    }
-    const outcome = await handle.result();
-    const status = await statusOf(handle);
+      const outcome = await handle.result();
+      const status = await statusOf(handle);
 
-    expect(outcome).toMatchObject({ resolution: 'mitigated', actionsApplied: applied.length });
-    expect(status.diagnosis?.category).toBe(scenario === 'wedged' ? 'unknown' : diagnosis);
-    expect(cluster.mutations.map((m) => m.action.kind)).toEqual(applied);
-    expect(cluster.failure()).toBeUndefined();
-    const runId = (await handle.describe()).runId;
-    expect(cluster.mutations.map((m) => m.key)).toEqual(applied.map((_, i) => `${handle.workflowId}/${runId}/action-${i + 1}`));
-    expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(applied.map(() => (autoApprove ? 'policy:auto' : 'alice')));
-    // Restored at once: L1 only (plus the hand-over when a human must fix something first), the monitor, the resolve.
-    const triggers = pagesOf(cluster, startedAt);
-    expect(triggers.map((p) => p.level)).toEqual(humanFixesFirst ? [1, 1] : [1]);
-    expect(triggers.every((p) => p.minute < 1)).toBe(true);
-    if (humanFixesFirst) expect(cluster.pages[1]?.notification.summary).toMatch(/human fix required before action #1: restore key ANTHROPIC_API_KEY/);
-    expect(cluster.callsOf('sampleHealth').length).toBeGreaterThanOrEqual(30);
-    expect(pagesOf(cluster, startedAt, 'resolve')).toHaveLength(1);
-  });
+      expect(outcome).toMatchObject({ resolution: 'mitigated', actionsApplied: applied.length });
+      expect(status.diagnosis?.category).toBe(scenario === 'wedged' ? 'unknown' : diagnosis);
+      expect(cluster.mutations.map((m) => m.action.kind)).toEqual(applied);
+      expect(cluster.failure()).toBeUndefined();
+      const runId = (await handle.describe()).runId;
+      expect(cluster.mutations.map((m) => m.key)).toEqual(applied.map((_, i) => `${handle.workflowId}/${runId}/action-${i + 1}`));
+      expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(applied.map(() => (autoApprove ? 'policy:auto' : 'alice')));
+      // Restored at once: L1 only (plus the hand-over when a human must fix something first), the monitor, the resolve.
+      const triggers = pagesOf(cluster, startedAt);
+      expect(triggers.map((p) => p.level)).toEqual(humanFixesFirst ? [1, 1] : [1]);
+      expect(triggers.every((p) => p.minute < 1)).toBe(true);
+      if (humanFixesFirst) expect(cluster.pages[1]?.notification.summary).toMatch(/human fix required before action #1: restore key ANTHROPIC_API_KEY/);
+      expect(cluster.callsOf('sampleHealth').length).toBeGreaterThanOrEqual(30);
+      expect(pagesOf(cluster, startedAt, 'resolve')).toHaveLength(1);
+    },
+  );
 
   it.each([
     { scenario: 'unschedulable', evidence: /node node-a: cpu 1900m\/2000m/ },
@@ -173,28 +185,39 @@ describe('approvals', () => {
     { when: 'approved', decision: 'approve', outcome: 'recovered', phase: 'resolved', applied: 1 },
     { when: 'rejected', decision: 'reject', outcome: 'rejected', phase: 'escalated', applied: 0 },
     { when: 'not decided in time', decision: undefined, outcome: 'expired', phase: 'escalated', applied: 0 },
-  ] as const)('given a bad rollout, when the rollback is $when, then the action is $outcome and the incident $phase', async ({ decision, outcome, phase, applied }) => {
-    const { cluster, handle, startedAt } = await incident('bad-rollout', { durations: { approvalTimeout: '5m' } });
-    const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
-    // The approval request shows the server-side dry-run of exactly this change.
-    expect(pending.pendingApproval).toMatchObject({ action: 1, kind: 'rollout-undo', preview: { wouldChange: true, changes: ['template: revision 4 -> revision 3'] } });
-    expect(cluster.notifications.some((n) => n.notification.event === 'approval-request' && n.notification.body.includes('revision 4 -> revision 3'))).toBe(true);
-    if (decision) await decide(handle, 1, decision);
-    if (phase === 'resolved') await handle.result();
-    if (decision === undefined) await env.sleep('6m');
-    const status = await waitForStatus(handle, (s) => s.phase === phase, `phase ${phase}`);
+  ] as const)(
+    'given a bad rollout, when the rollback is $when, then the action is $outcome and the incident $phase',
+    async ({ decision, outcome, phase, applied }) => {
+      const { cluster, handle, startedAt } = await incident('bad-rollout', { durations: { approvalTimeout: '5m' } });
+      const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+      // The approval request shows the server-side dry-run of exactly this change.
+      expect(pending.pendingApproval).toMatchObject({
+        action: 1,
+        kind: 'rollout-undo',
+        preview: { wouldChange: true, changes: ['template: revision 4 -> revision 3'] },
+      });
+      expect(cluster.notifications.some((n) => n.notification.event === 'approval-request' && n.notification.body.includes('revision 4 -> revision 3'))).toBe(
+        true,
+      );
+      if (decision) await decide(handle, 1, decision);
+      if (phase === 'resolved') await handle.result();
+      if (decision === undefined) await env.sleep('6m');
+      const status = await waitForStatus(handle, (s) => s.phase === phase, `phase ${phase}`);
 
-    expect(status.actions[0]?.outcome).toBe(outcome);
-    expect(cluster.callsOf('applyMutation')).toHaveLength(applied);
-    if (decision === undefined) {
-      // No decision in 5 minutes: L2 is paged then, and nothing is applied.
-      expect(pagesOf(cluster, startedAt)).toEqual([
-        { level: 1, minute: expect.closeTo(0, 1) as unknown },
-        { level: 2, minute: expect.closeTo(5, 1) as unknown },
-      ]);
-      expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] }))).toBe('action #1 is not awaiting approval (expired)');
-    }
-  });
+      expect(status.actions[0]?.outcome).toBe(outcome);
+      expect(cluster.callsOf('applyMutation')).toHaveLength(applied);
+      if (decision === undefined) {
+        // No decision in 5 minutes: L2 is paged then, and nothing is applied.
+        expect(pagesOf(cluster, startedAt)).toEqual([
+          { level: 1, minute: expect.closeTo(0, 1) as unknown },
+          { level: 2, minute: expect.closeTo(5, 1) as unknown },
+        ]);
+        expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] }))).toBe(
+          'action #1 is not awaiting approval (expired)',
+        );
+      }
+    },
+  );
 
   it('refuses approvers not on the list, unknown and decided actions, and bad payloads; the first valid decision wins', async () => {
     const { cluster, handle } = await incident('bad-rollout', { approval: { approvers: ['alice', 'bob'] } });
@@ -203,18 +226,25 @@ describe('approvals', () => {
     expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'mallory', action: 1, decision: 'approve' }] }))).toMatch(
       /^mallory is not an allowed approver for default\/.* \(allowed: alice, bob\)$/,
     );
-    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 7, decision: 'approve' }] }))).toBe('unknown action #7: this incident has 1 action(s)');
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 7, decision: 'approve' }] }))).toBe(
+      'unknown action #7: this incident has 1 action(s)',
+    );
     await handle.signal(approveSignal, { by: 'mallory' });
     await handle.signal(approveSignal, {} as never);
 
     const outcome = await handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve', comment: 'rollback is safe' }] });
     expect(outcome).toMatchObject({ action: 1, approved: true, by: 'alice', command: expect.stringContaining('rollout undo') as unknown });
-    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'bob', action: 1, decision: 'reject' }] }))).toBe('action #1 was already approved by alice');
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'bob', action: 1, decision: 'reject' }] }))).toBe(
+      'action #1 was already approved by alice',
+    );
 
     await handle.result();
     const status = await statusOf(handle);
     const ignored = status.timeline.filter((t) => t.kind === 'ignored').map((t) => t.text);
-    expect(ignored).toEqual([expect.stringMatching(/^approve from mallory: mallory is not an allowed approver/), expect.stringMatching(/^bad approve payload: by: /)]);
+    expect(ignored).toEqual([
+      expect.stringMatching(/^approve from mallory: mallory is not an allowed approver/),
+      expect.stringMatching(/^bad approve payload: by: /),
+    ]);
     expect(cluster.mutations).toHaveLength(1);
     expect(cluster.mutations[0]?.approvedBy).toBe('alice');
   });
@@ -222,7 +252,15 @@ describe('approvals', () => {
 
 describe('escalation and status updates', () => {
   it.each([
-    { when: 'not restored', restored: false, pages: [{ level: 1, minute: 0 }, { level: 2, minute: 15 }, { level: 3, minute: 30 }] },
+    {
+      when: 'not restored',
+      restored: false,
+      pages: [
+        { level: 1, minute: 0 },
+        { level: 2, minute: 15 },
+        { level: 3, minute: 30 },
+      ],
+    },
     { when: 'restored at once', restored: true, pages: [{ level: 1, minute: 0 }] },
   ])('pages L1 at once, and L2 at 15 min and L3 at 30 min only when $when', async ({ restored, pages }) => {
     const { cluster, handle, startedAt } = await incident('bad-rollout', { durations: { approvalTimeout: '1h' } });
@@ -252,7 +290,9 @@ describe('escalation and status updates', () => {
     await handle.signal(resolveSignal, { by: 'carol', reason: 'nodes added' });
     const outcome = await handle.result();
 
-    const updates = cluster.notifications.filter((n) => n.notification.channel === 'chat' && n.notification.event === 'status-update').map((n) => (n.at - startedAt) / minute);
+    const updates = cluster.notifications
+      .filter((n) => n.notification.channel === 'chat' && n.notification.event === 'status-update')
+      .map((n) => (n.at - startedAt) / minute);
     expect(updates.map(Math.floor)).toEqual([15, 30, 45, 60]);
     expect(outcome).toMatchObject({ resolution: 'manual', actionsApplied: 0 });
     expect(pagesOf(cluster, startedAt, 'resolve')).toHaveLength(1);
@@ -280,7 +320,7 @@ describe('people on the incident', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it('given an applied rollback whose rollout hangs, when a person resolves by hand, then the rollout wait is cancelled and nothing more is done in the incident\'s name', async () => {
+  it("given an applied rollback whose rollout hangs, when a person resolves by hand, then the rollout wait is cancelled and nothing more is done in the incident's name", async () => {
     const { cluster, handle } = await incident('bad-rollout', { approval: { autoApprove: { default: ['rollout-undo'] } } });
     cluster.stalls.add('waitForRollout');
     await waitForStatus(handle, (s) => s.phase === 'verifying', 'the rollout wait');
@@ -413,11 +453,16 @@ describe('long life', () => {
     expect(pagesOf(cluster, startedAt).map((p) => p.level)).toEqual([1]);
     const status = await statusOf(handle);
     expect(status.acknowledged?.by).toBe('bob');
-    expect(status.timeline.map((t) => t.text)).toEqual(expect.arrayContaining(['bob: looking at the rollout', expect.stringMatching(/^run \d+ continues the incident/) as unknown]));
+    expect(status.timeline.map((t) => t.text)).toEqual(
+      expect.arrayContaining(['bob: looking at the rollout', expect.stringMatching(/^run \d+ continues the incident/) as unknown]),
+    );
   });
 
   it('given a recovered service being monitored, when alerts flood it past the history cap, then the monitor goes on in a new run and the incident resolves as mitigated', async () => {
-    const { cluster, handle, input } = await incident('scaled-to-zero', { approval: { autoApprove: { default: ['scale'] } }, limits: { continueAsNewAfterEvents: 200 } });
+    const { cluster, handle, input } = await incident('scaled-to-zero', {
+      approval: { autoApprove: { default: ['scale'] } },
+      limits: { continueAsNewAfterEvents: 200 },
+    });
     await waitForStatus(handle, (s) => s.phase === 'monitoring', 'the monitor');
     await flood(handle, input, 150);
     const carried = await waitForStatus(handle, (s) => s.run > 1, 'a second run');
@@ -471,7 +516,8 @@ describe('one service, one incident after another', () => {
     expect(second.status.incidentNumber).not.toBe(first.status.incidentNumber);
     expect(secondOutcome.postIncidentWorkflowId).not.toBe(firstOutcome.postIncidentWorkflowId);
     // Each follow-up runs (left running: see the note on the describe below), with its own incident's summary.
-    for (const outcome of [firstOutcome, secondOutcome]) expect((await env.client.workflow.getHandle(outcome.postIncidentWorkflowId).describe()).status.name).toBe('RUNNING');
+    for (const outcome of [firstOutcome, secondOutcome])
+      expect((await env.client.workflow.getHandle(outcome.postIncidentWorkflowId).describe()).status.name).toBe('RUNNING');
     const reports = await eventually(async () => (cluster.reports.length === 2 ? cluster.reports : undefined), 'both summaries');
     expect(reports.map((r) => /INC-(\d+)/.exec(r.title)?.[1])).toEqual([first.status.incidentNumber, second.status.incidentNumber].map(String));
     expect(pagesOf(cluster, now, 'resolve')).toHaveLength(2);

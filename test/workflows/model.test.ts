@@ -37,7 +37,13 @@ const run = (features: Partial<RunContext['features']> = {}): RunContext => ({
 });
 
 const rollback: MitigationAction = { kind: 'rollout-undo', toRevision: 2 };
-const mitigate = { kind: 'mitigate' as const, action: rollback, command: 'kubectl -n payments rollout undo deployment/agent-native-framework --to-revision=2', why: 'bad rollout', approval: 'human' as const };
+const mitigate = {
+  kind: 'mitigate' as const,
+  action: rollback,
+  command: 'kubectl -n payments rollout undo deployment/agent-native-framework --to-revision=2',
+  why: 'bad rollout',
+  approval: 'human' as const,
+};
 
 /** The same model, carried through a snapshot as continue-as-new carries it (JSON). */
 function carried(model: IncidentModel, resumeAt: ResumePoint, features?: Partial<RunContext['features']>): IncidentModel {
@@ -117,7 +123,15 @@ describe('snapshot versions', () => {
     const restored = restoreSnapshot({ resumeAt: 'wait', ...older });
 
     expect(restored.schemaVersion).toBe(snapshotSchemaVersion);
-    expect(restored.incident).toEqual({ ...incident, restoredByAction: false, restartsAtRestore: 0, refired: false, alertResolvedPending: false, messagesSent: 0, outbox: [] });
+    expect(restored.incident).toEqual({
+      ...incident,
+      restoredByAction: false,
+      restartsAtRestore: 0,
+      refired: false,
+      alertResolvedPending: false,
+      messagesSent: 0,
+      outbox: [],
+    });
   });
 
   it('refuses a snapshot of a newer version with what to do, and an invalid one with the field that is wrong', () => {
@@ -145,7 +159,10 @@ const step = fc.oneof(
   fc.record({ t: fc.constant('note' as const), by: person, text }),
   fc.record({ t: fc.constant('escalate' as const), by: person, level: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }) }),
   fc.record({ t: fc.constant('resolve-request' as const), by: person }),
-  fc.record({ t: fc.constant('phase' as const), phase: fc.constantFrom('investigating', 'awaiting-approval', 'mitigating', 'verifying', 'monitoring', 'escalated') }),
+  fc.record({
+    t: fc.constant('phase' as const),
+    phase: fc.constantFrom('investigating', 'awaiting-approval', 'mitigating', 'verifying', 'monitoring', 'escalated'),
+  }),
   fc.record({ t: fc.constant('findings' as const), summary: fc.array(text, { maxLength: 3 }), category: fc.constantFrom(...categories) }),
   fc.record({ t: fc.constant('action' as const), auto: fc.boolean() }),
   fc.record({ t: fc.constant('decide' as const), by: person, approve: fc.boolean() }),
@@ -161,7 +178,11 @@ type Step = typeof step extends fc.Arbitrary<infer S> ? S : never;
 function apply(model: IncidentModel, s: Step): void {
   switch (s.t) {
     case 'alert':
-      return model.takeAlerts([{ ...model.config.alert, severity: s.severity, fingerprint: s.fingerprint, startsAt: new Date(startedAt + s.startsAt * 60_000).toISOString() }], [], 1);
+      return model.takeAlerts(
+        [{ ...model.config.alert, severity: s.severity, fingerprint: s.fingerprint, startsAt: new Date(startedAt + s.startsAt * 60_000).toISOString() }],
+        [],
+        1,
+      );
     case 'alert-resolved':
       return model.takeAlerts([], [{ fingerprint: s.fingerprint }], 1);
     case 'ack':
@@ -206,10 +227,25 @@ function apply(model: IncidentModel, s: Step): void {
 
 const resumePoint: fc.Arbitrary<ResumePoint> = fc.oneof(
   fc.constantFrom<ResumePoint>('investigate', 'wait'),
-  fc.record({ approval: fc.record({ action: fc.integer({ min: 1, max: 5 }), expiresAt: fc.nat(), askedLevel: fc.integer({ min: 0, max: 3 }), restartsBaseline: fc.nat(20) }) }),
-  fc.record({ monitor: fc.record({ sample: fc.nat(60), badInARow: fc.nat(3), counters: fc.option(fc.dictionary(fc.constantFrom('pod-a', 'pod-b'), fc.record({ requests: fc.nat(), errors: fc.nat() })), { nil: undefined }) }) }).map((r) => ({
-    monitor: { sample: r.monitor.sample, badInARow: r.monitor.badInARow, ...(r.monitor.counters ? { counters: r.monitor.counters as never } : {}) },
-  })),
+  fc.record({
+    approval: fc.record({
+      action: fc.integer({ min: 1, max: 5 }),
+      expiresAt: fc.nat(),
+      askedLevel: fc.integer({ min: 0, max: 3 }),
+      restartsBaseline: fc.nat(20),
+    }),
+  }),
+  fc
+    .record({
+      monitor: fc.record({
+        sample: fc.nat(60),
+        badInARow: fc.nat(3),
+        counters: fc.option(fc.dictionary(fc.constantFrom('pod-a', 'pod-b'), fc.record({ requests: fc.nat(), errors: fc.nat() })), { nil: undefined }),
+      }),
+    })
+    .map((r) => ({
+      monitor: { sample: r.monitor.sample, badInARow: r.monitor.badInARow, ...(r.monitor.counters ? { counters: r.monitor.counters as never } : {}) },
+    })),
 );
 
 describe('snapshot and restore', () => {
@@ -227,8 +263,32 @@ describe('snapshot and restore', () => {
         const before = model.status();
         const after = next.status();
         expect(after.run).toBe(before.run + 1);
-        const { run: _a, phase: _p, closing: _c, timeline: t1, timelineOmitted: _o1, pendingApproval: _pa, monitor: _m, timers: _t, resolvedAt: _ra, resolution: _rs, ...rest } = after;
-        const { run: _b, phase: _q, closing: _d, timeline: t0, timelineOmitted: _o0, pendingApproval: _pb, monitor: _n, timers: _u, resolvedAt: _rb, resolution: _rt, ...kept } = before;
+        const {
+          run: _a,
+          phase: _p,
+          closing: _c,
+          timeline: t1,
+          timelineOmitted: _o1,
+          pendingApproval: _pa,
+          monitor: _m,
+          timers: _t,
+          resolvedAt: _ra,
+          resolution: _rs,
+          ...rest
+        } = after;
+        const {
+          run: _b,
+          phase: _q,
+          closing: _d,
+          timeline: t0,
+          timelineOmitted: _o0,
+          pendingApproval: _pb,
+          monitor: _n,
+          timers: _u,
+          resolvedAt: _rb,
+          resolution: _rt,
+          ...kept
+        } = before;
         expect(rest).toEqual(kept);
         expect(t1.at(-1)?.text).toBe(`run ${after.run} continues the incident (history kept small)`);
         // The timeline goes on where it stopped (when full, its middle makes room, as it always does).

@@ -53,7 +53,9 @@ function resolvedIncident(cluster: FakeCluster, openedAt: number): IncidentRecor
 }
 
 /** A follow-up with the runbook's due times, for a fresh service whose endpoints `setup` may break. */
-async function followUp(setup: (cluster: FakeCluster) => void = () => undefined): Promise<{ cluster: FakeCluster; handle: WorkflowHandle<typeof postIncidentWorkflow>; startedAt: number }> {
+async function followUp(
+  setup: (cluster: FakeCluster) => void = () => undefined,
+): Promise<{ cluster: FakeCluster; handle: WorkflowHandle<typeof postIncidentWorkflow>; startedAt: number }> {
   const now = await env.currentTimeMs();
   const cluster = fleet.add(new FakeCluster(newService('follow-up'), 'healthy', now));
   setup(cluster);
@@ -92,7 +94,9 @@ const onTicket = (args: unknown[]): boolean => (args[0] as Notification).channel
 
 describe('the summary draft fails', () => {
   it('given a ticket system that refuses it (4xx), the follow-up records the failure, pages, tries a bounded number of times, and its reminders and escalations go on', async () => {
-    const { cluster, handle, startedAt } = await followUp((c) => c.fail('writeReport', webhookRefused('ticket')).fail('notify', webhookRefused('ticket'), { where: onTicket }));
+    const { cluster, handle, startedAt } = await followUp((c) =>
+      c.fail('writeReport', webhookRefused('ticket')).fail('notify', webhookRefused('ticket'), { where: onTicket }),
+    );
     await env.sleep('10m');
     expect((await handle.describe()).status.name).toBe('RUNNING');
 
@@ -100,7 +104,10 @@ describe('the summary draft fails', () => {
     expect(early.reportFailure).toMatchObject({ tries: 1, error: expect.stringMatching(/^ticket: the endpoint refused the message with 404/) as unknown });
     expect(early.reportLocation).toBeUndefined();
     const page = cluster.pages.find((p) => p.notification.event === 'trigger');
-    expect(page?.notification).toMatchObject({ severity: 'warning', summary: expect.stringMatching(/incident summary draft not written: ticket: the endpoint refused/) as unknown });
+    expect(page?.notification).toMatchObject({
+      severity: 'warning',
+      summary: expect.stringMatching(/incident summary draft not written: ticket: the endpoint refused/) as unknown,
+    });
     expect(page?.notification.body).toContain('write-summary');
     // The UI's current details and the chat message with the task list say so too.
     const tasksMessage = cluster.notifications.find((n) => n.notification.event === 'post-incident-tasks');
@@ -118,7 +125,9 @@ describe('the summary draft fails', () => {
     expect(draftPages[1]?.notification.body).toMatch(/after 4 tries: .*no more tries: write it by hand/);
     // The reminder went to chat; the overdue escalation, refused by the ticket system, went to the pager instead.
     expect(sent(cluster, startedAt, ['task-reminder', 'task-overdue'])).toEqual([[20, 'chat', 'task-reminder', undefined]]);
-    expect(cluster.pages.filter((p) => p.notification.summary.startsWith('[L2]')).map((p) => Math.round(((p.at - startedAt) / hour) * 100) / 100)).toEqual([24]);
+    expect(cluster.pages.filter((p) => p.notification.summary.startsWith('[L2]')).map((p) => Math.round(((p.at - startedAt) / hour) * 100) / 100)).toEqual([
+      24,
+    ]);
     expect(late.ignored.map((i) => i.reason)).toEqual([expect.stringMatching(/^could not send ticket task-overdue: ticket: the endpoint refused/)]);
 
     const result = await completeAll(handle);

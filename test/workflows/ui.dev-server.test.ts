@@ -43,7 +43,9 @@ describe('incident in the Temporal UI (dev server)', () => {
 
       const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
       expect(metadata.currentDetails).toContain('## Awaiting approval');
-      expect(metadata.currentDetails).toContain(`**Awaiting approval — action #1:** \`kubectl -n default rollout undo deployment/${service.deployment} --to-revision=3\``);
+      expect(metadata.currentDetails).toContain(
+        `**Awaiting approval — action #1:** \`kubectl -n default rollout undo deployment/${service.deployment} --to-revision=3\``,
+      );
       expect(metadata.currentDetails).toContain('- dry-run: template: revision 4 -> revision 3');
       expect(metadata.currentDetails).toMatch(/\*\*Next timers:\*\* .*approval of #1 expires at/);
 

@@ -12,7 +12,17 @@ import type { Diagnosis } from '../diagnose.js';
 import type { Alert, IncidentConfig } from '../input.js';
 import type { DecisionOutcome } from '../messages.js';
 import type { PlanStep } from '../plan.js';
-import type { ActionOutcome, ActionRecord, Decision, IncidentPhase, IncidentRecord, IncidentStatus, PendingApproval, Resolution, TimelineKind } from '../records.js';
+import type {
+  ActionOutcome,
+  ActionRecord,
+  Decision,
+  IncidentPhase,
+  IncidentRecord,
+  IncidentStatus,
+  PendingApproval,
+  Resolution,
+  TimelineKind,
+} from '../records.js';
 import { approvalRequestBody, incidentTitle, pageBody, statusUpdateBody } from '../render.js';
 import { formatDuration, iso, nextOnCadence } from '../units.js';
 import { toSnapshot, type IncidentData, type IncidentSnapshot, type ResumePoint } from './snapshot.js';
@@ -310,13 +320,19 @@ export class IncidentModel {
   applied(record: ActionRecord, result: MutationResult): void {
     record.appliedAt = iso(Date.now());
     record.outcome = 'applying';
-    this.record('action', `#${record.n} applied${result.alreadyApplied ? ' (already applied by an earlier attempt)' : ''}: ${result.changes.join('; ') || result.command}`);
+    this.record(
+      'action',
+      `#${record.n} applied${result.alreadyApplied ? ' (already applied by an earlier attempt)' : ''}: ${result.changes.join('; ') || result.command}`,
+    );
     this.changed();
   }
 
   recordVerification(result: VerificationResult): void {
     const failed = result.checks.filter((c) => !c.ok);
-    this.record('verification', result.recovered ? `recovered: ${result.checks.length} checks pass` : `not recovered: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+    this.record(
+      'verification',
+      result.recovered ? `recovered: ${result.checks.length} checks pass` : `not recovered: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`,
+    );
     this.changed();
   }
 
@@ -326,7 +342,12 @@ export class IncidentModel {
     this.data.restoredByAction = byAction;
     this.data.restartsAtRestore = restarts;
     this.record('verification', `service restored after ${formatDuration(at - this.data.openedAt)}`);
-    this.send('chat', 'restored', `${this.title}: restored, monitoring for ${formatDuration(this.config.durations.monitor)}`, pageBody(this.status(), 'Service restored; monitoring'));
+    this.send(
+      'chat',
+      'restored',
+      `${this.title}: restored, monitoring for ${formatDuration(this.config.durations.monitor)}`,
+      pageBody(this.status(), 'Service restored; monitoring'),
+    );
     this.changed();
   }
 
@@ -363,7 +384,13 @@ export class IncidentModel {
   handOver(reason: string, evidence: string[]): void {
     const level = Math.max(1, this.data.escalationLevel);
     this.record('escalation', `handed over at L${level}: ${reason}`);
-    this.send('pager', 'trigger', `[L${level}] ${this.title}: human action required: ${reason}`, pageBody(this.status(), `Human action required: ${reason}`, evidence), level);
+    this.send(
+      'pager',
+      'trigger',
+      `[L${level}] ${this.title}: human action required: ${reason}`,
+      pageBody(this.status(), `Human action required: ${reason}`, evidence),
+      level,
+    );
     this.changed();
   }
 
@@ -455,8 +482,13 @@ export class IncidentModel {
       delete d.alert.resolvedAt;
       const first = fresh[0] as Alert;
       const more = fresh.length > 1 ? ` and ${fresh.length - 1} more` : '';
-      const afterResolve = this.closedForPaging() ? ': the incident is resolved; the alert source re-sends a firing alert, and that opens the next incident' : '';
-      this.record('alert', `alert fired again (${first.name}, ${first.severity}, since ${first.startsAt})${more}${received > firing.length + resolved.length ? ` (${received} alerts in the delivery)` : ''}${afterResolve}`);
+      const afterResolve = this.closedForPaging()
+        ? ': the incident is resolved; the alert source re-sends a firing alert, and that opens the next incident'
+        : '';
+      this.record(
+        'alert',
+        `alert fired again (${first.name}, ${first.severity}, since ${first.startsAt})${more}${received > firing.length + resolved.length ? ` (${received} alerts in the delivery)` : ''}${afterResolve}`,
+      );
       if (this.phase === 'monitoring' || this.phase === 'escalated') d.refired = true;
     }
     // The service's alert is over only when the delivery has nothing firing for it.

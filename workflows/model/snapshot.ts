@@ -18,15 +18,27 @@ const severities = ['info', 'warning', 'error', 'critical'] as const;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const ActionRecordSchema = z.custom<ActionRecord>(
-  (v) => isRecord(v) && typeof v['n'] === 'number' && isRecord(v['action']) && typeof v['command'] === 'string' && typeof v['outcome'] === 'string' && typeof v['idempotencyKey'] === 'string',
+  (v) =>
+    isRecord(v) &&
+    typeof v['n'] === 'number' &&
+    isRecord(v['action']) &&
+    typeof v['command'] === 'string' &&
+    typeof v['outcome'] === 'string' &&
+    typeof v['idempotencyKey'] === 'string',
   'an action record needs n, action, command, idempotencyKey and outcome',
 );
-const DiagnosisSchema = z.custom<DiagnosisSummary>((v) => isRecord(v) && typeof v['category'] === 'string' && Array.isArray(v['evidence']), 'a diagnosis needs category and evidence');
+const DiagnosisSchema = z.custom<DiagnosisSummary>(
+  (v) => isRecord(v) && typeof v['category'] === 'string' && Array.isArray(v['evidence']),
+  'a diagnosis needs category and evidence',
+);
 const NotificationSchema = z.custom<Notification>(
   (v) => isRecord(v) && typeof v['channel'] === 'string' && typeof v['event'] === 'string' && typeof v['summary'] === 'string' && typeof v['body'] === 'string',
   'a notification needs channel, event, summary and body',
 );
-const TimelineEntrySchema = z.custom<TimelineEntry>((v) => isRecord(v) && typeof v['at'] === 'string' && typeof v['kind'] === 'string' && typeof v['text'] === 'string', 'a timeline entry needs at, kind and text');
+const TimelineEntrySchema = z.custom<TimelineEntry>(
+  (v) => isRecord(v) && typeof v['at'] === 'string' && typeof v['kind'] === 'string' && typeof v['text'] === 'string',
+  'a timeline entry needs at, kind and text',
+);
 const Person = z.object({ by: z.string(), at: z.string() });
 
 /** Everything an incident knows that outlives a run. */
@@ -99,7 +111,12 @@ export type MonitorProgress = z.output<typeof MonitorProgressSchema>;
  * Every one is a wait or a safe point (no activity running): an open approval carries
  * its action and expiry; a monitor carries how far it got.
  */
-const ResumePointSchema = z.union([z.literal('investigate'), z.literal('wait'), z.object({ approval: ApprovalWaitSchema }), z.object({ monitor: MonitorProgressSchema })]);
+const ResumePointSchema = z.union([
+  z.literal('investigate'),
+  z.literal('wait'),
+  z.object({ approval: ApprovalWaitSchema }),
+  z.object({ monitor: MonitorProgressSchema }),
+]);
 export type ResumePoint = z.output<typeof ResumePointSchema>;
 
 const SnapshotSchema = z.object({
@@ -131,7 +148,9 @@ export function restoreSnapshot(raw: unknown): IncidentSnapshot {
   const version = raw['schemaVersion'] ?? 0;
   const candidate = version === 0 ? legacy(raw) : raw;
   if (typeof version !== 'number' || version > snapshotSchemaVersion) {
-    throw new SnapshotError(`the incident snapshot has schemaVersion ${JSON.stringify(version)}, newer than this build reads (${snapshotSchemaVersion}): run a worker build that knows it (roll forward), then this run continues`);
+    throw new SnapshotError(
+      `the incident snapshot has schemaVersion ${JSON.stringify(version)}, newer than this build reads (${snapshotSchemaVersion}): run a worker build that knows it (roll forward), then this run continues`,
+    );
   }
   const parsed = SnapshotSchema.safeParse(candidate);
   if (!parsed.success) {
