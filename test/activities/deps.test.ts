@@ -39,7 +39,7 @@ describe('createDefaultDeps', () => {
 
   it('refuses a malformed guardrail, saying which field and what it wants', () => {
     expect(() => createDefaultDeps(config({ guardrails: { allowedNamespaces: ['default'], maxReplicas: 10, memoryCeiling: 'lots' } }))).toThrow(
-      /a Kubernetes quantity such as 4Gi/,
+      /a Kubernetes memory quantity such as/,
     );
     expect(() => createDefaultDeps(config({ guardrails: { allowedNamespaces: [], maxReplicas: 10, memoryCeiling: '4Gi' } }))).toThrow(/allowedNamespaces/);
   });
