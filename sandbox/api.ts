@@ -641,22 +641,17 @@ export class KubeApi {
     const q = ctx.url.searchParams;
     const dryRun = this.dryRun(ctx, options);
     const pre = options.preconditions;
-    if (pre?.uid && pre.uid !== existing.metadata.uid) {
-      throw new ApiError(
+    // A precondition the object no longer meets: the API server's 409, naming the field.
+    const preconditionFailed = (field: string, wanted: string, actual: string | undefined) =>
+      new ApiError(
         409,
         'Conflict',
-        `Operation cannot be fulfilled on ${t.resource.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${existing.metadata.uid}`,
+        `Operation cannot be fulfilled on ${t.resource.plural} "${name}": Precondition failed: ${field} in precondition: ${wanted}, ${field} in object meta: ${actual}`,
         { name, group: t.resource.group, kind: t.resource.plural },
       );
-    }
-    if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion) {
-      throw new ApiError(
-        409,
-        'Conflict',
-        `Operation cannot be fulfilled on ${t.resource.plural} "${name}": Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${existing.metadata.resourceVersion}`,
-        { name, group: t.resource.group, kind: t.resource.plural },
-      );
-    }
+    if (pre?.uid && pre.uid !== existing.metadata.uid) throw preconditionFailed('UID', pre.uid, existing.metadata.uid);
+    if (pre?.resourceVersion && pre.resourceVersion !== existing.metadata.resourceVersion)
+      throw preconditionFailed('ResourceVersion', pre.resourceVersion, existing.metadata.resourceVersion);
     if (t.resource === R.namespaces && ['default', 'kube-system', 'kube-public'].includes(name))
       throw forbidden('namespaces', '', name, 'this namespace may not be deleted');
     const graceParam = q.get('gracePeriodSeconds');

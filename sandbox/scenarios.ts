@@ -159,6 +159,30 @@ function memoryLimit(d: Deployment, container: string): number | undefined {
   return c?.resources?.limits?.memory !== undefined ? bytes(c.resources.limits.memory) : undefined;
 }
 
+/**
+ * Puts one of a service's objects back: creates FRESH when the object is gone, or
+ * writes what REPAIR makes of it when it has drifted (REPAIR gives undefined when it
+ * has not). True when either happened.
+ */
+function restoreObject<T extends KObject>(
+  ctx: ScenarioContext,
+  resource: ResourceType,
+  namespace: string,
+  name: string,
+  fresh: T,
+  repair: (existing: T) => T | undefined,
+): boolean {
+  const existing = ctx.store.get<T>(resource, namespace, name);
+  if (!existing) {
+    ctx.store.create(resource, fresh);
+    return true;
+  }
+  const repaired = repair(existing);
+  if (repaired === undefined) return false;
+  write(ctx, resource, existing, repaired);
+  return true;
+}
+
 /** Brings services back to healthy with the smallest set of changes that does it. */
 export function healServices(ctx: ScenarioContext, targets: ServiceState[]): void {
   const now = Date.now();
@@ -166,34 +190,35 @@ export function healServices(ctx: ScenarioContext, targets: ServiceState[]): voi
     s.scenario = 'healthy';
     for (const o of s.outages) o.to ??= now;
     s.memoryNeed = s.baseline.memoryNeed;
-    let envRestored = false;
-    const secret = ctx.store.get<Secret>(R.secrets, s.namespace, s.names.secret);
-    if (!secret) {
-      ctx.store.create(R.secrets, {
+    const secretRestored = restoreObject<Secret>(
+      ctx,
+      R.secrets,
+      s.namespace,
+      s.names.secret,
+      {
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: s.names.secret, namespace: s.namespace, labels: { app: s.names.name } },
         type: 'Opaque',
         data: s.baseline.secretData,
-      });
-      envRestored = true;
-    } else if (!secret.data?.ANTHROPIC_API_KEY) {
-      write(ctx, R.secrets, secret, { ...secret, data: { ...secret.data, ANTHROPIC_API_KEY: s.baseline.secretData.ANTHROPIC_API_KEY ?? '' } });
-      envRestored = true;
-    }
-    const cm = ctx.store.get<ConfigMap>(R.configmaps, s.namespace, s.names.configMap);
-    if (!cm) {
-      ctx.store.create(R.configmaps, {
+      },
+      (secret) =>
+        secret.data?.ANTHROPIC_API_KEY ? undefined : { ...secret, data: { ...secret.data, ANTHROPIC_API_KEY: s.baseline.secretData.ANTHROPIC_API_KEY ?? '' } },
+    );
+    const configRestored = restoreObject<ConfigMap>(
+      ctx,
+      R.configmaps,
+      s.namespace,
+      s.names.configMap,
+      {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: { name: s.names.configMap, namespace: s.namespace, labels: { app: s.names.name } },
         data: s.baseline.configData,
-      });
-      envRestored = true;
-    } else if (JSON.stringify(cm.data) !== JSON.stringify(s.baseline.configData)) {
-      write(ctx, R.configmaps, cm, { ...cm, data: s.baseline.configData });
-      envRestored = true;
-    }
+      },
+      (cm) => (JSON.stringify(cm.data) !== JSON.stringify(s.baseline.configData) ? { ...cm, data: s.baseline.configData } : undefined),
+    );
+    const envRestored = secretRestored || configRestored;
     const svc = ctx.store.get<Service>(R.services, s.namespace, s.names.name);
     if (svc && JSON.stringify(svc.spec.selector) !== JSON.stringify(s.baseline.selector)) {
       write(ctx, R.services, svc, { ...svc, spec: { ...svc.spec, selector: s.baseline.selector } });

@@ -94,6 +94,22 @@ function put<T extends KObject>(ctx: SeedContext, resource: ResourceType, object
   return ctx.store.create(resource, prepareWrite(resource, undefined, stamped, ctx.usedClusterIPs) as T);
 }
 
+/** Binds the ClusterRole ROLE to SUBJECTS, as seeded 45 days ago. */
+function putClusterRoleBinding(ctx: SeedContext, metadata: KObject['metadata'], role: string, subjects: Record<string, string>[]): void {
+  put(
+    ctx,
+    R.clusterrolebindings,
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects,
+    },
+    45 * day,
+  );
+}
+
 function template(names: ServiceNames, image: string, canary: string | undefined): PodTemplate {
   return {
     metadata: { labels: { app: names.name } },
@@ -250,18 +266,7 @@ function seedService(ctx: SeedContext, world: World, names: ServiceNames, timing
     },
     45 * day,
   );
-  put(
-    ctx,
-    R.clusterrolebindings,
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: `${names.name}-metrics-reader`, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'agent-metrics-reader' },
-      subjects: [subject],
-    },
-    45 * day,
-  );
+  putClusterRoleBinding(ctx, { name: `${names.name}-metrics-reader`, labels }, 'agent-metrics-reader', [subject]);
   const service = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -378,18 +383,7 @@ export function seedWorld(store: Store, options: { services: number; canary?: st
     },
     45 * day,
   );
-  put(
-    ctx,
-    R.clusterrolebindings,
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'cluster-admin' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters' }],
-    },
-    45 * day,
-  );
+  putClusterRoleBinding(ctx, { name: 'cluster-admin' }, 'cluster-admin', [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters' }]);
   const n = Math.max(1, options.services);
   put(
     ctx,

@@ -21,6 +21,7 @@ import {
   sandboxDeps,
   service,
   withRetries,
+  type TestRetryPolicy,
 } from './helpers.js';
 
 /**
@@ -35,6 +36,31 @@ const unreliable: FaultRule[] = [
   { latencyMs: 200, rate: 0.2 },
   { drop: true, rate: 0.03 },
 ];
+
+/** A write the tests below expect to fail: scale the service to two replicas. */
+const scaleToTwo = {
+  service,
+  action: { kind: 'scale' as const, replicas: 2 },
+  idempotencyKey: 'incident/x/action-1',
+  approvedBy: 'alice',
+};
+
+/**
+ * Runs CALL as withRetries does (under POLICY, the reads policy unless told),
+ * expecting it to fail: the failure (undefined if it succeeded) and how many
+ * attempts were made.
+ */
+async function failureOf(call: () => Promise<unknown>, policy?: TestRetryPolicy): Promise<{ failure: unknown; attempts: number }> {
+  let attempts = 0;
+  const failure = await withRetries(() => {
+    attempts++;
+    return call();
+  }, policy).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  return { failure, attempts };
+}
 
 describe.each(clusterKinds)('on the %s cluster', (kind) => {
   const startCluster = clustersForThisFile(kind);
@@ -104,19 +130,7 @@ describe.each(clusterKinds)('on the %s cluster', (kind) => {
     it('a write the API server keeps failing is sent once per attempt, 8 in all, then fails retryably', async () => {
       const cluster = await startCluster('scaled-to-zero');
       cluster.controls.setFaults([{ verb: 'patch', resource: 'deployments', status: 500, rate: 1 }]);
-      let attempts = 0;
-      const failure = await withRetries(() => {
-        attempts++;
-        return cluster.activities.applyMutation({
-          service,
-          action: { kind: 'scale', replicas: 2 },
-          idempotencyKey: 'incident/x/action-1',
-          approvedBy: 'alice',
-        });
-      }, writeOptions.retry).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      const { failure, attempts } = await failureOf(() => cluster.activities.applyMutation(scaleToTwo), writeOptions.retry);
       cluster.controls.setFaults([]);
       // Each attempt reads, then sends its one PATCH: 8 PATCHes, where the call, the write loop and the policy used to allow 3 × 5 × 8.
       expect(attempts).toBe(writeOptions.retry.maximumAttempts);
@@ -133,14 +147,7 @@ describe.each(clusterKinds)('on the %s cluster', (kind) => {
       writeFileSync(revoked, readFileSync(cluster.kubeconfigPath, 'utf8').replace(/token: .*/, 'token: "revoked-token"'));
       const activities = createActivities({ ...cluster.deps, kube: sandboxDeps({ kubeconfigPath: revoked }).kube });
 
-      let attempts = 0;
-      const failure = await withRetries(() => {
-        attempts++;
-        return activities.inspectWorkload(service);
-      }).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      const { failure, attempts } = await failureOf(() => activities.inspectWorkload(service));
       expect(failure).toBeInstanceOf(ApplicationFailure);
       expect(failure).toMatchObject({ type: FailureTypes.Forbidden, nonRetryable: true });
       expect((failure as ApplicationFailure).message).toMatch(
@@ -158,19 +165,7 @@ describe.each(clusterKinds)('on the %s cluster', (kind) => {
     it('fails at once, non-retryably, naming the missing right, and writes nothing', async () => {
       const cluster = await startCluster('scaled-to-zero');
       cluster.controls.setFaults([{ verb: 'patch', resource: 'deployments', status: 403, rate: 1 }]);
-      let attempts = 0;
-      const failure = await withRetries(() => {
-        attempts++;
-        return cluster.activities.applyMutation({
-          service,
-          action: { kind: 'scale', replicas: 2 },
-          idempotencyKey: 'incident/x/action-1',
-          approvedBy: 'alice',
-        });
-      }).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      const { failure, attempts } = await failureOf(() => cluster.activities.applyMutation(scaleToTwo));
       expect(failure).toMatchObject({ type: FailureTypes.Forbidden, nonRetryable: true });
       expect((failure as ApplicationFailure).message).toMatch(/^403 patching deployments\/agent-native-framework in default: .*lacks 'patch' on deployments/);
       expect(attempts).toBe(1);

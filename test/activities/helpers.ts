@@ -55,6 +55,17 @@ export interface SandboxDepsOptions {
   logger?: Logger;
 }
 
+/** The service's probes as the tests' deps see them: its health and metrics ports, through the API server's proxy. */
+export const testProbes: ActivityDeps['probes'] = {
+  healthPort: 8080,
+  metricsPort: 8000,
+  livePath: 'health/live',
+  readyPath: 'health/ready',
+  metricsPath: 'metrics',
+  httpTimeoutMs: 2_000,
+  via: 'api-proxy',
+};
+
 /** Deps over the sandbox's kubeconfig, as createDefaultDeps would build them, with quick timings for tests. */
 export function sandboxDeps(options: SandboxDepsOptions): ActivityDeps {
   const dir = mkdtempSync(join(tmpdir(), 'activities-'));
@@ -68,15 +79,7 @@ export function sandboxDeps(options: SandboxDepsOptions): ActivityDeps {
     guardrails: { allowedNamespaces: ['default'], maxReplicas: 6, memoryCeiling: '4Gi' },
     requiredEnv: ['ANTHROPIC_API_KEY'],
     dependencies: options.dependencyUrl ? [{ name: 'anthropic', url: options.dependencyUrl }] : [],
-    probes: {
-      healthPort: 8080,
-      metricsPort: 8000,
-      livePath: 'health/live',
-      readyPath: 'health/ready',
-      metricsPath: 'metrics',
-      httpTimeoutMs: 2_000,
-      via: 'api-proxy',
-    },
+    probes: testProbes,
     rolloutPollMs: 100,
   };
 }

@@ -11,7 +11,7 @@ import { FailureTypes } from '../../activities/types.js';
 import { activitiesConfig } from '../../worker/activities.js';
 import { loadConfig } from '../../worker/config.js';
 import { channels, type Channel, type Notification } from '../../workflows/domain.js';
-import { captureLogger, noCluster } from './helpers.js';
+import { captureLogger, noCluster, testProbes } from './helpers.js';
 
 interface Posted {
   url: string;
@@ -37,15 +37,7 @@ function deps(notifier: Partial<ActivityDeps['notifier']>, answer: () => Respons
       guardrails: { allowedNamespaces: ['default'], maxReplicas: 4, memoryCeiling: '4Gi' },
       requiredEnv: [],
       dependencies: [],
-      probes: {
-        healthPort: 8080,
-        metricsPort: 8000,
-        livePath: 'health/live',
-        readyPath: 'health/ready',
-        metricsPath: 'metrics',
-        httpTimeoutMs: 1000,
-        via: 'api-proxy',
-      },
+      probes: { ...testProbes, httpTimeoutMs: 1000 },
       rolloutPollMs: 100,
     },
   };

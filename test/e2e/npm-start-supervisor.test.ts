@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ProcessGroup } from '../../local-stack/processes.js';
+import { npmStartArgs } from '../helpers/npm-start.js';
 import { processInGroup, startInBackground, waitForOutput, type BackgroundRun } from '../helpers/processes.js';
 
 const basePort = 18310;
@@ -93,30 +94,10 @@ function sigkill(pid: number): void {
 
 describe('npm start supervises its stack', () => {
   it('given a bad rollout, when the worker and then Temporal are killed mid-incident, then both come back and the incident still recovers', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'incident-supervisor-'));
-    run = startInBackground('npm', [
-      'start',
-      '--silent',
-      '--',
-      '--scenario',
-      'bad-rollout',
-      '--auto-approve',
-      '--monitor',
-      '30s',
-      '--exit-when-resolved',
-      '--temporal-port',
-      String(basePort),
-      '--ui-port',
-      String(basePort + 1),
-      '--sandbox-port',
-      String(basePort + 2),
-      '--receiver-port',
-      String(basePort + 3),
-      '--worker-port',
-      String(basePort + 4),
-      '--data-dir',
-      dataDir,
-    ]);
+    run = startInBackground(
+      'npm',
+      npmStartArgs(['--scenario', 'bad-rollout', '--auto-approve', '--monitor', '30s', '--exit-when-resolved'], basePort, 'incident-supervisor-').args,
+    );
     const stack = run;
     const group = stack.pid;
     if (group === undefined) throw new Error('npm start did not start');

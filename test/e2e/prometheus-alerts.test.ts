@@ -2,46 +2,24 @@
 // the cluster's service proxy, evaluates `up{job="agent-native-framework"} == 0`,
 // and Debian's Alertmanager posts the alert to the receiver, which opens the
 // incident that then recovers the service.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alertStackInstalled } from '../../local-stack/prometheus-stack.js';
+import { npmStartArgs } from '../helpers/npm-start.js';
 import { runToEnd } from '../helpers/processes.js';
 
 describe('alerts from real Prometheus and Alertmanager', () => {
   it('fires ServiceDown for a bad rollout, opens the incident, and the incident recovers the service', async () => {
     // .ci/run installs both from Debian; without them this test cannot say anything.
     expect(alertStackInstalled(), 'apt-get install prometheus prometheus-alertmanager').toBe(true);
-    const dataDir = mkdtempSync(join(tmpdir(), 'incident-alerts-'));
     const base = 17500;
-    const args = [
-      'start',
-      '--silent',
-      '--',
-      '--alerts',
-      'prometheus',
-      '--auto-approve',
-      '--monitor',
-      '30s',
-      '--exit-when-resolved',
-      '--temporal-port',
-      String(base),
-      '--ui-port',
-      String(base + 1),
-      '--sandbox-port',
-      String(base + 2),
-      '--receiver-port',
-      String(base + 3),
-      '--worker-port',
-      String(base + 4),
+    const { args, dataDir } = npmStartArgs(['--alerts', 'prometheus', '--auto-approve', '--monitor', '30s', '--exit-when-resolved'], base, 'incident-alerts-', [
       '--prometheus-port',
       String(base + 6),
       '--alertmanager-port',
       String(base + 7),
-      '--data-dir',
-      dataDir,
-    ];
+    ]);
     const run = await runToEnd('npm', args, 270_000);
     expect(run.code, `${run.stderr.slice(-2000)}\n${run.stdout.slice(-3000)}`).toBe(0);
     const summary = JSON.parse(

@@ -4,10 +4,8 @@
 // server, the cluster, the worker and the receiver, breaks the service, sends
 // the alert, and must end with the runbook's diagnosis and outcome: recovered
 // where a safe fix exists, escalated to humans where none does.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'vitest';
+import { npmStartArgs } from '../helpers/npm-start.js';
 import { runToEnd } from '../helpers/processes.js';
 
 export interface Summary {
@@ -34,22 +32,7 @@ export const cases: { scenario: string; diagnosis: string; status: 'recovered' |
 
 /** Runs npm start on ports of its own, so a user's running stack is left alone. */
 export function npmStart(args: string[], basePort: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'incident-e2e-'));
-  const ports = [
-    '--temporal-port',
-    String(basePort),
-    '--ui-port',
-    String(basePort + 1),
-    '--sandbox-port',
-    String(basePort + 2),
-    '--receiver-port',
-    String(basePort + 3),
-    '--worker-port',
-    String(basePort + 4),
-    '--data-dir',
-    dataDir,
-  ];
-  return runToEnd('npm', ['start', '--silent', '--', ...args, ...ports], 200_000);
+  return runToEnd('npm', npmStartArgs(args, basePort, 'incident-e2e-').args, 200_000);
 }
 
 export function lastJsonLine(stdout: string): Summary {

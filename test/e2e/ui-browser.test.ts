@@ -3,11 +3,11 @@
 // Chromium (Debian's) opens the incident's Temporal UI page, where the
 // workflow's current details show the phase, the diagnosis and the pending
 // rollback with its dry-run.
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
+import { npmStartArgs } from '../helpers/npm-start.js';
 import { startInBackground, type BackgroundRun } from '../helpers/processes.js';
 import { eventually } from '../helpers/temporal.js';
 
@@ -24,26 +24,8 @@ afterAll(async () => {
 describe('the Temporal UI in a real browser', () => {
   it('shows the demo incident awaiting approval with its phase, diagnosis and the pending rollback', async () => {
     expect(existsSync(chromiumPath), 'apt-get install chromium (Debian); .ci/run does it').toBe(true);
-    const dataDir = mkdtempSync(join(tmpdir(), 'incident-ui-'));
-    stack = startInBackground('npm', [
-      'start',
-      '--silent',
-      '--',
-      '--scenario',
-      'bad-rollout',
-      '--temporal-port',
-      String(base),
-      '--ui-port',
-      String(base + 1),
-      '--sandbox-port',
-      String(base + 2),
-      '--receiver-port',
-      String(base + 3),
-      '--worker-port',
-      String(base + 4),
-      '--data-dir',
-      dataDir,
-    ]);
+    const { args, dataDir } = npmStartArgs(['--scenario', 'bad-rollout'], base, 'incident-ui-');
+    stack = startInBackground('npm', args);
     const running = stack;
     await eventually(async () => (running.stdout().includes('waits for approval') ? true : undefined), 'npm start to show the pending approval', 120_000);
     const link = /This incident: (\S+)/.exec(running.stdout())?.[1];

@@ -3,11 +3,10 @@
 // before it completes; a slow webhook can keep either open for minutes. Whatever a
 // person or the alert source sends meanwhile is kept and acted on: by the next
 // run, or in the resolved incident's own record. Nothing is sent twice or lost.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eventually, startIncidentWorker, timeSkippingEnv, type RunningWorker } from '../helpers/temporal.js';
-import { FakeFleet, type FakeCluster, type Scenario } from '../fixtures/fake-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/temporal.js';
+import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
+import { type FakeCluster, type Scenario } from '../fixtures/fake-cluster.js';
 import { alertFor, openScenario, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
 import {
   acknowledgeSignal,
@@ -19,30 +18,14 @@ import {
   type IncidentInput,
 } from '../../workflows/messages.js';
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker | undefined;
-const fleet = new FakeFleet();
-const started: WorkflowHandle[] = [];
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  worker = await startIncidentWorker(env, fleet.activities);
-});
-
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((h) => h.terminate('test over').catch(() => undefined)));
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-});
+const suite = timeSkippingSuite();
+const { fleet, started } = suite;
 
 async function incident(
   scenario: Scenario,
   overrides: Partial<IncidentInput> = {},
 ): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput }> {
-  const opened = await openScenario(env, fleet, scenario, overrides);
+  const opened = await openScenario(suite.env, fleet, scenario, overrides);
   started.push(opened.handle);
   return opened;
 }
@@ -104,7 +87,7 @@ describe('input while a run closes to continue as new', () => {
   it('given a run draining a slow page at the history cap, when the alert fires again, then the next run investigates again', async () => {
     const { cluster, handle, input, release } = await closingToContinue('unschedulable');
     const investigationsBefore = cluster.callsOf('inspectWorkload').length;
-    await handle.signal(alertsSignal, { firing: [alertFor(input.service, new Date(await env.currentTimeMs()).toISOString())], received: 1 });
+    await handle.signal(alertsSignal, { firing: [alertFor(input.service, new Date(await suite.env.currentTimeMs()).toISOString())], received: 1 });
     release();
     const status = await waitForStatus(handle, (s) => s.run > 1 && s.investigations > 1 && s.phase === 'escalated', 'the next run to investigate again');
 

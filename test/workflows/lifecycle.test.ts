@@ -3,11 +3,11 @@
 // timed out, refused), escalation and status timing in workflow time, a
 // regression during the monitor, alerts that re-fire and resolve, manual
 // resolution, and the post-incident follow-up to the 1-month tasks.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eventually, timeSkippingEnv, startIncidentWorker, type RunningWorker } from '../helpers/temporal.js';
-import { FakeCluster, FakeFleet, webhookDown, type Scenario, type World } from '../fixtures/fake-cluster.js';
+import { eventually } from '../helpers/temporal.js';
+import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
+import { FakeCluster, webhookDown, type Scenario, type World } from '../fixtures/fake-cluster.js';
 import { alertFor, decide, incidentInput, newService, openIncident, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
 import {
   TASK_QUEUE,
@@ -36,44 +36,8 @@ const minute = 60_000;
 const hour = 60 * minute;
 const day = 24 * hour;
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker | undefined;
-const fleet = new FakeFleet();
-const started: WorkflowHandle[] = [];
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  worker = await startIncidentWorker(env, fleet.activities);
-});
-
-afterEach(async () => {
-  // An incident left open keeps status-update timers for the next tests to skip through.
-  await Promise.all(started.splice(0).map(quietlyTerminate));
-});
-
-/**
- * Terminates once no activity or workflow task is in flight. The Java test server holds a
- * time-skipping lock for each, and a workflow terminated under one never releases it: every
- * later test would then wait in real time. (Follow-up children are left running: closing a
- * child whose parent has closed also stops time skipping on that server.)
- */
-async function quietlyTerminate(handle: WorkflowHandle): Promise<void> {
-  await eventually(async () => {
-    const d = await handle.describe();
-    if (d.status.name !== 'RUNNING') return true;
-    // The test server's describe does not report a workflow task in flight: read the history.
-    const lastTask = (await handle.fetchHistory()).events
-      ?.filter((e) => e.workflowTaskScheduledEventAttributes || e.workflowTaskStartedEventAttributes || e.workflowTaskCompletedEventAttributes)
-      .at(-1);
-    return (d.raw.pendingActivities ?? []).length === 0 && lastTask?.workflowTaskCompletedEventAttributes ? true : undefined;
-  }, `${handle.workflowId} to be idle`);
-  await handle.terminate('test over').catch(() => undefined);
-}
-
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-});
+const suite = timeSkippingSuite();
+const { fleet, started } = suite;
 
 /** A fake cluster in `scenario` for a fresh service, and an incident opened for it by an alert. */
 async function incident(
@@ -81,17 +45,17 @@ async function incident(
   overrides: Partial<IncidentInput> = {},
 ): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput; startedAt: number }> {
   const service = newService(scenario);
-  const now = await env.currentTimeMs();
+  const now = await suite.env.currentTimeMs();
   const cluster = fleet.add(new FakeCluster(service, scenario, now));
   const input = incidentInput(service, new Date(now).toISOString(), overrides);
-  const handle = await openIncident(env.client, input);
+  const handle = await openIncident(suite.env.client, input);
   started.push(handle);
   const startedAt = (await handle.describe()).startTime.getTime();
   return { cluster, handle, input, startedAt };
 }
 
 function postIncidentHandle(outcome: IncidentOutcome): WorkflowHandle<typeof postIncidentWorkflow> {
-  const handle = env.client.workflow.getHandle<typeof postIncidentWorkflow>(outcome.postIncidentWorkflowId);
+  const handle = suite.env.client.workflow.getHandle<typeof postIncidentWorkflow>(outcome.postIncidentWorkflowId);
   started.push(handle);
   return handle;
 }
@@ -201,7 +165,7 @@ describe('approvals', () => {
       );
       if (decision) await decide(handle, 1, decision);
       if (phase === 'resolved') await handle.result();
-      if (decision === undefined) await env.sleep('6m');
+      if (decision === undefined) await suite.env.sleep('6m');
       const status = await waitForStatus(handle, (s) => s.phase === phase, `phase ${phase}`);
 
       expect(status.actions[0]?.outcome).toBe(outcome);
@@ -269,7 +233,7 @@ describe('escalation and status updates', () => {
       await handle.result();
     } else {
       await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
-      await env.sleep('31m');
+      await suite.env.sleep('31m');
       await handle.signal(resolveSignal, { by: 'alice', reason: 'rolled back by hand' });
       await handle.result();
     }
@@ -286,7 +250,7 @@ describe('escalation and status updates', () => {
   it('posts a status update every 15 minutes while open, and resolves the page when closed by hand', async () => {
     const { cluster, handle, startedAt } = await incident('unschedulable');
     await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
-    await env.sleep('61m');
+    await suite.env.sleep('61m');
     await handle.signal(resolveSignal, { by: 'carol', reason: 'nodes added' });
     const outcome = await handle.result();
 
@@ -306,7 +270,7 @@ describe('people on the incident', () => {
     const isL2 = (args: unknown[]) => (args[0] as Notification).channel === 'pager' && (args[0] as Notification).level === 2;
     cluster.fail('notify', webhookDown('pager'), { calls: 4, where: isL2 });
     await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
-    await env.sleep('15m');
+    await suite.env.sleep('15m');
     await eventually(async () => (cluster.callsOf('notify').some((c) => isL2(c.args)) ? true : undefined), 'the L2 page to be tried');
     await handle.signal(resolveSignal, { by: 'carol' });
     await handle.result();
@@ -367,7 +331,7 @@ describe('monitoring and alerts', () => {
     // The fifth monitor sample sees the pods OOMKilled: a second problem under the first.
     cluster.when('sampleHealth', 5, (w) => void (w.memoryNeed = '400Mi'));
     await decide(handle, 1, 'approve');
-    await env.sleep('6m');
+    await suite.env.sleep('6m');
     await decide(handle, 2, 'approve');
     const outcome = await handle.result();
     const status = await statusOf(handle);
@@ -385,8 +349,8 @@ describe('monitoring and alerts', () => {
   it('joins a re-fired alert to the open incident (signal-with-start), counting distinct firings', async () => {
     const { cluster, handle, input, startedAt } = await incident('bad-rollout');
     await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
-    const repeat = await openIncident(env.client, input);
-    const refired = await openIncident(env.client, input, alertFor(input.service, new Date(startedAt + minute).toISOString()));
+    const repeat = await openIncident(suite.env.client, input);
+    const refired = await openIncident(suite.env.client, input, alertFor(input.service, new Date(startedAt + minute).toISOString()));
     const status = await waitForStatus(handle, (s) => s.alert.fired === 2, 'the re-fired alert to be counted');
 
     expect(new Set([handle.signaledRunId, repeat.signaledRunId, refired.signaledRunId]).size).toBe(1);
@@ -414,7 +378,7 @@ describe('long life', () => {
   it('continues as new at the history cap, carrying the incident: level, timeline, status cadence', async () => {
     const { cluster, handle, startedAt } = await incident('unschedulable', { limits: { continueAsNewAfterEvents: 200 } });
     await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
-    await env.sleep('5h');
+    await suite.env.sleep('5h');
     const status = await waitForStatus(handle, (s) => s.run > 1, 'a second run');
     await handle.signal(resolveSignal, { by: 'carol' });
     const outcome = await handle.result();
@@ -479,12 +443,12 @@ describe('long life', () => {
 
 describe('one service, one incident after another', () => {
   /** The way in of the receiver and the CLI: signal-with-start with the input (and the number) the client builds. */
-  const incidents = (): Incidents => new Incidents(env.client, loadClientConfig({ DEFAULT_CLUSTER: 'test' }));
+  const incidents = (): Incidents => new Incidents(suite.env.client, loadClientConfig({ DEFAULT_CLUSTER: 'test' }));
 
   /** The service's newest run, once it waits for people. */
   async function escalatedRun(workflowId: string): Promise<{ handle: WorkflowHandle<typeof incidentWorkflow>; status: IncidentStatus }> {
-    const { runId } = await env.client.workflow.getHandle(workflowId).describe();
-    const handle = env.client.workflow.getHandle<typeof incidentWorkflow>(workflowId, runId);
+    const { runId } = await suite.env.client.workflow.getHandle(workflowId).describe();
+    const handle = suite.env.client.workflow.getHandle<typeof incidentWorkflow>(workflowId, runId);
     started.push(handle);
     const status = await eventually(async () => {
       const s = await handle.query(statusQuery);
@@ -495,7 +459,7 @@ describe('one service, one incident after another', () => {
 
   it('given an incident resolved by hand while its alert still fires, when Alertmanager re-sends the same firing, then a second incident opens with its own number, resolves, and starts its own follow-up', async () => {
     const service = newService('refired');
-    const now = await env.currentTimeMs();
+    const now = await suite.env.currentTimeMs();
     const cluster = fleet.add(new FakeCluster(service, 'unschedulable', now));
     const alert = alertFor(service, new Date(now).toISOString());
     const client = incidents();
@@ -517,7 +481,7 @@ describe('one service, one incident after another', () => {
     expect(secondOutcome.postIncidentWorkflowId).not.toBe(firstOutcome.postIncidentWorkflowId);
     // Each follow-up runs (left running: see the note on the describe below), with its own incident's summary.
     for (const outcome of [firstOutcome, secondOutcome])
-      expect((await env.client.workflow.getHandle(outcome.postIncidentWorkflowId).describe()).status.name).toBe('RUNNING');
+      expect((await suite.env.client.workflow.getHandle(outcome.postIncidentWorkflowId).describe()).status.name).toBe('RUNNING');
     const reports = await eventually(async () => (cluster.reports.length === 2 ? cluster.reports : undefined), 'both summaries');
     expect(reports.map((r) => /INC-(\d+)/.exec(r.title)?.[1])).toEqual([first.status.incidentNumber, second.status.incidentNumber].map(String));
     expect(pagesOf(cluster, now, 'resolve')).toHaveLength(2);
@@ -541,7 +505,7 @@ describe('one service, one incident after another', () => {
       timeline: [],
       timelineOmitted: 0,
     };
-    await env.client.workflow.start<typeof postIncidentWorkflow>('postIncidentWorkflow', {
+    await suite.env.client.workflow.start<typeof postIncidentWorkflow>('postIncidentWorkflow', {
       workflowId: taken,
       taskQueue: TASK_QUEUE,
       args: [{ incident: record, due: { immediate: day, followUp: 7 * day, longTerm: 30 * day }, reminderLead: hour, overdueEscalation: day }],
@@ -567,11 +531,11 @@ describe('post-incident follow-up', () => {
     const complete = (group: string): Promise<void[]> =>
       Promise.all(runbookTasks.filter((t) => t.group === group).map((t) => child.signal(completeTaskSignal, { taskId: t.id, by: 'alice' })));
 
-    await env.sleep('1h');
+    await suite.env.sleep('1h');
     await complete('immediate');
-    await env.sleep('8d');
+    await suite.env.sleep('8d');
     await complete('follow-up');
-    await env.sleep(`${21 * day + 20 * hour}ms`);
+    await suite.env.sleep(`${21 * day + 20 * hour}ms`);
     await complete('long-term');
     await child.signal(completeTaskSignal, { taskId: 'no-such-task', by: 'alice' });
     const result = await child.result();

@@ -3,11 +3,11 @@
 // cluster's notification endpoints: the ticket system that refuses or is down
 // while the summary draft is written, and notifications that fail. Whatever
 // fails, the follow-up keeps its tasks, reminders and escalations, and says so.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { timeSkippingEnv, uniqueId, startIncidentWorker, type RunningWorker } from '../helpers/temporal.js';
-import { FakeCluster, FakeFleet, webhookDown, webhookRefused } from '../fixtures/fake-cluster.js';
+import { uniqueId } from '../helpers/temporal.js';
+import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
+import { FakeCluster, webhookDown, webhookRefused } from '../fixtures/fake-cluster.js';
 import { alertFor, newService } from '../fixtures/incident-driver.js';
 import type { Notification } from '../../workflows/domain.js';
 import { TASK_QUEUE, completeTaskSignal, incidentWorkflowId, postIncidentWorkflowId, tasksQuery, type IncidentRecord } from '../../workflows/messages.js';
@@ -17,19 +17,8 @@ const minute = 60_000;
 const hour = 60 * minute;
 const day = 24 * hour;
 
-let env: TestWorkflowEnvironment;
-let worker: RunningWorker | undefined;
-const fleet = new FakeFleet();
-
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-  worker = await startIncidentWorker(env, fleet.activities);
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await env?.teardown();
-});
+const suite = timeSkippingSuite();
+const { fleet } = suite;
 
 /** The record of a resolved incident, as the incident passes it to its follow-up. */
 function resolvedIncident(cluster: FakeCluster, openedAt: number): IncidentRecord {
@@ -56,7 +45,7 @@ function resolvedIncident(cluster: FakeCluster, openedAt: number): IncidentRecor
 async function followUp(
   setup: (cluster: FakeCluster) => void = () => undefined,
 ): Promise<{ cluster: FakeCluster; handle: WorkflowHandle<typeof postIncidentWorkflow>; startedAt: number }> {
-  const now = await env.currentTimeMs();
+  const now = await suite.env.currentTimeMs();
   const cluster = fleet.add(new FakeCluster(newService('follow-up'), 'healthy', now));
   setup(cluster);
   const input: PostIncidentInput = {
@@ -65,7 +54,7 @@ async function followUp(
     reminderLead: 4 * hour,
     overdueEscalation: day,
   };
-  const handle = await env.client.workflow.start(postIncidentWorkflow, {
+  const handle = await suite.env.client.workflow.start(postIncidentWorkflow, {
     workflowId: postIncidentWorkflowId(input.incident.incidentId, uniqueId('run')),
     taskQueue: TASK_QUEUE,
     args: [input],
@@ -97,7 +86,7 @@ describe('the summary draft fails', () => {
     const { cluster, handle, startedAt } = await followUp((c) =>
       c.fail('writeReport', webhookRefused('ticket')).fail('notify', webhookRefused('ticket'), { where: onTicket }),
     );
-    await env.sleep('10m');
+    await suite.env.sleep('10m');
     expect((await handle.describe()).status.name).toBe('RUNNING');
 
     const early = await tasksOf(handle);
@@ -113,7 +102,7 @@ describe('the summary draft fails', () => {
     const tasksMessage = cluster.notifications.find((n) => n.notification.event === 'post-incident-tasks');
     expect(tasksMessage?.notification.body).toMatch(/Summary draft not written after 1 try: ticket: the endpoint refused/);
 
-    await env.sleep(`${26 * hour}ms`);
+    await suite.env.sleep(`${26 * hour}ms`);
     const late = await tasksOf(handle);
     // Tried again at +15 min, +1 h 15 min and +5 h 15 min, then no more: one attempt each (a 4xx is not retried).
     expect(cluster.callsOf('writeReport').map((c) => Math.round(((c.at - startedAt) / hour) * 100) / 100)).toEqual([0, 0.25, 1.25, 5.25]);
@@ -138,12 +127,12 @@ describe('the summary draft fails', () => {
   it('given a ticket system down for longer than the activity retries, the follow-up pages, tries again later, and when it is back writes the draft and resolves the page', async () => {
     // Ten failed attempts: the activity's whole retry policy (about 4 minutes of backoff).
     const { cluster, handle, startedAt } = await followUp((c) => c.fail('writeReport', webhookDown('ticket'), { calls: 10 }));
-    await env.sleep('10m');
+    await suite.env.sleep('10m');
     const failed = await tasksOf(handle);
     expect(failed.reportFailure).toMatchObject({ tries: 1, error: expect.stringMatching(/^ticket: the endpoint answered 503/) as unknown });
     expect(Date.parse(failed.reportFailure?.nextTryAt ?? '') - startedAt).toBeGreaterThanOrEqual(15 * minute);
 
-    await env.sleep('30m');
+    await suite.env.sleep('30m');
     const written = await tasksOf(handle);
     expect(cluster.callsOf('writeReport')).toHaveLength(11);
     expect(written.reportFailure).toBeUndefined();
@@ -162,7 +151,7 @@ describe('the summary draft fails', () => {
 
   it('given notifications that every endpoint refuses, the follow-up still drafts the summary, keeps its schedule and completes', async () => {
     const { cluster, handle } = await followUp((c) => c.fail('notify', webhookRefused('chat')));
-    await env.sleep(`${25 * hour}ms`);
+    await suite.env.sleep(`${25 * hour}ms`);
     expect((await handle.describe()).status.name).toBe('RUNNING');
     const status = await tasksOf(handle);
     expect(status.reportLocation).toBeDefined();
