@@ -111,9 +111,9 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
     incidentId: state.id,
     resolution: end.resolution,
     resolvedAt: iso(state.resolvedAt ?? Date.now()),
-    ...(state.restoredAt ? { restoredAt: iso(state.restoredAt) } : {}),
-    escalationLevel: state.escalationLevel,
-    actionsApplied: state.actions.filter((a) => a.appliedAt).length,
+    ...(state.data.restoredAt ? { restoredAt: iso(state.data.restoredAt) } : {}),
+    escalationLevel: state.data.escalationLevel,
+    actionsApplied: state.data.actions.filter((a) => a.appliedAt).length,
     postIncidentWorkflowId: postIncidentId,
   };
 }
@@ -144,9 +144,9 @@ const freshMonitor: ResumePoint = { monitor: { sample: 0, badInARow: 0 } };
 async function respond(state: IncidentModel, start: ResumePoint): Promise<End> {
   let next: ResumePoint = start;
   for (;;) {
-    if (state.resolveRequested) {
+    if (state.data.resolveRequested) {
       cancelOpenApproval(state, next);
-      return { kind: 'resolved', resolution: 'manual', ...state.resolveRequested };
+      return { kind: 'resolved', resolution: 'manual', ...state.data.resolveRequested };
     }
     // Runs from before continue-as-new could carry a monitor keep monitoring to its end.
     const canContinue = typeof next === 'string' || 'approval' in next || state.features.continuesWhileWaiting;
@@ -159,7 +159,7 @@ async function respond(state: IncidentModel, start: ResumePoint): Promise<End> {
       next = await resumeApproval(state, next.approval);
     } else {
       const result = await monitorRecovery(state, next.monitor);
-      if (result === 'stable') return { kind: 'resolved', resolution: state.restoredByAction ? 'mitigated' : 'recovered' };
+      if (result === 'stable') return { kind: 'resolved', resolution: state.data.restoredByAction ? 'mitigated' : 'recovered' };
       next = typeof result === 'object' ? result : result === 'regression' ? 'investigate' : 'wait';
     }
   }
@@ -168,15 +168,15 @@ async function respond(state: IncidentModel, start: ResumePoint): Promise<End> {
 /** A hand resolution while an approval was carried over: the action is cancelled, never applied. */
 function cancelOpenApproval(state: IncidentModel, next: ResumePoint): void {
   if (typeof next === 'string' || !('approval' in next)) return;
-  const record = state.actions.find((a) => a.n === next.approval.action);
+  const record = state.data.actions.find((a) => a.n === next.approval.action);
   if (record && !record.decision && record.outcome === 'awaiting-approval') state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
 }
 
 // --- Investigation, diagnosis, plan ------------------------------------------
 
 async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint> {
-  if (state.investigations >= state.config.limits.maxInvestigations) {
-    state.handOver(`${state.investigations} investigations reached the cap: the automation stops here`, state.diagnosis?.evidence ?? []);
+  if (state.data.investigations >= state.config.limits.maxInvestigations) {
+    state.handOver(`${state.data.investigations} investigations reached the cap: the automation stops here`, state.data.diagnosis?.evidence ?? []);
     return 'wait';
   }
   state.setPhase('investigating');
@@ -192,10 +192,10 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
 
   // Bounded: each pass records an action (plan never repeats one) and plan caps the attempts.
   for (;;) {
-    if (state.resolveRequested) return 'wait';
+    if (state.data.resolveRequested) return 'wait';
     // A safe point (no approval open, no activity running): a long history continues as new, re-investigating.
     if (historyIsLong(state)) return 'investigate';
-    const step = plan(diagnosis, findings, state.actions, {
+    const step = plan(diagnosis, findings, state.data.actions, {
       service: state.config.service,
       guardrails: state.config.guardrails,
       autoApprove: state.config.approval.autoApprove[state.config.service.namespace] ?? [],
@@ -291,7 +291,7 @@ async function mitigate(state: IncidentModel, step: Extract<PlanStep, { kind: 'm
   const wait: ApprovalWait = {
     action: record.n,
     expiresAt: Date.now() + state.config.durations.approvalTimeout,
-    askedLevel: state.escalationLevel,
+    askedLevel: state.data.escalationLevel,
     restartsBaseline: restartsBaseline(step.action, findings),
   };
   const decision = await approval(state, record, wait, false);
@@ -302,7 +302,7 @@ async function mitigate(state: IncidentModel, step: Extract<PlanStep, { kind: 'm
 
 /** An approval carried over from the previous run: wait for the rest of its time, then as mitigate() would. */
 async function resumeApproval(state: IncidentModel, wait: ApprovalWait): Promise<ResumePoint> {
-  const record = state.actions.find((a) => a.n === wait.action);
+  const record = state.data.actions.find((a) => a.n === wait.action);
   // Nothing to resume (a snapshot from elsewhere): look at the service again.
   if (!record) return 'investigate';
   const decision = await approval(state, record, wait, true);
@@ -320,7 +320,7 @@ function mutationRequest(state: IncidentModel, record: ActionRecord, approvedBy:
 
 async function applyAndVerify(state: IncidentModel, record: ActionRecord, baseline: number): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed'> {
   // Auto-approval does not wait, so a hand resolution may have landed meanwhile: never apply after it.
-  if (state.resolveRequested) {
+  if (state.data.resolveRequested) {
     state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
     return 'cancelled';
   }
@@ -347,7 +347,7 @@ async function applyAndVerify(state: IncidentModel, record: ActionRecord, baseli
     state.markRestored(true, verification.restarts);
     return 'recovered';
   }
-  state.finishAction(record, 'not-recovered', `${failedChecks(verification)} (diagnosis was ${state.diagnosis?.category ?? 'unknown'})`);
+  state.finishAction(record, 'not-recovered', `${failedChecks(verification)} (diagnosis was ${state.data.diagnosis?.category ?? 'unknown'})`);
   return 'not-recovered';
 }
 
@@ -358,14 +358,14 @@ async function applyAndVerify(state: IncidentModel, record: ActionRecord, baseli
 async function unlessResolvedByHand<T>(state: IncidentModel, work: () => Promise<T>): Promise<T | 'resolved'> {
   const scope = new CancellationScope();
   let finished = false;
-  const watch = condition(() => finished || state.resolveRequested !== undefined).then(() => {
+  const watch = condition(() => finished || state.data.resolveRequested !== undefined).then(() => {
     if (!finished) scope.cancel();
   });
   try {
     const result = await scope.run(work);
-    return state.resolveRequested ? 'resolved' : result;
+    return state.data.resolveRequested ? 'resolved' : result;
   } catch (err) {
-    if (isCancellation(err) && state.resolveRequested) return 'resolved';
+    if (isCancellation(err) && state.data.resolveRequested) return 'resolved';
     throw err;
   } finally {
     finished = true;
@@ -394,7 +394,7 @@ async function approval(
   // A decision may have landed while the previous run was closing: then there is nothing to wait for.
   if (state.decisionFor(record.n) === undefined) {
     await condition(
-      () => state.decisionFor(record.n) !== undefined || state.resolveRequested !== undefined || shouldContinueWhileWaiting(state),
+      () => state.decisionFor(record.n) !== undefined || state.data.resolveRequested !== undefined || shouldContinueWhileWaiting(state),
       Math.max(1, wait.expiresAt - Date.now()),
       {
         summary: `wait for approval of #${record.n} (${formatDuration(timeout)}, then escalate): ${record.command}`.slice(0, 200),
@@ -404,21 +404,21 @@ async function approval(
   state.clearTimer('main');
   const decision = state.decisionFor(record.n);
   // Still open while this run closes: a decision that arrives meanwhile is taken and carried over.
-  if (!decision && !state.resolveRequested && Date.now() < wait.expiresAt && shouldContinueWhileWaiting(state)) return 'continue';
+  if (!decision && !state.data.resolveRequested && Date.now() < wait.expiresAt && shouldContinueWhileWaiting(state)) return 'continue';
   state.closeApproval();
   if (decision?.approved) return 'approved';
   if (decision) {
     state.finishAction(record, 'rejected', decision.comment ? `rejected by ${decision.by}: ${decision.comment}` : `rejected by ${decision.by}`);
     return 'rejected';
   }
-  if (state.resolveRequested) {
+  if (state.data.resolveRequested) {
     state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
     return 'cancelled';
   }
   state.finishAction(record, 'expired', `no decision within ${formatDuration(timeout)}`);
   const reason = `no decision on #${record.n} within ${formatDuration(timeout)} (not applied): ${record.command}`;
   // One level above the people who were asked; if the ladder got there first, page that level again.
-  if (wait.askedLevel + 1 > state.escalationLevel && wait.askedLevel < 3) state.escalate(wait.askedLevel + 1, reason);
+  if (wait.askedLevel + 1 > state.data.escalationLevel && wait.askedLevel < 3) state.escalate(wait.askedLevel + 1, reason);
   else state.handOver(reason, []);
   return 'expired';
 }
@@ -481,19 +481,24 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
   const samples = Math.ceil(monitor / sampleInterval);
   const s = state.config.service;
   // New restarts are counted from what verification saw when it declared the service restored.
-  const baseline = state.restartsAtRestore;
+  const baseline = state.data.restartsAtRestore;
   let badInARow = from.badInARow;
   // The traffic counters of the sample before: the workflow keeps them, so any worker can take the next sample.
   let counters = from.counters;
   state.setMonitor(from.sample, samples);
   for (let i = from.sample + 1; i <= samples; i++) {
     state.setTimer('main', `monitor sample ${i}/${samples}`, Date.now() + sampleInterval);
-    const interrupted = await condition(() => state.resolveRequested !== undefined || state.refired || shouldContinueWhileWaiting(state), sampleInterval, {
-      summary: `monitor ${s.deployment}: sample ${i}/${samples} in ${formatDuration(sampleInterval)}`,
-    });
+    const interrupted = await condition(
+      () => state.data.resolveRequested !== undefined || state.data.refired || shouldContinueWhileWaiting(state),
+      sampleInterval,
+      {
+        summary: `monitor ${s.deployment}: sample ${i}/${samples} in ${formatDuration(sampleInterval)}`,
+      },
+    );
     state.clearTimer('main');
     if (interrupted) {
-      if (!state.takeRefire()) return state.resolveRequested ? 'interrupted' : { monitor: { sample: i - 1, badInARow, ...(counters ? { counters } : {}) } };
+      if (!state.takeRefire())
+        return state.data.resolveRequested ? 'interrupted' : { monitor: { sample: i - 1, badInARow, ...(counters ? { counters } : {}) } };
       state.markRegressed('the alert fired again');
       return 'regression';
     }
@@ -528,8 +533,8 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
 async function waitForPeople(state: IncidentModel): Promise<ResumePoint> {
   state.setPhase('escalated');
   state.clearTimer('main');
-  await condition(() => state.resolveRequested !== undefined || state.alertResolvedPending || state.refired || historyIsLong(state));
-  if (state.resolveRequested || historyIsLong(state)) return 'wait';
+  await condition(() => state.data.resolveRequested !== undefined || state.data.alertResolvedPending || state.data.refired || historyIsLong(state));
+  if (state.data.resolveRequested || historyIsLong(state)) return 'wait';
   if (state.takeRefire()) return 'investigate';
   state.takeAlertResolved();
   // Restarts during the outage do not count against the recovery: take today's count as the baseline.
@@ -554,12 +559,12 @@ async function escalationLadder(state: IncidentModel): Promise<void> {
     { level: 2, after: d.escalationL2 },
     { level: 3, after: d.escalationL3 },
   ]) {
-    const due = state.openedAt + step.after;
+    const due = state.data.openedAt + step.after;
     // Bounded: each pass waits for the due time or for a change of `restored`, which the investigation cap bounds.
-    while (state.closing === undefined && state.escalationLevel < step.level) {
-      if (state.restoredAt !== undefined) {
+    while (state.closing === undefined && state.data.escalationLevel < step.level) {
+      if (state.data.restoredAt !== undefined) {
         state.clearTimer('escalation');
-        await condition(() => state.restoredAt === undefined || state.closing !== undefined);
+        await condition(() => state.data.restoredAt === undefined || state.closing !== undefined);
         continue;
       }
       const remaining = due - Date.now();
@@ -568,7 +573,7 @@ async function escalationLadder(state: IncidentModel): Promise<void> {
         break;
       }
       state.setTimer('escalation', `page L${step.level} unless restored`, due);
-      await condition(() => state.restoredAt !== undefined || state.closing !== undefined || state.escalationLevel >= step.level, remaining, {
+      await condition(() => state.data.restoredAt !== undefined || state.closing !== undefined || state.data.escalationLevel >= step.level, remaining, {
         summary: `page L${step.level} at +${formatDuration(step.after)} (${clock(due)}) unless restored`,
       });
     }
@@ -579,7 +584,7 @@ async function escalationLadder(state: IncidentModel): Promise<void> {
 /** Runbook Communication: "Post status updates every 15 minutes", while the incident is open. */
 async function statusUpdates(state: IncidentModel): Promise<void> {
   while (state.closing === undefined) {
-    const due = state.nextStatusAt;
+    const due = state.data.nextStatusAt;
     state.setTimer('status', 'status update', due);
     const closed = await condition(() => state.closing !== undefined, Math.max(1, due - Date.now()), {
       summary: `status update at ${clock(due)} (every ${formatDuration(state.config.durations.statusInterval)})`,

@@ -69,8 +69,8 @@ describe('closing states', () => {
       ['acknowledge', undefined],
       ['trigger', 3],
     ]);
-    expect(next.resolveRequested).toEqual({ by: 'carol', reason: 'nodes added' });
-    expect(next.escalationLevel).toBe(3);
+    expect(next.data.resolveRequested).toEqual({ by: 'carol', reason: 'nodes added' });
+    expect(next.data.escalationLevel).toBe(3);
     expect(next.status()).toMatchObject({ run: 2, phase: 'escalated', acknowledged: { by: 'bob' } });
     expect(next.status().closing).toBeUndefined();
   });
@@ -86,7 +86,7 @@ describe('closing states', () => {
     model.requestEscalation('bob', 'too late', 3);
 
     expect(model.snapshot('wait').incident.outbox).toHaveLength(queued);
-    expect(model.escalationLevel).toBe(1);
+    expect(model.data.escalationLevel).toBe(1);
     expect(model.status()).toMatchObject({ phase: 'resolved', closing: 'resolve', acknowledged: { by: 'bob' } });
     const texts = model.incidentRecord().timeline.map((t) => t.text);
     expect(texts).toEqual(expect.arrayContaining(['bob: confirmed from the dashboard', 'escalate from bob: the incident is resolved (too late)']));
@@ -97,7 +97,7 @@ describe('closing states', () => {
     model.resolve('manual', 'carol');
     model.close('resolve');
     model.requestEscalation('bob', 'too late', 3);
-    expect(model.escalationLevel).toBe(3);
+    expect(model.data.escalationLevel).toBe(3);
   });
 
   it('given an escalated run closing, when the alert resolves and fires again, then the next run has both to act on', () => {
@@ -108,7 +108,7 @@ describe('closing states', () => {
     model.takeAlerts([{ ...config().alert, startsAt: '2026-03-01T13:00:00Z' }], [], 1);
 
     const next = carried(model, 'wait');
-    expect(next.alertResolvedPending).toBe(true);
+    expect(next.data.alertResolvedPending).toBe(true);
     expect(next.takeRefire()).toBe(true);
     expect(next.takeRefire()).toBe(false);
   });
@@ -207,7 +207,7 @@ function apply(model: IncidentModel, s: Step): void {
     case 'decide':
       return model.decideFromSignal({ by: s.by }, s.approve);
     case 'finish': {
-      const last = model.actions.at(-1);
+      const last = model.data.actions.at(-1);
       if (last) model.finishAction(last, s.outcome, `finished: ${s.outcome}`);
       return model.closeApproval();
     }

@@ -82,7 +82,7 @@ export class IncidentModel {
   /** This incident's own reference: its number, or its first run ID. */
   readonly ref: string;
   readonly title: string;
-  /** Everything that outlives this run: the snapshot is exactly this. */
+  /** Everything that outlives this run: the snapshot is exactly this. The lifecycle reads it; transitions change it. */
   readonly data: IncidentData;
 
   phase: IncidentPhase = 'investigating';
@@ -139,48 +139,6 @@ export class IncidentModel {
 
   get features(): RunContext['features'] {
     return this.run.features;
-  }
-
-  // --- Read-only views of the data, for the lifecycle ------------------------
-
-  get openedAt(): number {
-    return this.data.openedAt;
-  }
-  get runNumber(): number {
-    return this.data.run;
-  }
-  get actions(): ActionRecord[] {
-    return this.data.actions;
-  }
-  get escalationLevel(): number {
-    return this.data.escalationLevel;
-  }
-  get investigations(): number {
-    return this.data.investigations;
-  }
-  get diagnosis(): IncidentData['diagnosis'] {
-    return this.data.diagnosis;
-  }
-  get restoredAt(): number | undefined {
-    return this.data.restoredAt;
-  }
-  get restoredByAction(): boolean {
-    return this.data.restoredByAction;
-  }
-  get restartsAtRestore(): number {
-    return this.data.restartsAtRestore;
-  }
-  get nextStatusAt(): number {
-    return this.data.nextStatusAt;
-  }
-  get resolveRequested(): IncidentData['resolveRequested'] {
-    return this.data.resolveRequested;
-  }
-  get refired(): boolean {
-    return this.data.refired;
-  }
-  get alertResolvedPending(): boolean {
-    return this.data.alertResolvedPending;
   }
 
   /** The re-fire, taken by the lifecycle that acts on it. */
