@@ -45,15 +45,24 @@ export function checkBinaries(): { etcd: string } & typeof binaries {
   return { etcd, ...binaries };
 }
 
-/** A free TCP port on 127.0.0.1 (the kernel's choice). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/**
+ * A free TCP port on 127.0.0.1, below the kernel's ephemeral range (32768-60999 on
+ * Linux). The port is handed to a component that binds it later; one of the
+ * kernel's own choosing can meanwhile be taken as the local port of any outgoing
+ * connection, which made a component fail with EADDRINUSE now and then.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
