@@ -20,6 +20,7 @@ export default defineConfig({
       'test/activities/cluster.test.ts',
       'test/activities/deps.test.ts',
       'test/control-plane/mirror.test.ts',
+      'test/sandbox/kubelet.test.ts',
       'test/client/alertmanager.test.ts',
     ],
     // Nothing here starts a Temporal worker: threads, and no SDK runtime set-up.

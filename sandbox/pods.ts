@@ -89,6 +89,15 @@ export class Kubelet {
     private readonly timing: Timing,
   ) {
     store.subscribe((change) => {
+      if (change.resource === R.nodes && change.type !== 'DELETED') {
+        // A mirror may list pods before their node: they wait for it (see admit).
+        const node = change.object.metadata.name;
+        for (const pod of store.list<Pod>(R.pods)) {
+          const key = keyOf(pod.metadata.namespace, pod.metadata.name);
+          if (pod.spec.nodeName === node && !this.sims.has(key)) this.admit(pod, key);
+        }
+        return;
+      }
       if (change.resource !== R.pods) return;
       const key = keyOf(change.object.metadata.namespace, change.object.metadata.name);
       if (change.type === 'DELETED') this.sims.delete(key);
@@ -101,6 +110,9 @@ export class Kubelet {
     let ips = this.nodeIps.get(node);
     if (!ips) {
       const nodeObject = this.store.get<Node>(R.nodes, undefined, node);
+      // Not seen yet (the node agent's mirror lists nodes and pods side by side): the pod
+      // waits for its node, or it would take an address outside the node's range for life.
+      if (!nodeObject) return;
       // Every address stays inside 127.0.0.0/8, so nothing that follows one (the API server's
       // proxy, a probe from the worker) can leave this machine.
       const hostIP = nodeObject?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '127.0.0.1';
