@@ -21,6 +21,7 @@ export default defineConfig({
       'test/activities/deps.test.ts',
       'test/control-plane/mirror.test.ts',
       'test/sandbox/kubelet.test.ts',
+      'test/docs/runbook-mapping.test.ts',
       'test/client/alertmanager.test.ts',
     ],
     // Nothing here starts a Temporal worker: threads, and no SDK runtime set-up.
