@@ -187,7 +187,10 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
     state.handOver(diagnosis.cause, diagnosis.evidence);
     return 'wait';
   }
-  const diagnosis = diagnose(findings);
+  // The runbook's own values: an OOM gets limits.memory 4Gi (not double), and pods starved
+  // of CPU get the "Resource Issues" requests and limits. Incidents from before keep doubling.
+  const runbookResources = patched('fixes-runbook-resources');
+  const diagnosis = diagnose(findings, { resourceStarvation: runbookResources });
   state.setDiagnosis(diagnosis);
 
   // Bounded: each pass records an action (plan never repeats one) and plan caps the attempts.
@@ -201,6 +204,7 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
       autoApprove: state.config.approval.autoApprove[state.config.service.namespace] ?? [],
       now: iso(Date.now()),
       maxAttempts: state.config.limits.maxMitigationAttempts,
+      ...(runbookResources ? {} : { legacyMemoryDoubling: true }),
     });
     if (step.kind === 'escalate') {
       state.handOver(step.reason, step.evidence);
