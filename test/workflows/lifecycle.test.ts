@@ -86,6 +86,7 @@ describe('every diagnosis path, end to end', () => {
   }[] = [
     { scenario: 'bad-rollout', diagnosis: 'bad-rollout', decisions: ['approve'], applied: ['rollout-undo'] },
     { scenario: 'oom', diagnosis: 'oom-killed', decisions: ['approve'], applied: ['set-resources'] },
+    { scenario: 'cpu-starved', diagnosis: 'resource-starved', decisions: ['approve'], applied: ['set-resources'] },
     { scenario: 'config-error', diagnosis: 'config-drift', decisions: ['approve'], applied: ['restore-config-map'] },
     { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', decisions: ['approve'], applied: ['set-service-selector'] },
     { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', decisions: [], applied: ['scale'], autoApprove: ['scale'] },
@@ -141,6 +142,55 @@ describe('every diagnosis path, end to end', () => {
     expect(status.actions).toEqual([]);
     expect(cluster.callsOf('previewMutation')).toEqual([]);
     expect(cluster.callsOf('applyMutation')).toEqual([]);
+  });
+});
+
+describe("the runbook's resource values", () => {
+  it("given an OOM kill, it sets limits.memory to the runbook's 4Gi (not double) and shows the dry-run for approval", async () => {
+    const { cluster, handle } = await incident('oom');
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the memory raise to await approval');
+    expect(pending.pendingApproval).toMatchObject({
+      kind: 'set-resources',
+      command: expect.stringMatching(/set resources deployment\/\S+ -c agent-manager --limits=memory=4Gi$/) as unknown,
+      preview: { wouldChange: true, changes: ['memory limit 256Mi -> 4Gi'] },
+    });
+    await decide(handle, 1, 'approve');
+    await handle.result();
+    expect(cluster.mutations.map((m) => m.action)).toEqual([{ kind: 'set-resources', container: 'agent-manager', limits: { memory: '4Gi' } }]);
+  });
+
+  it('given an OOM kill under a 1Gi memory ceiling, it clamps the runbook value to the ceiling and says so', async () => {
+    const { cluster, handle } = await incident('oom', { guardrails: { maxReplicas: 10, memoryCeiling: '1Gi' } });
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the memory raise to await approval');
+    expect(pending.pendingApproval?.why).toContain("the runbook's 4Gi is clamped to the memory ceiling 1Gi (MEMORY_CEILING)");
+    await decide(handle, 1, 'approve');
+    await handle.result();
+    expect(cluster.mutations.map((m) => m.action)).toEqual([{ kind: 'set-resources', container: 'agent-manager', limits: { memory: '1Gi' } }]);
+  });
+
+  it("given pods starved of CPU (not OOM-killed), it proposes the runbook's requests and limits, shows their dry-run, and recovers on approval", async () => {
+    const { cluster, handle } = await incident('cpu-starved');
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the resource fix to await approval');
+    expect(pending.diagnosis).toMatchObject({ category: 'resource-starved', symptom: 'unhealthy' });
+    expect(pending.diagnosis?.evidence.join('\n')).toMatch(/cpu 100m of limit 100m \(kubectl top\)/);
+    expect(pending.pendingApproval).toMatchObject({
+      kind: 'set-resources',
+      command: expect.stringMatching(/-c agent-manager --limits=cpu=2000m,memory=4Gi --requests=cpu=500m,memory=1Gi$/) as unknown,
+      preview: {
+        wouldChange: true,
+        changes: ['memory limit 256Mi -> 4Gi', 'cpu limit 100m -> 2000m', 'cpu request 50m -> 500m', 'memory request 64Mi -> 1Gi'],
+      },
+    });
+    expect(cluster.notifications.some((n) => n.notification.event === 'approval-request' && n.notification.body.includes('cpu limit 100m -> 2000m'))).toBe(
+      true,
+    );
+    await decide(handle, 1, 'approve');
+    const outcome = await handle.result();
+    expect(outcome.resolution).toBe('mitigated');
+    expect(cluster.failure()).toBeUndefined();
+    const status = await statusOf(handle);
+    // Verified as the runbook says: rollout status first, then the pods and endpoints.
+    expect(status.timeline.map((t) => t.text)).toContainEqual(expect.stringMatching(/successfully rolled out/));
   });
 });
 
