@@ -184,6 +184,8 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
   state.setPhase('investigating');
   const findings = await investigate(state);
   if ('errors' in findings) {
+    // Without findings there is no container to check the image against: the person sends it again.
+    if (state.data.hotfix) state.ignore(`hotfix image ${state.takeHotfix()?.image ?? ''} not proposed: the investigation failed; send it again`);
     const diagnosis = investigationFailed(findings.errors);
     state.setDiagnosis(diagnosis);
     state.handOver(diagnosis.cause, diagnosis.evidence);

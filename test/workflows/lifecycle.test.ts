@@ -5,6 +5,7 @@
 // resolution, and the post-incident follow-up to the 1-month tasks.
 import { describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { eventually } from '../helpers/temporal.js';
 import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
 import { FakeCluster, webhookDown, type Scenario, type World } from '../fixtures/fake-cluster.js';
@@ -249,6 +250,24 @@ describe('a hotfix image from a person (runbook: kubectl set image)', () => {
     await expect(incidents().proposeHotfix(handle.workflowId, 'alice', image)).rejects.toThrow(message);
     await suite.env.sleep('1m');
     expect((await statusOf(handle)).actions).toHaveLength(1);
+    expect(cluster.callsOf('previewMutation')).toHaveLength(1);
+  });
+
+  it('drops a hotfix with a note when the investigation before it fails, instead of looking again and again', async () => {
+    const { cluster, handle } = await incident('bad-rollout');
+    await decide(handle, 1, 'reject');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    const looks = cluster.callsOf('inspectWorkload').length;
+    cluster.fail('inspectWorkload', () => ApplicationFailure.nonRetryable('403 forbidden: deployments', 'Forbidden'), { calls: 1 });
+    await incidents().proposeHotfix(handle.workflowId, 'alice', 'agent-native-framework:hotfix-v1.0.1');
+    const status = await waitForStatus(
+      handle,
+      (s) => s.timeline.some((t) => t.text.includes('not proposed: the investigation failed')),
+      'the hotfix to be dropped',
+    );
+    await suite.env.sleep('5m');
+    expect(cluster.callsOf('inspectWorkload')).toHaveLength(looks + 1);
+    expect(status.actions).toHaveLength(1);
     expect(cluster.callsOf('previewMutation')).toHaveLength(1);
   });
 
