@@ -6,6 +6,7 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ServiceRef } from '../workflows/domain.js';
+import { parseImageReference } from '../workflows/image-reference.js';
 import type { Guardrails } from './injected-deps.js';
 import { memoryBytes } from './quantity.js';
 import { FailureTypes } from './types.js';
@@ -58,4 +59,10 @@ export function checkContainers(guardrails: Guardrails, containers: V1Container[
     checkMemory(guardrails, container.resources?.limits?.memory, `${what}: memory limit of ${container.name}`);
     checkMemory(guardrails, container.resources?.requests?.memory, `${what}: memory request of ${container.name}`);
   }
+}
+
+/** A set image: only a well-formed reference, pinned by tag or digest, reaches the API. */
+export function checkImage(image: string): void {
+  const parsed = parseImageReference(image);
+  if ('error' in parsed) throw ApplicationFailure.nonRetryable(`set image: ${parsed.error}`, FailureTypes.BadRequest);
 }

@@ -10,7 +10,7 @@
 import type { MitigationAction, MitigationKind, MutationRequest, ServiceRef } from '../workflows/domain.js';
 import type { ActionOf } from '../workflows/mitigations.js';
 import type { Guardrails } from './injected-deps.js';
-import { checkNamespace, checkReplicas, checkResources } from './guardrails.js';
+import { checkImage, checkNamespace, checkReplicas, checkResources } from './guardrails.js';
 import type { KubeClients } from './kube/cluster.js';
 import type { MutationPlan } from './kube/mutation.js';
 import { patchConfigMap } from './kube/patch-config-map.js';
@@ -55,7 +55,8 @@ export const mitigationActivities = {
     plan: (k, s, a) => setResources(k, s, a.container, a.requests, a.limits),
   },
   'set-image': {
-    guardrail: noActionLimit,
+    // A person supplied the image: the workflow checked it, and it is checked again before it reaches the API.
+    guardrail: (_g, _s, a) => checkImage(a.image),
     plan: (k, s, a) => setImage(k, s, a.container, a.image),
   },
   'patch-config-map': {

@@ -14,6 +14,8 @@ import {
   completeTaskSignal,
   decideUpdate,
   escalateSignal,
+  HotfixRequestSchema,
+  hotfixUpdate,
   incidentStartOptions,
   incidentWorkflowId,
   resolveSignal,
@@ -22,6 +24,8 @@ import {
   type AlertBatchSignal,
   type AlertFiredSignal,
   type DecisionOutcome,
+  type HotfixOutcome,
+  type HotfixRequest,
   type IncidentStatus,
   type PostIncidentStatus,
 } from '../workflows/messages.js';
@@ -31,6 +35,18 @@ import type { Problem, ServiceDelivery } from './receiver/alertmanager.js';
 import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type ServiceOutcome } from './receiver/gateway.js';
 
 export { severityOf } from './receiver/alertmanager.js';
+
+/** A request the client refuses before sending it (it says what is wrong). */
+export class InvalidRequest extends Error {
+  override name = 'InvalidRequest';
+}
+
+/** A hotfix request as the workflow will check it (image grammar, container name): InvalidRequest says what is wrong. */
+export function hotfixRequest(by: string, image: string, options: { container?: string; comment?: string } = {}): HotfixRequest {
+  const parsed = HotfixRequestSchema.safeParse({ by, image, ...options });
+  if (!parsed.success) throw new InvalidRequest(`bad hotfix: ${describeIssues(parsed.error, '(request)')}`);
+  return parsed.data;
+}
 
 /**
  * A short number for people ("INC-482913"), fixed when the incident opens: it is part of
@@ -351,6 +367,17 @@ export class Incidents implements IncidentGateway {
   async decide(ref: string, decision: 'approve' | 'reject', by: string, options: { action?: number; comment?: string } = {}): Promise<DecisionOutcome> {
     const workflowId = await this.resolveId(ref);
     return this.client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [{ decision, by, ...options }] });
+  }
+
+  /**
+   * A hotfix image for the incident (the runbook's `kubectl set image`): checked here
+   * first (InvalidRequest, nothing sent), then by the workflow, which dry-runs it and
+   * asks for approval.
+   */
+  async proposeHotfix(ref: string, by: string, image: string, options: { container?: string; comment?: string } = {}): Promise<HotfixOutcome> {
+    const request = hotfixRequest(by, image, options);
+    const workflowId = await this.resolveId(ref);
+    return this.client.workflow.getHandle(workflowId).executeUpdate(hotfixUpdate, { args: [request] });
   }
 
   async acknowledge(ref: string, by: string): Promise<void> {

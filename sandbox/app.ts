@@ -2,8 +2,10 @@
 // given its image, environment and the world. It fails at start-up on a broken
 // image, a missing API key or an invalid config value; it is OOM-killed when it
 // needs more memory than its limit; it is live but not ready while its external
-// dependency (the Anthropic API) is unreachable. Its logs, health endpoints and
-// Prometheus metrics say so, as the real service would.
+// dependency (the Anthropic API) is unreachable; it never finishes starting (live,
+// never ready) when its CPU limit is below what its start-up needs: throttled, it
+// cannot load its agent registry. Its logs, health endpoints and Prometheus
+// metrics say so, as the real service would.
 import { formatBytes } from './quantity.js';
 import type { ServiceState, World } from './world.js';
 
@@ -15,7 +17,10 @@ export interface EnvValue {
 }
 export type Env = ReadonlyMap<string, EnvValue>;
 
-export type StartOutcome = { kind: 'ok' } | { kind: 'error'; reason: string; lines: string[] } | { kind: 'oom' };
+export type StartOutcome = { kind: 'ok' } | { kind: 'error'; reason: string; lines: string[] } | { kind: 'oom' } | { kind: 'starved' };
+
+/** Millicores the app needs to load its agent registry and get ready; below its CPU limit it is throttled and never does. */
+export const startupCpuNeed = 200;
 
 /** One run of the app's container, from start to exit. */
 export interface AppRun {
@@ -25,6 +30,8 @@ export interface AppRun {
   readonly service: ServiceState | undefined;
   readonly startedAt: number;
   readonly memoryLimit: number | undefined;
+  /** The container's CPU limit in millicores, when it has one. */
+  readonly cpuLimit?: number | undefined;
   readonly outcome: StartOutcome;
   readonly finishedAt?: number;
 }
@@ -82,7 +89,14 @@ function configProblem(env: Env, service: ServiceState | undefined): { key: stri
 }
 
 /** Decides how a fresh container of this image will behave. */
-export function startOutcome(image: string, env: Env, service: ServiceState | undefined, world: World, memoryLimit: number | undefined): StartOutcome {
+export function startOutcome(
+  image: string,
+  env: Env,
+  service: ServiceState | undefined,
+  world: World,
+  memoryLimit: number | undefined,
+  cpuLimit?: number,
+): StartOutcome {
   if (appVersion(image) === undefined) return { kind: 'ok' };
   const broken = world.brokenImages.get(image);
   if (broken) return { kind: 'error', reason: broken[0] ?? 'start-up error', lines: broken.map((l) => `ERROR ${l}`) };
@@ -91,6 +105,7 @@ export function startOutcome(image: string, env: Env, service: ServiceState | un
     return { kind: 'error', reason: `invalid configuration (${problem.key})`, lines: problem.lines };
   }
   if (memoryLimit !== undefined && service && memoryLimit < service.memoryNeed) return { kind: 'oom' };
+  if (cpuLimit !== undefined && cpuLimit > 0 && cpuLimit < startupCpuNeed) return { kind: 'starved' };
   return { kind: 'ok' };
 }
 
@@ -138,6 +153,21 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
     lines.push(line(t0 + 60, 'warn', `memory: heap ${formatBytes(Math.round(limit * 0.98))} of limit ${formatBytes(limit)} (98%), GC cannot reclaim`));
     return lines.filter((l) => l.time <= end);
   }
+  if (outcome.kind === 'starved') {
+    // Throttled by the CFS quota: the registry load crawls, and the event loop stalls behind it.
+    const quota = `cgroup cpu.max ${Math.round((run.cpuLimit ?? 0) * 100)} 100000`;
+    for (let i = 1; t0 + i * requestInterval <= end && i <= 20; i++) {
+      const t = t0 + i * requestInterval;
+      lines.push(
+        line(
+          t,
+          'warn',
+          `startup: event loop blocked for ${(4.2 + (i % 3) * 0.3).toFixed(1)}s while loading the agent registry (${Math.min(99, i * 2)}% loaded; ${quota})`,
+        ),
+      );
+    }
+    return lines.filter((l) => l.time <= end);
+  }
   lines.push(line(t0 + 12, 'info', `anthropic: client ready (base url ${run.env.get('ANTHROPIC_BASE_URL')?.value ?? 'https://api.anthropic.com'})`));
   lines.push(line(t0 + 14, 'info', 'http: health on :8080 (/health/live, /health/ready), metrics on :8000 (/metrics)'));
   if (dependencyDownAt(run.service, t0 + 15)) {
@@ -162,7 +192,7 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
 
 /** Whether the app listens for HTTP during this run (a failing start never gets that far). */
 export function listening(run: AppRun): boolean {
-  return run.outcome.kind === 'ok' || run.outcome.kind === 'oom';
+  return run.outcome.kind === 'ok' || run.outcome.kind === 'oom' || run.outcome.kind === 'starved';
 }
 
 /** Readiness as /health/ready reports it. */
@@ -179,6 +209,8 @@ export function httpAnswer(run: AppRun, port: number, path: string, now: number,
   if (port === 8080 && route === '/health/live') return json(200, { status: 'ok' });
   if (port === 8080 && route === '/health/ready') {
     if (now - run.startedAt < readyMs) return json(503, { status: 'starting', checks: { anthropic: 'pending', config: 'ok' } });
+    if (run.outcome.kind === 'starved')
+      return json(503, { status: 'starting', checks: { agents: 'loading agent registry', anthropic: 'pending', config: 'ok' } });
     if (dependencyDownAt(run.service, now)) {
       return json(503, { status: 'not ready', checks: { anthropic: `unreachable: GET ${dependencyUrl} returned 503 Service Unavailable`, config: 'ok' } });
     }
@@ -202,6 +234,8 @@ export function memoryUsage(run: AppRun, now: number): number {
 /** CPU use in millicores, steady with a little per-pod variation. */
 export function cpuUsage(run: AppRun): number {
   if (appVersion(run.image) === undefined) return 5;
+  // Throttled: it would use more, and gets exactly its quota.
+  if (run.outcome.kind === 'starved') return run.cpuLimit ?? startupCpuNeed;
   let h = 0;
   for (const c of run.podName) h = (h * 31 + c.charCodeAt(0)) % 997;
   return 80 + (h % 90);

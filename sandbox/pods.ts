@@ -23,7 +23,7 @@ import {
 } from './app.js';
 import { ApiError, badRequest } from './errors.js';
 import type { EventRecorder } from './events.js';
-import { bytes, formatBytes, formatCpu } from './quantity.js';
+import { bytes, formatBytes, formatCpu, milliCpu } from './quantity.js';
 import { R } from './resources.js';
 import { keyOf, type Store } from './store.js';
 import { isoMicros, isoSeconds } from './time.js';
@@ -204,8 +204,9 @@ export class Kubelet {
     const service = this.world.serviceOf(pod);
     const limit = container.resources?.limits?.memory !== undefined ? bytes(container.resources.limits.memory) : undefined;
     const image = container.image ?? '';
-    const outcome = startOutcome(image, sim.env, service, this.world, limit);
-    sim.run = { podName: pod.metadata.name, image, env: sim.env, service, startedAt: now, memoryLimit: limit, outcome };
+    const cpuLimit = container.resources?.limits?.cpu !== undefined ? milliCpu(container.resources.limits.cpu) : undefined;
+    const outcome = startOutcome(image, sim.env, service, this.world, limit, cpuLimit);
+    sim.run = { podName: pod.metadata.name, image, env: sim.env, service, startedAt: now, memoryLimit: limit, cpuLimit, outcome };
     sim.runId = `containerd://${sha(`${sim.uid}/${sim.restarts}`)}`;
     sim.exitAt = outcome.kind === 'error' ? now + this.timing.failRunMs : outcome.kind === 'oom' ? now + this.timing.oomRunMs : undefined;
     sim.exitReason = outcome.kind === 'error' ? 'Error' : outcome.kind === 'oom' ? 'OOMKilled' : undefined;

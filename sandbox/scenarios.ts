@@ -5,7 +5,8 @@
 // so that they recover when, and only when, the right fix is applied.
 import { prepareWrite } from './admission.js';
 import { requestPodDeletion } from './pods.js';
-import { bytes, Mi } from './quantity.js';
+import { startupCpuNeed } from './app.js';
+import { bytes, Mi, milliCpu } from './quantity.js';
 import { R, type ResourceType } from './resources.js';
 import { podResources, occupiesNode } from './scheduler.js';
 import type { Store } from './store.js';
@@ -13,7 +14,16 @@ import type { ConfigMap, Container, Deployment, KObject, Node, Pod, Secret, Serv
 import { badImage, hogNamespace, type ServiceState, type World } from './world.js';
 
 export type ScenarioName =
-  'healthy' | 'bad-rollout' | 'oom' | 'missing-secret' | 'config-error' | 'scaled-to-zero' | 'unschedulable' | 'selector-mismatch' | 'dependency-down';
+  | 'healthy'
+  | 'bad-rollout'
+  | 'oom'
+  | 'missing-secret'
+  | 'config-error'
+  | 'scaled-to-zero'
+  | 'unschedulable'
+  | 'selector-mismatch'
+  | 'dependency-down'
+  | 'cpu-starved';
 
 export const scenarioNames: readonly ScenarioName[] = [
   'healthy',
@@ -25,10 +35,18 @@ export const scenarioNames: readonly ScenarioName[] = [
   'unschedulable',
   'selector-mismatch',
   'dependency-down',
+  'cpu-starved',
 ];
 
 /** What the app needs once its workload has grown: more than the 2Gi limit, less than 4Gi. */
 const grownMemoryNeed = 2800 * Mi;
+/**
+ * A "right-sizing" that went too far: requests and limits cut far below the runbook's
+ * (requests 1Gi/500m, limits 4Gi/2000m). The memory limit still covers the app (no
+ * OOM kill); the CPU limit is below what its start-up needs, so it is throttled and
+ * never gets ready.
+ */
+const starvedResources = { requests: { cpu: '50m', memory: '256Mi' }, limits: { cpu: '100m', memory: '2Gi' } };
 const hogLabel = { app: 'etl-worker', 'app.kubernetes.io/part-of': 'data-pipeline' };
 
 export interface ScenarioContext {
@@ -121,6 +139,16 @@ export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targ
       case 'oom':
         s.memoryNeed = grownMemoryNeed;
         break;
+      case 'cpu-starved': {
+        const d = deploymentOf(ctx, s);
+        const next = withContainer(d, container, (c) => ({ ...c, resources: starvedResources }));
+        const cause = `right-sizing: kubectl set resources deployment/${name} -c ${container} --requests=cpu=50m,memory=256Mi --limits=cpu=100m,memory=2Gi`;
+        write(ctx, R.deployments, d, {
+          ...next,
+          metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } },
+        });
+        break;
+      }
       case 'missing-secret': {
         const secret = ctx.store.get<Secret>(R.secrets, s.namespace, s.names.secret);
         if (secret) {
@@ -157,6 +185,12 @@ export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targ
 function memoryLimit(d: Deployment, container: string): number | undefined {
   const c = d.spec.template.spec.containers.find((x) => x.name === container);
   return c?.resources?.limits?.memory !== undefined ? bytes(c.resources.limits.memory) : undefined;
+}
+
+/** Whether the container's CPU limit starves the app's start-up (see app.ts). */
+function cpuStarved(d: Deployment, container: string): boolean {
+  const limit = d.spec.template.spec.containers.find((x) => x.name === container)?.resources?.limits?.cpu;
+  return limit !== undefined && milliCpu(limit) > 0 && milliCpu(limit) < startupCpuNeed;
 }
 
 /**
@@ -226,7 +260,7 @@ export function healServices(ctx: ScenarioContext, targets: ServiceState[]): voi
     let d = deploymentOf(ctx, s);
     const image = d.spec.template.spec.containers.find((c) => c.name === s.names.container)?.image ?? '';
     const limit = memoryLimit(d, s.names.container);
-    if (ctx.world.brokenImages.has(image) || (limit !== undefined && limit < s.memoryNeed)) {
+    if (ctx.world.brokenImages.has(image) || (limit !== undefined && limit < s.memoryNeed) || cpuStarved(d, s.names.container)) {
       d = write(ctx, R.deployments, d, {
         ...d,
         metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'kubernetes.io/change-cause': s.baseline.changeCause } },

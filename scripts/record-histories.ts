@@ -28,6 +28,7 @@ import {
   alertsSignal,
   completeTaskSignal,
   escalateSignal,
+  hotfixUpdate,
   resolveSignal,
   type IncidentInput,
   type IncidentOutcome,
@@ -131,6 +132,25 @@ const lifecycles: Lifecycle[] = [
   approvedEachTime('oom-approved', 'oom', 1, 'memory raised on approval (its follow-up is caught waiting mid-month at the end)', true),
   approvedEachTime('config-restored-by-digest', 'config-error', 1, 'config map restored to the last applied bytes, approved by digest'),
   approvedEachTime('selector-mismatch-approved', 'selector-mismatch', 1, "service's selector set back on approval"),
+  approvedEachTime(
+    'cpu-starved-approved',
+    'cpu-starved',
+    1,
+    "the runbook's requests and limits (Resource Issues) approved for pods throttled at a tiny CPU limit",
+  ),
+  {
+    name: 'hotfix-approved',
+    what: 'rollback rejected, handed over, a hotfix image supplied by a person (proposeHotfix), dry-run, approved, rolled out, resolved',
+    run: async (r) => {
+      const { handle } = await r.open('bad-rollout');
+      await decide(handle, 1, 'reject');
+      await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+      await handle.executeUpdate(hotfixUpdate, { args: [{ by: 'alice', image: 'agent-native-framework:hotfix-v1.0.1' }] });
+      await decide(handle, 2, 'approve');
+      await handle.result();
+      await r.save('hotfix-approved.incident', handle);
+    },
+  },
   {
     name: 'healthy-verified',
     what: 'nothing wrong found: verified, monitored, resolved without an action',

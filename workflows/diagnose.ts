@@ -3,8 +3,8 @@
 // human needs to agree, and the candidate remedies in the order to try them.
 // Values that depend on policy or on workflow time (memory ceiling, replica cap,
 // restart timestamps) are left to plan().
-import type { Findings, PodSummary } from './domain.js';
-import { formatMemory } from './units.js';
+import type { ContainerSpec, Findings, PodSummary } from './domain.js';
+import { formatMemory, parseQuantity } from './units.js';
 
 /** The runbook's branches: "If Pods are CrashLoopBackOff", "If No Pods Running", "If Pods Running but Unhealthy". */
 export type Symptom = 'crash-loop' | 'no-pods' | 'unhealthy' | 'healthy' | 'unknown';
@@ -12,6 +12,8 @@ export type Symptom = 'crash-loop' | 'no-pods' | 'unhealthy' | 'healthy' | 'unkn
 export type DiagnosisCategory =
   | 'healthy'
   | 'oom-killed'
+  /** Running, never ready: the container's CPU (or memory request) is too low for it to start (the runbook's "Resource Issues"). */
+  | 'resource-starved'
   | 'bad-rollout'
   | 'missing-key'
   | 'config-drift'
@@ -26,6 +28,8 @@ export type DiagnosisCategory =
 export type Remedy =
   /** Double the container's memory limit (plan caps it at the ceiling). */
   | { kind: 'raise-memory'; container: string; currentLimit?: string }
+  /** The runbook's "Resource Issues" patch: requests 1Gi/500m, limits 4Gi/2000m (plan raises only what is lower, under the ceiling). */
+  | { kind: 'runbook-resources'; container: string; current: { requests: Quantities; limits: Quantities } }
   | { kind: 'rollout-undo'; toRevision: number }
   /** Restart; with humanFix, only after a human did it (never auto-approved). */
   | { kind: 'restart'; humanFix?: string }
@@ -38,6 +42,13 @@ export type Remedy =
   | { kind: 'debug-logging'; configMap: string }
   /** Hand over to humans with the evidence: no safe automatic fix. */
   | { kind: 'escalate'; reason: string };
+
+type Quantities = { cpu?: string | undefined; memory?: string | undefined };
+
+export interface DiagnoseOptions {
+  /** Incidents started before the resource-starved diagnosis see those pods as an unknown cause (workflows/incident.ts, patched()). */
+  resourceStarvation?: boolean;
+}
 
 export interface Candidate {
   remedy: Remedy;
@@ -63,7 +74,7 @@ const configReasons = new Set(['CreateContainerConfigError']);
 const invalidKeyPattern = /invalid (api )?key|unauthori[sz]ed|authentication failed|401/i;
 const dependencyPattern = /dependen|upstream|unreachable|connection refused|timed? ?out/i;
 
-export function diagnose(findings: Findings): Diagnosis {
+export function diagnose(findings: Findings, options: DiagnoseOptions = {}): Diagnosis {
   const w = findings.workload;
   if (!w.exists) {
     return {
@@ -86,7 +97,7 @@ export function diagnose(findings: Findings): Diagnosis {
       candidates: [],
     };
   }
-  return runningButUnhealthy(findings);
+  return runningButUnhealthy(findings, options.resourceStarvation ?? true);
 }
 
 /** When an investigation step failed for good: no guess, hand over with the errors. */
@@ -261,7 +272,7 @@ function noPodsRunning(f: Findings): Diagnosis {
 
 // --- If Pods Running but Unhealthy -------------------------------------------
 
-function runningButUnhealthy(f: Findings): Diagnosis {
+function runningButUnhealthy(f: Findings, resourceStarvation: boolean): Diagnosis {
   const h = f.health;
   const w = f.workload;
   const evidence = [workloadLine(f), healthLine(f)];
@@ -284,7 +295,72 @@ function runningButUnhealthy(f: Findings): Diagnosis {
   if (h.ready.status !== 200 && (down.length > 0 || dependencyPattern.test(h.ready.body))) {
     return dependencyUnreachable(f, 'unhealthy', evidence);
   }
+  const starved = resourceStarvation ? starvedContainer(f) : undefined;
+  if (starved) {
+    return {
+      category: 'resource-starved',
+      symptom: 'unhealthy',
+      cause: `container ${starved.container.name} runs but never gets ready: ${starved.why}`,
+      evidence: cap([...starved.evidence, ...evidence]),
+      candidates: [
+        {
+          remedy: {
+            kind: 'runbook-resources',
+            container: starved.container.name,
+            current: { requests: starved.container.requests, limits: starved.container.limits },
+          },
+          why: 'runbook Resolution step 2, "Resource Issues": requests memory 1Gi / cpu 500m, limits memory 4Gi / cpu 2000m',
+        },
+        escalate("the runbook's requests and limits did not make the pods ready: needs capacity planning or a code fix"),
+      ],
+    };
+  }
   return emergencyLadder(f, 'unhealthy', 'pods run but the service is unhealthy and no known cause matches', evidence);
+}
+
+/** The runbook's CPU request (Resolution step 2): a CPU limit below it cannot be what the service is sized for. */
+const runbookCpuRequestMillis = 500;
+/** Usage at this share of the CPU limit or more is throttling (kubectl top shows the limit, never above it). */
+const throttledShare = 0.9;
+
+/**
+ * Pods that run, are not ready, and have too little CPU: their usage sits at the
+ * container's CPU limit (throttled), or, where kubectl top has no figures, the limit
+ * is below the runbook's CPU request. Never for a crash or an OOM kill: those are
+ * other branches.
+ */
+function starvedContainer(f: Findings): { container: ContainerSpec; why: string; evidence: string[] } | undefined {
+  const w = f.workload;
+  const container = w.containers[0];
+  const limitText = container?.limits.cpu;
+  if (!container || limitText === undefined) return undefined;
+  const limit = Math.round((parseQuantity(limitText) ?? 0) * 1000);
+  if (limit <= 0) return undefined;
+  const unready = w.pods.filter((p) => p.phase === 'Running' && !p.ready);
+  if (unready.length === 0) return undefined;
+  const throttled = f.resources.podUsage.filter((u) => u.cpuMillis >= limit * throttledShare);
+  const usageUnknown = f.resources.podUsage.length === 0;
+  if (throttled.length === 0 && !(usageUnknown && limit < runbookCpuRequestMillis)) return undefined;
+  const probes = f.events.events.filter((e) => e.reason === 'Unhealthy').map((e) => `${e.object}: ${e.message}${e.count > 1 ? ` (x${e.count})` : ''}`);
+  const resources = `container ${container.name}: requests ${quantities(container.requests)}, limits ${quantities(container.limits)} (runbook: requests cpu=500m,memory=1Gi, limits cpu=2000m,memory=4Gi)`;
+  const why =
+    throttled.length > 0
+      ? `its CPU use is pinned at its ${limitText} CPU limit (throttled) on ${throttled.length} pod(s)`
+      : `its CPU limit ${limitText} is below the runbook's ${runbookCpuRequestMillis}m request (no usage figures: ${f.resources.gaps?.join('; ') ?? 'kubectl top gave none'})`;
+  return {
+    container,
+    why,
+    evidence: [
+      resources,
+      ...throttled.slice(0, 3).map((u) => `${u.pod}: cpu ${u.cpuMillis}m of limit ${limit}m (kubectl top)`),
+      ...unready.slice(0, 2).map(podLine),
+      ...unique(probes).slice(0, 2),
+    ],
+  };
+}
+
+function quantities(q: { cpu?: string | undefined; memory?: string | undefined }): string {
+  return [q.cpu === undefined ? '' : `cpu=${q.cpu}`, q.memory === undefined ? '' : `memory=${q.memory}`].filter(Boolean).join(',') || '(none)';
 }
 
 function dependencyUnreachable(f: Findings, symptom: Symptom, evidence: string[]): Diagnosis {

@@ -16,6 +16,7 @@ import {
   ApprovalSignalSchema,
   DecideRequestSchema,
   EscalateSignalSchema,
+  HotfixRequestSchema,
   NoteSignalSchema,
   ResolveSignalSchema,
   acknowledgeSignal,
@@ -26,10 +27,12 @@ import {
   approveSignal,
   decideUpdate,
   escalateSignal,
+  hotfixUpdate,
   rejectSignal,
   resolveSignal,
   statusQuery,
   type DecisionOutcome,
+  type HotfixOutcome,
 } from './messages.js';
 
 /** The type of a refused decide update's failure. */
@@ -46,6 +49,7 @@ export function listen(model: IncidentModel): void {
     if (p) model.decideFromSignal(p, false);
   });
   setHandler(decideUpdate, (raw) => decide(model, raw), { validator: (raw) => void validDecision(model, raw) });
+  setHandler(hotfixUpdate, (raw) => hotfix(model, raw), { validator: (raw) => void validHotfix(model, raw) });
   setHandler(acknowledgeSignal, (raw) => {
     const p = parseSignal(model, AcknowledgeSignalSchema, raw, 'acknowledge');
     if (p) model.acknowledge(p.by);
@@ -90,6 +94,21 @@ function decide(model: IncidentModel, raw: unknown): DecisionOutcome {
   // Validated already; checked again because another decision may have landed in between.
   const request = validDecision(model, raw);
   return model.applyDecision(request, request.decision === 'approve');
+}
+
+/** The proposeHotfix update's validator: a bad image reference, an unlisted approver or a closed incident is refused. */
+function validHotfix(model: IncidentModel, raw: unknown): z.output<typeof HotfixRequestSchema> {
+  const parsed = HotfixRequestSchema.safeParse(raw);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad hotfix request: ${describeIssues(parsed.error, '(payload)')}`, DecisionRefused);
+  const refusal = model.refuseHotfix(parsed.data);
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, DecisionRefused);
+  return parsed.data;
+}
+
+function hotfix(model: IncidentModel, raw: unknown): HotfixOutcome {
+  const request = validHotfix(model, raw);
+  const next = model.requestHotfix(request);
+  return { image: request.image, ...(request.container ? { container: request.container } : {}), by: request.by, next };
 }
 
 function parseSignal<S extends z.ZodType>(model: IncidentModel, schema: S, raw: unknown, signal: string): z.output<S> | undefined {

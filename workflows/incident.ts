@@ -50,6 +50,7 @@ import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePo
 import { mitigations } from './mitigations.js';
 import { commsOptions, readOptions, rolloutWaitRetryPolicy, writeOptions } from './retry.js';
 import { assessSample, describeSample, restartsBaseline } from './health-verdict.js';
+import { hotfixStep } from './hotfix.js';
 import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
 import type { ActionRecord, IncidentOutcome } from './records.js';
@@ -176,18 +177,24 @@ function cancelOpenApproval(state: IncidentModel, next: ResumePoint): void {
 
 async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint> {
   if (state.data.investigations >= state.config.limits.maxInvestigations) {
+    if (state.data.hotfix) state.ignore(`hotfix image ${state.takeHotfix()?.image ?? ''} not proposed: the investigation cap is reached`);
     state.handOver(`${state.data.investigations} investigations reached the cap: the automation stops here`, state.data.diagnosis?.evidence ?? []);
     return 'wait';
   }
   state.setPhase('investigating');
   const findings = await investigate(state);
   if ('errors' in findings) {
+    // Without findings there is no container to check the image against: the person sends it again.
+    if (state.data.hotfix) state.ignore(`hotfix image ${state.takeHotfix()?.image ?? ''} not proposed: the investigation failed; send it again`);
     const diagnosis = investigationFailed(findings.errors);
     state.setDiagnosis(diagnosis);
     state.handOver(diagnosis.cause, diagnosis.evidence);
     return 'wait';
   }
-  const diagnosis = diagnose(findings);
+  // The runbook's own values: an OOM gets limits.memory 4Gi (not double), and pods starved
+  // of CPU get the "Resource Issues" requests and limits. Incidents from before keep doubling.
+  const runbookResources = patched('fixes-runbook-resources');
+  const diagnosis = diagnose(findings, { resourceStarvation: runbookResources });
   state.setDiagnosis(diagnosis);
 
   // Bounded: each pass records an action (plan never repeats one) and plan caps the attempts.
@@ -195,13 +202,23 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
     if (state.data.resolveRequested) return 'wait';
     // A safe point (no approval open, no activity running): a long history continues as new, re-investigating.
     if (historyIsLong(state)) return 'investigate';
-    const step = plan(diagnosis, findings, state.data.actions, {
-      service: state.config.service,
-      guardrails: state.config.guardrails,
-      autoApprove: state.config.approval.autoApprove[state.config.service.namespace] ?? [],
-      now: iso(Date.now()),
-      maxAttempts: state.config.limits.maxMitigationAttempts,
-    });
+    // A person's hotfix image goes before the plan's next candidate (incidents from before never had one).
+    const hotfix = state.data.hotfix !== undefined && patched('fixes-hotfix-image') ? state.takeHotfix() : undefined;
+    const proposed = hotfix ? hotfixStep(hotfix, findings, state.config) : undefined;
+    if (proposed && 'refused' in proposed) {
+      state.ignore(proposed.refused);
+      continue;
+    }
+    const step =
+      proposed ??
+      plan(diagnosis, findings, state.data.actions, {
+        service: state.config.service,
+        guardrails: state.config.guardrails,
+        autoApprove: state.config.approval.autoApprove[state.config.service.namespace] ?? [],
+        now: iso(Date.now()),
+        maxAttempts: state.config.limits.maxMitigationAttempts,
+        ...(runbookResources ? {} : { legacyMemoryDoubling: true }),
+      });
     if (step.kind === 'escalate') {
       state.handOver(step.reason, step.evidence);
       return 'wait';
@@ -533,8 +550,17 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
 async function waitForPeople(state: IncidentModel): Promise<ResumePoint> {
   state.setPhase('escalated');
   state.clearTimer('main');
-  await condition(() => state.data.resolveRequested !== undefined || state.data.alertResolvedPending || state.data.refired || historyIsLong(state));
+  await condition(
+    () =>
+      state.data.resolveRequested !== undefined ||
+      state.data.alertResolvedPending ||
+      state.data.refired ||
+      state.data.hotfix !== undefined ||
+      historyIsLong(state),
+  );
   if (state.data.resolveRequested || historyIsLong(state)) return 'wait';
+  // A hotfix image from a person: look at the service again, then dry-run it and ask for approval.
+  if (state.data.hotfix) return 'investigate';
   if (state.takeRefire()) return 'investigate';
   state.takeAlertResolved();
   // Restarts during the outage do not count against the recovery: take today's count as the baseline.

@@ -7,6 +7,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import { z } from 'zod';
 import type { ServiceRef } from './domain.js';
+import { parseImageReference } from './image-reference.js';
 import { AlertSchema, IncidentInputSchema, type IncidentConfig, type IncidentInput } from './input.js';
 import type { IncidentStatus, PostIncidentStatus } from './records.js';
 import { staticDetails, staticSummary } from './render.js';
@@ -48,6 +49,36 @@ export type ApprovalSignal = z.input<typeof ApprovalSignalSchema>;
 
 export const DecideRequestSchema = ApprovalSignalSchema.extend({ decision: z.enum(['approve', 'reject']) });
 export type DecideRequest = z.input<typeof DecideRequestSchema>;
+
+/**
+ * A hotfix image a person supplies (the runbook's "Code Issues": kubectl set image
+ * deployment/X agent-manager=IMAGE). The incident dry-runs it and asks for approval
+ * like any action; nothing proposes a set image without it.
+ */
+export const HotfixRequestSchema = z.object({
+  by: Actor,
+  image: z.string().superRefine((text, ctx) => {
+    const parsed = parseImageReference(text);
+    if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+  }),
+  /** The container to change; omitted means the deployment's first (the runbook's agent-manager). */
+  container: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a container name (lower case letters, digits and -)')
+    .max(63)
+    .optional(),
+  comment: z.string().max(2000).optional(),
+});
+export type HotfixRequest = z.input<typeof HotfixRequestSchema>;
+
+export interface HotfixOutcome {
+  /** What the incident will dry-run and then ask approval for. */
+  image: string;
+  container?: string;
+  by: string;
+  /** When it is taken: now, or after the pending approval is decided. */
+  next: string;
+}
 
 export interface DecisionOutcome {
   action: number;
@@ -117,6 +148,8 @@ export const escalateSignal = defineSignal<[EscalateSignal]>('escalate');
 export const resolveSignal = defineSignal<[ResolveSignal]>('resolve');
 /** Approve or reject with validation first: unknown or decided action, or approver not allowed, is refused. */
 export const decideUpdate = defineUpdate<DecisionOutcome, [DecideRequest]>('decide');
+/** A person's hotfix image: validated (grammar, approver, phase), then dry-run and approval as any action. */
+export const hotfixUpdate = defineUpdate<HotfixOutcome, [HotfixRequest]>('proposeHotfix');
 export const statusQuery = defineQuery<IncidentStatus>('status');
 
 // --- The post-incident workflow ----------------------------------------------

@@ -9,7 +9,18 @@ import type { Candidate, Diagnosis, Remedy } from './diagnose.js';
 import type { ActionRecord } from './records.js';
 import { mutationCommand } from './mitigations.js';
 import { canonicalJson } from './json.js';
-import { formatMemory, parseMemory } from './units.js';
+import { formatMemory, parseMemory, parseQuantity } from './units.js';
+
+/**
+ * The runbook's values. "Increase memory limits if OOMKilled" patches limits.memory
+ * to 4Gi; "Resource Issues" (Resolution step 2) patches requests and limits to these.
+ * The memory ceiling (MEMORY_CEILING) still caps every memory value.
+ */
+export const runbookResources = {
+  oomMemoryLimit: '4Gi',
+  requests: { memory: '1Gi', cpu: '500m' },
+  limits: { memory: '4Gi', cpu: '2000m' },
+} as const;
 
 export interface PlanContext {
   service: ServiceRef;
@@ -19,6 +30,11 @@ export interface PlanContext {
   /** Workflow time, ISO-8601: restart timestamps come from it, never from the activity's clock. */
   now: string;
   maxAttempts: number;
+  /**
+   * Incidents started before the runbook's values: an OOM doubles the limit (capped by
+   * the ceiling) instead of setting the runbook's 4Gi (workflows/incident.ts, patched()).
+   */
+  legacyMemoryDoubling?: boolean;
 }
 
 export type PlanStep =
@@ -64,7 +80,7 @@ export function plan(diagnosis: Diagnosis, findings: Findings, history: readonly
       kind: 'mitigate',
       action: concrete.action,
       command: mutationCommand(ctx.service, concrete.action),
-      why: candidate.why,
+      why: concrete.note ? `${candidate.why}; ${concrete.note}` : candidate.why,
       approval: approvalFor(candidate, concrete.action, ctx),
       ...(remedy.kind === 'restart' && remedy.humanFix ? { humanFix: remedy.humanFix } : {}),
     };
@@ -78,7 +94,9 @@ function approvalFor(candidate: Candidate, action: MitigationAction, ctx: PlanCo
   return !needsHuman && ctx.autoApprove.includes(action.kind) ? 'auto' : 'human';
 }
 
-function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, ctx: PlanContext): { action: MitigationAction } | { skip: string } {
+type Concrete = { action: MitigationAction; note?: string } | { skip: string };
+
+function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, ctx: PlanContext): Concrete {
   switch (remedy.kind) {
     case 'raise-memory': {
       const current = remedy.currentLimit === undefined ? undefined : parseMemory(remedy.currentLimit);
@@ -88,8 +106,19 @@ function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, 
         return { skip: `container ${remedy.container} has no memory limit to raise${remedy.currentLimit === undefined ? '' : ` (${remedy.currentLimit})`}` };
       if (ceiling === undefined || current >= ceiling)
         return { skip: `memory limit ${formatMemory(current)} is at the ceiling ${ctx.guardrails.memoryCeiling}` };
-      return { action: { kind: 'set-resources', container: remedy.container, limits: { memory: formatMemory(Math.min(current * 2, ceiling)) } } };
+      if (ctx.legacyMemoryDoubling)
+        return { action: { kind: 'set-resources', container: remedy.container, limits: { memory: formatMemory(Math.min(current * 2, ceiling)) } } };
+      // The runbook's quick fix: limits.memory 4Gi, never above the ceiling.
+      const wanted = parseMemory(runbookResources.oomMemoryLimit) ?? 0;
+      if (current >= wanted) return { skip: `memory limit ${formatMemory(current)} is already at or above the runbook's ${runbookResources.oomMemoryLimit}` };
+      const limit = clampMemory(runbookResources.oomMemoryLimit, ctx);
+      return {
+        action: { kind: 'set-resources', container: remedy.container, limits: { memory: limit.value } },
+        ...(limit.note ? { note: limit.note } : {}),
+      };
     }
+    case 'runbook-resources':
+      return runbookResourcesFix(remedy, ctx);
     case 'rollout-undo':
       if (remedy.toRevision >= f.workload.currentRevision)
         return { skip: `revision ${remedy.toRevision} is not older than the current ${f.workload.currentRevision}` };
@@ -110,6 +139,48 @@ function concretize(remedy: Exclude<Remedy, { kind: 'escalate' }>, f: Findings, 
     case 'debug-logging':
       return { action: { kind: 'patch-config-map', name: remedy.configMap, data: { LOG_LEVEL: 'DEBUG' }, restartedAt: ctx.now } };
   }
+}
+
+/** A memory quantity of the runbook, capped by the ceiling (and saying so when it is). */
+function clampMemory(quantity: string, ctx: PlanContext): { value: string; note?: string } {
+  const wanted = parseMemory(quantity) ?? 0;
+  const ceiling = parseMemory(ctx.guardrails.memoryCeiling) ?? 0;
+  if (wanted <= ceiling) return { value: quantity };
+  return { value: formatMemory(ceiling), note: `the runbook's ${quantity} is clamped to the memory ceiling ${ctx.guardrails.memoryCeiling} (MEMORY_CEILING)` };
+}
+
+/**
+ * The runbook's "Resource Issues" patch (requests 1Gi/500m, limits 4Gi/2000m) for a
+ * container starved by its own requests and limits. Only raises: a quantity already
+ * at or above the runbook's stays out of the patch; memory stays under the ceiling.
+ */
+function runbookResourcesFix(remedy: Extract<Remedy, { kind: 'runbook-resources' }>, ctx: PlanContext): Concrete {
+  const notes: string[] = [];
+  const pick = (kind: 'requests' | 'limits', resource: 'cpu' | 'memory'): string | undefined => {
+    const target = runbookResources[kind][resource];
+    const currentText = remedy.current[kind][resource];
+    const current = currentText === undefined ? undefined : resource === 'memory' ? parseMemory(currentText) : parseQuantity(currentText);
+    const wanted = resource === 'memory' ? (parseMemory(target) ?? 0) : (parseQuantity(target) ?? 0);
+    if (current !== undefined && current >= wanted) return undefined;
+    if (resource === 'cpu') return target;
+    const clamped = clampMemory(target, ctx);
+    if (current !== undefined && current >= (parseMemory(clamped.value) ?? 0)) return undefined;
+    if (clamped.note) notes.push(`${kind}.memory: ${clamped.note}`);
+    return clamped.value;
+  };
+  const quantities = (kind: 'requests' | 'limits'): { cpu?: string; memory?: string } | undefined => {
+    const cpu = pick(kind, 'cpu');
+    const memory = pick(kind, 'memory');
+    if (cpu === undefined && memory === undefined) return undefined;
+    return { ...(cpu === undefined ? {} : { cpu }), ...(memory === undefined ? {} : { memory }) };
+  };
+  const requests = quantities('requests');
+  const limits = quantities('limits');
+  if (!requests && !limits) return { skip: `container ${remedy.container} already has the runbook's requests and limits (or more)` };
+  return {
+    action: { kind: 'set-resources', container: remedy.container, ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) },
+    ...(notes.length ? { note: notes.join('; ') } : {}),
+  };
 }
 
 /** Two actions are the same change when they differ at most in the restart timestamp. */

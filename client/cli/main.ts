@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ClientConfigError, loadClientConfig } from '../config.js';
 import { WorkerDeployments, type DeploymentReport } from '../deployments.js';
-import { IncidentNotFound, Incidents } from '../incidents.js';
+import { IncidentNotFound, Incidents, InvalidRequest, hotfixRequest } from '../incidents.js';
 import { incidentTable, incidentView, tasksView, timelineLine, workflowUrl } from './render.js';
 
 const uiBase = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233';
@@ -83,6 +83,28 @@ for (const decision of ['approve', 'reject'] as const) {
       print(Boolean(o.json), outcome, () => `action #${outcome.action} ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}: ${outcome.command}`);
     });
 }
+
+program
+  .command('hotfix <id>')
+  .description(
+    "propose a hotfix image (runbook: kubectl set image deployment/X agent-manager=IMAGE): the incident dry-runs it and asks for approval ('incident approve')",
+  )
+  .addOption(asOption())
+  .requiredOption('--image <ref>', 'the image, pinned by tag or digest (e.g. registry.example.com/agent-native-framework:hotfix-v1.0.1)')
+  .option('--container <name>', "the container to change (default: the deployment's first)")
+  .option('--comment <text>', 'what the hotfix fixes')
+  .option('--json', 'JSON output')
+  .action(async (id: string, o: { as: string; image: string; container?: string; comment?: string; json?: boolean }) => {
+    const options = { ...(o.container ? { container: o.container } : {}), ...(o.comment ? { comment: o.comment } : {}) };
+    // Checked before anything is sent: a bad reference never reaches the incident.
+    hotfixRequest(o.as, o.image, options);
+    const outcome = await (await connect()).proposeHotfix(id, o.as, o.image, options);
+    print(
+      Boolean(o.json),
+      outcome,
+      () => `hotfix ${outcome.container ? `${outcome.container}=` : ''}${outcome.image} from ${outcome.by}: proposed ${outcome.next}`,
+    );
+  });
 
 program
   .command('ack <id>')
@@ -228,7 +250,7 @@ deploy
 
 /** One line that says what went wrong and what to do. */
 function explain(err: unknown): string {
-  if (err instanceof ClientConfigError || err instanceof IncidentNotFound) return err.message;
+  if (err instanceof ClientConfigError || err instanceof IncidentNotFound || err instanceof InvalidRequest) return err.message;
   if (err instanceof WorkflowNotFoundError) return `no such incident: ${err.workflowId ?? ''} ('incident list' shows the known ones)`;
   if (err instanceof WorkflowUpdateFailedError) return `refused: ${err.cause instanceof Error ? err.cause.message : err.message}`;
   const message = err instanceof Error ? err.message : String(err);

@@ -16,7 +16,14 @@ export interface ScenarioExpectation {
 
 export const expectations: readonly ScenarioExpectation[] = [
   { scenario: 'bad-rollout', diagnosis: 'bad-rollout', outcome: 'recovered', action: /rollout undo deployment\/\S+ --to-revision=\d+/ },
-  { scenario: 'oom', diagnosis: 'oom-killed', outcome: 'recovered', action: /memory/ },
+  // The runbook's quick fix: limits.memory 4Gi (under the default 4Gi ceiling).
+  { scenario: 'oom', diagnosis: 'oom-killed', outcome: 'recovered', action: /set resources deployment\/\S+ -c agent-manager --limits=memory=4Gi$/ },
+  {
+    scenario: 'cpu-starved',
+    diagnosis: 'resource-starved',
+    outcome: 'recovered',
+    action: /set resources deployment\/\S+ -c agent-manager --limits=cpu=2000m,memory=4Gi --requests=cpu=500m,memory=1Gi$/,
+  },
   { scenario: 'missing-secret', diagnosis: 'missing-key', outcome: 'handed-over' },
   { scenario: 'config-error', diagnosis: 'config-drift', outcome: 'recovered', action: /configmap/ },
   { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', outcome: 'recovered', action: /scale deployment\/\S+ --replicas=2/ },

@@ -3,6 +3,7 @@
 // runbook's diagnosis needs, within their bounds, and never a planted secret.
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../activities/digest.js';
+import { diagnose } from '../../workflows/diagnose.js';
 import { FindingsSchema } from '../../workflows/domain.js';
 import type { ScenarioName } from '../../sandbox/index.js';
 import { clusterKinds, clustersForThisFile, eventually, expectNoCanary, investigate, type Investigation } from './helpers.js';
@@ -123,6 +124,25 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
       expect(f.dependencies.probes).toMatchObject([{ name: 'anthropic', ok: false, status: 503 }]);
       expect(f.health.direct?.ready.status).toBe(503);
       expect(f.health.direct?.ready.body).toMatch(/anthropic.*unreachable/);
+    },
+  ],
+  [
+    'cpu-starved',
+    'pods running, never ready and never restarted; CPU limit 100m, usage at the limit where kubectl top works; readiness probes fail; diagnosed as resource-starved',
+    (f) => {
+      expect(f.workload.pods.length).toBeGreaterThan(0);
+      expect(f.workload.pods.every((p) => p.phase === 'Running' && !p.ready && p.lastTermination === undefined)).toBe(true);
+      expect(f.workload.containers[0]).toMatchObject({ requests: { cpu: '50m', memory: '256Mi' }, limits: { cpu: '100m', memory: '2Gi' } });
+      if (f.resources.gaps === undefined) {
+        expect(f.resources.podUsage.length).toBeGreaterThan(0);
+        for (const usage of f.resources.podUsage) expect(usage.cpuMillis).toBe(100);
+      } else {
+        expect(f.resources.gaps.join('\n')).toMatch(/kubectl top needs metrics-server/);
+      }
+      expect(f.events.events.some((e) => e.reason === 'Unhealthy' && /Readiness probe failed/.test(e.message))).toBe(true);
+      expect(f.health.direct).toMatchObject({ live: { status: 200 }, ready: { status: 503 } });
+      expect(f.health.direct?.ready.body).toMatch(/loading agent registry/);
+      expect(diagnose({ collectedAt: new Date().toISOString(), ...f }).category).toBe('resource-starved');
     },
   ],
 ];

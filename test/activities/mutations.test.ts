@@ -76,6 +76,34 @@ const fixes: Fix[] = [
     writes: ['deployments/agent-native-framework'],
   },
   {
+    scenario: 'cpu-starved',
+    name: "the runbook's requests and limits (Resource Issues)",
+    action: () => ({
+      kind: 'set-resources',
+      container: 'agent-manager',
+      requests: { memory: '1Gi', cpu: '500m' },
+      limits: { memory: '4Gi', cpu: '2000m' },
+    }),
+    command:
+      /^kubectl -n default set resources deployment\/agent-native-framework -c agent-manager --limits=cpu=2000m,memory=4Gi --requests=cpu=500m,memory=1Gi$/,
+    // The API server keeps quantities in canonical form: 2000m reads back as 2.
+    preview: [
+      /^memory limit of agent-manager 2Gi → 4Gi$/,
+      /^cpu limit of agent-manager 100m → (2000m|2)$/,
+      /^memory request of agent-manager 256Mi → 1Gi$/,
+      /^cpu request of agent-manager 50m → 500m$/,
+    ],
+    writes: ['deployments/agent-native-framework'],
+  },
+  {
+    scenario: 'bad-rollout',
+    name: 'a hotfix image a person supplied',
+    action: () => ({ kind: 'set-image', container: 'agent-manager', image: 'agent-native-framework:hotfix-v1.0.1' }),
+    command: /^kubectl -n default set image deployment\/agent-native-framework agent-manager=agent-native-framework:hotfix-v1\.0\.1$/,
+    preview: [/^image of agent-manager agent-native-framework:v1\.5\.0 → agent-native-framework:hotfix-v1\.0\.1$/],
+    writes: ['deployments/agent-native-framework'],
+  },
+  {
     scenario: 'scaled-to-zero',
     name: 'scale to 2',
     action: () => ({ kind: 'scale', replicas: 2 }),
@@ -201,6 +229,12 @@ describe('refusals', () => {
       request({ kind: 'set-image', container: 'sidecar', image: 'x:1' }),
       FailureTypes.BadRequest,
       /has no container 'sidecar' \(it has: agent-manager\)/,
+    ],
+    [
+      'an image that is not an image reference',
+      request({ kind: 'set-image', container: 'agent-manager', image: "app:v1'&&kubectl" }),
+      FailureTypes.BadRequest,
+      /set image: .* is not an image reference/,
     ],
     [
       'a revision not in the history',

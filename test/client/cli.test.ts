@@ -57,6 +57,17 @@ describe('incident CLI', () => {
     expect(result.stderr).toBe("incident: no incident INC-999999: 'incident list' shows the known ones\n");
   });
 
+  it('refuses a hotfix image that is not an image reference before sending anything, with exit code 1', async () => {
+    const result = await incident('hotfix', 'INC-999999', '--image', "app:v1'&&kubectl delete ns default");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('incident: bad hotfix: image: the image reference has whitespace or control characters\n');
+    const smuggled = await incident('hotfix', 'INC-999999', '--image', '$(id):v1');
+    expect(smuggled.stderr).toMatch(/^incident: bad hotfix: image: '\$\(id\):v1' is not an image reference/);
+    // A well-formed image goes on to the incident, which must exist.
+    const unknown = await incident('hotfix', 'INC-999999', '--image', 'agent-native-framework:hotfix-v1.0.1');
+    expect(unknown.stderr).toBe("incident: no incident INC-999999: 'incident list' shows the known ones\n");
+  });
+
   it('says what to do when Temporal is not running', async () => {
     const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
       execFile(

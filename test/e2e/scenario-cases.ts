@@ -19,7 +19,20 @@ export interface Summary {
 
 export const cases: { scenario: string; diagnosis: string; status: 'recovered' | 'escalated'; action?: RegExp }[] = [
   { scenario: 'bad-rollout', diagnosis: 'bad-rollout', status: 'recovered', action: /rollout undo deployment\/agent-native-framework --to-revision=\d+/ },
-  { scenario: 'oom', diagnosis: 'oom-killed', status: 'recovered', action: /memory/ },
+  // The runbook's quick fix: limits.memory 4Gi, not a doubling.
+  {
+    scenario: 'oom',
+    diagnosis: 'oom-killed',
+    status: 'recovered',
+    action: /set resources deployment\/agent-native-framework -c agent-manager --limits=memory=4Gi$/,
+  },
+  // Requests and limits cut far below the runbook's: throttled, never ready, not OOM-killed. The runbook's Resource Issues patch.
+  {
+    scenario: 'cpu-starved',
+    diagnosis: 'resource-starved',
+    status: 'recovered',
+    action: /set resources deployment\/agent-native-framework -c agent-manager --limits=cpu=2000m,memory=4Gi --requests=cpu=500m,memory=1Gi$/,
+  },
   { scenario: 'missing-secret', diagnosis: 'missing-key', status: 'escalated' },
   { scenario: 'config-error', diagnosis: 'config-drift', status: 'recovered', action: /configmap/ },
   { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', status: 'recovered', action: /scale deployment\/agent-native-framework --replicas=2/ },

@@ -33,6 +33,25 @@ const memoryLimit =
       strategic,
     );
 
+/** The runbook's "Resource Issues" patch (Resolution step 2). */
+const runbookResources: Fix = (t) =>
+  t.apps.patchNamespacedDeployment(
+    {
+      name,
+      namespace,
+      body: {
+        spec: {
+          template: {
+            spec: {
+              containers: [{ name: 'agent-manager', resources: { requests: { memory: '1Gi', cpu: '500m' }, limits: { memory: '4Gi', cpu: '2000m' } } }],
+            },
+          },
+        },
+      },
+    },
+    strategic,
+  );
+
 /** kubectl rollout undo [--to-revision]: a revision's template by JSON patch (default: the previous one). */
 const rollback =
   (toRevision?: number): Fix =>
@@ -130,6 +149,23 @@ const cases: Case[] = [
       ['a limit raised not enough (2.5Gi)', memoryLimit('2560Mi')],
     ],
     right: memoryLimit('4Gi'),
+  },
+  {
+    scenario: 'cpu-starved',
+    symptoms: async (t) => {
+      const ps = await pods(t);
+      const running = ps.length === 2 && ps.every((p) => p.status?.phase === 'Running' && !p.status.containerStatuses?.[0]?.ready);
+      const restarts = ps.reduce((n, p) => n + (p.status?.containerStatuses?.[0]?.restartCount ?? 0), 0);
+      const ready = await api(t.sandbox, `/api/v1/namespaces/${namespace}/pods/${ps[0]?.metadata?.name}:8080/proxy/health/ready`);
+      return running && restarts === 0 && ready.status === 503 && ready.text.includes('loading agent registry');
+    },
+    wrong: [
+      ['restart', restart],
+      ['scale up to 4', scaleTo(4)],
+      // The OOM quick fix: memory was never the problem.
+      ['a memory limit of 4Gi', memoryLimit('4Gi')],
+    ],
+    right: runbookResources,
   },
   {
     scenario: 'missing-secret',
@@ -232,18 +268,25 @@ describe.concurrent('scenarios recover with the right fix only', () => {
 });
 
 describe('heal', () => {
-  it.each(['bad-rollout', 'oom', 'missing-secret', 'config-error', 'scaled-to-zero', 'unschedulable', 'selector-mismatch', 'dependency-down'] as const)(
-    'brings %s back to healthy at run time',
-    async (scenario) => {
-      const t = await sandboxFor();
-      try {
-        t.sandbox.break(scenario);
-        await waitFor('the break to show', () => !t.sandbox.isRecovered());
-        t.sandbox.heal();
-        await waitFor('recovery', () => t.sandbox.isRecovered(), 30_000);
-      } finally {
-        await t.close();
-      }
-    },
-  );
+  it.each([
+    'bad-rollout',
+    'oom',
+    'missing-secret',
+    'config-error',
+    'scaled-to-zero',
+    'unschedulable',
+    'selector-mismatch',
+    'dependency-down',
+    'cpu-starved',
+  ] as const)('brings %s back to healthy at run time', async (scenario) => {
+    const t = await sandboxFor();
+    try {
+      t.sandbox.break(scenario);
+      await waitFor('the break to show', () => !t.sandbox.isRecovered());
+      t.sandbox.heal();
+      await waitFor('recovery', () => t.sandbox.isRecovered(), 30_000);
+    } finally {
+      await t.close();
+    }
+  });
 });

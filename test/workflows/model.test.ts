@@ -114,6 +114,41 @@ describe('closing states', () => {
   });
 });
 
+describe('a hotfix image from a person', () => {
+  const hotfix = { by: 'alice', image: 'agent-native-framework:hotfix-v1.0.1', comment: 'fixes the registry import' };
+
+  it('given an escalated incident, when an approver supplies an image, then it is on the timeline and crosses continue-as-new until taken', () => {
+    const model = new IncidentModel(config({ approval: { approvers: ['alice'] } }), run());
+    model.setPhase('escalated');
+    expect(model.refuseHotfix({ by: 'mallory' })).toMatch(/mallory is not an allowed approver/);
+    expect(model.refuseHotfix(hotfix)).toBeUndefined();
+    expect(model.requestHotfix(hotfix)).toBe('now: dry-run, then an approval request');
+    expect(model.data.timeline.at(-1)?.text).toBe(
+      'hotfix image agent-native-framework:hotfix-v1.0.1 supplied by alice; proposed now: dry-run, then an approval request',
+    );
+    expect(model.refuseHotfix({ by: 'alice' })).toMatch(/already waiting to be proposed/);
+
+    const next = carried(model, 'wait');
+    expect(next.takeHotfix()).toEqual(hotfix);
+    expect(next.takeHotfix()).toBeUndefined();
+  });
+
+  it('refuses an image while the service is monitored or the incident is resolving, and drops a waiting one when the service is restored', () => {
+    const model = new IncidentModel(config(), run());
+    model.requestHotfix(hotfix);
+    model.markRestored(true, 0);
+    expect(model.data.hotfix).toBeUndefined();
+    expect(model.data.timeline.map((t) => t.text)).toContain(
+      'hotfix image agent-native-framework:hotfix-v1.0.1 from alice not proposed: the service is restored',
+    );
+    model.setPhase('monitoring');
+    expect(model.refuseHotfix(hotfix)).toMatch(/restored and monitored/);
+    model.setPhase('escalated');
+    model.requestResolve('bob');
+    expect(model.refuseHotfix(hotfix)).toBe('the incident is resolved or resolving');
+  });
+});
+
 describe('snapshot versions', () => {
   it('restores a snapshot written before versioning (flat, no schemaVersion) with the later fields at their defaults', () => {
     const model = new IncidentModel(config(), run());

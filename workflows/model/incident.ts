@@ -296,6 +296,8 @@ export class IncidentModel {
 
   markRestored(byAction: boolean, restarts: number): void {
     const at = Date.now();
+    const hotfix = this.takeHotfix();
+    if (hotfix) this.record('ignored', `hotfix image ${hotfix.image} from ${hotfix.by} not proposed: the service is restored`);
     this.data.restoredAt = at;
     this.data.restoredByAction = byAction;
     this.data.restartsAtRestore = restarts;
@@ -477,6 +479,42 @@ export class IncidentModel {
     this.data.resolveRequested = { by, ...(reason === undefined ? {} : { reason }) };
     this.record('note', `resolve requested by ${by}${reason ? `: ${reason}` : ''}`);
     this.changed();
+  }
+
+  // --- Hotfix (the runbook's "Code Issues") -------------------------------------
+
+  /** Why a hotfix image cannot be taken now, or undefined when it can. */
+  refuseHotfix(req: { by: string }): string | undefined {
+    if (req.by.startsWith('policy:')) return `"${req.by}" is reserved for the approval policy`;
+    const allowed = this.config.approval.approvers;
+    if (allowed.length > 0 && !allowed.includes(req.by)) {
+      return `${req.by} is not an allowed approver for ${this.config.service.namespace}/${this.config.service.deployment} (allowed: ${allowed.join(', ')})`;
+    }
+    if (this.resolution || this.closing === 'resolve' || this.data.resolveRequested) return 'the incident is resolved or resolving';
+    if (this.phase === 'monitoring') return 'the service is restored and monitored: ship the image through the normal release';
+    if (this.data.hotfix) return `a hotfix image (${this.data.hotfix.image}) from ${this.data.hotfix.by} is already waiting to be proposed`;
+    return undefined;
+  }
+
+  /** Records a hotfix image refuseHotfix() allowed: the lifecycle dry-runs it and asks for approval. */
+  requestHotfix(req: { by: string; image: string; container?: string | undefined; comment?: string | undefined }): string {
+    this.data.hotfix = {
+      by: req.by,
+      image: req.image,
+      ...(req.container ? { container: req.container } : {}),
+      ...(req.comment ? { comment: req.comment } : {}),
+    };
+    const next = this.pending ? `after action #${this.pending.action} is decided (it awaits approval now)` : 'now: dry-run, then an approval request';
+    this.record('action', `hotfix image ${req.image}${req.container ? ` for container ${req.container}` : ''} supplied by ${req.by}; proposed ${next}`);
+    this.changed();
+    return next;
+  }
+
+  /** The hotfix request, taken by the lifecycle that proposes it. */
+  takeHotfix(): IncidentData['hotfix'] {
+    const hotfix = this.data.hotfix;
+    delete this.data.hotfix;
+    return hotfix;
   }
 
   // --- Decisions -------------------------------------------------------------

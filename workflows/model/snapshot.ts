@@ -82,6 +82,8 @@ export const IncidentDataSchema = z.object({
   messagesSent: z.number().int().min(0).default(0),
   /** Messages not yet handed to delivery: the next run sends them first. */
   outbox: z.array(NotificationSchema).default([]),
+  /** A hotfix image a person supplied, not yet taken by the lifecycle (dry-run, then approval). */
+  hotfix: z.object({ by: z.string(), image: z.string(), container: z.string().optional(), comment: z.string().optional() }).optional(),
 });
 export type IncidentData = z.output<typeof IncidentDataSchema>;
 
