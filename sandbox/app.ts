@@ -15,7 +15,7 @@ export interface EnvValue {
 }
 export type Env = ReadonlyMap<string, EnvValue>;
 
-export type StartOutcome = { kind: 'ok' } | { kind: 'error'; reason: string; lines: string[] } | { kind: 'oom' };
+export type StartOutcome = { kind: 'ok' } | { kind: 'error'; reason: string; lines: string[] } | { kind: 'oom' } | { kind: 'unready'; reason: string };
 
 /** One run of the app's container, from start to exit. */
 export interface AppRun {
@@ -91,6 +91,8 @@ export function startOutcome(image: string, env: Env, service: ServiceState | un
     return { kind: 'error', reason: `invalid configuration (${problem.key})`, lines: problem.lines };
   }
   if (memoryLimit !== undefined && service && memoryLimit < service.memoryNeed) return { kind: 'oom' };
+  const unready = world.unreadyImages.get(image);
+  if (unready) return { kind: 'unready', reason: unready };
   return { kind: 'ok' };
 }
 
@@ -140,6 +142,14 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
   }
   lines.push(line(t0 + 12, 'info', `anthropic: client ready (base url ${run.env.get('ANTHROPIC_BASE_URL')?.value ?? 'https://api.anthropic.com'})`));
   lines.push(line(t0 + 14, 'info', 'http: health on :8080 (/health/live, /health/ready), metrics on :8000 (/metrics)'));
+  if (outcome.kind === 'unready') {
+    lines.push(line(t0 + 15, 'error', `sessions: ${outcome.reason}; not ready`));
+    const from = Math.max(1, Math.floor((end - t0) / requestInterval) - maxPeriodicLines + 1);
+    for (let i = from; t0 + i * requestInterval <= end; i++) {
+      lines.push(line(t0 + i * requestInterval, 'error', `request POST /v1/agents/run 500 internal error: ${outcome.reason}`));
+    }
+    return lines.filter((l) => l.time <= end);
+  }
   if (dependencyDownAt(run.service, t0 + 15)) {
     lines.push(line(t0 + 15, 'error', `anthropic: GET ${dependencyUrl} failed: 503 Service Unavailable; not ready until it recovers`));
   } else {
@@ -162,7 +172,7 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
 
 /** Whether the app listens for HTTP during this run (a failing start never gets that far). */
 export function listening(run: AppRun): boolean {
-  return run.outcome.kind === 'ok' || run.outcome.kind === 'oom';
+  return run.outcome.kind === 'ok' || run.outcome.kind === 'oom' || run.outcome.kind === 'unready';
 }
 
 /** Readiness as /health/ready reports it. */
@@ -179,6 +189,7 @@ export function httpAnswer(run: AppRun, port: number, path: string, now: number,
   if (port === 8080 && route === '/health/live') return json(200, { status: 'ok' });
   if (port === 8080 && route === '/health/ready') {
     if (now - run.startedAt < readyMs) return json(503, { status: 'starting', checks: { anthropic: 'pending', config: 'ok' } });
+    if (run.outcome.kind === 'unready') return json(503, { status: 'not ready', checks: { anthropic: 'ok', config: 'ok', sessions: run.outcome.reason } });
     if (dependencyDownAt(run.service, now)) {
       return json(503, { status: 'not ready', checks: { anthropic: `unreachable: GET ${dependencyUrl} returned 503 Service Unavailable`, config: 'ok' } });
     }

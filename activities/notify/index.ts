@@ -38,6 +38,7 @@ export const routes = {
   chat: (config, message) => (config.chatWebhookUrl ? webhook(config.chatWebhookUrl, slackMessage(message)) : outbox),
   'status-page': (config, message, sentAt) => (config.statusPageWebhookUrl ? webhook(config.statusPageWebhookUrl, webhookMessage(message, sentAt)) : outbox),
   ticket: (config, message, sentAt) => (config.ticketWebhookUrl ? webhook(config.ticketWebhookUrl, webhookMessage(message, sentAt)) : outbox),
+  stakeholders: (config, message, sentAt) => (config.stakeholdersWebhookUrl ? webhook(config.stakeholdersWebhookUrl, webhookMessage(message, sentAt)) : outbox),
 } satisfies Record<Channel, (config: Notifier, message: Notification, sentAt: string) => Route>;
 
 /** Where this message goes, by its channel's route. */

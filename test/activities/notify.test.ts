@@ -38,6 +38,7 @@ function deps(notifier: Partial<ActivityDeps['notifier']>, answer: () => Respons
       requiredEnv: [],
       dependencies: [],
       probes: { ...testProbes, httpTimeoutMs: 1000 },
+      customerImpact: { probe: 'none', sloBurnThreshold: 1 },
       rolloutPollMs: 100,
     },
   };
@@ -150,6 +151,7 @@ describe('routing, from the worker environment to each channel', () => {
     chat: { SLACK_WEBHOOK_URL: 'https://hooks.example/chat' },
     'status-page': { STATUS_PAGE_WEBHOOK_URL: 'https://status.example/hook' },
     ticket: { TICKET_WEBHOOK_URL: 'https://tickets.example/hook' },
+    stakeholders: { STAKEHOLDERS_WEBHOOK_URL: 'https://stakeholders.example/hook' },
   };
   const notifier = (env: NodeJS.ProcessEnv) => ActivitiesConfigSchema.parse(activitiesConfig(loadConfig(env))).notifications;
   const via = (env: NodeJS.ProcessEnv, channel: Channel) => route(notifier(env), { ...page, channel }, '2025-06-01T12:00:00.000Z').via;
