@@ -82,6 +82,19 @@ describe('notify', () => {
     expect(posted[0]?.body).toMatchObject({ id: `${page.dedupKey}/message-9` });
   });
 
+  it('posts the status page only its public text, its state and an opaque incident reference: no incident ID, cluster or severity', async () => {
+    const { deps: d, posted } = deps({ statusPageWebhookUrl: 'http://127.0.0.1:9/status' });
+    const update = { ...page, channel: 'status-page' as const, event: 'identified', summary: 'web: Identified', body: 'We have identified the cause.' };
+    await notify(d, update);
+    await notify(d, { ...update, event: 'resolved', summary: 'web: Resolved', body: 'Resolved.' });
+    const [first, second] = posted.map((p) => p.body as Record<string, unknown>);
+    expect(Object.keys(first ?? {}).sort()).toEqual(['body', 'event', 'incident', 'sentAt', 'title']);
+    expect(first).toMatchObject({ event: 'identified', title: 'web: Identified', body: 'We have identified the cause.' });
+    expect(first?.['incident']).toMatch(/^[0-9a-f]{16}$/);
+    expect(second?.['incident']).toBe(first?.['incident']);
+    expect(JSON.stringify(posted.map((p) => p.body))).not.toMatch(/incident\/local|default|critical/);
+  });
+
   it('pages through PagerDuty Events v2 with the routing key and one dedup key per incident, redacted', async () => {
     const { deps: d, posted } = deps({ pagerduty: { routingKey: 'R0UTINGKEY', eventsUrl: 'https://events.example/v2/enqueue' } });
     await notify(d, page);
