@@ -143,7 +143,7 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
   lines.push(line(t0 + 12, 'info', `anthropic: client ready (base url ${run.env.get('ANTHROPIC_BASE_URL')?.value ?? 'https://api.anthropic.com'})`));
   lines.push(line(t0 + 14, 'info', 'http: health on :8080 (/health/live, /health/ready), metrics on :8000 (/metrics)'));
   if (outcome.kind === 'unready') {
-    lines.push(line(t0 + 15, 'error', `sessions: ${outcome.reason}; not ready`));
+    lines.push(line(t0 + 15, 'error', `store: ${outcome.reason}; not ready`));
     const from = Math.max(1, Math.floor((end - t0) / requestInterval) - maxPeriodicLines + 1);
     for (let i = from; t0 + i * requestInterval <= end; i++) {
       lines.push(line(t0 + i * requestInterval, 'error', `request POST /v1/agents/run 500 internal error: ${outcome.reason}`));
@@ -189,7 +189,7 @@ export function httpAnswer(run: AppRun, port: number, path: string, now: number,
   if (port === 8080 && route === '/health/live') return json(200, { status: 'ok' });
   if (port === 8080 && route === '/health/ready') {
     if (now - run.startedAt < readyMs) return json(503, { status: 'starting', checks: { anthropic: 'pending', config: 'ok' } });
-    if (run.outcome.kind === 'unready') return json(503, { status: 'not ready', checks: { anthropic: 'ok', config: 'ok', sessions: run.outcome.reason } });
+    if (run.outcome.kind === 'unready') return json(503, { status: 'not ready', checks: { store: run.outcome.reason, anthropic: 'ok', config: 'ok' } });
     if (dependencyDownAt(run.service, now)) {
       return json(503, { status: 'not ready', checks: { anthropic: `unreachable: GET ${dependencyUrl} returned 503 Service Unavailable`, config: 'ok' } });
     }

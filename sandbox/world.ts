@@ -66,7 +66,7 @@ export class World {
   ]);
 
   /** Images whose containers run and stay live but are never ready, with the reason their readiness gives. */
-  readonly unreadyImages = new Map<string, string>([[unreadyImage, 'session store schema v7 is not supported by this build (expects v6)']]);
+  readonly unreadyImages = new Map<string, string>([[unreadyImage, 'agent store schema v7 is not supported by this build (expects v6)']]);
 
   constructor(readonly canary: string | undefined) {}
 
