@@ -22,6 +22,7 @@ export default defineConfig({
       'test/control-plane/mirror.test.ts',
       'test/sandbox/kubelet.test.ts',
       'test/client/alertmanager.test.ts',
+      'test/client/incident-policy.test.ts',
     ],
     // Nothing here starts a Temporal worker: threads, and no SDK runtime set-up.
     pool: 'threads',
