@@ -84,6 +84,8 @@ describe('customers not affected: an internal-only failure', () => {
     await suite.env.sleep('31m');
     const held = await statusOf(handle);
     expect(held.escalationLevel).toBe(2);
+    expect(held.customers).toMatchObject({ affected: false, customerFacing: false });
+    expect(held.customers?.statusPage).toBeUndefined();
     expect(held.timeline.filter((t) => t.kind === 'escalation' && t.text.startsWith('L3 held back')).map((t) => t.text)).toEqual([
       expect.stringMatching(/^L3 held back: customers not affected; looking again in 5m \(no customer-facing entry: no ingress routes to /),
     ]);

@@ -639,6 +639,7 @@ export class IncidentModel {
       ...(this.pending ? { pendingApproval: this.pending } : {}),
       actions: d.actions,
       escalationLevel: d.escalationLevel,
+      ...(d.customerImpact ? { customers: { ...d.customerImpact, ...(d.publicState ? { statusPage: d.publicState } : {}) } } : {}),
       ...(this.monitor ? { monitor: this.monitor } : {}),
       timers: Object.values(this.timers)
         .sort((a, b) => a.at - b.at)
