@@ -23,6 +23,7 @@ export default defineConfig({
       'test/sandbox/kubelet.test.ts',
       'test/docs/runbook-mapping.test.ts',
       'test/client/alertmanager.test.ts',
+      'test/client/incident-policy.test.ts',
     ],
     // Nothing here starts a Temporal worker: threads, and no SDK runtime set-up.
     pool: 'threads',

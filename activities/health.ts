@@ -113,7 +113,7 @@ export function shownAnswer(answer: ProxyAnswer): { status: number; body: string
   return { status: answer.status, body };
 }
 
-function routesTo(ingress: V1Ingress, service: string): boolean {
+export function routesTo(ingress: V1Ingress, service: string): boolean {
   const backends = [ingress.spec?.defaultBackend, ...(ingress.spec?.rules ?? []).flatMap((rule) => (rule.http?.paths ?? []).map((p) => p.backend))];
   return backends.some((backend) => backend?.service?.name === service);
 }

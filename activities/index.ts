@@ -1,6 +1,7 @@
 // The incident's activities over injected deps. The worker registers
 // createActivities(createDefaultDeps(config)); tests pass deps over the sandbox.
 import { inspectConfiguration } from './configuration.js';
+import { checkCustomerImpact } from './customer-impact.js';
 import { checkDependencies } from './service-dependencies.js';
 import type { ActivityDeps } from './injected-deps.js';
 import { recentEvents } from './events.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     waitForRollout: (service, options) => heartbeating((progress) => waitForRollout(deps, service, options, progress)),
     verifyRecovery: (service, options) => heartbeating(() => verifyRecovery(deps, service, options)),
     sampleHealth: (service, options = {}) => heartbeating(() => sampleHealth(deps, service, options.previous)),
+    checkCustomerImpact: (service) => heartbeating(() => checkCustomerImpact(deps, service)),
     notify: (notification) => heartbeating(() => notify(deps, notification)),
     writeReport: (report) => heartbeating(() => writeReport(deps, report)),
   } satisfies IncidentActivities;

@@ -38,6 +38,8 @@ export const ActivitiesConfigSchema = z.object({
     chatWebhookUrl: z.url().optional(),
     statusPageWebhookUrl: z.url().optional(),
     ticketWebhookUrl: z.url().optional(),
+    /** The stakeholders' own messages (teams kept informed: identified, mitigated, resolved); a generic JSON webhook. */
+    stakeholdersWebhookUrl: z.url().optional(),
     /** Messages of channels without a URL land here, one JSON line each in <channel>.jsonl. */
     outboxDir: z.string().min(1).default('.data/outbox'),
     reportsDir: z.string().min(1).default('.data/reports'),
@@ -61,6 +63,22 @@ export const ActivitiesConfigSchema = z.object({
       via: z.enum(['api-proxy', 'pod-network']).default('api-proxy'),
     })
     .prefault({}),
+  /**
+   * Whether customers are affected (runbook Escalation Level 3, Communication):
+   * a synthetic probe of the customer-facing entry ('ingress': each path of the
+   * ingresses routing to the service, requested through the cluster; a URL: that
+   * URL; 'none': no probe) and/or an SLO burn rate, a PromQL query whose value at
+   * or above `sloBurnThreshold` means customers are affected.
+   */
+  customerImpact: z
+    .object({
+      probe: z.union([z.enum(['ingress', 'none']), z.url()]).default('ingress'),
+      prometheusUrl: z.url().optional(),
+      /** PromQL; `$namespace` and `$service` are replaced by the service's. */
+      sloBurnQuery: z.string().min(1).optional(),
+      sloBurnThreshold: z.number().positive().default(1),
+    })
+    .prefault({}),
   /** How often waitForRollout re-reads the deployment (and heartbeats). */
   rolloutPollMs: z.number().int().positive().default(1_000),
 });
@@ -80,6 +98,7 @@ export interface ActivityDeps {
   requiredEnv: string[];
   dependencies: Dependency[];
   probes: ParsedConfig['probes'];
+  customerImpact: ParsedConfig['customerImpact'];
   rolloutPollMs: number;
 }
 
@@ -96,6 +115,7 @@ export function createDefaultDeps(input: ActivitiesConfig): ActivityDeps {
     requiredEnv: config.requiredEnv,
     dependencies: config.dependencies,
     probes: config.probes,
+    customerImpact: config.customerImpact,
     rolloutPollMs: config.rolloutPollMs,
   };
 }

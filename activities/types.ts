@@ -3,6 +3,7 @@
 // (activities/index.ts) returns an object of this shape over injected clients.
 import type {
   ConfigFindings,
+  CustomerImpact,
   DependencyFindings,
   EventFindings,
   HealthFindings,
@@ -62,6 +63,8 @@ export interface IncidentActivities {
   sampleHealth(service: ServiceRef, options?: { previous?: PodCounters }): Promise<HealthSample>;
 
   // Communications and records.
+  /** Whether customers are affected: the customer-facing probe and/or the SLO burn rate, with redacted evidence. */
+  checkCustomerImpact(service: ServiceRef): Promise<CustomerImpact>;
   notify(notification: Notification): Promise<void>;
   writeReport(report: IncidentReport): Promise<{ location: string }>;
 }

@@ -68,6 +68,9 @@ export const ClientEnvSchema = z
     INCIDENT_MONITOR: duration.optional(),
     INCIDENT_SAMPLE_INTERVAL: duration.optional(),
     INCIDENT_APPROVAL_TIMEOUT: duration.optional(),
+    /** The SLA's outage budget, and how long before it is spent customers are notified (if affected). */
+    INCIDENT_SLA_BUDGET: duration.optional(),
+    INCIDENT_SLA_WARNING: duration.optional(),
     INCIDENT_MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
     INCIDENT_MEMORY_CEILING: z.string().default('4Gi'),
 

@@ -127,6 +127,10 @@ export function incidentInputFor(config: ClientConfig, service: ServiceRef, aler
       ...(config.INCIDENT_SAMPLE_INTERVAL ? { sampleInterval: config.INCIDENT_SAMPLE_INTERVAL } : {}),
       ...(config.INCIDENT_APPROVAL_TIMEOUT ? { approvalTimeout: config.INCIDENT_APPROVAL_TIMEOUT } : {}),
     },
+    customers: {
+      ...(config.INCIDENT_SLA_BUDGET ? { slaBudget: config.INCIDENT_SLA_BUDGET } : {}),
+      ...(config.INCIDENT_SLA_WARNING ? { slaWarning: config.INCIDENT_SLA_WARNING } : {}),
+    },
   };
 }
 

@@ -486,7 +486,7 @@ async function startCommand(): Promise<void> {
         `Temporal UI:   ${stack.temporal.uiUrl}`,
         `This incident: ${url}`,
         `${opts.cluster === 'real' ? 'Cluster:      ' : 'Sandbox:      '} export KUBECONFIG=${stack.kubeconfigPath}`,
-        `Outbox:        ${stack.outboxDir} (pages, chat, status page)`,
+        `Outbox:        ${stack.outboxDir} (pages, chat, status page, stakeholders)`,
         `Logs:          ${stack.logsDir}`,
         'Press Ctrl-C to stop everything.',
         '',

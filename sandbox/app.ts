@@ -17,7 +17,8 @@ export interface EnvValue {
 }
 export type Env = ReadonlyMap<string, EnvValue>;
 
-export type StartOutcome = { kind: 'ok' } | { kind: 'error'; reason: string; lines: string[] } | { kind: 'oom' } | { kind: 'starved' };
+export type StartOutcome =
+  { kind: 'ok' } | { kind: 'error'; reason: string; lines: string[] } | { kind: 'oom' } | { kind: 'starved' } | { kind: 'unready'; reason: string };
 
 /** Millicores the app needs to load its agent registry and get ready; below its CPU limit it is throttled and never does. */
 export const startupCpuNeed = 200;
@@ -106,6 +107,8 @@ export function startOutcome(
   }
   if (memoryLimit !== undefined && service && memoryLimit < service.memoryNeed) return { kind: 'oom' };
   if (cpuLimit !== undefined && cpuLimit > 0 && cpuLimit < startupCpuNeed) return { kind: 'starved' };
+  const unready = world.unreadyImages.get(image);
+  if (unready) return { kind: 'unready', reason: unready };
   return { kind: 'ok' };
 }
 
@@ -170,6 +173,14 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
   }
   lines.push(line(t0 + 12, 'info', `anthropic: client ready (base url ${run.env.get('ANTHROPIC_BASE_URL')?.value ?? 'https://api.anthropic.com'})`));
   lines.push(line(t0 + 14, 'info', 'http: health on :8080 (/health/live, /health/ready), metrics on :8000 (/metrics)'));
+  if (outcome.kind === 'unready') {
+    lines.push(line(t0 + 15, 'error', `store: ${outcome.reason}; not ready`));
+    const from = Math.max(1, Math.floor((end - t0) / requestInterval) - maxPeriodicLines + 1);
+    for (let i = from; t0 + i * requestInterval <= end; i++) {
+      lines.push(line(t0 + i * requestInterval, 'error', `request POST /v1/agents/run 500 internal error: ${outcome.reason}`));
+    }
+    return lines.filter((l) => l.time <= end);
+  }
   if (dependencyDownAt(run.service, t0 + 15)) {
     lines.push(line(t0 + 15, 'error', `anthropic: GET ${dependencyUrl} failed: 503 Service Unavailable; not ready until it recovers`));
   } else {
@@ -192,7 +203,7 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
 
 /** Whether the app listens for HTTP during this run (a failing start never gets that far). */
 export function listening(run: AppRun): boolean {
-  return run.outcome.kind === 'ok' || run.outcome.kind === 'oom' || run.outcome.kind === 'starved';
+  return run.outcome.kind === 'ok' || run.outcome.kind === 'oom' || run.outcome.kind === 'starved' || run.outcome.kind === 'unready';
 }
 
 /** Readiness as /health/ready reports it. */
@@ -211,6 +222,7 @@ export function httpAnswer(run: AppRun, port: number, path: string, now: number,
     if (now - run.startedAt < readyMs) return json(503, { status: 'starting', checks: { anthropic: 'pending', config: 'ok' } });
     if (run.outcome.kind === 'starved')
       return json(503, { status: 'starting', checks: { agents: 'loading agent registry', anthropic: 'pending', config: 'ok' } });
+    if (run.outcome.kind === 'unready') return json(503, { status: 'not ready', checks: { store: run.outcome.reason, anthropic: 'ok', config: 'ok' } });
     if (dependencyDownAt(run.service, now)) {
       return json(503, { status: 'not ready', checks: { anthropic: `unreachable: GET ${dependencyUrl} returned 503 Service Unavailable`, config: 'ok' } });
     }

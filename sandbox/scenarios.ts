@@ -11,7 +11,7 @@ import { R, type ResourceType } from './resources.js';
 import { podResources, occupiesNode } from './scheduler.js';
 import type { Store } from './store.js';
 import type { ConfigMap, Container, Deployment, KObject, Node, Pod, Secret, Service } from './types.js';
-import { badImage, hogNamespace, type ServiceState, type World } from './world.js';
+import { badImage, hogNamespace, unreadyImage, type ServiceState, type World } from './world.js';
 
 export type ScenarioName =
   | 'healthy'
@@ -23,7 +23,9 @@ export type ScenarioName =
   | 'unschedulable'
   | 'selector-mismatch'
   | 'dependency-down'
-  | 'cpu-starved';
+  | 'cpu-starved'
+  /** A release whose pods run but never get ready: the ingress answers customers 5xx (no backend). */
+  | 'release-5xx';
 
 export const scenarioNames: readonly ScenarioName[] = [
   'healthy',
@@ -36,6 +38,7 @@ export const scenarioNames: readonly ScenarioName[] = [
   'selector-mismatch',
   'dependency-down',
   'cpu-starved',
+  'release-5xx',
 ];
 
 /** What the app needs once its workload has grown: more than the 2Gi limit, less than 4Gi. */
@@ -126,10 +129,12 @@ export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targ
   for (const s of targets) {
     const { name, container } = s.names;
     switch (scenario) {
-      case 'bad-rollout': {
+      case 'bad-rollout':
+      case 'release-5xx': {
+        const image = scenario === 'bad-rollout' ? badImage : unreadyImage;
         const d = deploymentOf(ctx, s);
-        const next = withContainer(d, container, (c) => ({ ...c, image: badImage }));
-        const cause = `release ${badImage.split(':')[1]}: kubectl set image deployment/${name} ${container}=${badImage}`;
+        const next = withContainer(d, container, (c) => ({ ...c, image }));
+        const cause = `release ${image.split(':')[1]}: kubectl set image deployment/${name} ${container}=${image}`;
         write(ctx, R.deployments, d, {
           ...next,
           metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } },
@@ -260,7 +265,12 @@ export function healServices(ctx: ScenarioContext, targets: ServiceState[]): voi
     let d = deploymentOf(ctx, s);
     const image = d.spec.template.spec.containers.find((c) => c.name === s.names.container)?.image ?? '';
     const limit = memoryLimit(d, s.names.container);
-    if (ctx.world.brokenImages.has(image) || (limit !== undefined && limit < s.memoryNeed) || cpuStarved(d, s.names.container)) {
+    if (
+      ctx.world.brokenImages.has(image) ||
+      ctx.world.unreadyImages.has(image) ||
+      (limit !== undefined && limit < s.memoryNeed) ||
+      cpuStarved(d, s.names.container)
+    ) {
       d = write(ctx, R.deployments, d, {
         ...d,
         metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'kubernetes.io/change-cause': s.baseline.changeCause } },

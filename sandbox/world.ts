@@ -47,6 +47,8 @@ export interface ServiceState {
 const goodImage = 'agent-native-framework:v1.4.2';
 const previousImage = 'agent-native-framework:v1.4.1';
 export const badImage = 'agent-native-framework:v1.5.0';
+/** A release that starts and stays live but never gets ready: its pods answer 5xx (the release-5xx scenario). */
+export const unreadyImage = 'agent-native-framework:v1.5.1';
 
 export class World {
   readonly services = new Map<string, ServiceState>();
@@ -62,6 +64,9 @@ export class World {
       ],
     ],
   ]);
+
+  /** Images whose containers run and stay live but are never ready, with the reason their readiness gives. */
+  readonly unreadyImages = new Map<string, string>([[unreadyImage, 'agent store schema v7 is not supported by this build (expects v6)']]);
 
   constructor(readonly canary: string | undefined) {}
 

@@ -73,6 +73,14 @@ export const EnvSchema = z.object({
   SLACK_WEBHOOK_URL: z.url().optional(),
   STATUS_PAGE_WEBHOOK_URL: z.url().optional(),
   TICKET_WEBHOOK_URL: z.url().optional(),
+  /** Stakeholders: told at identification, mitigation and resolve (a generic JSON webhook). */
+  STAKEHOLDERS_WEBHOOK_URL: z.url().optional(),
+  /** Customer impact: 'ingress' (probe the service's ingress through the cluster), 'none', or a customer-facing URL. */
+  CUSTOMER_PROBE: z.union([z.enum(['ingress', 'none']), z.url()]).default('ingress'),
+  /** An SLO burn-rate PromQL query ($namespace, $service) asked of PROMETHEUS_URL; at or above the threshold customers are affected. */
+  PROMETHEUS_URL: z.url().optional(),
+  CUSTOMER_SLO_BURN_QUERY: z.string().min(1).optional(),
+  CUSTOMER_SLO_BURN_THRESHOLD: z.coerce.number().positive().default(1),
   OUTBOX_DIR: z.string().default('.data/outbox'),
   REPORTS_DIR: z.string().default('.data/reports'),
 

@@ -315,6 +315,26 @@ function runningButUnhealthy(f: Findings, resourceStarvation: boolean): Diagnosi
       ],
     };
   }
+  // A recent rollout whose pods run but never got ready, where the revision before was ready: undo it.
+  const undo = w.readyReplicas === 0 ? recentRolloutUndo(f) : undefined;
+  if (undo) {
+    return {
+      category: 'bad-rollout',
+      symptom: 'unhealthy',
+      cause: `revision ${w.currentRevision} (rolled out ${undo.age} ago, new images) runs but never gets ready; revision ${undo.toRevision} ran before it`,
+      evidence: cap([
+        `revision ${w.currentRevision}: ${undo.currentImages}; revision ${undo.toRevision}: ${undo.previousImages} (${undo.previousReady} ready)`,
+        ...evidence,
+      ]),
+      candidates: [
+        {
+          remedy: { kind: 'rollout-undo', toRevision: undo.toRevision },
+          why: `runbook emergency option 1: roll back to revision ${undo.toRevision}, the last healthy one`,
+        },
+        escalate('the rollback did not restore the service'),
+      ],
+    };
+  }
   return emergencyLadder(f, 'unhealthy', 'pods run but the service is unhealthy and no known cause matches', evidence);
 }
 

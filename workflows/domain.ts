@@ -327,7 +327,7 @@ export interface HealthSample {
  * outbox when none is configured) is activities/notify/index.ts `routes`, a record
  * over every channel: a new one here without a route does not compile.
  */
-export const channels = ['pager', 'chat', 'status-page', 'ticket'] as const;
+export const channels = ['pager', 'chat', 'status-page', 'ticket', 'stakeholders'] as const;
 export type Channel = (typeof channels)[number];
 
 export interface Notification {
@@ -349,3 +349,26 @@ export interface Notification {
   /** Markdown body; never carries a secret value. */
   body: string;
 }
+
+// ---------------------------------------------------------------------------
+// Customer impact: runbook Escalation Level 3 ("extended outage affecting
+// customers") and Communication ("status page if customer-facing impact").
+// ---------------------------------------------------------------------------
+
+/**
+ * Whether customers are affected now, from a synthetic probe of the customer-facing
+ * entry (the service's ingress, or a configured URL) and/or an SLO burn rate from
+ * Prometheus. Evidence is redacted and short: it goes into history and messages.
+ */
+export interface CustomerImpact {
+  affected: boolean;
+  /** Whether the service has a customer-facing entry at all (an ingress, a URL, an SLO); false: internal only. */
+  customerFacing: boolean;
+  checkedAt: string;
+  /** At most 10 lines, each at most 200 chars, redacted. */
+  evidence: string[];
+}
+
+/** The incident as the status page shows it (public wording, nothing internal). */
+export const publicStates = ['investigating', 'identified', 'monitoring', 'resolved'] as const;
+export type PublicState = (typeof publicStates)[number];

@@ -41,7 +41,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IncidentActivities } from '../activities/types.js';
 import { investigationCommands } from './kubectl.js';
 import { diagnose, investigationFailed, summarizeFindings } from './diagnose.js';
-import type { Findings, MitigationAction, MutationRequest, Notification, VerificationResult } from './domain.js';
+import type { CustomerImpact, Findings, MitigationAction, MutationRequest, Notification, VerificationResult } from './domain.js';
 import { IncidentInputSchema, describeIssues, type IncidentConfig, type IncidentInput } from './input.js';
 import { listen } from './handlers.js';
 import { incidentSearchAttributes, postIncidentWorkflowId } from './messages.js';
@@ -82,6 +82,7 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
         continuesWhileWaiting: patched('continue-as-new-while-waiting'),
         crashSafe: patched('crash-safety'),
         keepsInputWhileClosing: patched('input-while-closing'),
+        customerComms: patched('comms-customer-impact'),
       },
       changed: project,
     },
@@ -90,6 +91,7 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
   listen(state);
 
   const background = [deliverNotifications(state), escalationLadder(state), statusUpdates(state)];
+  if (state.features.customerComms) background.push(slaWatch(state));
   // Runbook, Escalation Level 1: "Service completely down: page on-call engineer", at once.
   if (!resume) state.escalate(1, 'service down: paging the on-call engineer');
 
@@ -182,6 +184,8 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
     return 'wait';
   }
   state.setPhase('investigating');
+  // Runbook Communication: customers are looked at once per investigation; the status page follows them.
+  if (state.features.customerComms) await lookAtCustomers(state);
   const findings = await investigate(state);
   if ('errors' in findings) {
     // Without findings there is no container to check the image against: the person sends it again.
@@ -594,6 +598,23 @@ async function escalationLadder(state: IncidentModel): Promise<void> {
         continue;
       }
       const remaining = due - Date.now();
+      if (remaining <= 0 && step.level === 3 && state.features.customerComms) {
+        // Runbook Level 3: "Extended outage affecting customers". An unknown impact pages: better one page too many.
+        const impact = await lookAtCustomers(state);
+        if (state.data.restoredAt !== undefined || state.closing !== undefined) continue;
+        if (impact && !impact.affected) {
+          const { recheck } = state.config.customers;
+          state.holdBackEscalation(step.level, impact, recheck);
+          state.setTimer('escalation', `look at customers again (L${step.level} held back)`, Date.now() + recheck);
+          await condition(() => state.data.restoredAt !== undefined || state.closing !== undefined || state.data.escalationLevel >= step.level, recheck, {
+            summary: `L${step.level} held back (customers not affected): look again in ${formatDuration(recheck)}`,
+          });
+          continue;
+        }
+        const customers = impact ? `customers affected: ${impact.evidence[0] ?? ''}` : 'customer impact unknown';
+        state.escalate(step.level, `not restored within ${formatDuration(step.after)}; ${customers}`);
+        break;
+      }
       if (remaining <= 0) {
         state.escalate(step.level, `not restored within ${formatDuration(step.after)}`);
         break;
@@ -605,6 +626,54 @@ async function escalationLadder(state: IncidentModel): Promise<void> {
     }
   }
   state.clearTimer('escalation');
+}
+
+/** Whether customers are affected now (activities/customer-impact.ts); undefined when the check itself failed. */
+async function lookAtCustomers(state: IncidentModel): Promise<CustomerImpact | undefined> {
+  const s = state.config.service;
+  try {
+    const impact = await reads.checkCustomerImpact.executeWithOptions(
+      { summary: `customer impact of ${s.namespace}/${s.deployment}: customer-facing probe, SLO burn` },
+      [s],
+    );
+    state.setCustomerImpact(impact);
+    return impact;
+  } catch (err) {
+    state.record('notification', `customer impact unknown: ${errorMessage(err)}`);
+    return undefined;
+  }
+}
+
+/**
+ * Runbook External Communication: "Customer notification: if SLA breach imminent".
+ * Imminent: the outage (open and not restored) has lasted the SLA budget less its
+ * warning; customers are told once, if the check finds them affected (else it looks again).
+ */
+async function slaWatch(state: IncidentModel): Promise<void> {
+  const { slaBudget, slaWarning, recheck } = state.config.customers;
+  const due = state.data.openedAt + slaBudget - slaWarning;
+  const settled = (): boolean => state.data.restoredAt !== undefined || state.closing !== undefined;
+  // Bounded: each pass waits for the due time, a recheck interval, or a change of `restored`.
+  while (state.closing === undefined && state.data.customerNotifiedAt === undefined) {
+    if (state.data.restoredAt !== undefined) {
+      await condition(() => state.data.restoredAt === undefined || state.closing !== undefined);
+      continue;
+    }
+    const remaining = due - Date.now();
+    if (remaining > 0) {
+      await condition(settled, remaining, {
+        summary: `SLA breach imminent at ${clock(due)} (budget ${formatDuration(slaBudget)}): notify customers if affected`,
+      });
+      continue;
+    }
+    const impact = await lookAtCustomers(state);
+    if (settled()) continue;
+    if (impact?.affected) {
+      state.notifyCustomers(slaBudget);
+      break;
+    }
+    await condition(settled, recheck, { summary: `SLA breach imminent; customers not affected: look again in ${formatDuration(recheck)}` });
+  }
 }
 
 /** Runbook Communication: "Post status updates every 15 minutes", while the incident is open. */

@@ -103,6 +103,17 @@ export const IncidentInputSchema = z
       })
       .prefault({}),
     limits: LimitsSchema,
+    /** Runbook Escalation Level 3 and Communication: when customers count as affected and when to tell them. */
+    customers: z
+      .object({
+        /** How often a held-back L3 (customers not affected) looks at customers again. */
+        recheck: DurationSchema.default(5 * 60_000),
+        /** The SLA's outage budget: an outage this long breaches it. */
+        slaBudget: DurationSchema.default(60 * 60_000),
+        /** A breach is imminent this long before the budget is spent: customers are notified then, if affected. */
+        slaWarning: DurationSchema.default(15 * 60_000),
+      })
+      .prefault({}),
   })
   .superRefine((input, ctx) => {
     const d = input.durations;
@@ -123,6 +134,9 @@ export const IncidentInputSchema = z
     }
     if (d.escalationL3 <= d.escalationL2) {
       ctx.addIssue({ code: 'custom', path: ['durations', 'escalationL3'], message: 'L3 must come after L2' });
+    }
+    if (input.customers.slaWarning >= input.customers.slaBudget) {
+      ctx.addIssue({ code: 'custom', path: ['customers', 'slaWarning'], message: 'the SLA warning must come before the budget is spent' });
     }
     if (d.reminderLead >= d.taskDue.immediate) {
       ctx.addIssue({ code: 'custom', path: ['durations', 'reminderLead'], message: 'the reminder must come before the first tasks are due' });

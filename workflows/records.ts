@@ -1,7 +1,7 @@
 // What the incident keeps and shows: the status query's answer, the action log,
 // the timeline, the record handed to the post-incident workflow, and its tasks.
 // Plain JSON only (they cross query, continue-as-new and child boundaries).
-import type { MitigationAction, MutationPreview, ServiceRef } from './domain.js';
+import type { MitigationAction, MutationPreview, PublicState, ServiceRef } from './domain.js';
 import type { DiagnosisCategory, Symptom } from './diagnose.js';
 import type { Alert, Severity } from './input.js';
 
@@ -135,6 +135,8 @@ export interface IncidentStatus {
   pendingApproval?: PendingApproval;
   actions: ActionRecord[];
   escalationLevel: number;
+  /** The last customer-impact check, and what the status page shows (once customers were affected). */
+  customers?: { affected: boolean; customerFacing: boolean; checkedAt: string; evidence: string[]; statusPage?: PublicState };
   monitor?: { samples: number; of: number; lastSample?: string };
   /** The timers the workflow waits on, soonest first. */
   timers: { label: string; at: string }[];

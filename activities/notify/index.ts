@@ -10,7 +10,7 @@ import { redact } from '../redact.js';
 import type { IncidentReport } from '../types.js';
 import { postJson } from './http.js';
 import { appendToOutbox } from './outbox.js';
-import { pagerDutyEvent, slackMessage, webhookMessage } from './payloads.js';
+import { pagerDutyEvent, slackMessage, statusPageMessage, webhookMessage } from './payloads.js';
 
 function redacted(notification: Notification): Notification {
   return { ...notification, summary: redact.text(notification.summary), body: redact.text(notification.body) };
@@ -36,8 +36,9 @@ function webhook(url: string, payload: object): Route {
 export const routes = {
   pager: (config, message) => (config.pagerduty ? webhook(config.pagerduty.eventsUrl, pagerDutyEvent(message, config.pagerduty.routingKey)) : outbox),
   chat: (config, message) => (config.chatWebhookUrl ? webhook(config.chatWebhookUrl, slackMessage(message)) : outbox),
-  'status-page': (config, message, sentAt) => (config.statusPageWebhookUrl ? webhook(config.statusPageWebhookUrl, webhookMessage(message, sentAt)) : outbox),
+  'status-page': (config, message, sentAt) => (config.statusPageWebhookUrl ? webhook(config.statusPageWebhookUrl, statusPageMessage(message, sentAt)) : outbox),
   ticket: (config, message, sentAt) => (config.ticketWebhookUrl ? webhook(config.ticketWebhookUrl, webhookMessage(message, sentAt)) : outbox),
+  stakeholders: (config, message, sentAt) => (config.stakeholdersWebhookUrl ? webhook(config.stakeholdersWebhookUrl, webhookMessage(message, sentAt)) : outbox),
 } satisfies Record<Channel, (config: Notifier, message: Notification, sentAt: string) => Route>;
 
 /** Where this message goes, by its channel's route. */

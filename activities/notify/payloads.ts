@@ -3,6 +3,7 @@
 // for the status page and tickets.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Notification } from '../../workflows/domain.js';
+import { sha256 } from '../digest.js';
 import { truncate } from '../redact.js';
 import { FailureTypes } from '../types.js';
 
@@ -57,7 +58,23 @@ export function slackMessage(notification: Notification): object {
   };
 }
 
-/** Status page and ticket systems: the notification as JSON, plus when it was sent. */
+/**
+ * The status page: public, so only the public text, the state (the event) and an
+ * opaque reference that groups one incident's updates; no workflow ID, cluster,
+ * namespace or severity.
+ */
+export function statusPageMessage(notification: Notification, sentAt: string): object {
+  return {
+    ...(notification.id ? { id: notification.id } : {}),
+    incident: sha256(notification.dedupKey).slice(0, 16),
+    event: notification.event,
+    title: notification.summary,
+    body: notification.body,
+    sentAt,
+  };
+}
+
+/** Ticket systems and stakeholders: the notification as JSON, plus when it was sent. */
 export function webhookMessage(notification: Notification, sentAt: string): object {
   return { ...notification, sentAt };
 }

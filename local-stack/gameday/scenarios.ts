@@ -30,6 +30,7 @@ export const expectations: readonly ScenarioExpectation[] = [
   { scenario: 'unschedulable', diagnosis: 'unschedulable', outcome: 'handed-over' },
   { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', outcome: 'recovered', action: /service/ },
   { scenario: 'dependency-down', diagnosis: 'dependency-unreachable', outcome: 'handed-over' },
+  { scenario: 'release-5xx', diagnosis: 'bad-rollout', outcome: 'recovered', action: /rollout undo deployment\/\S+ --to-revision=\d+/ },
 ];
 
 export const gamedayScenarioNames = expectations.map((e) => e.scenario);

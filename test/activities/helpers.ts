@@ -80,6 +80,7 @@ export function sandboxDeps(options: SandboxDepsOptions): ActivityDeps {
     requiredEnv: ['ANTHROPIC_API_KEY'],
     dependencies: options.dependencyUrl ? [{ name: 'anthropic', url: options.dependencyUrl }] : [],
     probes: testProbes,
+    customerImpact: { probe: 'ingress', sloBurnThreshold: 1 },
     rolloutPollMs: 100,
   };
 }

@@ -145,6 +145,20 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
       expect(diagnose({ collectedAt: new Date().toISOString(), ...f }).category).toBe('resource-starved');
     },
   ],
+  [
+    'release-5xx',
+    'pods of the newest revision running, live but never ready; the service and its ingress have no backend; the logs say why',
+    (f) => {
+      expect(f.workload.pods.every((p) => p.phase === 'Running' && !p.ready && p.revision === f.workload.currentRevision)).toBe(true);
+      expect(f.workload.pods.every((p) => p.restarts === 0 && p.lastTermination === undefined)).toBe(true);
+      expect(f.workload.revisions[1]?.images).not.toEqual(f.workload.revisions[0]?.images);
+      expect(f.health.service.endpoints).toBe(0);
+      expect(f.health.ingresses).toEqual([{ name: app, hosts: [`${app}.example.com`] }]);
+      expect(f.health.direct).toMatchObject({ live: { status: 200 }, ready: { status: 503 } });
+      expect(f.health.direct?.ready.body).toMatch(/agent store schema v7/);
+      expect(f.logs.lastErrorLines.some((l) => /500 internal error/.test(l.line))).toBe(true);
+    },
+  ],
 ];
 
 describe.each(clusterKinds)('investigation on the %s cluster', (kind) => {

@@ -38,6 +38,7 @@ function deps(notifier: Partial<ActivityDeps['notifier']>, answer: () => Respons
       requiredEnv: [],
       dependencies: [],
       probes: { ...testProbes, httpTimeoutMs: 1000 },
+      customerImpact: { probe: 'none', sloBurnThreshold: 1 },
       rolloutPollMs: 100,
     },
   };
@@ -79,6 +80,19 @@ describe('notify', () => {
     await notify(d, { ...page, channel: 'status-page', event: 'update', id: `${page.dedupKey}/message-9` });
     expect(posted[0]?.headers['idempotency-key']).toBe(`${page.dedupKey}/message-9`);
     expect(posted[0]?.body).toMatchObject({ id: `${page.dedupKey}/message-9` });
+  });
+
+  it('posts the status page only its public text, its state and an opaque incident reference: no incident ID, cluster or severity', async () => {
+    const { deps: d, posted } = deps({ statusPageWebhookUrl: 'http://127.0.0.1:9/status' });
+    const update = { ...page, channel: 'status-page' as const, event: 'identified', summary: 'web: Identified', body: 'We have identified the cause.' };
+    await notify(d, update);
+    await notify(d, { ...update, event: 'resolved', summary: 'web: Resolved', body: 'Resolved.' });
+    const [first, second] = posted.map((p) => p.body as Record<string, unknown>);
+    expect(Object.keys(first ?? {}).sort()).toEqual(['body', 'event', 'incident', 'sentAt', 'title']);
+    expect(first).toMatchObject({ event: 'identified', title: 'web: Identified', body: 'We have identified the cause.' });
+    expect(first?.['incident']).toMatch(/^[0-9a-f]{16}$/);
+    expect(second?.['incident']).toBe(first?.['incident']);
+    expect(JSON.stringify(posted.map((p) => p.body))).not.toMatch(/incident\/local|default|critical/);
   });
 
   it('pages through PagerDuty Events v2 with the routing key and one dedup key per incident, redacted', async () => {
@@ -150,6 +164,7 @@ describe('routing, from the worker environment to each channel', () => {
     chat: { SLACK_WEBHOOK_URL: 'https://hooks.example/chat' },
     'status-page': { STATUS_PAGE_WEBHOOK_URL: 'https://status.example/hook' },
     ticket: { TICKET_WEBHOOK_URL: 'https://tickets.example/hook' },
+    stakeholders: { STAKEHOLDERS_WEBHOOK_URL: 'https://stakeholders.example/hook' },
   };
   const notifier = (env: NodeJS.ProcessEnv) => ActivitiesConfigSchema.parse(activitiesConfig(loadConfig(env))).notifications;
   const via = (env: NodeJS.ProcessEnv, channel: Channel) => route(notifier(env), { ...page, channel }, '2025-06-01T12:00:00.000Z').via;

@@ -4,6 +4,8 @@
 // server, the cluster, the worker and the receiver, breaks the service, sends
 // the alert, and must end with the runbook's diagnosis and outcome: recovered
 // where a safe fix exists, escalated to humans where none does.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { npmStartArgs } from '../helpers/npm-start.js';
 import { runToEnd } from '../helpers/processes.js';
@@ -17,7 +19,14 @@ export interface Summary {
   timeToResolveSeconds: number | null;
 }
 
-export const cases: { scenario: string; diagnosis: string; status: 'recovered' | 'escalated'; action?: RegExp }[] = [
+export const cases: {
+  scenario: string;
+  diagnosis: string;
+  status: 'recovered' | 'escalated';
+  action?: RegExp;
+  /** The public states the status page got, in order (customers affected); absent: not checked. */
+  statusPage?: string[];
+}[] = [
   { scenario: 'bad-rollout', diagnosis: 'bad-rollout', status: 'recovered', action: /rollout undo deployment\/agent-native-framework --to-revision=\d+/ },
   // The runbook's quick fix: limits.memory 4Gi, not a doubling.
   {
@@ -39,13 +48,32 @@ export const cases: { scenario: string; diagnosis: string; status: 'recovered' |
   { scenario: 'unschedulable', diagnosis: 'unschedulable', status: 'escalated' },
   { scenario: 'selector-mismatch', diagnosis: 'selector-mismatch', status: 'recovered', action: /service/ },
   { scenario: 'dependency-down', diagnosis: 'dependency-unreachable', status: 'escalated' },
+  // Customers affected: the ingress has no ready backend. The status page follows the incident to resolved.
+  {
+    scenario: 'release-5xx',
+    diagnosis: 'bad-rollout',
+    status: 'recovered',
+    action: /rollout undo deployment\/agent-native-framework --to-revision=\d+/,
+    statusPage: ['investigating', 'identified', 'monitoring', 'resolved'],
+  },
   // A false alarm: nothing to fix, verified and monitored.
   { scenario: 'healthy', diagnosis: 'healthy', status: 'recovered' },
 ];
 
 /** Runs npm start on ports of its own, so a user's running stack is left alone. */
-export function npmStart(args: string[], basePort: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runToEnd('npm', npmStartArgs(args, basePort, 'incident-e2e-').args, 200_000);
+export async function npmStart(args: string[], basePort: number): Promise<{ code: number | null; stdout: string; stderr: string; dataDir: string }> {
+  const start = npmStartArgs(args, basePort, 'incident-e2e-');
+  return { ...(await runToEnd('npm', start.args, 200_000)), dataDir: start.dataDir };
+}
+
+/** The events sent to a channel's outbox in a run's data directory, in order. */
+export function outboxEvents(dataDir: string, channel: string): string[] {
+  const file = join(dataDir, 'outbox', `${channel}.jsonl`);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { event: string }).event);
 }
 
 export function lastJsonLine(stdout: string): Summary {
@@ -60,7 +88,7 @@ export function lastJsonLine(stdout: string): Summary {
 
 /** One scenario through npm start, checked against its expected diagnosis and outcome. */
 export async function expectScenario(c: (typeof cases)[number], basePort: number, extraArgs: string[] = []): Promise<void> {
-  const { scenario, diagnosis, status, action } = c;
+  const { scenario, diagnosis, status, action, statusPage } = c;
   const run = await npmStart(['--scenario', scenario, '--auto-approve', '--monitor', '30s', '--exit-when-resolved', ...extraArgs], basePort);
   expect(run.code, `npm start exited ${run.code}\n${run.stderr.slice(-2000)}\n${run.stdout.slice(-3000)}`).toBe(0);
   const summary = lastJsonLine(run.stdout);
@@ -74,4 +102,5 @@ export async function expectScenario(c: (typeof cases)[number], basePort: number
   } else {
     expect(summary.actionsApplied).toEqual([]);
   }
+  if (statusPage) expect(outboxEvents(run.dataDir, 'status-page')).toEqual(statusPage);
 }

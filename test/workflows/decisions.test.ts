@@ -37,6 +37,16 @@ const badRollout = (f: Findings): void => {
   f.logs.lastErrorLines = [{ pod: 'agent-native-framework-7d9f-a', previous: true, line: 'FATAL: cannot start: unknown flag --agents' }];
 };
 const oldCrash = (f: Findings): void => crashAll(f, 'Error', 1);
+const neverReadyRelease = (f: Findings): void => {
+  f.workload.readyReplicas = 0;
+  f.workload.availableReplicas = 0;
+  f.workload.pods = f.workload.pods.map((p) => pod(p.name, { ready: false }));
+  f.health.service.endpoints = 0;
+  f.health.live = { status: 503, body: 'no endpoints available for service' };
+  f.health.ready = { status: 503, body: 'no endpoints available for service' };
+  const current = f.workload.revisions[0];
+  if (current) current.createdAt = minutesBefore(12);
+};
 const missingSecret = (f: Findings): void => {
   crashAll(f, 'Error', 1);
   f.config.secrets = [{ name: 'agent-secrets', exists: true, keys: [] }];
@@ -169,6 +179,14 @@ const cases: {
     category: 'bad-rollout',
     symptom: 'crash-loop',
     first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } },
+  },
+  {
+    name: 'pods running but never ready after a recent rollout, previous revision healthy (the ingress answers 5xx)',
+    change: neverReadyRelease,
+    category: 'bad-rollout',
+    symptom: 'unhealthy',
+    first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } },
+    evidence: /revision 3: agent-native-framework:v1\.5\.0; revision 2: agent-native-framework:v1\.4\.0 \(2 ready\)/,
   },
   {
     name: 'CrashLoopBackOff, secret key missing',

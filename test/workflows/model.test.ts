@@ -334,3 +334,53 @@ describe('snapshot and restore', () => {
     );
   });
 });
+
+describe('customers and stakeholders', () => {
+  const affected = { affected: true, customerFacing: true, checkedAt: '2026-03-01T12:01:00Z', evidence: ['ingress web example.com/: failing (503)'] };
+  const diagnosis = {
+    category: 'bad-rollout' as const,
+    symptom: 'crash-loop' as const,
+    cause: 'revision 3 fails',
+    evidence: ['pod x: CrashLoopBackOff'],
+    candidates: [],
+  };
+  const sentTo = (model: IncidentModel, channel: string): string[] => {
+    const events: string[] = [];
+    for (let n = model.takeOutbound(); n; n = model.takeOutbound()) if (n.channel === channel) events.push(n.event);
+    return events;
+  };
+
+  it('given customers affected, the status page follows the public state to resolved, carried across continue-as-new', () => {
+    const model = new IncidentModel(config(), run({ customerComms: true }));
+    model.setDiagnosis(diagnosis);
+    expect(sentTo(model, 'status-page')).toEqual([]);
+    model.setCustomerImpact(affected);
+    expect(sentTo(model, 'status-page')).toEqual(['identified']);
+    // A later look that finds customers unaffected does not silence the page: it still reaches resolved.
+    const next = carried(model, 'investigate', { customerComms: true });
+    next.setCustomerImpact({ ...affected, affected: false });
+    next.markRestored(true, 0);
+    next.resolve('mitigated');
+    expect(sentTo(next, 'status-page')).toEqual(['monitoring', 'resolved']);
+  });
+
+  it('tells stakeholders at identification, mitigation and resolve', () => {
+    const model = new IncidentModel(config(), run({ customerComms: true }));
+    model.setDiagnosis(diagnosis);
+    model.setDiagnosis(diagnosis);
+    model.markRestored(true, 0);
+    model.resolve('mitigated');
+    expect(sentTo(model, 'stakeholders')).toEqual(['identified', 'mitigated', 'resolved']);
+  });
+
+  it('sends neither in incidents opened before the change (replayed as they ran)', () => {
+    const model = new IncidentModel(config(), run());
+    model.setCustomerImpact(affected);
+    model.setDiagnosis(diagnosis);
+    model.markRestored(true, 0);
+    model.resolve('mitigated');
+    const channels: string[] = [];
+    for (let n = model.takeOutbound(); n; n = model.takeOutbound()) channels.push(n.channel);
+    expect(channels.filter((c) => c === 'status-page' || c === 'stakeholders')).toEqual([]);
+  });
+});

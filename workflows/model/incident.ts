@@ -7,7 +7,7 @@
 // What outlives a run is one IncidentData (model/snapshot.ts); the rest (phase,
 // the open approval, the monitor's progress, timers, the closing state) is
 // rebuilt by the lifecycle from where it resumes.
-import type { Channel, MutationPreview, MutationResult, Notification, VerificationResult } from '../domain.js';
+import type { Channel, CustomerImpact, MutationPreview, MutationResult, Notification, PublicState, VerificationResult } from '../domain.js';
 import type { Diagnosis } from '../diagnose.js';
 import type { Alert, IncidentConfig } from '../input.js';
 import type { DecisionOutcome } from '../messages.js';
@@ -25,6 +25,7 @@ import type {
 } from '../records.js';
 import { approvalRequestBody, incidentTitle, pageBody, statusUpdateBody } from '../render.js';
 import { formatDuration, iso, nextOnCadence } from '../units.js';
+import { customerNotice, customersLine, publicStateOf, statusPageUpdate } from '../public-comms.js';
 import { toSnapshot, type IncidentData, type IncidentSnapshot, type ResumePoint } from './snapshot.js';
 
 /** What the model needs of the run it lives in. */
@@ -45,6 +46,8 @@ export interface RunContext {
     crashSafe: boolean;
     /** People's input while the run closes is kept: undelivered messages cross continue-as-new; a resolved incident pages nobody. */
     keepsInputWhileClosing: boolean;
+    /** Customer impact gates L3; the status page, customers and stakeholders are told (runbook Communication). */
+    customerComms?: boolean;
   };
   /** Called after each change (the Temporal UI projection). */
   changed?: (model: IncidentModel) => void;
@@ -176,8 +179,13 @@ export class IncidentModel {
   }
 
   setDiagnosis(d: Diagnosis): void {
+    const before = this.data.diagnosis?.category;
     this.data.diagnosis = { category: d.category, symptom: d.symptom, cause: d.cause, evidence: d.evidence };
     this.record('diagnosis', `${d.category}: ${d.cause}`);
+    if (before !== d.category && publicStateOf({ resolved: false, restored: false, diagnosis: this.data.diagnosis }) === 'identified') {
+      this.tellStakeholders('identified', `cause identified: ${d.cause}`);
+    }
+    this.syncStatusPage();
     this.changed();
   }
 
@@ -308,6 +316,8 @@ export class IncidentModel {
       `${this.title}: restored, monitoring for ${formatDuration(this.config.durations.monitor)}`,
       pageBody(this.status(), 'Service restored; monitoring'),
     );
+    this.tellStakeholders('mitigated', `mitigated: service restored after ${formatDuration(at - this.data.openedAt)}, monitoring`);
+    this.syncStatusPage();
     this.changed();
   }
 
@@ -316,6 +326,7 @@ export class IncidentModel {
     this.monitor = undefined;
     this.record('monitor', `regression: ${reason}; mitigation re-opens`);
     this.send('chat', 'regression', `${this.title}: regressed (${reason})`, pageBody(this.status(), `Regression: ${reason}`));
+    this.syncStatusPage();
     this.changed();
   }
 
@@ -374,6 +385,75 @@ export class IncidentModel {
     this.record('resolved', text);
     this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
     this.send('chat', 'resolved', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+    this.tellStakeholders('resolved', `resolved (${resolution}) after ${formatDuration(this.resolvedAt - this.data.openedAt)}`);
+    this.syncStatusPage();
+  }
+
+  // --- Customers and stakeholders (runbook Escalation L3, Communication) ------
+
+  /** The latest customer-impact check. The status page follows from the first time customers are affected. */
+  setCustomerImpact(impact: CustomerImpact): void {
+    const before = this.data.customerImpact;
+    this.data.customerImpact = {
+      affected: impact.affected,
+      customerFacing: impact.customerFacing,
+      checkedAt: impact.checkedAt,
+      evidence: impact.evidence.slice(0, 10),
+    };
+    if (before?.affected !== impact.affected) this.record('notification', customersLine(impact));
+    this.syncStatusPage();
+    this.changed();
+  }
+
+  /** The ladder's L3 is due but customers are not affected: recorded with why, and looked at again later. */
+  holdBackEscalation(level: number, impact: CustomerImpact, recheck: number): void {
+    const text = `L${level} held back: customers not affected; looking again in ${formatDuration(recheck)} (${impact.evidence[0] ?? 'no evidence'})`;
+    // One entry per reason, not one per look.
+    if (this.data.timeline.at(-1)?.text !== text.slice(0, 400)) this.record('escalation', text);
+    this.changed();
+  }
+
+  /** Runbook, External Communication: "Customer notification: if SLA breach imminent". Once per incident. */
+  notifyCustomers(budget: number): void {
+    if (this.data.customerNotifiedAt !== undefined) return;
+    const at = Date.now();
+    this.data.customerNotifiedAt = at;
+    const outage = at - this.data.openedAt;
+    this.record('notification', `customers notified: SLA breach imminent (outage ${formatDuration(outage)} of a ${formatDuration(budget)} budget)`);
+    const notice = customerNotice(this.config.service, outage);
+    this.send('status-page', 'customer-notification', notice.summary, notice.body);
+    this.changed();
+  }
+
+  /** The public state the status page should show now. */
+  publicState(): PublicState {
+    return publicStateOf({ resolved: this.resolution !== undefined, restored: this.data.restoredAt !== undefined, diagnosis: this.data.diagnosis });
+  }
+
+  /** Sends the public state when it changed: from the first time customers are affected, to resolved. */
+  private syncStatusPage(): void {
+    if (!this.features.customerComms) return;
+    const d = this.data;
+    if (d.publicState === undefined && !d.customerImpact?.affected) return;
+    const state = this.publicState();
+    if (state === d.publicState) return;
+    d.publicState = state;
+    this.record('notification', `status page: ${state}`);
+    const update = statusPageUpdate(this.config.service, state);
+    this.send('status-page', state, update.summary, update.body);
+  }
+
+  /** Runbook, Internal Communication: "Notify stakeholders: keep relevant teams informed". */
+  private tellStakeholders(event: 'identified' | 'mitigated' | 'resolved', text: string): void {
+    if (!this.features.customerComms) return;
+    const d = this.data;
+    const body = [
+      `**${text}**`,
+      `Service: ${this.config.service.namespace}/${this.config.service.deployment} · open since ${iso(d.openedAt)} · L${d.escalationLevel}`,
+      customersLine(d.customerImpact),
+      ...(d.publicState ? [`Status page: ${d.publicState}`] : []),
+    ].join('\n');
+    this.send('stakeholders', event, `${this.title}: ${text}`, body);
   }
 
   /** The background loops drain and stop; what arrives meanwhile is handled as `why` says. */
@@ -597,6 +677,7 @@ export class IncidentModel {
       ...(this.pending ? { pendingApproval: this.pending } : {}),
       actions: d.actions,
       escalationLevel: d.escalationLevel,
+      ...(d.customerImpact ? { customers: { ...d.customerImpact, ...(d.publicState ? { statusPage: d.publicState } : {}) } } : {}),
       ...(this.monitor ? { monitor: this.monitor } : {}),
       timers: Object.values(this.timers)
         .sort((a, b) => a.at - b.at)

@@ -9,7 +9,7 @@
 // meaning changes, and migrate the older version in restoreSnapshot().
 import { z } from 'zod';
 import type { ActionRecord, DiagnosisSummary, TimelineEntry } from '../records.js';
-import type { Notification, PodCounters } from '../domain.js';
+import { publicStates, type Notification, type PodCounters } from '../domain.js';
 import { describeIssues } from '../input.js';
 
 export const snapshotSchemaVersion = 1;
@@ -84,6 +84,12 @@ export const IncidentDataSchema = z.object({
   outbox: z.array(NotificationSchema).default([]),
   /** A hotfix image a person supplied, not yet taken by the lifecycle (dry-run, then approval). */
   hotfix: z.object({ by: z.string(), image: z.string(), container: z.string().optional(), comment: z.string().optional() }).optional(),
+  /** The last customer-impact check (its evidence redacted by the activity). */
+  customerImpact: z.object({ affected: z.boolean(), customerFacing: z.boolean(), checkedAt: z.string(), evidence: z.array(z.string()) }).optional(),
+  /** The public state last sent to the status page: it is updated on every change from then on, to resolved. */
+  publicState: z.enum(publicStates).optional(),
+  /** When customers were told an SLA breach is imminent (once per incident). */
+  customerNotifiedAt: z.number().optional(),
 });
 export type IncidentData = z.output<typeof IncidentDataSchema>;
 
