@@ -34,11 +34,18 @@ const runbookItems = [
   'Option 1',
   'Option 2',
   'Option 3',
+  'Quick fix: increase memory',
+  'Resource issues',
+  'Code issues',
   'Configuration issues',
   'RCA',
   'Verification',
   'Level 1',
   'Level 2',
+  'Level 3',
+  'Update status page',
+  'Notify stakeholders',
+  'Customer notification',
   'Post-incident',
 ];
 
