@@ -133,12 +133,40 @@ export const ConfigFindingsSchema = z.object({
   secrets: z.array(z.object({ name: z.string(), exists: z.boolean(), keys: z.array(z.string()) })),
   /** Env the pod template needs that its sources do not provide. */
   missingEnv: z.array(z.object({ variable: z.string(), source: z.enum(['secret', 'configMap']), object: z.string(), key: z.string() })),
+  /**
+   * The runbook's `env | grep -E "(ANTHROPIC|LOG|AGENT)"`, read from the pod spec:
+   * each matching variable, its source, whether it is there; a value only when it
+   * is not a secret's (redacted, cut).
+   */
+  env: z
+    .array(
+      z.object({
+        variable: z.string(),
+        source: z.enum(['literal', 'secret', 'configMap']),
+        object: z.string().optional(),
+        present: z.boolean(),
+        value: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type ConfigFindings = z.infer<typeof ConfigFindingsSchema>;
 
 /** Runbook step 5: external API reachability, service account and role bindings. */
 export const DependencyFindingsSchema = z.object({
-  probes: z.array(z.object({ name: z.string(), url: z.string(), ok: z.boolean(), status: z.number().int().optional(), error: z.string().optional() })),
+  probes: z.array(
+    z.object({
+      name: z.string(),
+      url: z.string(),
+      ok: z.boolean(),
+      status: z.number().int().optional(),
+      error: z.string().optional(),
+      /** Where the probe ran: `pod/<name>` (the pod's own check of url), absent for the worker's. */
+      from: z.string().optional(),
+    }),
+  ),
+  /** Dependencies no pod could be asked about (none answering, or no such check), and why. */
+  unchecked: z.array(z.object({ name: z.string(), url: z.string(), reason: z.string() })).optional(),
   serviceAccount: z.object({ name: z.string(), exists: z.boolean() }),
   roleBindings: z.array(z.string()),
 });
