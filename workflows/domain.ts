@@ -81,12 +81,31 @@ export const WorkloadFindingsSchema = z.object({
 export type WorkloadFindings = z.infer<typeof WorkloadFindingsSchema>;
 
 /** Runbook step 2: `kubectl logs -l app=... --tail`, `--previous`, grep error|exception|fatal. */
+/** One block of `grep -B5 -A5 "ERROR\|FATAL"` output from one container's log. */
+export const LogExcerptSchema = z.object({
+  pod: z.string(),
+  previous: z.boolean(),
+  lines: z.array(z.string()),
+  /** Lines of a longer merged block left out before these. */
+  omitted: z.number().int().min(0).optional(),
+});
+export type LogExcerpt = z.infer<typeof LogExcerptSchema>;
+
+/** What keeps the RCA excerpts small in the history, the snapshot and the report. */
+export const logExcerptBounds = { context: 5, maxBlocks: 4, maxBlockLines: 11, maxLineLength: 300, maxChars: 6_000 } as const;
+
 export const LogFindingsSchema = z.object({
   errorCount: z.number().int(),
   exceptionCount: z.number().int(),
   fatalCount: z.number().int(),
   /** The last matching lines across pods (current and previous containers), redacted; at most 20, each at most 500 chars. */
   lastErrorLines: z.array(z.object({ pod: z.string(), previous: z.boolean(), line: z.string() })),
+  /**
+   * Root cause analysis: `kubectl logs --since=1h | grep -B5 -A5 "ERROR\|FATAL"`,
+   * the latest blocks of context around ERROR/FATAL lines, redacted, bounded
+   * (logExcerptBounds). Absent from findings of earlier releases.
+   */
+  contextExcerpts: z.array(LogExcerptSchema).optional(),
 });
 export type LogFindings = z.infer<typeof LogFindingsSchema>;
 

@@ -258,7 +258,7 @@ async function investigate(state: IncidentModel): Promise<Findings | { errors: s
       health: health.value,
       events: events.value,
     };
-    state.setFindings(summarizeFindings(findings));
+    state.setFindings(summarizeFindings(findings), findings.logs.contextExcerpts);
     return findings;
   }
   const names = Object.keys(cmd);

@@ -1,7 +1,7 @@
 // What the incident keeps and shows: the status query's answer, the action log,
 // the timeline, the record handed to the post-incident workflow, and its tasks.
 // Plain JSON only (they cross query, continue-as-new and child boundaries).
-import type { MitigationAction, MutationPreview, ServiceRef } from './domain.js';
+import type { LogExcerpt, MitigationAction, MutationPreview, ServiceRef } from './domain.js';
 import type { DiagnosisCategory, Symptom } from './diagnose.js';
 import type { Alert, Severity } from './input.js';
 
@@ -161,6 +161,8 @@ export interface IncidentRecord {
   escalationLevel: number;
   diagnosis?: DiagnosisSummary;
   findingsSummary: string[];
+  /** RCA: log context around ERROR/FATAL lines from the latest investigation that found any (redacted, bounded). */
+  rcaLogs?: LogExcerpt[];
   actions: ActionRecord[];
   timeline: TimelineEntry[];
   timelineOmitted: number;
@@ -182,6 +184,8 @@ export interface PostIncidentTask {
   id: string;
   group: TaskGroup;
   title: string;
+  /** Who the task is for: a role, or the person who held it in this incident. */
+  owner?: string;
   dueAt: string;
   done?: { by: string; at: string; note?: string };
   /** For the summary task: where the drafted report was written. */

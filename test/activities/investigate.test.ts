@@ -58,6 +58,9 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
       expect(f.workload.pods.every((p) => p.revision === f.workload.currentRevision)).toBe(true);
       expect(f.logs.fatalCount).toBeGreaterThan(0);
       expect(f.logs.lastErrorLines.some((l) => l.previous && /FATAL startup failed/.test(l.line))).toBe(true);
+      // RCA: grep -B5 -A5 "ERROR\|FATAL" keeps the lines that led to the crash, from the previous container.
+      const block = f.logs.contextExcerpts?.find((e) => e.previous && e.lines.some((l) => /FATAL startup failed/.test(l)));
+      expect(block?.lines[0]).toMatch(/INFO +agent-native-framework .* starting/);
       expect(f.events.events.some((e) => e.reason === 'BackOff')).toBe(true);
     },
   ],

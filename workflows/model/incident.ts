@@ -7,7 +7,7 @@
 // What outlives a run is one IncidentData (model/snapshot.ts); the rest (phase,
 // the open approval, the monitor's progress, timers, the closing state) is
 // rebuilt by the lifecycle from where it resumes.
-import type { Channel, MutationPreview, MutationResult, Notification, VerificationResult } from '../domain.js';
+import type { Channel, LogExcerpt, MutationPreview, MutationResult, Notification, VerificationResult } from '../domain.js';
 import type { Diagnosis } from '../diagnose.js';
 import type { Alert, IncidentConfig } from '../input.js';
 import type { DecisionOutcome } from '../messages.js';
@@ -168,9 +168,11 @@ export class IncidentModel {
     this.changed();
   }
 
-  setFindings(summary: string[]): void {
+  /** rcaLogs: the investigation's RCA log excerpts; the latest non-empty ones are kept for the report. */
+  setFindings(summary: string[], rcaLogs?: LogExcerpt[]): void {
     this.data.investigations += 1;
     this.data.findingsSummary = summary;
+    if (rcaLogs?.length) this.data.rcaLogs = rcaLogs;
     this.record('investigation', `investigation ${this.data.investigations}: ${summary[0] ?? ''}`);
     this.changed();
   }
@@ -587,6 +589,7 @@ export class IncidentModel {
       escalationLevel: d.escalationLevel,
       ...(d.diagnosis ? { diagnosis: d.diagnosis } : {}),
       findingsSummary: d.findingsSummary,
+      ...(d.rcaLogs?.length ? { rcaLogs: d.rcaLogs } : {}),
       actions: d.actions,
       timeline: d.timeline,
       timelineOmitted: d.timelineOmitted,

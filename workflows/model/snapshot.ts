@@ -9,7 +9,7 @@
 // meaning changes, and migrate the older version in restoreSnapshot().
 import { z } from 'zod';
 import type { ActionRecord, DiagnosisSummary, TimelineEntry } from '../records.js';
-import type { Notification, PodCounters } from '../domain.js';
+import { LogExcerptSchema, type Notification, type PodCounters } from '../domain.js';
 import { describeIssues } from '../input.js';
 
 export const snapshotSchemaVersion = 1;
@@ -67,6 +67,8 @@ export const IncidentDataSchema = z.object({
   escalationLevel: z.number().int().min(0).max(3),
   investigations: z.number().int().min(0),
   findingsSummary: z.array(z.string()),
+  /** The latest RCA log excerpts an investigation found (grep -B5 -A5 "ERROR\|FATAL"), for the summary report. */
+  rcaLogs: z.array(LogExcerptSchema).optional(),
   diagnosis: DiagnosisSchema.optional(),
   actions: z.array(ActionRecordSchema),
   nextStatusAt: z.number(),
