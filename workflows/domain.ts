@@ -221,8 +221,18 @@ export const HealthFindingsSchema = z.object({
 export type HealthFindings = z.infer<typeof HealthFindingsSchema>;
 
 /** Root cause inputs: `kubectl get events --sort-by=.metadata.creationTimestamp | tail -20`. */
+export const EventSchema = z.object({
+  time: z.string(),
+  type: z.string(),
+  reason: z.string(),
+  object: z.string(),
+  message: z.string(),
+  count: z.number().int(),
+});
+export type ServiceEvent = z.infer<typeof EventSchema>;
+
 export const EventFindingsSchema = z.object({
-  events: z.array(z.object({ time: z.string(), type: z.string(), reason: z.string(), object: z.string(), message: z.string(), count: z.number().int() })),
+  events: z.array(EventSchema),
 });
 export type EventFindings = z.infer<typeof EventFindingsSchema>;
 

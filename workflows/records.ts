@@ -1,7 +1,7 @@
 // What the incident keeps and shows: the status query's answer, the action log,
 // the timeline, the record handed to the post-incident workflow, and its tasks.
 // Plain JSON only (they cross query, continue-as-new and child boundaries).
-import type { LogExcerpt, MitigationAction, MutationPreview, ServiceRef } from './domain.js';
+import type { LogExcerpt, ServiceEvent, MitigationAction, MutationPreview, ServiceRef } from './domain.js';
 import type { DiagnosisCategory, Symptom } from './diagnose.js';
 import type { Alert, Severity } from './input.js';
 
@@ -163,6 +163,8 @@ export interface IncidentRecord {
   findingsSummary: string[];
   /** RCA: log context around ERROR/FATAL lines from the latest investigation that found any (redacted, bounded). */
   rcaLogs?: LogExcerpt[];
+  /** RCA: the service's latest events from the latest investigation that saw any. */
+  rcaEvents?: ServiceEvent[];
   actions: ActionRecord[];
   timeline: TimelineEntry[];
   timelineOmitted: number;

@@ -2,7 +2,7 @@
 // and current details, pages, status updates, approval requests and the incident
 // summary report. Pure functions of plain data, so the UI, the pager and the
 // report always say the same thing.
-import type { LogExcerpt, Notification, ServiceRef } from './domain.js';
+import type { LogExcerpt, Notification, ServiceEvent, ServiceRef } from './domain.js';
 import type { IncidentConfig } from './input.js';
 import type { ActionRecord, IncidentRecord, IncidentStatus, PendingApproval, PostIncidentTask } from './records.js';
 import { clock, formatDuration } from './units.js';
@@ -165,6 +165,7 @@ export function incidentSummaryReport(r: IncidentRecord): string {
     ...(r.findingsSummary.length ? r.findingsSummary.map((f) => `- ${f}`) : ['- none recorded']),
     '',
     ...rcaLogLines(r.service, r.rcaLogs),
+    ...rcaEventLines(r.service, r.rcaEvents),
     '## Actions',
     ...(r.actions.length ? r.actions.map(actionLine) : ['- no mitigation was attempted']),
     ...(applied.length
@@ -196,6 +197,17 @@ function rcaLogLines(service: ServiceRef, excerpts: LogExcerpt[] | undefined): s
       '',
     ]),
   ];
+}
+
+/** Root cause analysis, "Check system events": the service's latest events as the investigation read them. */
+function rcaEventLines(service: ServiceRef, events: ServiceEvent[] | undefined): string[] {
+  const head = [
+    '### System events',
+    `\`kubectl -n ${service.namespace} get events --sort-by=.metadata.creationTimestamp | tail -20\` (the service's objects)`,
+    '',
+  ];
+  if (!events?.length) return [...head, 'No event about the service in what the investigations read.', ''];
+  return [...head, ...events.map((e) => `- ${e.time} ${e.type} **${e.reason}** ${e.object}${e.count > 1 ? ` (x${e.count})` : ''}: ${e.message}`), ''];
 }
 
 export function tasksDetails(title: string, tasks: PostIncidentTask[], reportLocation?: string): string {

@@ -57,7 +57,7 @@ describe('grep -B5 -A5 "ERROR\\|FATAL"', () => {
     expect(excerpts.find((e) => e.pod === 'a')?.lines.at(-1)).toMatch(/^ERROR request 999 failed x+/);
   });
 
-  it('the incident summary carries the blocks under the runbook command, and says so when there were none', () => {
+  it('the incident summary carries the blocks and the system events under the runbook commands, and says so when there were none', () => {
     const record: IncidentRecord = {
       incidentId: 'incident/local/default/web',
       service: { cluster: 'local', namespace: 'default', deployment: 'web' },
@@ -69,6 +69,9 @@ describe('grep -B5 -A5 "ERROR\\|FATAL"', () => {
       escalationLevel: 1,
       findingsSummary: [],
       rcaLogs: [{ pod: 'web-1', previous: true, lines: ['INFO starting', 'FATAL startup failed ```'], omitted: 3 }],
+      rcaEvents: [
+        { time: '2026-03-01T12:01:00Z', type: 'Warning', reason: 'BackOff', object: 'Pod/web-1', message: 'Back-off restarting failed container', count: 7 },
+      ],
       actions: [],
       timeline: [],
       timelineOmitted: 0,
@@ -76,6 +79,11 @@ describe('grep -B5 -A5 "ERROR\\|FATAL"', () => {
     const md = incidentSummaryReport(record);
     expect(md).toContain('## Root cause analysis: error logs\n`kubectl -n default logs -l app=web --since=1h | grep -B5 -A5 "ERROR\\|FATAL"`');
     expect(md).toContain("**web-1** (previous container), 3 earlier line(s) of this block left out:\n```text\nINFO starting\nFATAL startup failed '''\n```");
-    expect(incidentSummaryReport({ ...record, rcaLogs: undefined })).toContain('No ERROR or FATAL line in the logs the investigations read.');
+    expect(md).toContain(
+      "### System events\n`kubectl -n default get events --sort-by=.metadata.creationTimestamp | tail -20` (the service's objects)\n\n- 2026-03-01T12:01:00Z Warning **BackOff** Pod/web-1 (x7): Back-off restarting failed container",
+    );
+    const bare = incidentSummaryReport({ ...record, rcaLogs: undefined, rcaEvents: undefined });
+    expect(bare).toContain('No ERROR or FATAL line in the logs the investigations read.');
+    expect(bare).toContain('No event about the service in what the investigations read.');
   });
 });

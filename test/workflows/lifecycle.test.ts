@@ -322,6 +322,10 @@ describe('people on the incident', () => {
     expect(report.markdown).toMatch(/\| acknowledged \| .* \(alice\) \|/);
     expect(report.markdown).toContain('**note** alice: asked the platform team for two more nodes');
     expect(report.markdown).toContain('- **Resolution:** manual by alice');
+    // Root cause analysis, "Check system events": the events the investigation read, in the report.
+    expect(report.markdown).toMatch(
+      /### System events\n.*get events --sort-by=\.metadata\.creationTimestamp[^\n]*\n\n- \S+ Warning \*\*FailedScheduling\*\* pod\/\S+ \(x3\): 0\/2 nodes are available/,
+    );
   });
 
   it('drafts the summary with the log context the investigation found around ERROR/FATAL lines (root cause analysis)', async () => {

@@ -7,7 +7,7 @@
 // What outlives a run is one IncidentData (model/snapshot.ts); the rest (phase,
 // the open approval, the monitor's progress, timers, the closing state) is
 // rebuilt by the lifecycle from where it resumes.
-import type { Channel, LogExcerpt, MutationPreview, MutationResult, Notification, VerificationResult } from '../domain.js';
+import type { Channel, LogExcerpt, ServiceEvent, MutationPreview, MutationResult, Notification, VerificationResult } from '../domain.js';
 import type { Diagnosis } from '../diagnose.js';
 import type { Alert, IncidentConfig } from '../input.js';
 import type { DecisionOutcome } from '../messages.js';
@@ -74,6 +74,9 @@ const severityRank: Record<Alert['severity'], number> = { info: 0, warning: 1, e
 /** Timeline entries kept from the start when the timeline is full: how it began. */
 const keptTimelineHead = 10;
 const maxFirings = 20;
+
+/** Events the report keeps: the runbook's `| tail -20`, halved to keep the record small. */
+const rcaEventCount = 10;
 
 export class IncidentModel {
   readonly id: string;
@@ -168,11 +171,12 @@ export class IncidentModel {
     this.changed();
   }
 
-  /** rcaLogs: the investigation's RCA log excerpts; the latest non-empty ones are kept for the report. */
-  setFindings(summary: string[], rcaLogs?: LogExcerpt[]): void {
+  /** rca: the investigation's log excerpts and events; the latest non-empty ones are kept for the report's root cause analysis. */
+  setFindings(summary: string[], rca: { logs?: LogExcerpt[]; events?: ServiceEvent[] } = {}): void {
     this.data.investigations += 1;
     this.data.findingsSummary = summary;
-    if (rcaLogs?.length) this.data.rcaLogs = rcaLogs;
+    if (rca.logs?.length) this.data.rcaLogs = rca.logs;
+    if (rca.events?.length) this.data.rcaEvents = rca.events.slice(-rcaEventCount);
     this.record('investigation', `investigation ${this.data.investigations}: ${summary[0] ?? ''}`);
     this.changed();
   }
@@ -590,6 +594,7 @@ export class IncidentModel {
       ...(d.diagnosis ? { diagnosis: d.diagnosis } : {}),
       findingsSummary: d.findingsSummary,
       ...(d.rcaLogs?.length ? { rcaLogs: d.rcaLogs } : {}),
+      ...(d.rcaEvents?.length ? { rcaEvents: d.rcaEvents } : {}),
       actions: d.actions,
       timeline: d.timeline,
       timelineOmitted: d.timelineOmitted,
