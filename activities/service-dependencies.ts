@@ -48,11 +48,14 @@ type Unchecked = NonNullable<DependencyFindings['unchecked']>[number];
 export function podCheck(dependency: Dependency, pod: string, checks: Record<string, unknown>): Probe | undefined {
   const said = checks[dependency.name];
   if (said === undefined) return undefined;
-  const text = typeof said === 'string' ? said : JSON.stringify(said);
+  // "ok", true, or an object with a status ({ "status": "pass", ... }), as health-check formats write it.
+  const status = typeof said === 'object' && said !== null && 'status' in said ? said.status : said;
+  const text = typeof status === 'string' ? status : JSON.stringify(status);
   const url = redact.text(dependency.url);
-  if (/^(ok|up|pass|healthy)\b/i.test(text.trim())) return { name: dependency.name, url, ok: true, from: `pod/${pod}` };
-  const status = /\b([1-5]\d\d)\b/.exec(text)?.[1];
-  return { name: dependency.name, url, ok: false, ...(status ? { status: Number(status) } : {}), error: truncate(redact.text(text), 200), from: `pod/${pod}` };
+  if (status === true || /^(ok|up|pass|healthy)\b/i.test(text.trim())) return { name: dependency.name, url, ok: true, from: `pod/${pod}` };
+  const code = /\b([1-5]\d\d)\b/.exec(JSON.stringify(said))?.[1];
+  const error = truncate(redact.text(typeof said === 'string' ? said : JSON.stringify(said)), 200);
+  return { name: dependency.name, url, ok: false, ...(code ? { status: Number(code) } : {}), error, from: `pod/${pod}` };
 }
 
 function readinessChecks(body: string): Record<string, unknown> | undefined {

@@ -120,5 +120,9 @@ describe('runbook steps 4 and 5 with no configuration', () => {
     });
     expect(podCheck(dependency, 'p-1', { anthropic: 'connect ETIMEDOUT' })).toMatchObject({ ok: false, error: 'connect ETIMEDOUT' });
     expect(podCheck(dependency, 'p-1', { config: 'ok' })).toBeUndefined();
+    // Other health-check formats: a boolean, or an object with a status.
+    expect(podCheck(dependency, 'p-1', { anthropic: true })).toMatchObject({ ok: true });
+    expect(podCheck(dependency, 'p-1', { anthropic: { status: 'pass', latencyMs: 80 } })).toMatchObject({ ok: true });
+    expect(podCheck(dependency, 'p-1', { anthropic: { status: 'fail', output: 'HTTP 502 from upstream' } })).toMatchObject({ ok: false, status: 502 });
   });
 });
