@@ -83,10 +83,12 @@ async function probeFromPod(
     .map((p) => p.metadata?.name ?? '')
     .filter(Boolean)
     .sort()[0];
-  if (!pod) return none('no running pod to ask');
+  // One reason for both: a crash-looping pod is running or not from one read to the next, and the findings must not flicker with it.
+  const silent = `no pod answered /${deps.probes.readyPath.replace(/^\/+/, '')} with its checks`;
+  if (!pod) return none(silent);
   const answer = await probeGet(deps, k, { kind: 'pods', namespace: service.namespace, name: pod }, deps.probes.healthPort, deps.probes.readyPath);
   const checks = answer.fromProxy ? undefined : readinessChecks(answer.body);
-  if (!checks) return none(`pod/${pod} gave no readiness checks on /${deps.probes.readyPath.replace(/^\/+/, '')} (status ${answer.status})`);
+  if (!checks) return none(silent);
   const probes: Probe[] = [];
   const unchecked: Unchecked[] = [];
   for (const dependency of wanted) {

@@ -95,7 +95,9 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
       });
       // No pod runs to ask about the dependency: step 5 says so rather than guessing.
       expect(f.dependencies.probes).toEqual([]);
-      expect(f.dependencies.unchecked).toEqual([{ name: 'anthropic', url: 'https://api.anthropic.com/v1/health', reason: 'no running pod to ask' }]);
+      expect(f.dependencies.unchecked).toEqual([
+        { name: 'anthropic', url: 'https://api.anthropic.com/v1/health', reason: 'no pod answered /health/ready with its checks' },
+      ]);
       expect(f.logs.lastErrorLines.some((l) => /ANTHROPIC_API_KEY is not set/.test(l.line))).toBe(true);
     },
   ],
