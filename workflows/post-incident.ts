@@ -127,10 +127,17 @@ export function preventionTasks(incident: IncidentRecord): FollowUpTask[] {
   ];
 }
 
+/**
+ * The follow-up's tasks: the runbook's, and its prevention items. Follow-ups
+ * started before prevention items existed keep the list they started with. A
+ * later release builds on this (its follow-ups may have started on this one).
+ */
+export function followUpTasks(input: PostIncidentInput): FollowUpTask[] {
+  return patched('steps-prevention-tasks') ? [...runbookTasks, ...preventionTasks(input.incident)] : runbookTasks;
+}
+
 export async function postIncidentWorkflow(input: PostIncidentInput): Promise<FollowUpStatus> {
-  // Follow-ups started before prevention items existed keep the list they started with.
-  const tasks = patched('steps-prevention-tasks') ? [...runbookTasks, ...preventionTasks(input.incident)] : runbookTasks;
-  return followUp(input, tasks);
+  return followUp(input, followUpTasks(input));
 }
 
 /**
