@@ -19,6 +19,7 @@ export default defineConfig({
       'test/activities/errors.test.ts',
       'test/activities/cluster.test.ts',
       'test/activities/deps.test.ts',
+      'test/activities/log-context.test.ts',
       'test/control-plane/mirror.test.ts',
       'test/sandbox/kubelet.test.ts',
       'test/docs/runbook-mapping.test.ts',

@@ -1,6 +1,8 @@
 // Runbook step 4: `kubectl get configmap X -o yaml`, `kubectl get secret X`
 // (key names only), and the env the pod template needs (env valueFrom,
-// envFrom) checked against those objects: no `kubectl exec ... env`.
+// envFrom) checked against those objects, and the variables the runbook greps
+// for (`env | grep -E "(ANTHROPIC|LOG|AGENT)"`) listed from the pod spec: no
+// `kubectl exec ... env`.
 import type { V1ConfigMap, V1PodSpec } from '@kubernetes/client-node';
 import { ConfigFindingsSchema, type ConfigFindings, type ServiceRef } from '../workflows/domain.js';
 import type { ActivityDeps } from './injected-deps.js';
@@ -100,6 +102,68 @@ export function missingEnv(spec: V1PodSpec | undefined, references: PodSpecRefer
   return missing;
 }
 
+type EnvEntry = NonNullable<ConfigFindings['env']>[number];
+
+/**
+ * The runbook's `kubectl exec … -- env | grep -E "(ANTHROPIC|LOG|AGENT)"`, from
+ * the pod spec instead of a shell: every variable whose name matches, as the
+ * container would get it (an env entry overrides envFrom), with its source and
+ * whether it is set. A secret's value is never shown; other values are redacted.
+ */
+export function envListing(
+  spec: V1PodSpec | undefined,
+  pattern: RegExp,
+  keys: KeysByObject,
+  configMapData: Map<string, Record<string, string>>,
+  redactor: Redactor,
+): EnvEntry[] {
+  const byName = new Map<string, EnvEntry>();
+  const show = (key: string, value: string) => truncate(redactor.value(key, value), maxValueLength);
+  for (const container of spec?.containers ?? []) {
+    const entries = new Map<string, EnvEntry>();
+    for (const from of container.envFrom ?? []) {
+      const source: EnvNeed['source'] | undefined = from.secretRef?.name ? 'secret' : from.configMapRef?.name ? 'configMap' : undefined;
+      const object = from.secretRef?.name ?? from.configMapRef?.name ?? '';
+      if (!source) continue;
+      for (const key of keys[source].get(object) ?? []) {
+        const variable = `${from.prefix ?? ''}${key}`;
+        const value = source === 'configMap' ? configMapData.get(object)?.[key] : undefined;
+        entries.set(variable, { variable, source, object, present: true, ...(value === undefined ? {} : { value: show(key, value) }) });
+      }
+    }
+    for (const e of container.env ?? []) {
+      const secretRef = e.valueFrom?.secretKeyRef;
+      const configMapRef = e.valueFrom?.configMapKeyRef;
+      if (secretRef?.name) {
+        entries.set(e.name, {
+          variable: e.name,
+          source: 'secret',
+          object: secretRef.name,
+          present: keys.secret.get(secretRef.name)?.has(secretRef.key) ?? false,
+        });
+      } else if (configMapRef?.name) {
+        const value = configMapData.get(configMapRef.name)?.[configMapRef.key];
+        entries.set(e.name, {
+          variable: e.name,
+          source: 'configMap',
+          object: configMapRef.name,
+          present: value !== undefined,
+          ...(value === undefined ? {} : { value: show(e.name, value) }),
+        });
+      } else if (!e.valueFrom) {
+        entries.set(e.name, {
+          variable: e.name,
+          source: 'literal',
+          present: e.value !== undefined,
+          ...(e.value === undefined ? {} : { value: show(e.name, e.value) }),
+        });
+      }
+    }
+    for (const [name, entry] of entries) if (pattern.test(name) && !byName.has(name)) byName.set(name, entry);
+  }
+  return [...byName.values()].sort((a, b) => a.variable.localeCompare(b.variable)).slice(0, maxKeys);
+}
+
 export async function inspectConfiguration(deps: ActivityDeps, service: ServiceRef): Promise<ConfigFindings> {
   const k = deps.kube.clients(service.cluster);
   const { namespace } = service;
@@ -120,9 +184,20 @@ export async function inspectConfiguration(deps: ActivityDeps, service: ServiceR
     configMaps.map(({ name, object }) => [name, object ? new Set([...Object.keys(object.data ?? {}), ...Object.keys(object.binaryData ?? {})]) : undefined]),
   );
   const secretKeys = new Map(secrets.map((s) => [s.name, s.exists ? new Set(s.keys) : undefined]));
+  const keys = { configMap: configMapKeys, secret: secretKeys };
+  const configMapData = new Map(configMaps.map(({ name, object }) => [name, object?.data ?? {}]));
+  const pattern = new RegExp(deps.envPattern);
+  const missing = missingEnv(spec, references, keys, deps.requiredEnv);
+  const env = envListing(spec, pattern, keys, configMapData, redactor);
+  // What `env | grep` would not print: a matching variable the pods need and do not get.
+  for (const m of missing) {
+    if (pattern.test(m.variable) && !env.some((e) => e.variable === m.variable))
+      env.push({ variable: m.variable, source: m.source, object: m.object, present: false });
+  }
   return ConfigFindingsSchema.parse({
     configMaps: configMaps.map(({ name, object }) => configMapFindings(name, object, redactor)),
     secrets,
-    missingEnv: missingEnv(spec, references, { configMap: configMapKeys, secret: secretKeys }, deps.requiredEnv),
+    missingEnv: missing,
+    env: env.sort((a, b) => a.variable.localeCompare(b.variable)).slice(0, maxKeys),
   });
 }

@@ -30,9 +30,22 @@ export const ActivitiesConfigSchema = z.object({
    * config maps and secrets): a key removed from a secret the pods take whole
    * shows nowhere else. The runbook's service needs ANTHROPIC_API_KEY.
    */
-  requiredEnv: z.array(z.string().min(1)).default([]),
-  /** Runbook step 5: external APIs the service needs, probed from the worker. */
+  requiredEnv: z.array(z.string().min(1)).default(['ANTHROPIC_API_KEY']),
+  /**
+   * Runbook step 4's `env | grep -E "(ANTHROPIC|LOG|AGENT)"`: the pod spec's env
+   * variables whose name matches, with where each comes from and whether it is
+   * there (a secret's value is never read into the findings).
+   */
+  envPattern: z.string().default('(ANTHROPIC|LOG|AGENT)'),
+  /** Runbook step 5: external APIs the service needs, probed from the worker (its network, not the pod's). */
   dependencies: z.array(z.object({ name: z.string().min(1), url: z.url() })).default([]),
+  /**
+   * Runbook step 5 from the pod (`kubectl exec … curl -I <url>`, without exec
+   * rights): the service's readiness answer carries the pod's own probe of each
+   * dependency as `checks.<name>`. Read through the API server (or the pod
+   * network); `url` is what the pod probes, shown, never dialled by the worker.
+   */
+  podDependencies: z.array(z.object({ name: z.string().min(1), url: z.url() })).default([{ name: 'anthropic', url: 'https://api.anthropic.com/v1/health' }]),
   notifications: z.object({
     pagerduty: z.object({ routingKey: z.string().min(1), eventsUrl: z.url().default('https://events.pagerduty.com/v2/enqueue') }).optional(),
     chatWebhookUrl: z.url().optional(),
@@ -96,7 +109,9 @@ export interface ActivityDeps {
   logger: Logger;
   guardrails: Guardrails;
   requiredEnv: string[];
+  envPattern: string;
   dependencies: Dependency[];
+  podDependencies: Dependency[];
   probes: ParsedConfig['probes'];
   customerImpact: ParsedConfig['customerImpact'];
   rolloutPollMs: number;
@@ -113,7 +128,9 @@ export function createDefaultDeps(input: ActivitiesConfig): ActivityDeps {
     logger: log,
     guardrails: config.guardrails,
     requiredEnv: config.requiredEnv,
+    envPattern: config.envPattern,
     dependencies: config.dependencies,
+    podDependencies: config.podDependencies,
     probes: config.probes,
     customerImpact: config.customerImpact,
     rolloutPollMs: config.rolloutPollMs,

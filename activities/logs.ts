@@ -1,9 +1,11 @@
 // Runbook step 2: `kubectl logs -l app=X --tail=N`, `--previous`, and
 // `grep -i "error\|exception\|fatal"`: counts of each pattern and the last
 // matching lines, masked (secret values the pods know, plus secret shapes).
+// For the root cause analysis, the same read (`--since=1h`) kept as the
+// runbook's `grep -B5 -A5 "ERROR\|FATAL"`: blocks of context, redacted, bounded.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { LogFindingsSchema, type LogFindings, type ServiceRef } from '../workflows/domain.js';
+import { LogFindingsSchema, logExcerptBounds, type LogExcerpt, type LogFindings, type ServiceRef } from '../workflows/domain.js';
 import type { ActivityDeps } from './injected-deps.js';
 import { callOptional } from './kube/call.js';
 import type { KubeClients } from './kube/cluster.js';
@@ -98,6 +100,60 @@ function lastMatches(streams: Stream[], redactor: Redactor): LogFindings['lastEr
   );
 }
 
+const rcaMatching = /ERROR|FATAL/;
+
+/**
+ * `grep -B<n> -A<n> "ERROR\|FATAL"` over one log: the line ranges [from, to] of
+ * context around each match, overlapping or touching ranges merged, as grep does.
+ */
+export function contextRanges(lines: readonly string[], context: number = logExcerptBounds.context): [number, number][] {
+  const ranges: [number, number][] = [];
+  lines.forEach((line, i) => {
+    if (!rcaMatching.test(line)) return;
+    const from = Math.max(0, i - context);
+    const to = Math.min(lines.length - 1, i + context);
+    const last = ranges.at(-1);
+    if (last && from <= last[1] + 1) last[1] = Math.max(last[1], to);
+    else ranges.push([from, to]);
+  });
+  return ranges;
+}
+
+/**
+ * The RCA excerpts: the latest blocks, taken evenly from the end of every
+ * stream (a crash-looping pod's previous container says why it died), each cut
+ * to its last lines, every line redacted and cut, the whole within maxChars.
+ */
+export function rcaExcerpts(streams: { pod: string; previous: boolean; lines: string[] }[], redactor: Redactor): LogExcerpt[] {
+  const { maxBlocks, maxBlockLines, maxLineLength, maxChars } = logExcerptBounds;
+  const perStream = streams.map((s) => contextRanges(s.lines));
+  const taken = perStream.map(() => 0);
+  for (let total = 0, progress = true; total < maxBlocks && progress;) {
+    progress = false;
+    perStream.forEach((ranges, i) => {
+      if (total < maxBlocks && (taken[i] ?? 0) < ranges.length) {
+        taken[i] = (taken[i] ?? 0) + 1;
+        total++;
+        progress = true;
+      }
+    });
+  }
+  const excerpts: LogExcerpt[] = [];
+  let chars = 0;
+  streams.forEach((stream, i) => {
+    const ranges = perStream[i] ?? [];
+    for (const [from, to] of ranges.slice(ranges.length - (taken[i] ?? 0))) {
+      const start = Math.max(from, to - maxBlockLines + 1);
+      const lines = stream.lines.slice(start, to + 1).map((line) => truncate(redactor.text(line), maxLineLength));
+      const size = lines.reduce((sum, line) => sum + line.length + 1, 0);
+      if (chars + size > maxChars) return;
+      chars += size;
+      excerpts.push({ pod: stream.pod, previous: stream.previous, lines, ...(start > from ? { omitted: start - from } : {}) });
+    }
+  });
+  return excerpts;
+}
+
 export async function collectLogs(deps: ActivityDeps, service: ServiceRef, options: { tailLines: number; sinceSeconds?: number }): Promise<LogFindings> {
   const k = deps.kube.clients(service.cluster);
   const deployment = await readDeployment(k, service);
@@ -119,5 +175,6 @@ export async function collectLogs(deps: ActivityDeps, service: ServiceRef, optio
     exceptionCount: count(/exception/i),
     fatalCount: count(/fatal/i),
     lastErrorLines: lastMatches(streams, redactor),
+    contextExcerpts: rcaExcerpts(streams, redactor),
   });
 }

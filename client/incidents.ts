@@ -30,9 +30,10 @@ import {
   type PostIncidentStatus,
 } from '../workflows/messages.js';
 import type { incidentWorkflow } from '../workflows/incident.js';
+import { incidentPhases } from '../workflows/records.js';
 import { ClientConfigError, servedClusters, type ClientConfig } from './config.js';
 import type { Problem, ServiceDelivery } from './receiver/alertmanager.js';
-import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type ServiceOutcome } from './receiver/gateway.js';
+import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type OpenIncidents, type ServiceOutcome } from './receiver/gateway.js';
 
 export { severityOf } from './receiver/alertmanager.js';
 
@@ -287,6 +288,15 @@ export class Incidents implements IncidentGateway {
       if (err instanceof WorkflowNotFoundError) return { ...outcome, result: 'no-open-incident' };
       throw classify(err, `the alerts of ${workflowId}`);
     }
+  }
+
+  /** Counts of running incidents per IncidentPhase and with AwaitingApproval, one visibility count each. */
+  async openIncidents(): Promise<OpenIncidents> {
+    const running = 'WorkflowType = "incidentWorkflow" AND ExecutionStatus = "Running"';
+    const count = async (query: string) => (await this.withDeadline(() => this.client.workflow.count(`${running} AND ${query}`))).count;
+    const phases = incidentPhases.filter((p) => p !== 'resolved');
+    const [awaitingApproval, ...perPhase] = await Promise.all([count('AwaitingApproval = true'), ...phases.map((p) => count(`IncidentPhase = "${p}"`))]);
+    return { byPhase: Object.fromEntries(phases.map((p, i) => [p, perPhase[i] ?? 0])), awaitingApproval: awaitingApproval ?? 0 };
   }
 
   async ready(): Promise<boolean> {

@@ -45,7 +45,7 @@ try {
       `control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${plane.url}, scenario ${opts.scenario}`,
       `  admin:   export KUBECONFIG=${plane.kubeconfigPath}`,
       `  worker:  ${plane.workerKubeconfigPath} (ServiceAccount incident-worker, deploy/kubernetes/rbac.yaml)`,
-      `  worker settings: PROBE_VIA=pod-network DEPENDENCY_URLS=anthropic=${plane.dependencyUrl}`,
+      `  worker settings: PROBE_VIA=pod-network (step 5 reads the pods' own dependency checks; to probe from the worker too: DEPENDENCY_URLS=anthropic=${plane.dependencyUrl})`,
       `  logs:    ${resolve(opts.dir, 'logs')}`,
       'Press Ctrl-C to stop it.',
       '',

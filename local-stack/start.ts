@@ -15,7 +15,6 @@ import { join, resolve } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startControlPlane, type ControlPlane } from '../control-plane/index.js';
-import { dependencyHealthPath } from '../sandbox/admin.js';
 import { scenarioNames, startSandbox, type Sandbox, type ScenarioName } from '../sandbox/index.js';
 import type { ServiceRef } from '../workflows/domain.js';
 import { incidentWorkflowId } from '../workflows/messages.js';
@@ -112,7 +111,6 @@ export class LocalStack {
     let sandbox: Sandbox;
     let kubeconfigPath: string;
     let workerKubeconfigPath: string;
-    let dependencyUrl: string;
     if (real) {
       say('starting a real Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, kwok)...');
       const plane = await startControlPlane({
@@ -124,14 +122,12 @@ export class LocalStack {
       this.sandbox = sandbox;
       kubeconfigPath = plane.kubeconfigPath;
       workerKubeconfigPath = plane.workerKubeconfigPath;
-      dependencyUrl = plane.dependencyUrl;
     } else {
       say('starting the sandbox cluster...');
       kubeconfigPath = join(dataDir, 'sandbox/kubeconfig');
       sandbox = await startSandbox({ port: ports.sandbox, host: '127.0.0.1', scenario: 'healthy', kubeconfigPath });
       this.sandbox = sandbox;
       workerKubeconfigPath = kubeconfigPath;
-      dependencyUrl = `${sandbox.url.replace(/^https:/, 'http:')}${dependencyHealthPath}`;
     }
     const service: ServiceRef = { cluster: 'local', namespace: 'default', deployment: sandbox.serviceNames[0] ?? 'agent-native-framework' };
     const sandboxHttp = sandbox.url.replace(/^https:/, 'http:');
@@ -150,8 +146,8 @@ export class LocalStack {
         // On the real control plane: the incident-worker ServiceAccount's token, bound by deploy/kubernetes/rbac.yaml.
         KUBECONFIG: workerKubeconfigPath,
         DEFAULT_CLUSTER: service.cluster,
-        REQUIRED_ENV: 'ANTHROPIC_API_KEY',
-        DEPENDENCY_URLS: `anthropic=${dependencyUrl}`,
+        // Runbook steps 4 and 5 as configured out of the box (REQUIRED_ENV, ENV_PATTERN, POD_DEPENDENCIES):
+        // the dependency is read from the pods' own readiness checks, never dialled from the worker.
         // The real API server will not proxy to loopback pod addresses: the worker dials them itself.
         PROBE_VIA: real ? 'pod-network' : 'api-proxy',
         OUTBOX_DIR: outboxDir,

@@ -29,6 +29,8 @@ export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
       memoryCeiling: config.MEMORY_CEILING,
     },
     dependencies: dependencyList(config.DEPENDENCY_URLS),
+    podDependencies: dependencyList(config.POD_DEPENDENCIES),
+    envPattern: config.ENV_PATTERN,
     probes: { via: config.PROBE_VIA },
     customerImpact: {
       probe: config.CUSTOMER_PROBE,

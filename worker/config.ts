@@ -57,15 +57,36 @@ export const EnvSchema = z.object({
    * Runbook step 4: env variables the services must have, checked against the pod
    * spec's sources (needed where pods take a whole secret through envFrom).
    */
-  REQUIRED_ENV: list.default([]),
+  REQUIRED_ENV: list.default(['ANTHROPIC_API_KEY']),
+  /**
+   * Runbook step 4's `env | grep -E "(ANTHROPIC|LOG|AGENT)"`: the pod spec's env
+   * variables shown in the findings (secrets by presence only, never a value).
+   */
+  ENV_PATTERN: z
+    .string()
+    .default('(ANTHROPIC|LOG|AGENT)')
+    .refine((s) => {
+      try {
+        new RegExp(s);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'a regular expression, such as (ANTHROPIC|LOG|AGENT)'),
   /**
    * How health and metrics are reached: api-proxy (through the API server, as
    * `kubectl get --raw …/proxy/…`) or pod-network (the worker dials pod addresses,
    * when it runs inside the cluster's network or its proxy is forbidden).
    */
   PROBE_VIA: z.enum(['api-proxy', 'pod-network']).default('api-proxy'),
-  /** Runbook step 5: dependencies probed from the worker, `name=url` pairs. */
+  /** Runbook step 5: dependencies probed from the worker's own network, `name=url` pairs (none unless set). */
   DEPENDENCY_URLS: z.string().default(''),
+  /**
+   * Runbook step 5 as the pod sees it (`kubectl exec … curl -I <url>`), `name=url`
+   * pairs: read from the service's readiness answer, whose check `name` is the
+   * pod's own probe of `url`. The worker never dials `url`.
+   */
+  POD_DEPENDENCIES: z.string().default('anthropic=https://api.anthropic.com/v1/health'),
 
   /** Notifications: with no URL configured, messages go to the outbox folder. */
   PAGERDUTY_ROUTING_KEY: z.string().optional(),

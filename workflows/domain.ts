@@ -81,12 +81,31 @@ export const WorkloadFindingsSchema = z.object({
 export type WorkloadFindings = z.infer<typeof WorkloadFindingsSchema>;
 
 /** Runbook step 2: `kubectl logs -l app=... --tail`, `--previous`, grep error|exception|fatal. */
+/** One block of `grep -B5 -A5 "ERROR\|FATAL"` output from one container's log. */
+export const LogExcerptSchema = z.object({
+  pod: z.string(),
+  previous: z.boolean(),
+  lines: z.array(z.string()),
+  /** Lines of a longer merged block left out before these. */
+  omitted: z.number().int().min(0).optional(),
+});
+export type LogExcerpt = z.infer<typeof LogExcerptSchema>;
+
+/** What keeps the RCA excerpts small in the history, the snapshot and the report. */
+export const logExcerptBounds = { context: 5, maxBlocks: 4, maxBlockLines: 11, maxLineLength: 300, maxChars: 6_000 } as const;
+
 export const LogFindingsSchema = z.object({
   errorCount: z.number().int(),
   exceptionCount: z.number().int(),
   fatalCount: z.number().int(),
   /** The last matching lines across pods (current and previous containers), redacted; at most 20, each at most 500 chars. */
   lastErrorLines: z.array(z.object({ pod: z.string(), previous: z.boolean(), line: z.string() })),
+  /**
+   * Root cause analysis: `kubectl logs --since=1h | grep -B5 -A5 "ERROR\|FATAL"`,
+   * the latest blocks of context around ERROR/FATAL lines, redacted, bounded
+   * (logExcerptBounds). Absent from findings of earlier releases.
+   */
+  contextExcerpts: z.array(LogExcerptSchema).optional(),
 });
 export type LogFindings = z.infer<typeof LogFindingsSchema>;
 
@@ -133,12 +152,40 @@ export const ConfigFindingsSchema = z.object({
   secrets: z.array(z.object({ name: z.string(), exists: z.boolean(), keys: z.array(z.string()) })),
   /** Env the pod template needs that its sources do not provide. */
   missingEnv: z.array(z.object({ variable: z.string(), source: z.enum(['secret', 'configMap']), object: z.string(), key: z.string() })),
+  /**
+   * The runbook's `env | grep -E "(ANTHROPIC|LOG|AGENT)"`, read from the pod spec:
+   * each matching variable, its source, whether it is there; a value only when it
+   * is not a secret's (redacted, cut).
+   */
+  env: z
+    .array(
+      z.object({
+        variable: z.string(),
+        source: z.enum(['literal', 'secret', 'configMap']),
+        object: z.string().optional(),
+        present: z.boolean(),
+        value: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 export type ConfigFindings = z.infer<typeof ConfigFindingsSchema>;
 
 /** Runbook step 5: external API reachability, service account and role bindings. */
 export const DependencyFindingsSchema = z.object({
-  probes: z.array(z.object({ name: z.string(), url: z.string(), ok: z.boolean(), status: z.number().int().optional(), error: z.string().optional() })),
+  probes: z.array(
+    z.object({
+      name: z.string(),
+      url: z.string(),
+      ok: z.boolean(),
+      status: z.number().int().optional(),
+      error: z.string().optional(),
+      /** Where the probe ran: `pod/<name>` (the pod's own check of url), absent for the worker's. */
+      from: z.string().optional(),
+    }),
+  ),
+  /** Dependencies no pod could be asked about (none answering, or no such check), and why. */
+  unchecked: z.array(z.object({ name: z.string(), url: z.string(), reason: z.string() })).optional(),
   serviceAccount: z.object({ name: z.string(), exists: z.boolean() }),
   roleBindings: z.array(z.string()),
 });
@@ -174,8 +221,18 @@ export const HealthFindingsSchema = z.object({
 export type HealthFindings = z.infer<typeof HealthFindingsSchema>;
 
 /** Root cause inputs: `kubectl get events --sort-by=.metadata.creationTimestamp | tail -20`. */
+export const EventSchema = z.object({
+  time: z.string(),
+  type: z.string(),
+  reason: z.string(),
+  object: z.string(),
+  message: z.string(),
+  count: z.number().int(),
+});
+export type ServiceEvent = z.infer<typeof EventSchema>;
+
 export const EventFindingsSchema = z.object({
-  events: z.array(z.object({ time: z.string(), type: z.string(), reason: z.string(), object: z.string(), message: z.string(), count: z.number().int() })),
+  events: z.array(EventSchema),
 });
 export type EventFindings = z.infer<typeof EventFindingsSchema>;
 

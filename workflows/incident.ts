@@ -279,7 +279,7 @@ async function investigate(state: IncidentModel): Promise<Findings | { errors: s
       health: health.value,
       events: events.value,
     };
-    state.setFindings(summarizeFindings(findings));
+    state.setFindings(summarizeFindings(findings), { logs: findings.logs.contextExcerpts, events: findings.events.events });
     return findings;
   }
   const names = Object.keys(cmd);

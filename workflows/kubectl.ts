@@ -17,8 +17,8 @@ export function investigationCommands(
     inspectWorkload: `${k} describe deployment/${d}; rollout history; describe pods -l app=${d}`,
     collectLogs: `${k} logs -l app=${d} --tail=500 [--previous] | grep -i "error|exception|fatal"`,
     inspectResources: `kubectl describe nodes; ${k} top pods -l app=${d}; describe resourcequota`,
-    inspectConfiguration: `${k} get configmap -o yaml; get secret (key names only); env of deployment/${d}`,
-    checkDependencies: `probe external APIs; ${k} get serviceaccount ${d}; describe rolebinding`,
+    inspectConfiguration: `${k} get configmap -o yaml; get secret (key names only); env of deployment/${d} | grep -E "(ANTHROPIC|LOG|AGENT)" (from the pod spec)`,
+    checkDependencies: `dependency checks of a pod (GET /health/ready, for exec -- curl -I); ${k} get serviceaccount ${d}; describe rolebinding`,
     checkServiceHealth: `${k} get service,endpoints,ingress; GET ${d}:8080/health/live, /health/ready`,
     recentEvents: `${k} get events --sort-by=.metadata.creationTimestamp | tail -20`,
   };

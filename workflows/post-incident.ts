@@ -11,6 +11,7 @@
 // that cannot be sent is recorded; the tasks, reminders and escalations go on.
 import { allHandlersFinished, condition, isCancellation, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { IncidentActivities } from '../activities/types.js';
+import type { DiagnosisCategory } from './diagnose.js';
 import type { Channel, Notification } from './domain.js';
 import { describeIssues } from './input.js';
 import { CompleteTaskSignalSchema, completeTaskSignal, tasksQuery } from './messages.js';
@@ -66,8 +67,77 @@ export const runbookTasks: { id: string; group: TaskGroup; title: string }[] = [
   { id: 'training', group: 'long-term', title: 'Conduct training if needed' },
 ];
 
+/** A follow-up task: the runbook's, or a prevention item with its owner. */
+export interface FollowUpTask {
+  id: string;
+  group: TaskGroup;
+  title: string;
+  owner?: string;
+}
+
+/** What fits the diagnosis, from the runbook's Prevention section. */
+const preventionFor: Partial<Record<DiagnosisCategory, { title: string; owner: string }>> = {
+  'oom-killed': { title: 'Set memory requests and limits from observed use; implement a Horizontal Pod Autoscaler', owner: 'service owner' },
+  'bad-rollout': { title: 'Canary deployments and automated rollback triggers, with automated testing in staging', owner: 'service owner' },
+  'missing-key': { title: 'Configuration validation before deploy: required secrets and keys present', owner: 'service owner' },
+  'config-drift': { title: 'Configuration drift detection, and GitOps for configuration management', owner: 'service owner' },
+  'dependency-unreachable': { title: 'Health check for external dependencies, and what the service does while one is down', owner: 'service owner' },
+  'scaled-to-zero': { title: 'Guard the minimum replica count (HPA minReplicas, alert on 0 desired replicas)', owner: 'service owner' },
+  unschedulable: { title: 'Cluster capacity headroom for the service (node pool, requests, quotas)', owner: 'platform team' },
+  'selector-mismatch': { title: 'Validate service selectors against pod labels before deploy', owner: 'service owner' },
+};
+
+/**
+ * The runbook's Prevention items for this incident, each with an owner and the
+ * group's due date: alert tuning and resource monitoring alerts, the runbook
+ * update, a chaos test of this failure, a capacity review, and what fits the
+ * diagnosis. The on-call engineer who acknowledged is named where the role is theirs.
+ */
+export function preventionTasks(incident: IncidentRecord): FollowUpTask[] {
+  const onCall = incident.acknowledged ? `${incident.acknowledged.by} (on-call engineer)` : 'on-call engineer';
+  const category = incident.diagnosis?.category;
+  const failure = category && category !== 'unknown' && category !== 'investigation-failed' ? category : 'service down';
+  const fits = category ? preventionFor[category] : undefined;
+  return [
+    {
+      id: 'prevention-alerts',
+      group: 'follow-up',
+      title: `Tune the alerts that fired (${incident.alert.name}) and add resource monitoring alerts`,
+      owner: onCall,
+    },
+    {
+      id: 'prevention-runbook',
+      group: 'follow-up',
+      title: `Update the Service Down runbook: how ${failure} showed and what fixed it`,
+      owner: 'incident commander',
+    },
+    ...(fits ? [{ id: 'prevention-diagnosis', group: 'follow-up' as const, ...fits }] : []),
+    {
+      id: 'prevention-chaos-test',
+      group: 'long-term',
+      title: `Chaos test: inject ${failure} in staging and measure the recovery time`,
+      owner: 'service owner',
+    },
+    {
+      id: 'prevention-capacity-review',
+      group: 'long-term',
+      title: 'Capacity review: resource requests and limits, replicas, node headroom',
+      owner: 'team lead',
+    },
+  ];
+}
+
+/**
+ * The follow-up's tasks: the runbook's, and its prevention items. Follow-ups
+ * started before prevention items existed keep the list they started with. A
+ * later release builds on this (its follow-ups may have started on this one).
+ */
+export function followUpTasks(input: PostIncidentInput): FollowUpTask[] {
+  return patched('steps-prevention-tasks') ? [...runbookTasks, ...preventionTasks(input.incident)] : runbookTasks;
+}
+
 export async function postIncidentWorkflow(input: PostIncidentInput): Promise<FollowUpStatus> {
-  return followUp(input, runbookTasks);
+  return followUp(input, followUpTasks(input));
 }
 
 /**
@@ -75,7 +145,7 @@ export async function postIncidentWorkflow(input: PostIncidentInput): Promise<Fo
  * (AUTO_UPGRADE): a release that adds a task passes the longer list only behind
  * patched(), so the follow-ups already running keep the list they started with.
  */
-export async function followUp(input: PostIncidentInput, tasks: readonly { id: string; group: TaskGroup; title: string }[]): Promise<FollowUpStatus> {
+export async function followUp(input: PostIncidentInput, tasks: readonly FollowUpTask[]): Promise<FollowUpStatus> {
   const start = Date.now();
   const incident = input.incident;
   const title = incidentTitle(incident.alert.name, incident.service, incident.incidentNumber);
@@ -262,7 +332,7 @@ export async function followUp(input: PostIncidentInput, tasks: readonly { id: s
     });
     if (completed) continue;
     const list = open(step.group)
-      .map((t) => `- [ ] ${t.title} (\`${t.id}\`), due ${t.dueAt}`)
+      .map((t) => `- [ ] ${t.title} (\`${t.id}\`)${t.owner ? `, owner: ${t.owner}` : ''}, due ${t.dueAt}`)
       .join('\n');
     if (step.kind === 'reminder') {
       await notify('chat', 'task-reminder', step.group, `${title}: ${open(step.group).length} ${step.group} task(s) due ${iso(dueAt[step.group])}`, list);

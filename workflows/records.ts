@@ -1,7 +1,7 @@
 // What the incident keeps and shows: the status query's answer, the action log,
 // the timeline, the record handed to the post-incident workflow, and its tasks.
 // Plain JSON only (they cross query, continue-as-new and child boundaries).
-import type { MitigationAction, MutationPreview, PublicState, ServiceRef } from './domain.js';
+import type { LogExcerpt, MitigationAction, MutationPreview, PublicState, ServiceEvent, ServiceRef } from './domain.js';
 import type { DiagnosisCategory, Symptom } from './diagnose.js';
 import type { Alert, Severity } from './input.js';
 
@@ -163,6 +163,10 @@ export interface IncidentRecord {
   escalationLevel: number;
   diagnosis?: DiagnosisSummary;
   findingsSummary: string[];
+  /** RCA: log context around ERROR/FATAL lines from the latest investigation that found any (redacted, bounded). */
+  rcaLogs?: LogExcerpt[];
+  /** RCA: the service's latest events from the latest investigation that saw any. */
+  rcaEvents?: ServiceEvent[];
   actions: ActionRecord[];
   timeline: TimelineEntry[];
   timelineOmitted: number;
@@ -184,6 +188,8 @@ export interface PostIncidentTask {
   id: string;
   group: TaskGroup;
   title: string;
+  /** Who the task is for: a role, or the person who held it in this incident. */
+  owner?: string;
   dueAt: string;
   done?: { by: string; at: string; note?: string };
   /** For the summary task: where the drafted report was written. */

@@ -2,7 +2,7 @@
 // and current details, pages, status updates, approval requests and the incident
 // summary report. Pure functions of plain data, so the UI, the pager and the
 // report always say the same thing.
-import type { Notification, ServiceRef } from './domain.js';
+import type { LogExcerpt, Notification, ServiceEvent, ServiceRef } from './domain.js';
 import type { IncidentConfig } from './input.js';
 import type { ActionRecord, IncidentRecord, IncidentStatus, PendingApproval, PostIncidentTask } from './records.js';
 import { clock, formatDuration } from './units.js';
@@ -164,6 +164,8 @@ export function incidentSummaryReport(r: IncidentRecord): string {
     '## Findings (last investigation)',
     ...(r.findingsSummary.length ? r.findingsSummary.map((f) => `- ${f}`) : ['- none recorded']),
     '',
+    ...rcaLogLines(r.service, r.rcaLogs),
+    ...rcaEventLines(r.service, r.rcaEvents),
     '## Actions',
     ...(r.actions.length ? r.actions.map(actionLine) : ['- no mitigation was attempted']),
     ...(applied.length
@@ -176,6 +178,38 @@ export function incidentSummaryReport(r: IncidentRecord): string {
   ].join('\n');
 }
 
+/**
+ * Root cause analysis, "Analyze logs for errors": the investigation's
+ * `grep -B5 -A5 "ERROR\|FATAL"` blocks, as fenced text (redacted when collected).
+ */
+function rcaLogLines(service: ServiceRef, excerpts: LogExcerpt[] | undefined): string[] {
+  const command = `kubectl -n ${service.namespace} logs -l app=${service.deployment} --since=1h | grep -B5 -A5 "ERROR\\|FATAL"`;
+  const head = ['## Root cause analysis: error logs', `\`${command}\``, ''];
+  if (!excerpts?.length) return [...head, 'No ERROR or FATAL line in the logs the investigations read.', ''];
+  return [
+    ...head,
+    ...excerpts.flatMap((e) => [
+      `**${e.pod}**${e.previous ? ' (previous container)' : ''}${e.omitted ? `, ${e.omitted} earlier line(s) of this block left out` : ''}:`,
+      '```text',
+      // A fence inside a log line would end the block early.
+      ...e.lines.map((line) => line.replace(/```/g, "'''")),
+      '```',
+      '',
+    ]),
+  ];
+}
+
+/** Root cause analysis, "Check system events": the service's latest events as the investigation read them. */
+function rcaEventLines(service: ServiceRef, events: ServiceEvent[] | undefined): string[] {
+  const head = [
+    '### System events',
+    `\`kubectl -n ${service.namespace} get events --sort-by=.metadata.creationTimestamp | tail -20\` (the service's objects)`,
+    '',
+  ];
+  if (!events?.length) return [...head, 'No event about the service in what the investigations read.', ''];
+  return [...head, ...events.map((e) => `- ${e.time} ${e.type} **${e.reason}** ${e.object}${e.count > 1 ? ` (x${e.count})` : ''}: ${e.message}`), ''];
+}
+
 export function tasksDetails(title: string, tasks: PostIncidentTask[], reportLocation?: string): string {
   const done = tasks.filter((t) => t.done).length;
   return [
@@ -183,6 +217,8 @@ export function tasksDetails(title: string, tasks: PostIncidentTask[], reportLoc
     title,
     ...(reportLocation ? [`Summary draft: ${reportLocation}`] : []),
     '',
-    ...tasks.map((t) => `- [${t.done ? 'x' : ' '}] ${t.title} — due ${t.dueAt}${t.done ? ` (done by ${t.done.by})` : ''}`),
+    ...tasks.map(
+      (t) => `- [${t.done ? 'x' : ' '}] ${t.title}${t.owner ? ` — owner: ${t.owner}` : ''} — due ${t.dueAt}${t.done ? ` (done by ${t.done.by})` : ''}`,
+    ),
   ].join('\n');
 }

@@ -40,4 +40,11 @@ export interface IncidentGateway {
   deliver(delivery: ServiceDelivery): Promise<ServiceOutcome>;
   /** Temporal answers (within a short deadline). */
   ready(): Promise<boolean>;
+  /** Open incidents by phase, and those waiting for an approval, from Temporal's visibility (for /metrics). */
+  openIncidents?(): Promise<OpenIncidents>;
+}
+
+export interface OpenIncidents {
+  byPhase: Record<string, number>;
+  awaitingApproval: number;
 }

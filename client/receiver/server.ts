@@ -7,10 +7,10 @@
 // because the workflow ID is the service. A fault of the receiver is a 500.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import { WebhookSchema, planDelivery, webhookPath, type Problem } from './alertmanager.js';
-import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway } from './gateway.js';
+import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type OpenIncidents } from './gateway.js';
 
 export * from './gateway.js';
 
@@ -69,6 +69,47 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+
+  // For the dashboard (deploy/grafana): what the incidents look like now, read from Temporal on each scrape.
+  const gateway = options.gateway;
+  new Gauge({
+    name: 'incident_open',
+    help: 'Open incidents by phase (Temporal visibility: IncidentPhase of running incident workflows)',
+    labelNames: ['phase'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const open = await openIncidents();
+      for (const [phase, n] of Object.entries(open?.byPhase ?? {})) this.set({ phase }, n);
+    },
+  });
+  new Gauge({
+    name: 'incident_awaiting_approval',
+    help: 'Open incidents with a mitigation waiting for a human decision',
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const open = await openIncidents();
+      if (open) this.set(open.awaitingApproval);
+    },
+  });
+  // Both gauges of one scrape share one read; Temporal unreachable leaves them without a sample.
+  let reading: Promise<OpenIncidents | undefined> | undefined;
+  const openIncidents = (): Promise<OpenIncidents | undefined> => {
+    reading ??= (gateway.openIncidents?.() ?? Promise.resolve(undefined))
+      .catch(() => undefined)
+      .finally(() => setTimeout(() => (reading = undefined), 1_000).unref());
+    return reading;
+  };
+  const alertDuration = new Histogram({
+    name: 'incident_receiver_alert_duration_seconds',
+    help: 'From an alert firing to its resolution (startsAt to endsAt of resolved alerts): the time to mitigate as monitoring saw it',
+    labelNames: ['alertname'],
+    buckets: [60, 120, 300, 600, 900, 1800, 3600, 7200, 14400],
+    registers: [registry],
+  });
+  /** Alertmanager may send a resolved alert more than once: each (fingerprint, startsAt) counts once. */
+  const timed = new Set<string>();
 
   const app = Fastify({ logger: false, bodyLimit });
   // Alertmanager posts JSON; anything else is refused with 415 rather than parsed.
@@ -137,6 +178,14 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     }
 
     const settled = await Promise.allSettled(plan.deliveries.map((d) => options.gateway.deliver(d)));
+    for (const alert of webhook.alerts) {
+      const key = `${alert.fingerprint ?? JSON.stringify(alert.labels)}@${alert.startsAt}`;
+      const seconds = (Date.parse(alert.endsAt ?? '') - Date.parse(alert.startsAt)) / 1000;
+      if (alert.status !== 'resolved' || !(seconds >= 0) || timed.has(key)) continue;
+      timed.add(key);
+      if (timed.size > 10_000) timed.delete(timed.values().next().value ?? key);
+      alertDuration.observe({ alertname: alert.labels.alertname ?? 'unknown' }, seconds);
+    }
     for (const [i, s] of settled.entries()) {
       const d = plan.deliveries[i];
       const result = s.status === 'fulfilled' ? s.value.result : 'failed';

@@ -66,19 +66,38 @@ export const testProbes: ActivityDeps['probes'] = {
   via: 'api-proxy',
 };
 
+/**
+ * fetch that refuses any address outside loopback before dialling: a default
+ * such as https://api.anthropic.com dialled by an activity fails the test
+ * instead of leaving the machine.
+ */
+export const loopbackFetch: typeof fetch = (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : String(input));
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!(host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
+    return Promise.reject(new Error(`test refused to dial ${url.host}: not a loopback address`));
+  }
+  return globalThis.fetch(input, init);
+};
+
+/** The runbook's dependency as the pods probe it: shown in findings, never dialled. */
+export const runbookDependency = { name: 'anthropic', url: 'https://api.anthropic.com/v1/health' };
+
 /** Deps over the sandbox's kubeconfig, as createDefaultDeps would build them, with quick timings for tests. */
 export function sandboxDeps(options: SandboxDepsOptions): ActivityDeps {
   const dir = mkdtempSync(join(tmpdir(), 'activities-'));
   const logger = options.logger ?? captureLogger().logger;
   return {
     kube: kubeconfigClusterAccess({ kubeconfigPath: options.kubeconfigPath, contexts: {}, defaultCluster: service.cluster, requestTimeoutMs: 5_000, logger }),
-    fetch: globalThis.fetch,
+    fetch: loopbackFetch,
     notifier: { outboxDir: join(dir, 'outbox'), reportsDir: join(dir, 'reports') },
     clock: () => new Date(),
     logger,
     guardrails: { allowedNamespaces: ['default'], maxReplicas: 6, memoryCeiling: '4Gi' },
     requiredEnv: ['ANTHROPIC_API_KEY'],
+    envPattern: '(ANTHROPIC|LOG|AGENT)',
     dependencies: options.dependencyUrl ? [{ name: 'anthropic', url: options.dependencyUrl }] : [],
+    podDependencies: [runbookDependency],
     probes: testProbes,
     customerImpact: { probe: 'ingress', sloBurnThreshold: 1 },
     rolloutPollMs: 100,
@@ -170,7 +189,8 @@ export async function startCluster(scenario: ScenarioName, kind: ClusterKind = '
       timing: { rolloutMs: 300, crashLoopMs: 200 },
       say: (line) => process.stderr.write(`[control plane] ${line.trim()}\n`),
     });
-    const deps = sandboxDeps({ kubeconfigPath: plane.workerKubeconfigPath, dependencyUrl: plane.dependencyUrl, logger: logs.logger });
+    // Step 5 as configured out of the box: the pods' own view of the runbook's dependency, no worker-side probe.
+    const deps = sandboxDeps({ kubeconfigPath: plane.workerKubeconfigPath, logger: logs.logger });
     deps.probes = { ...deps.probes, via: 'pod-network' };
     return {
       kind,
@@ -185,7 +205,7 @@ export async function startCluster(scenario: ScenarioName, kind: ClusterKind = '
   }
   const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'sandbox-')), 'kubeconfig');
   const sandbox = await startSandbox({ scenario, canary, kubeconfigPath, timing: { rolloutMs: 300, crashLoopMs: 200 } });
-  const deps = sandboxDeps({ kubeconfigPath, dependencyUrl: `${sandbox.url}/sandbox/dependencies/anthropic/v1/health`, logger: logs.logger });
+  const deps = sandboxDeps({ kubeconfigPath, logger: logs.logger });
   const cluster: SandboxTestCluster = {
     kind,
     controls: sandbox,

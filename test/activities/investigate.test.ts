@@ -30,7 +30,20 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
       expect(f.health.direct).toBeUndefined();
       expect(f.config.missingEnv).toEqual([]);
       expect(f.config.configMaps).toMatchObject([{ name: 'agent-config', exists: true, drift: [] }]);
-      expect(f.dependencies.probes).toMatchObject([{ name: 'anthropic', ok: true, status: 200 }]);
+      // Step 4 out of the box: `env | grep -E "(ANTHROPIC|LOG|AGENT)"`, secrets by presence only.
+      expect(f.config.env).toEqual([
+        { variable: 'AGENT_MAX_WORKERS', source: 'configMap', object: 'agent-config', present: true, value: '8' },
+        { variable: 'AGENT_SIGNING_KEY', source: 'secret', object: 'agent-secrets', present: true },
+        { variable: 'AGENT_TIMEOUT_SECONDS', source: 'configMap', object: 'agent-config', present: true, value: '30' },
+        { variable: 'ANTHROPIC_API_KEY', source: 'secret', object: 'agent-secrets', present: true },
+        { variable: 'ANTHROPIC_BASE_URL', source: 'configMap', object: 'agent-config', present: true, value: 'https://api.anthropic.com' },
+        { variable: 'LOG_LEVEL', source: 'configMap', object: 'agent-config', present: true, value: 'info' },
+      ]);
+      // Step 5 out of the box: the runbook's dependency as a pod sees it, without the worker dialling it.
+      expect(f.dependencies.probes).toEqual([
+        { name: 'anthropic', url: 'https://api.anthropic.com/v1/health', ok: true, from: expect.stringMatching(/^pod\/agent-native-framework-/) as string },
+      ]);
+      expect(f.dependencies.unchecked).toBeUndefined();
       expect(f.dependencies.serviceAccount).toEqual({ name: app, exists: true });
       expect(f.dependencies.roleBindings).toContain(`RoleBinding/${app}`);
     },
@@ -46,6 +59,9 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
       expect(f.workload.pods.every((p) => p.revision === f.workload.currentRevision)).toBe(true);
       expect(f.logs.fatalCount).toBeGreaterThan(0);
       expect(f.logs.lastErrorLines.some((l) => l.previous && /FATAL startup failed/.test(l.line))).toBe(true);
+      // RCA: grep -B5 -A5 "ERROR\|FATAL" keeps the lines that led to the crash, from the previous container.
+      const block = f.logs.contextExcerpts?.find((e) => e.previous && e.lines.some((l) => /FATAL startup failed/.test(l)));
+      expect(block?.lines[0]).toMatch(/INFO +agent-native-framework .* starting/);
       expect(f.events.events.some((e) => e.reason === 'BackOff')).toBe(true);
     },
   ],
@@ -72,6 +88,17 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
       crashing(f, 'Error', 1);
       expect(f.config.secrets).toEqual([{ name: 'agent-secrets', exists: true, keys: ['AGENT_SIGNING_KEY'] }]);
       expect(f.config.missingEnv).toEqual([{ variable: 'ANTHROPIC_API_KEY', source: 'secret', object: 'agent-secrets', key: 'ANTHROPIC_API_KEY' }]);
+      expect(f.config.env?.find((e) => e.variable === 'ANTHROPIC_API_KEY')).toEqual({
+        variable: 'ANTHROPIC_API_KEY',
+        source: 'secret',
+        object: 'agent-secrets',
+        present: false,
+      });
+      // No pod runs to ask about the dependency: step 5 says so rather than guessing.
+      expect(f.dependencies.probes).toEqual([]);
+      expect(f.dependencies.unchecked).toEqual([
+        { name: 'anthropic', url: 'https://api.anthropic.com/v1/health', reason: 'no pod answered /health/ready with its checks' },
+      ]);
       expect(f.logs.lastErrorLines.some((l) => /ANTHROPIC_API_KEY is not set/.test(l.line))).toBe(true);
     },
   ],
@@ -121,7 +148,10 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
     'pods running but unready; the dependency probe fails and /health/ready names it',
     (f) => {
       expect(f.workload.pods.every((p) => p.phase === 'Running' && !p.ready)).toBe(true);
-      expect(f.dependencies.probes).toMatchObject([{ name: 'anthropic', ok: false, status: 503 }]);
+      expect(f.dependencies.probes).toMatchObject([
+        { name: 'anthropic', url: 'https://api.anthropic.com/v1/health', ok: false, status: 503, from: expect.stringMatching(/^pod\//) as string },
+      ]);
+      expect(f.dependencies.probes[0]?.error).toMatch(/unreachable/);
       expect(f.health.direct?.ready.status).toBe(503);
       expect(f.health.direct?.ready.body).toMatch(/anthropic.*unreachable/);
     },

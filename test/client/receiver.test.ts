@@ -409,3 +409,42 @@ describe('alert receiver', () => {
     expect(metrics).toMatch(/incident_receiver_request_seconds_count\{code="401"\} \d+/);
   });
 });
+
+describe('metrics for the dashboard (deploy/grafana)', () => {
+  const sample = (metrics: string, series: string): number | undefined => {
+    const line = metrics.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+  const scrape = async () => (await fetch(`${url}/metrics`)).text();
+
+  it('counts open incidents by phase and those awaiting approval, from Temporal', async () => {
+    const opened = [service(), service()];
+    for (const svc of opened) expect((await post(serviceDownWebhook(svc, 'firing', new Date().toISOString()))).status).toBe(200);
+    const running = 'WorkflowType = "incidentWorkflow" AND ExecutionStatus = "Running" AND IncidentPhase = "investigating"';
+    // Visibility catches up on its own time: wait until Temporal itself counts them, then the scrape must say the same.
+    let expected = 0;
+    for (let i = 0; i < 100 && expected < opened.length; i++) {
+      expected = (await env.client.workflow.count(running)).count;
+      if (expected < opened.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    const metrics = await scrape();
+    expect(sample(metrics, 'incident_open{phase="investigating"}')).toBeGreaterThanOrEqual(opened.length);
+    expect(sample(metrics, 'incident_open{phase="awaiting-approval"}')).toBe(0);
+    expect(sample(metrics, 'incident_awaiting_approval')).toBe(0);
+  });
+
+  it('times each resolved alert from firing to resolution once, however often Alertmanager sends it', async () => {
+    const before = await scrape();
+    const series = (s: string) => `incident_receiver_alert_duration_seconds_${s}`;
+    const svc = service();
+    const resolved = serviceDownWebhook(svc, 'resolved', '2026-11-27T10:00:00Z', '2026-11-27T10:07:00Z');
+    await post(resolved);
+    await post(resolved);
+    const after = await scrape();
+    const delta = (s: string) => (sample(after, s) ?? 0) - (sample(before, s) ?? 0);
+    expect(delta(series('count{alertname="ServiceDown"}'))).toBe(1);
+    expect(delta(series('sum{alertname="ServiceDown"}'))).toBe(420);
+    expect(delta(series('bucket{le="300",alertname="ServiceDown"}'))).toBe(0);
+    expect(delta(series('bucket{le="600",alertname="ServiceDown"}'))).toBe(1);
+  });
+});

@@ -28,7 +28,7 @@ import {
 } from '../../workflows/messages.js';
 import type { MitigationKind, Notification } from '../../workflows/domain.js';
 import type { DiagnosisCategory } from '../../workflows/diagnose.js';
-import { runbookTasks, type postIncidentWorkflow } from '../../workflows/post-incident.js';
+import type { postIncidentWorkflow } from '../../workflows/post-incident.js';
 import { postIncidentWorkflowId, statusQuery, type IncidentRecord, type IncidentStatus } from '../../workflows/messages.js';
 import type { incidentWorkflow } from '../../workflows/incident.js';
 import { Incidents } from '../../client/incidents.js';
@@ -458,6 +458,23 @@ describe('people on the incident', () => {
     expect(report.markdown).toMatch(/\| acknowledged \| .* \(alice\) \|/);
     expect(report.markdown).toContain('**note** alice: asked the platform team for two more nodes');
     expect(report.markdown).toContain('- **Resolution:** manual by alice');
+    // Root cause analysis, "Check system events": the events the investigation read, in the report.
+    expect(report.markdown).toMatch(
+      /### System events\n.*get events --sort-by=\.metadata\.creationTimestamp[^\n]*\n\n- \S+ Warning \*\*FailedScheduling\*\* pod\/\S+ \(x3\): 0\/2 nodes are available/,
+    );
+  });
+
+  it('drafts the summary with the log context the investigation found around ERROR/FATAL lines (root cause analysis)', async () => {
+    const { cluster, handle } = await incident('missing-secret');
+    await waitForStatus(handle, (s) => s.diagnosis !== undefined, 'the diagnosis');
+    await handle.signal(resolveSignal, { by: 'alice' });
+    await handle.result();
+
+    const report = await eventually(async () => cluster.reports[0], 'the incident summary');
+    expect(report.markdown).toContain('## Root cause analysis: error logs');
+    expect(report.markdown).toMatch(
+      /\(previous container\):\n```text\nINFO missing-secret-\w+ starting\nERROR: ANTHROPIC_API_KEY is not set\nINFO exit code 1\n```/,
+    );
   });
 });
 
@@ -664,8 +681,10 @@ describe('post-incident follow-up', () => {
     const outcome = await handle.result();
     const child = postIncidentHandle(outcome);
     const childStart = (await child.describe()).startTime.getTime();
-    const complete = (group: string): Promise<void[]> =>
-      Promise.all(runbookTasks.filter((t) => t.group === group).map((t) => child.signal(completeTaskSignal, { taskId: t.id, by: 'alice' })));
+    const complete = async (group: string): Promise<void[]> => {
+      const { tasks } = await child.query(tasksQuery);
+      return Promise.all(tasks.filter((t) => t.group === group).map((t) => child.signal(completeTaskSignal, { taskId: t.id, by: 'alice' })));
+    };
 
     await suite.env.sleep('1h');
     await complete('immediate');

@@ -44,12 +44,13 @@ function resolvedIncident(cluster: FakeCluster, openedAt: number): IncidentRecor
 /** A follow-up with the runbook's due times, for a fresh service whose endpoints `setup` may break. */
 async function followUp(
   setup: (cluster: FakeCluster) => void = () => undefined,
+  record: (incident: IncidentRecord) => IncidentRecord = (incident) => incident,
 ): Promise<{ cluster: FakeCluster; handle: WorkflowHandle<typeof postIncidentWorkflow>; startedAt: number }> {
   const now = await suite.env.currentTimeMs();
   const cluster = fleet.add(new FakeCluster(newService('follow-up'), 'healthy', now));
   setup(cluster);
   const input: PostIncidentInput = {
-    incident: resolvedIncident(cluster, now - hour),
+    incident: record(resolvedIncident(cluster, now - hour)),
     due: { immediate: day, followUp: 7 * day, longTerm: 30 * day },
     reminderLead: 4 * hour,
     overdueEscalation: day,
@@ -68,7 +69,7 @@ async function tasksOf(handle: WorkflowHandle<typeof postIncidentWorkflow>): Pro
 }
 
 async function completeAll(handle: WorkflowHandle<typeof postIncidentWorkflow>): Promise<FollowUpStatus> {
-  for (const task of runbookTasks) await handle.signal(completeTaskSignal, { taskId: task.id, by: 'alice' });
+  for (const task of (await tasksOf(handle)).tasks) await handle.signal(completeTaskSignal, { taskId: task.id, by: 'alice' });
   return handle.result();
 }
 
@@ -163,6 +164,64 @@ describe('the summary draft fails', () => {
       'could not send ticket task-overdue',
       'could not send pager trigger',
     ]);
+    const result = await completeAll(handle);
+    expect(result.tasks.every((t) => t.done)).toBe(true);
+  });
+});
+
+describe('prevention items (runbook, Prevention)', () => {
+  it('are tasks with an owner and a due date: alert tuning, runbook update, what fits the diagnosis, chaos test, capacity review', async () => {
+    const { handle, startedAt } = await followUp(undefined, (incident) => ({
+      ...incident,
+      acknowledged: { by: 'bob', at: incident.openedAt },
+      diagnosis: { category: 'oom-killed', symptom: 'crash-loop', cause: 'memory limit too low', evidence: [] },
+    }));
+    const { tasks } = await tasksOf(handle);
+    // Each item is due with its group: a week after the follow-up starts, or a month.
+    const start = Date.parse(tasks.find((t) => t.group === 'immediate')?.dueAt ?? '') - day;
+    expect(Math.abs(start - startedAt)).toBeLessThan(minute);
+    const due = (days: number) => new Date(start + days * day).toISOString();
+    expect(tasks.slice(0, runbookTasks.length).map((t) => t.id)).toEqual(runbookTasks.map((t) => t.id));
+    expect(tasks.slice(runbookTasks.length)).toEqual([
+      {
+        id: 'prevention-alerts',
+        group: 'follow-up',
+        title: 'Tune the alerts that fired (ServiceDown) and add resource monitoring alerts',
+        owner: 'bob (on-call engineer)',
+        dueAt: due(7),
+      },
+      {
+        id: 'prevention-runbook',
+        group: 'follow-up',
+        title: 'Update the Service Down runbook: how oom-killed showed and what fixed it',
+        owner: 'incident commander',
+        dueAt: due(7),
+      },
+      {
+        id: 'prevention-diagnosis',
+        group: 'follow-up',
+        title: 'Set memory requests and limits from observed use; implement a Horizontal Pod Autoscaler',
+        owner: 'service owner',
+        dueAt: due(7),
+      },
+      {
+        id: 'prevention-chaos-test',
+        group: 'long-term',
+        title: 'Chaos test: inject oom-killed in staging and measure the recovery time',
+        owner: 'service owner',
+        dueAt: due(30),
+      },
+      {
+        id: 'prevention-capacity-review',
+        group: 'long-term',
+        title: 'Capacity review: resource requests and limits, replicas, node headroom',
+        owner: 'team lead',
+        dueAt: due(30),
+      },
+    ]);
+    // Open prevention items keep their group open: the follow-up is not done until they are.
+    for (const task of runbookTasks) await handle.signal(completeTaskSignal, { taskId: task.id, by: 'alice' });
+    expect((await tasksOf(handle)).tasks.filter((t) => !t.done).map((t) => t.id)).toEqual(tasks.slice(runbookTasks.length).map((t) => t.id));
     const result = await completeAll(handle);
     expect(result.tasks.every((t) => t.done)).toBe(true);
   });

@@ -7,7 +7,17 @@
 // What outlives a run is one IncidentData (model/snapshot.ts); the rest (phase,
 // the open approval, the monitor's progress, timers, the closing state) is
 // rebuilt by the lifecycle from where it resumes.
-import type { Channel, CustomerImpact, MutationPreview, MutationResult, Notification, PublicState, VerificationResult } from '../domain.js';
+import type {
+  Channel,
+  CustomerImpact,
+  LogExcerpt,
+  MutationPreview,
+  MutationResult,
+  Notification,
+  PublicState,
+  ServiceEvent,
+  VerificationResult,
+} from '../domain.js';
 import type { Diagnosis } from '../diagnose.js';
 import type { Alert, IncidentConfig } from '../input.js';
 import type { DecisionOutcome } from '../messages.js';
@@ -77,6 +87,9 @@ const severityRank: Record<Alert['severity'], number> = { info: 0, warning: 1, e
 /** Timeline entries kept from the start when the timeline is full: how it began. */
 const keptTimelineHead = 10;
 const maxFirings = 20;
+
+/** Events the report keeps: the runbook's `| tail -20`, halved to keep the record small. */
+const rcaEventCount = 10;
 
 export class IncidentModel {
   readonly id: string;
@@ -171,9 +184,12 @@ export class IncidentModel {
     this.changed();
   }
 
-  setFindings(summary: string[]): void {
+  /** rca: the investigation's log excerpts and events; the latest non-empty ones are kept for the report's root cause analysis. */
+  setFindings(summary: string[], rca: { logs?: LogExcerpt[]; events?: ServiceEvent[] } = {}): void {
     this.data.investigations += 1;
     this.data.findingsSummary = summary;
+    if (rca.logs?.length) this.data.rcaLogs = rca.logs;
+    if (rca.events?.length) this.data.rcaEvents = rca.events.slice(-rcaEventCount);
     this.record('investigation', `investigation ${this.data.investigations}: ${summary[0] ?? ''}`);
     this.changed();
   }
@@ -706,6 +722,8 @@ export class IncidentModel {
       escalationLevel: d.escalationLevel,
       ...(d.diagnosis ? { diagnosis: d.diagnosis } : {}),
       findingsSummary: d.findingsSummary,
+      ...(d.rcaLogs?.length ? { rcaLogs: d.rcaLogs } : {}),
+      ...(d.rcaEvents?.length ? { rcaEvents: d.rcaEvents } : {}),
       actions: d.actions,
       timeline: d.timeline,
       timelineOmitted: d.timelineOmitted,

@@ -9,7 +9,7 @@
 // meaning changes, and migrate the older version in restoreSnapshot().
 import { z } from 'zod';
 import type { ActionRecord, DiagnosisSummary, TimelineEntry } from '../records.js';
-import { publicStates, type Notification, type PodCounters } from '../domain.js';
+import { EventSchema, LogExcerptSchema, publicStates, type Notification, type PodCounters } from '../domain.js';
 import { describeIssues } from '../input.js';
 
 export const snapshotSchemaVersion = 1;
@@ -67,6 +67,10 @@ export const IncidentDataSchema = z.object({
   escalationLevel: z.number().int().min(0).max(3),
   investigations: z.number().int().min(0),
   findingsSummary: z.array(z.string()),
+  /** The latest RCA log excerpts an investigation found (grep -B5 -A5 "ERROR\|FATAL"), for the summary report. */
+  rcaLogs: z.array(LogExcerptSchema).optional(),
+  /** The latest investigation's events that had any (kubectl get events … | tail), at most rcaEventCount, for the report. */
+  rcaEvents: z.array(EventSchema).optional(),
   diagnosis: DiagnosisSchema.optional(),
   actions: z.array(ActionRecordSchema),
   nextStatusAt: z.number(),
