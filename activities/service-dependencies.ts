@@ -45,12 +45,16 @@ type Probe = DependencyFindings['probes'][number];
 type Unchecked = NonNullable<DependencyFindings['unchecked']>[number];
 
 /** The pod's own word on one dependency, from its readiness answer's `checks`: "ok", or why not. */
-export function podCheck(dependency: Dependency, pod: string, checks: Record<string, unknown>): Probe | undefined {
+export function podCheck(dependency: Dependency, pod: string, checks: Record<string, unknown>): Probe | { pending: string } | undefined {
   const said = checks[dependency.name];
   if (said === undefined) return undefined;
   // "ok", true, or an object with a status ({ "status": "pass", ... }), as health-check formats write it.
   const status = typeof said === 'object' && said !== null && 'status' in said ? said.status : said;
   const text = typeof status === 'string' ? status : JSON.stringify(status);
+  // A pod still starting has not asked yet: that says nothing about the dependency (a starved
+  // pod stays "pending" for ever), so it is unchecked, not down.
+  if (/^(pending|starting|unknown|not checked)\b/i.test(text.trim()))
+    return { pending: `pod/${pod} has not checked ${dependency.name} yet (${truncate(redact.text(text), 60)})` };
   const url = redact.text(dependency.url);
   if (status === true || /^(ok|up|pass|healthy)\b/i.test(text.trim())) return { name: dependency.name, url, ok: true, from: `pod/${pod}` };
   const code = /\b([1-5]\d\d)\b/.exec(JSON.stringify(said))?.[1];
@@ -93,7 +97,8 @@ async function probeFromPod(
   const unchecked: Unchecked[] = [];
   for (const dependency of wanted) {
     const probe = podCheck(dependency, pod, checks);
-    if (probe) probes.push(probe);
+    if (probe && 'pending' in probe) unchecked.push({ name: dependency.name, url: redact.text(dependency.url), reason: probe.pending });
+    else if (probe) probes.push(probe);
     else
       unchecked.push({
         name: dependency.name,

@@ -120,6 +120,10 @@ describe('runbook steps 4 and 5 with no configuration', () => {
     });
     expect(podCheck(dependency, 'p-1', { anthropic: 'connect ETIMEDOUT' })).toMatchObject({ ok: false, error: 'connect ETIMEDOUT' });
     expect(podCheck(dependency, 'p-1', { config: 'ok' })).toBeUndefined();
+    // A pod that has not asked yet (starting, starved of CPU) says nothing about the dependency.
+    expect(podCheck(dependency, 'p-1', { anthropic: 'pending', agents: 'loading agent registry' })).toEqual({
+      pending: 'pod/p-1 has not checked anthropic yet (pending)',
+    });
     // Other health-check formats: a boolean, or an object with a status.
     expect(podCheck(dependency, 'p-1', { anthropic: true })).toMatchObject({ ok: true });
     expect(podCheck(dependency, 'p-1', { anthropic: { status: 'pass', latencyMs: 80 } })).toMatchObject({ ok: true });
