@@ -1,5 +1,6 @@
 // The incident's activities over injected deps. The worker registers
 // createActivities(createDefaultDeps(config)); tests pass deps over the sandbox.
+import { metricsBaseline } from './baseline.js';
 import { inspectConfiguration } from './configuration.js';
 import { checkDependencies } from './service-dependencies.js';
 import type { ActivityDeps } from './injected-deps.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     waitForRollout: (service, options) => heartbeating((progress) => waitForRollout(deps, service, options, progress)),
     verifyRecovery: (service, options) => heartbeating(() => verifyRecovery(deps, service, options)),
     sampleHealth: (service, options = {}) => heartbeating(() => sampleHealth(deps, service, options.previous)),
+    metricsBaseline: (service, options) => heartbeating(() => metricsBaseline(deps, service, options)),
     notify: (notification) => heartbeating(() => notify(deps, notification)),
     writeReport: (report) => heartbeating(() => writeReport(deps, report)),
   } satisfies IncidentActivities;

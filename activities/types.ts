@@ -7,6 +7,7 @@ import type {
   EventFindings,
   HealthFindings,
   HealthSample,
+  MetricsBaseline,
   LogFindings,
   MutationPreview,
   MutationRequest,
@@ -60,6 +61,8 @@ export interface IncidentActivities {
    * since `previous` (the counters of the sample before, which the workflow keeps).
    */
   sampleHealth(service: ServiceRef, options?: { previous?: PodCounters }): Promise<HealthSample>;
+  /** The service's p99 latency and active agents over a window before `before` (the alert's start), from Prometheus. */
+  metricsBaseline(service: ServiceRef, options: { before: string }): Promise<MetricsBaseline>;
 
   // Communications and records.
   notify(notification: Notification): Promise<void>;
