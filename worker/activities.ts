@@ -30,6 +30,7 @@ export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
     },
     dependencies: dependencyList(config.DEPENDENCY_URLS),
     probes: { via: config.PROBE_VIA },
+    baseline: { prometheusUrl: config.PROMETHEUS_URL, window: config.BASELINE_WINDOW },
     requiredEnv: [...config.REQUIRED_ENV],
     notifications: {
       pagerduty: config.PAGERDUTY_ROUTING_KEY ? { routingKey: config.PAGERDUTY_ROUTING_KEY, eventsUrl: config.PAGERDUTY_EVENTS_URL } : undefined,

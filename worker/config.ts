@@ -66,6 +66,13 @@ export const EnvSchema = z.object({
   PROBE_VIA: z.enum(['api-proxy', 'pod-network']).default('api-proxy'),
   /** Runbook step 5: dependencies probed from the worker, `name=url` pairs. */
   DEPENDENCY_URLS: z.string().default(''),
+  /** Runbook Resolution step 4: Prometheus, for the service's p99 and active agents before the alert (the monitor's thresholds). */
+  PROMETHEUS_URL: z.url().optional(),
+  /** How far before the alert that baseline looks (a Prometheus range, e.g. 30m). */
+  BASELINE_WINDOW: z
+    .string()
+    .regex(/^\d+[smh]$/)
+    .default('30m'),
 
   /** Notifications: with no URL configured, messages go to the outbox folder. */
   PAGERDUTY_ROUTING_KEY: z.string().optional(),
