@@ -13,7 +13,16 @@ import type { ConfigMap, Container, Deployment, KObject, Node, Pod, Secret, Serv
 import { badImage, hogNamespace, type ServiceState, type World } from './world.js';
 
 export type ScenarioName =
-  'healthy' | 'bad-rollout' | 'oom' | 'missing-secret' | 'config-error' | 'scaled-to-zero' | 'unschedulable' | 'selector-mismatch' | 'dependency-down';
+  | 'healthy'
+  | 'bad-rollout'
+  | 'oom'
+  | 'missing-secret'
+  | 'config-error'
+  | 'scaled-to-zero'
+  | 'unschedulable'
+  | 'selector-mismatch'
+  | 'dependency-down'
+  | 'latency-regression';
 
 export const scenarioNames: readonly ScenarioName[] = [
   'healthy',
@@ -25,6 +34,7 @@ export const scenarioNames: readonly ScenarioName[] = [
   'unschedulable',
   'selector-mismatch',
   'dependency-down',
+  'latency-regression',
 ];
 
 /** What the app needs once its workload has grown: more than the 2Gi limit, less than 4Gi. */
@@ -94,6 +104,17 @@ function fillNodes(ctx: ScenarioContext, targets: ServiceState[]): void {
   for (const s of targets) recreatePods(ctx, s);
 }
 
+/** Deploys the broken release: kubectl set image deployment/NAME CONTAINER=<bad image>. */
+function rollOut(ctx: ScenarioContext, s: ServiceState, name: string, container: string): void {
+  const d = deploymentOf(ctx, s);
+  const next = withContainer(d, container, (c) => ({ ...c, image: badImage }));
+  const cause = `release ${badImage.split(':')[1]}: kubectl set image deployment/${name} ${container}=${badImage}`;
+  write(ctx, R.deployments, d, {
+    ...next,
+    metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } },
+  });
+}
+
 /** Applies a scenario to the given services. */
 export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targets: ServiceState[]): void {
   if (scenario === 'healthy') {
@@ -108,16 +129,15 @@ export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targ
   for (const s of targets) {
     const { name, container } = s.names;
     switch (scenario) {
-      case 'bad-rollout': {
-        const d = deploymentOf(ctx, s);
-        const next = withContainer(d, container, (c) => ({ ...c, image: badImage }));
-        const cause = `release ${badImage.split(':')[1]}: kubectl set image deployment/${name} ${container}=${badImage}`;
-        write(ctx, R.deployments, d, {
-          ...next,
-          metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } },
-        });
+      // A bad release (as bad-rollout) that also migrated the session cache: the rollback restores
+      // health, then the pods it starts slow down once up a while. No fix of ours cures that.
+      case 'latency-regression':
+        s.slowSince = Date.now();
+        rollOut(ctx, s, name, container);
         break;
-      }
+      case 'bad-rollout':
+        rollOut(ctx, s, name, container);
+        break;
       case 'oom':
         s.memoryNeed = grownMemoryNeed;
         break;
@@ -188,6 +208,7 @@ export function healServices(ctx: ScenarioContext, targets: ServiceState[]): voi
   const now = Date.now();
   for (const s of targets) {
     s.scenario = 'healthy';
+    delete s.slowSince;
     for (const o of s.outages) o.to ??= now;
     s.memoryNeed = s.baseline.memoryNeed;
     const secretRestored = restoreObject<Secret>(

@@ -670,3 +670,21 @@ describe("emergency option 3's LOG_LEVEL=DEBUG is put back", () => {
     );
   });
 });
+
+describe('scenario latency-regression', () => {
+  it('given a recovered rollback, when p99 climbs well above its baseline during the monitor, then the monitor catches it and investigates again until it hands over', async () => {
+    const { cluster, handle } = await incident('latency-regression', { limits: { maxInvestigations: 2 } });
+    await decide(handle, 1, 'approve');
+    // Time skips while the test sleeps: the monitor's samples are a minute apart.
+    await suite.env.sleep('15m');
+    const status = await waitForStatus(handle, (s) => s.phase === 'escalated', 'the hand-over');
+    const monitor = status.timeline.filter((t) => t.kind === 'monitor').map((t) => t.text);
+
+    expect(status.diagnosis?.category).toBe('healthy');
+    expect(status.investigations).toBe(2);
+    expect(cluster.mutations.map((m) => m.action.kind)).toEqual(['rollout-undo']);
+    expect(monitor.filter((t) => /^regression: p99 2400 ms > 240 ms \(2× the p99 before the incident \(120 ms/.test(t))).toHaveLength(2);
+    expect(cluster.notifications.map((n) => n.notification).filter((n) => n.event === 'regression')[0]?.summary).toMatch(/regressed \(p99 2400 ms > 240 ms/);
+    expect(status.timeline.map((t) => t.text)).toContainEqual(expect.stringMatching(/2 investigations reached the cap/));
+  });
+});
