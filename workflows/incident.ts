@@ -535,6 +535,7 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
   let counters = from.counters;
   // Monitors from before judge error rate (and p99 only when configured) and take any new restart as a regression.
   const thresholds = from.thresholds ?? (patched('monitor-key-metrics') ? await decideThresholds(state) : undefined);
+  let noted = '';
   state.setMonitor(from.sample, samples);
   for (let i = from.sample + 1; i <= samples; i++) {
     state.setTimer('main', `monitor sample ${i}/${samples}`, Date.now() + sampleInterval);
@@ -572,10 +573,12 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
       : assessSample(sample, baseline, badInARow, state.config.regression);
     state.setMonitor(i, samples, describeSample(sample));
     // The evidence: what was measured against which threshold, on the timeline (the thresholds' sources were recorded at the start).
-    const notes = verdict.notes ?? [];
-    if (thresholds && (verdict.bad || notes.length > 0) && !verdict.regression) {
-      state.record('monitor', `sample ${i}/${samples}: ${describeSample(sample)}; ${[...verdict.reasons, ...notes].join(', ')}`);
+    // A tolerated restart is noted once, not on every sample after it.
+    const notes = (verdict.notes ?? []).join(', ');
+    if (thresholds && (verdict.bad || notes !== noted) && !verdict.regression && (verdict.bad || notes !== '')) {
+      state.record('monitor', `sample ${i}/${samples}: ${describeSample(sample)}; ${[...verdict.reasons, ...(notes ? [notes] : [])].join(', ')}`);
     }
+    noted = notes;
     if (verdict.regression) {
       state.markRegressed(verdict.reasons.join(', '));
       return 'regression';

@@ -529,45 +529,6 @@ describe('one service, one incident after another', () => {
   });
 });
 
-// Keep this last in the file: once an abandoned child has completed, the Java test
-// server no longer skips time for later tests (seen with server 1.x; see test/replay).
-describe('post-incident follow-up', () => {
-  it('reminds before the due time, escalates overdue tasks, and completes by signal through the 1-month tasks', async () => {
-    const { cluster, handle } = await incident('scaled-to-zero', { approval: { autoApprove: { default: ['scale'] } } });
-    const outcome = await handle.result();
-    const child = postIncidentHandle(outcome);
-    const childStart = (await child.describe()).startTime.getTime();
-    const complete = (group: string): Promise<void[]> =>
-      Promise.all(runbookTasks.filter((t) => t.group === group).map((t) => child.signal(completeTaskSignal, { taskId: t.id, by: 'alice' })));
-
-    await suite.env.sleep('1h');
-    await complete('immediate');
-    await suite.env.sleep('8d');
-    await complete('follow-up');
-    await suite.env.sleep(`${21 * day + 20 * hour}ms`);
-    await complete('long-term');
-    await child.signal(completeTaskSignal, { taskId: 'no-such-task', by: 'alice' });
-    const result = await child.result();
-
-    const sent = cluster.notifications
-      .filter((n) => ['task-reminder', 'task-overdue'].includes(n.notification.event))
-      .map((n) => ({ event: n.notification.event, level: n.notification.level, hours: Math.round(((n.at - childStart) / hour) * 100) / 100 }));
-    expect(sent).toEqual([
-      { event: 'task-reminder', level: undefined, hours: 7 * 24 - 4 },
-      { event: 'task-overdue', level: 2, hours: 7 * 24 },
-      { event: 'task-overdue', level: 3, hours: 8 * 24 },
-      { event: 'task-reminder', level: undefined, hours: 30 * 24 - 4 },
-    ]);
-    expect(result.tasks.every((t) => t.done?.by === 'alice')).toBe(true);
-    expect(result.ignored.map((i) => i.reason)).toEqual([expect.stringMatching(/^unknown task "no-such-task"/)]);
-    expect(cluster.reports).toHaveLength(1);
-    expect(cluster.reports[0]?.markdown).toMatch(/## Timeline[\s\S]*## Actions|## Actions[\s\S]*## Timeline/);
-    expect(cluster.reports[0]?.markdown).toContain('kubectl -n default scale deployment/');
-    expect(result.reportLocation).toBe(`memory://reports/${handle.workflowId}.md`);
-    expect((await child.query(tasksQuery)).tasks.find((t) => t.id === 'write-summary')?.draft).toBe(result.reportLocation);
-  });
-});
-
 describe("the monitor's key metrics (runbook Resolution step 4)", () => {
   it.each([
     {
@@ -640,6 +601,8 @@ describe("emergency option 3's LOG_LEVEL=DEBUG is put back", () => {
 
     expect(carried.phase).toBe('monitoring');
     expect(outcome.resolution).toBe('mitigated');
+    // The monitor's thresholds went on in the new run with the snapshot: the baseline was read once.
+    expect(cluster.callsOf('metricsBaseline')).toHaveLength(1);
     expect(cluster.world.config).toEqual({ AGENT_MODE: 'production' });
     expect(cluster.mutations.map((m) => m.action)).toEqual([
       expect.objectContaining({ kind: 'rollout-undo' }),
@@ -686,5 +649,44 @@ describe('scenario latency-regression', () => {
     expect(monitor.filter((t) => /^regression: p99 2400 ms > 240 ms \(2× the p99 before the incident \(120 ms/.test(t))).toHaveLength(2);
     expect(cluster.notifications.map((n) => n.notification).filter((n) => n.event === 'regression')[0]?.summary).toMatch(/regressed \(p99 2400 ms > 240 ms/);
     expect(status.timeline.map((t) => t.text)).toContainEqual(expect.stringMatching(/2 investigations reached the cap/));
+  });
+});
+
+// Keep this last in the file: once an abandoned child has completed, the Java test
+// server no longer skips time for later tests (seen with server 1.x; see test/replay).
+describe('post-incident follow-up', () => {
+  it('reminds before the due time, escalates overdue tasks, and completes by signal through the 1-month tasks', async () => {
+    const { cluster, handle } = await incident('scaled-to-zero', { approval: { autoApprove: { default: ['scale'] } } });
+    const outcome = await handle.result();
+    const child = postIncidentHandle(outcome);
+    const childStart = (await child.describe()).startTime.getTime();
+    const complete = (group: string): Promise<void[]> =>
+      Promise.all(runbookTasks.filter((t) => t.group === group).map((t) => child.signal(completeTaskSignal, { taskId: t.id, by: 'alice' })));
+
+    await suite.env.sleep('1h');
+    await complete('immediate');
+    await suite.env.sleep('8d');
+    await complete('follow-up');
+    await suite.env.sleep(`${21 * day + 20 * hour}ms`);
+    await complete('long-term');
+    await child.signal(completeTaskSignal, { taskId: 'no-such-task', by: 'alice' });
+    const result = await child.result();
+
+    const sent = cluster.notifications
+      .filter((n) => ['task-reminder', 'task-overdue'].includes(n.notification.event))
+      .map((n) => ({ event: n.notification.event, level: n.notification.level, hours: Math.round(((n.at - childStart) / hour) * 100) / 100 }));
+    expect(sent).toEqual([
+      { event: 'task-reminder', level: undefined, hours: 7 * 24 - 4 },
+      { event: 'task-overdue', level: 2, hours: 7 * 24 },
+      { event: 'task-overdue', level: 3, hours: 8 * 24 },
+      { event: 'task-reminder', level: undefined, hours: 30 * 24 - 4 },
+    ]);
+    expect(result.tasks.every((t) => t.done?.by === 'alice')).toBe(true);
+    expect(result.ignored.map((i) => i.reason)).toEqual([expect.stringMatching(/^unknown task "no-such-task"/)]);
+    expect(cluster.reports).toHaveLength(1);
+    expect(cluster.reports[0]?.markdown).toMatch(/## Timeline[\s\S]*## Actions|## Actions[\s\S]*## Timeline/);
+    expect(cluster.reports[0]?.markdown).toContain('kubectl -n default scale deployment/');
+    expect(result.reportLocation).toBe(`memory://reports/${handle.workflowId}.md`);
+    expect((await child.query(tasksQuery)).tasks.find((t) => t.id === 'write-summary')?.draft).toBe(result.reportLocation);
   });
 });
