@@ -232,18 +232,25 @@ describe.concurrent('scenarios recover with the right fix only', () => {
 });
 
 describe('heal', () => {
-  it.each(['bad-rollout', 'oom', 'missing-secret', 'config-error', 'scaled-to-zero', 'unschedulable', 'selector-mismatch', 'dependency-down'] as const)(
-    'brings %s back to healthy at run time',
-    async (scenario) => {
-      const t = await sandboxFor();
-      try {
-        t.sandbox.break(scenario);
-        await waitFor('the break to show', () => !t.sandbox.isRecovered());
-        t.sandbox.heal();
-        await waitFor('recovery', () => t.sandbox.isRecovered(), 30_000);
-      } finally {
-        await t.close();
-      }
-    },
-  );
+  it.each([
+    'bad-rollout',
+    'oom',
+    'missing-secret',
+    'config-error',
+    'scaled-to-zero',
+    'unschedulable',
+    'selector-mismatch',
+    'dependency-down',
+    'latency-regression',
+  ] as const)('brings %s back to healthy at run time', async (scenario) => {
+    const t = await sandboxFor();
+    try {
+      t.sandbox.break(scenario);
+      await waitFor('the break to show', () => !t.sandbox.isRecovered());
+      t.sandbox.heal();
+      await waitFor('recovery', () => t.sandbox.isRecovered(), 30_000);
+    } finally {
+      await t.close();
+    }
+  });
 });
