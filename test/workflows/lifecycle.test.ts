@@ -569,6 +569,27 @@ describe("the monitor's key metrics (runbook Resolution step 4)", () => {
     },
   );
 
+  it.each([
+    { restarts: 1, investigations: 1, resolution: 'mitigated', timeline: /^sample 4\/30: .*; 1 new restart\(s\), within the tolerance of 1$/ },
+    { restarts: 2, investigations: 2, resolution: 'recovered', timeline: /^regression: 2 new restarts > 1 tolerated; mitigation re-opens$/ },
+  ] as const)(
+    'given a recovered rollback, when a pod restarts $restarts time(s) during the monitor, then it resolves $resolution after $investigations investigation(s)',
+    async ({ restarts, investigations, resolution, timeline }) => {
+      const { cluster, handle } = await incident('bad-rollout');
+      cluster.when('sampleHealth', 4, (w) => void (w.restarts = restarts));
+      await decide(handle, 1, 'approve');
+      const outcome = await handle.result();
+      const status = await statusOf(handle);
+      const monitor = status.timeline.filter((t) => t.kind === 'monitor').map((t) => t.text);
+
+      expect(outcome.resolution).toBe(resolution);
+      expect(status.investigations).toBe(investigations);
+      // Noted once, not on every sample after it.
+      expect(monitor.filter((t) => timeline.test(t))).toHaveLength(1);
+      expect(monitor.some((t) => t.startsWith('regression:'))).toBe(restarts > 1);
+    },
+  );
+
   it('without a baseline, it judges p99 by the documented default and says so', async () => {
     const { cluster, handle } = await incident('bad-rollout', { regression: { defaultMaxP99LatencyMs: 500 } });
     cluster.baseline = { from: 'no Prometheus configured (PROMETHEUS_URL)' };
