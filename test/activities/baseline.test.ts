@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsBaseline } from '../../activities/baseline.js';
 import { ActivitiesConfigSchema, type ActivityDeps } from '../../activities/injected-deps.js';
+import { activitiesConfig } from '../../worker/activities.js';
+import { loadConfig } from '../../worker/config.js';
 import { captureLogger, noCluster, service, testProbes } from './helpers.js';
 
 let answer: (query: string) => { status: number; body: unknown } = () => ({ status: 200, body: {} });
@@ -67,5 +69,17 @@ describe('metricsBaseline', () => {
     expect(baseline.p99LatencyMs).toBeUndefined();
     expect(baseline.activeAgents).toBeUndefined();
     expect(baseline.from).toMatch(from);
+  });
+});
+
+describe('the worker configuration of the baseline', () => {
+  const baseline = (env: NodeJS.ProcessEnv) => ActivitiesConfigSchema.parse(activitiesConfig(loadConfig(env))).baseline;
+  it('reads PROMETHEUS_URL and BASELINE_WINDOW; without them, no Prometheus and 30 minutes', () => {
+    expect(baseline({ PROMETHEUS_URL: 'http://127.0.0.1:9090', BASELINE_WINDOW: '2h' })).toMatchObject({
+      prometheusUrl: 'http://127.0.0.1:9090',
+      window: '2h',
+    });
+    expect(baseline({})).toMatchObject({ window: '30m' });
+    expect(baseline({}).prometheusUrl).toBeUndefined();
   });
 });
