@@ -1,5 +1,6 @@
 // The incident's activities over injected deps. The worker registers
 // createActivities(createDefaultDeps(config)); tests pass deps over the sandbox.
+import { metricsBaseline } from './baseline.js';
 import { inspectConfiguration } from './configuration.js';
 import { checkCustomerImpact } from './customer-impact.js';
 import { checkDependencies } from './service-dependencies.js';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps) {
     verifyRecovery: (service, options) => heartbeating(() => verifyRecovery(deps, service, options)),
     sampleHealth: (service, options = {}) => heartbeating(() => sampleHealth(deps, service, options.previous)),
     checkCustomerImpact: (service) => heartbeating(() => checkCustomerImpact(deps, service)),
+    metricsBaseline: (service, options) => heartbeating(() => metricsBaseline(deps, service, options)),
     notify: (notification) => heartbeating(() => notify(deps, notification)),
     writeReport: (report) => heartbeating(() => writeReport(deps, report)),
   } satisfies IncidentActivities;

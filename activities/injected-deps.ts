@@ -94,6 +94,26 @@ export const ActivitiesConfigSchema = z.object({
     .prefault({}),
   /** How often waitForRollout re-reads the deployment (and heartbeats). */
   rolloutPollMs: z.number().int().positive().default(1_000),
+  /**
+   * Runbook step 4: where the monitor reads the service's p99 latency and active agents
+   * before the incident (its default thresholds). Queries take {namespace},
+   * {deployment} and {window}; the latency query answers in seconds.
+   */
+  baseline: z
+    .object({
+      prometheusUrl: z.url().optional(),
+      window: z
+        .string()
+        .regex(/^\d+[smh]$/)
+        .default('30m'),
+      latencyQuery: z
+        .string()
+        .default(
+          'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="{namespace}",deployment="{deployment}"}[{window}])))',
+        ),
+      agentsQuery: z.string().default('sum(avg_over_time(agent_active_agents{namespace="{namespace}",deployment="{deployment}"}[{window}]))'),
+    })
+    .prefault({}),
 });
 export type ActivitiesConfig = z.input<typeof ActivitiesConfigSchema>;
 type ParsedConfig = z.output<typeof ActivitiesConfigSchema>;
@@ -115,6 +135,8 @@ export interface ActivityDeps {
   probes: ParsedConfig['probes'];
   customerImpact: ParsedConfig['customerImpact'];
   rolloutPollMs: number;
+  /** Absent: no baseline is read, the monitor's defaults apply. */
+  baseline?: ParsedConfig['baseline'];
 }
 
 /** The production deps: kubeconfig clients, global fetch, wall clock, the activity logger. */
@@ -134,5 +156,6 @@ export function createDefaultDeps(input: ActivitiesConfig): ActivityDeps {
     probes: config.probes,
     customerImpact: config.customerImpact,
     rolloutPollMs: config.rolloutPollMs,
+    baseline: config.baseline,
   };
 }

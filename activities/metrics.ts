@@ -110,3 +110,9 @@ export function quantileMs(window: TrafficCounters, q: number): number | undefin
   }
   return lowerBound;
 }
+
+/** A gauge's value summed over its series; undefined when the service does not expose it. */
+export function gaugeSum(samples: Sample[], name: string): number | undefined {
+  const series = samples.filter((s) => s.name === name && Number.isFinite(s.value));
+  return series.length === 0 ? undefined : series.reduce((sum, s) => sum + s.value, 0);
+}

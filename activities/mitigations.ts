@@ -61,7 +61,7 @@ export const mitigationActivities = {
   },
   'patch-config-map': {
     guardrail: noActionLimit,
-    plan: (k, s, a) => patchConfigMap(k, s, a.name, a.data, a.restartedAt),
+    plan: (k, s, a) => patchConfigMap(k, s, a.name, a.data, a.restartedAt, a.remove),
   },
   'restore-config-map': {
     guardrail: noActionLimit,

@@ -8,6 +8,7 @@ import type {
   EventFindings,
   HealthFindings,
   HealthSample,
+  MetricsBaseline,
   LogFindings,
   MutationPreview,
   MutationRequest,
@@ -61,6 +62,8 @@ export interface IncidentActivities {
    * since `previous` (the counters of the sample before, which the workflow keeps).
    */
   sampleHealth(service: ServiceRef, options?: { previous?: PodCounters }): Promise<HealthSample>;
+  /** The service's p99 latency and active agents over a window before `before` (the alert's start), from Prometheus. */
+  metricsBaseline(service: ServiceRef, options: { before: string }): Promise<MetricsBaseline>;
 
   // Communications and records.
   /** Whether customers are affected: the customer-facing probe and/or the SLO burn rate, with redacted evidence. */

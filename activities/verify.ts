@@ -1,13 +1,13 @@
 // Runbook "Verification" and "Monitor Recovery": rollout complete, pods ready
 // with no new restarts, /health/live and /health/ready 200, metrics answering;
-// and the monitor's one-minute sample (restarts, readiness, health, error rate, p99).
+// and the monitor's one-minute sample (restarts, readiness, health, error rate, p99, active agents).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Check, HealthSample, PodCounters, ServiceRef, VerificationResult, WireTrafficCounters } from '../workflows/domain.js';
 import type { ActivityDeps } from './injected-deps.js';
 import { probeGet, shownAnswer, type ProxyAnswer } from './health.js';
 import type { KubeClients } from './kube/cluster.js';
 import { isPodReady, isPodRunning, listPods, livePods, podRestarts, readDeployment } from './kube/objects.js';
-import { errorRate, parsePrometheusText, quantileMs, sinceLast, sumCounters, trafficCounters, type TrafficCounters } from './metrics.js';
+import { errorRate, gaugeSum, parsePrometheusText, quantileMs, sinceLast, sumCounters, trafficCounters, type TrafficCounters } from './metrics.js';
 import { rolloutState } from './rollout.js';
 
 interface Observation {
@@ -70,16 +70,31 @@ export async function verifyRecovery(deps: ActivityDeps, service: ServiceRef, op
  * consecutive scrapes would hit different pods, and unready pods (which the
  * service skips) still count the requests they fail.
  */
-async function podCounters(deps: ActivityDeps, k: KubeClients, namespace: string, pods: V1Pod[]): Promise<Map<string, TrafficCounters>> {
+async function podCounters(
+  deps: ActivityDeps,
+  k: KubeClients,
+  namespace: string,
+  pods: V1Pod[],
+): Promise<{ counters: Map<string, TrafficCounters>; activeAgents: number | undefined }> {
   const scraped = await Promise.all(
     pods.filter(isPodRunning).map(async (pod) => {
       const name = pod.metadata?.name ?? '';
       const answer = await probeGet(deps, k, { kind: 'pods', namespace, name }, deps.probes.metricsPort, deps.probes.metricsPath);
-      return answer.status === 200 ? ([[name, trafficCounters(parsePrometheusText(answer.body))]] as const) : [];
+      if (answer.status !== 200) return [];
+      const samples = parsePrometheusText(answer.body);
+      return [{ name, counters: trafficCounters(samples), agents: gaugeSum(samples, activeAgentsMetric) }];
     }),
   );
-  return new Map(scraped.flat());
+  const answered = scraped.flat();
+  const agents = answered.flatMap((a) => (a.agents === undefined ? [] : [a.agents]));
+  return {
+    counters: new Map(answered.map((a) => [a.name, a.counters])),
+    activeAgents: agents.length === 0 ? undefined : agents.reduce((sum, n) => sum + n, 0),
+  };
 }
+
+/** Runbook step 4's "active agent count": the gauge the service exposes on its metrics port. */
+const activeAgentsMetric = 'agent_active_agents';
 
 const toWire = (c: TrafficCounters): WireTrafficCounters => ({ ...c, buckets: c.buckets.map(([le, n]) => [le === Infinity ? null : le, n]) });
 const fromWire = (c: WireTrafficCounters): TrafficCounters => ({ ...c, buckets: c.buckets.map(([le, n]) => [le ?? Infinity, n]) });
@@ -93,7 +108,7 @@ const fromWire = (c: WireTrafficCounters): TrafficCounters => ({ ...c, buckets: 
 export async function sampleHealth(deps: ActivityDeps, service: ServiceRef, previous: PodCounters | undefined): Promise<HealthSample> {
   const k = deps.kube.clients(service.cluster);
   const seen = await observe(deps, k, service);
-  const counters = await podCounters(deps, k, service.namespace, seen.pods);
+  const { counters, activeAgents } = await podCounters(deps, k, service.namespace, seen.pods);
   const window = sumCounters([...counters].map(([pod, now]) => sinceLast(now, previous?.[pod] ? fromWire(previous[pod]) : undefined)));
   return {
     at: deps.clock().toISOString(),
@@ -104,6 +119,7 @@ export async function sampleHealth(deps: ActivityDeps, service: ServiceRef, prev
     ready: seen.readyProbe.status === 200,
     errorRate: errorRate(window),
     p99LatencyMs: quantileMs(window, 0.99),
+    ...(activeAgents === undefined ? {} : { activeAgents }),
     counters: Object.fromEntries([...counters].map(([pod, c]) => [pod, toWire(c)])),
   };
 }

@@ -52,6 +52,8 @@ export interface StackOptions {
   autoApprove: boolean;
   /** The monitor of new incidents (the runbook's 30m). */
   monitor: string;
+  /** Prometheus (with --alerts prometheus): the monitor's baseline of p99 latency and active agents comes from it. */
+  prometheusUrl?: string;
   /** Progress lines for the terminal. */
   say: (line: string) => void;
   /** The supervisor's lines (a process died, is back); stderr by default. */
@@ -150,6 +152,7 @@ export class LocalStack {
         // the dependency is read from the pods' own readiness checks, never dialled from the worker.
         // The real API server will not proxy to loopback pod addresses: the worker dials them itself.
         PROBE_VIA: real ? 'pod-network' : 'api-proxy',
+        ...(this.options.prometheusUrl ? { PROMETHEUS_URL: this.options.prometheusUrl } : {}),
         OUTBOX_DIR: outboxDir,
         REPORTS_DIR: reportsDir,
         WORKER_HTTP_HOST: '127.0.0.1',
@@ -426,6 +429,7 @@ async function startCommand(): Promise<void> {
     cluster: opts.cluster,
     autoApprove: opts.autoApprove ?? false,
     monitor: opts.monitor,
+    ...(opts.alerts === 'prometheus' ? { prometheusUrl: `http://127.0.0.1:${opts.prometheusPort}` } : {}),
     say: out,
   });
   let stopping = false;

@@ -112,6 +112,15 @@ export function startOutcome(
   return { kind: 'ok' };
 }
 
+/** Scenario latency-regression: how long a pod serves at its usual speed before its agent runs slow down. */
+export const slowAfterMs = 20_000;
+
+/** When this run's agent runs start to be slow (latency-regression), or undefined when they never do. */
+function slowFrom(run: AppRun): number | undefined {
+  const since = run.service?.slowSince;
+  return since !== undefined && run.startedAt >= since ? run.startedAt + slowAfterMs : undefined;
+}
+
 /** Whether the dependency was unreachable for this service at a time. */
 export function dependencyDownAt(service: ServiceState | undefined, time: number): boolean {
   return (service?.outages ?? []).some((o) => o.from <= time && (o.to === undefined || time < o.to));
@@ -194,7 +203,9 @@ export function logLines(run: AppRun, world: World, now: number): LogLine[] {
     } else if (i % 97 === 0) {
       lines.push(line(t, 'error', 'request POST /v1/agents/run 500 agent run failed: tool timeout after 30s'));
     } else {
-      lines.push(line(t, 'info', `request POST /v1/agents/run 200 ${300 + ((i * 37) % 900)}ms`));
+      const slow = slowFrom(run);
+      const ms = slow !== undefined && t >= slow ? 9_000 + ((i * 37) % 18_000) : 300 + ((i * 37) % 900);
+      lines.push(line(t, 'info', `request POST /v1/agents/run 200 ${ms}ms`));
       if (debug) lines.push(line(t + 1, 'debug', `agent run ${i} finished: 3 tool calls, 1 model call`));
     }
   }
@@ -253,9 +264,12 @@ export function cpuUsage(run: AppRun): number {
   return 80 + (h % 90);
 }
 
-const buckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-// Share of agent runs finishing under each bucket bound: most take 0.3 to 1.2 s.
-const bucketShare = [0.01, 0.04, 0.35, 0.82, 0.97, 0.995, 0.999];
+const buckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// Share of agent runs finishing under each bucket bound: most take 0.3 to 1.2 s (p99 about 4.2 s), none
+// over 5 s. Counts are rounded, not floored: a floor puts a request of every small window in the top bucket.
+const bucketShare = [0.01, 0.04, 0.35, 0.82, 0.97, 1, 1, 1];
+// Slowed down (latency-regression): most take 5 to 30 s (p99 about 29 s).
+const slowBucketShare = [0, 0.002, 0.01, 0.05, 0.2, 0.45, 0.7, 1];
 
 function metricsText(run: AppRun, now: number): string {
   const seconds = Math.max(0, (now - run.startedAt) / 1000);
@@ -281,9 +295,16 @@ function metricsText(run: AppRun, now: number): string {
     '# TYPE http_request_duration_seconds histogram',
   ];
   const served = ok + failed;
-  buckets.forEach((le, i) => out.push(`http_request_duration_seconds_bucket{route="/v1/agents/run",le="${le}"} ${Math.floor(served * (bucketShare[i] ?? 1))}`));
+  const slow = slowFrom(run);
+  const slowServed = slow === undefined ? 0 : Math.min(served, Math.floor((Math.max(0, now - slow) / 1000) * requestsPerSecond));
+  const fastServed = served - slowServed;
+  buckets.forEach((le, i) =>
+    out.push(
+      `http_request_duration_seconds_bucket{route="/v1/agents/run",le="${le}"} ${Math.round(fastServed * (bucketShare[i] ?? 1)) + Math.round(slowServed * (slowBucketShare[i] ?? 1))}`,
+    ),
+  );
   out.push(`http_request_duration_seconds_bucket{route="/v1/agents/run",le="+Inf"} ${served}`);
-  out.push(`http_request_duration_seconds_sum{route="/v1/agents/run"} ${(served * 0.74).toFixed(3)}`);
+  out.push(`http_request_duration_seconds_sum{route="/v1/agents/run"} ${(fastServed * 0.74 + slowServed * 12.5).toFixed(3)}`);
   out.push(`http_request_duration_seconds_count{route="/v1/agents/run"} ${served}`);
   out.push('# HELP agent_active_agents Agents currently running.', '# TYPE agent_active_agents gauge');
   out.push(`agent_active_agents ${dependencyDownAt(run.service, now) ? 0 : 3 + (Math.floor(seconds) % 5)}`);

@@ -25,7 +25,9 @@ export type ScenarioName =
   | 'dependency-down'
   | 'cpu-starved'
   /** A release whose pods run but never get ready: the ingress answers customers 5xx (no backend). */
-  | 'release-5xx';
+  | 'release-5xx'
+  /** A bad release rolled back, whose pods then slow down while the monitor runs. */
+  | 'latency-regression';
 
 export const scenarioNames: readonly ScenarioName[] = [
   'healthy',
@@ -39,6 +41,7 @@ export const scenarioNames: readonly ScenarioName[] = [
   'dependency-down',
   'cpu-starved',
   'release-5xx',
+  'latency-regression',
 ];
 
 /** What the app needs once its workload has grown: more than the 2Gi limit, less than 4Gi. */
@@ -115,6 +118,17 @@ function fillNodes(ctx: ScenarioContext, targets: ServiceState[]): void {
   for (const s of targets) recreatePods(ctx, s);
 }
 
+/** Deploys the broken release: kubectl set image deployment/NAME CONTAINER=<bad image>. */
+function rollOut(ctx: ScenarioContext, s: ServiceState, name: string, container: string, image: string): void {
+  const d = deploymentOf(ctx, s);
+  const next = withContainer(d, container, (c) => ({ ...c, image }));
+  const cause = `release ${image.split(':')[1]}: kubectl set image deployment/${name} ${container}=${image}`;
+  write(ctx, R.deployments, d, {
+    ...next,
+    metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } },
+  });
+}
+
 /** Applies a scenario to the given services. */
 export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targets: ServiceState[]): void {
   if (scenario === 'healthy') {
@@ -129,18 +143,18 @@ export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targ
   for (const s of targets) {
     const { name, container } = s.names;
     switch (scenario) {
-      case 'bad-rollout':
-      case 'release-5xx': {
-        const image = scenario === 'bad-rollout' ? badImage : unreadyImage;
-        const d = deploymentOf(ctx, s);
-        const next = withContainer(d, container, (c) => ({ ...c, image }));
-        const cause = `release ${image.split(':')[1]}: kubectl set image deployment/${name} ${container}=${image}`;
-        write(ctx, R.deployments, d, {
-          ...next,
-          metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } },
-        });
+      // A bad release (as bad-rollout) that also migrated the session cache: the rollback restores
+      // health, then the pods it starts slow down once up a while. No fix of ours cures that.
+      case 'latency-regression':
+        s.slowSince = Date.now();
+        rollOut(ctx, s, name, container, badImage);
         break;
-      }
+      case 'bad-rollout':
+        rollOut(ctx, s, name, container, badImage);
+        break;
+      case 'release-5xx':
+        rollOut(ctx, s, name, container, unreadyImage);
+        break;
       case 'oom':
         s.memoryNeed = grownMemoryNeed;
         break;
@@ -227,6 +241,7 @@ export function healServices(ctx: ScenarioContext, targets: ServiceState[]): voi
   const now = Date.now();
   for (const s of targets) {
     s.scenario = 'healthy';
+    delete s.slowSince;
     for (const o of s.outages) o.to ??= now;
     s.memoryNeed = s.baseline.memoryNeed;
     const secretRestored = restoreObject<Secret>(

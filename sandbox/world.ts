@@ -41,6 +41,11 @@ export interface ServiceState {
   memoryNeed: number;
   /** Periods when its external dependency (the Anthropic API) was unreachable. */
   outages: { from: number; to?: number }[];
+  /**
+   * Scenario latency-regression: pods started at or after this time serve agent runs
+   * slowly once they have been up a while (sandbox/app.ts slowAfterMs).
+   */
+  slowSince?: number;
   readonly baseline: Baseline;
 }
 

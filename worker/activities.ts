@@ -38,6 +38,7 @@ export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
       sloBurnQuery: config.CUSTOMER_SLO_BURN_QUERY,
       sloBurnThreshold: config.CUSTOMER_SLO_BURN_THRESHOLD,
     },
+    baseline: { prometheusUrl: config.PROMETHEUS_URL, window: config.BASELINE_WINDOW },
     requiredEnv: [...config.REQUIRED_ENV],
     notifications: {
       pagerduty: config.PAGERDUTY_ROUTING_KEY ? { routingKey: config.PAGERDUTY_ROUTING_KEY, eventsUrl: config.PAGERDUTY_EVENTS_URL } : undefined,

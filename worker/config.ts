@@ -87,6 +87,16 @@ export const EnvSchema = z.object({
    * pod's own probe of `url`. The worker never dials `url`.
    */
   POD_DEPENDENCIES: z.string().default('anthropic=https://api.anthropic.com/v1/health'),
+  /**
+   * Prometheus: the service's p99 and active agents before the alert (the monitor's thresholds,
+   * runbook Resolution step 4), and the SLO burn query of the customer-impact check.
+   */
+  PROMETHEUS_URL: z.url().optional(),
+  /** How far before the alert that baseline looks (a Prometheus range, e.g. 30m). */
+  BASELINE_WINDOW: z
+    .string()
+    .regex(/^\d+[smh]$/)
+    .default('30m'),
 
   /** Notifications: with no URL configured, messages go to the outbox folder. */
   PAGERDUTY_ROUTING_KEY: z.string().optional(),
@@ -99,7 +109,6 @@ export const EnvSchema = z.object({
   /** Customer impact: 'ingress' (probe the service's ingress through the cluster), 'none', or a customer-facing URL. */
   CUSTOMER_PROBE: z.union([z.enum(['ingress', 'none']), z.url()]).default('ingress'),
   /** An SLO burn-rate PromQL query ($namespace, $service) asked of PROMETHEUS_URL; at or above the threshold customers are affected. */
-  PROMETHEUS_URL: z.url().optional(),
   CUSTOMER_SLO_BURN_QUERY: z.string().min(1).optional(),
   CUSTOMER_SLO_BURN_THRESHOLD: z.coerce.number().positive().default(1),
   OUTBOX_DIR: z.string().default('.data/outbox'),

@@ -273,7 +273,14 @@ export const MitigationActionSchema = z.discriminatedUnion('kind', [
    * kubectl patch configmap NAME -p '{"data":...}' then rollout restart, with values
    * the workflow chose itself (the runbook's LOG_LEVEL=DEBUG), never values from findings.
    */
-  z.object({ kind: z.literal('patch-config-map'), name: z.string(), data: z.record(z.string(), z.string()), restartedAt: z.string() }),
+  z.object({
+    kind: z.literal('patch-config-map'),
+    name: z.string(),
+    data: z.record(z.string(), z.string()),
+    /** Keys to delete (a merge patch's null): putting back a key that was absent before our patch. */
+    remove: z.array(z.string()).optional(),
+    restartedAt: z.string(),
+  }),
   /**
    * Puts drifted keys back to their last applied values, then rollout restart. It
    * carries no value, only each key's SHA-256 of the value that was shown for
@@ -371,8 +378,21 @@ export interface HealthSample {
   errorRate: number;
   /** p99 latency in ms from the metrics endpoint, if it reports a histogram. */
   p99LatencyMs?: number;
+  /** The pods' `agent_active_agents` gauges summed, if they report it (runbook step 4: active agent count). */
+  activeAgents?: number;
   /** Each running pod's counters now: pass them to the next sample as `previous`. */
   counters?: PodCounters;
+}
+
+/**
+ * The service's own figures before the incident (Prometheus over a window before
+ * the alert started), from which the monitor derives its default thresholds.
+ */
+export interface MetricsBaseline {
+  p99LatencyMs?: number;
+  activeAgents?: number;
+  /** Where the figures come from, or why there are none (shown on the timeline). */
+  from: string;
 }
 
 // ---------------------------------------------------------------------------

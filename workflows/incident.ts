@@ -49,10 +49,19 @@ import { IncidentModel } from './model/incident.js';
 import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePoint } from './model/snapshot.js';
 import { mitigations } from './mitigations.js';
 import { commsOptions, readOptions, rolloutWaitRetryPolicy, writeOptions } from './retry.js';
-import { assessSample, describeSample, restartsBaseline } from './health-verdict.js';
+import {
+  assessSample,
+  describeSample,
+  describeThresholds,
+  judgeSample,
+  monitorThresholds,
+  restartsBaseline,
+  type MonitorThresholds,
+} from './health-verdict.js';
 import { hotfixStep } from './hotfix.js';
 import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
+import { overwrittenValues, pendingRestores, restoreStep } from './config-restore.js';
 import type { ActionRecord, IncidentOutcome } from './records.js';
 import { clampJsonBytes, notificationSummary, staticSummaryBudget, tasksDetails } from './render.js';
 import { project } from './projection.js';
@@ -105,6 +114,8 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
     return continueAsNew<typeof incidentWorkflow>(config, state.snapshot(end.resumeAt));
   }
 
+  // Runbook emergency option 3's LOG_LEVEL=DEBUG is put back before the incident closes (exactly once: the restore is an action of the record).
+  if (pendingRestores(state.data.actions).length > 0 && patched('monitor-restore-log-level')) await restoreOverwrittenConfig(state);
   state.resolve(end.resolution, end.by, end.reason);
   state.close('resolve');
   await Promise.all(background);
@@ -295,6 +306,9 @@ type MitigationResult = 'recovered' | 'not-recovered' | 'rejected' | 'expired' |
 /** Proposes the step, previews it, and takes it through approval, apply and verify; or returns the approval to carry over. */
 async function mitigate(state: IncidentModel, step: Extract<PlanStep, { kind: 'mitigate' }>, findings: Findings): Promise<MitigationResult | ResumePoint> {
   const record = state.addAction(step);
+  // What a diagnostic config change overwrites, noted before it is applied: put back when the incident ends.
+  const overwrites = step.action.kind === 'patch-config-map' ? overwrittenValues(step.action, findings) : undefined;
+  if (overwrites && patched('monitor-restore-log-level')) state.noteOverwrites(record, overwrites);
   const request = mutationRequest(state, record, 'dry-run');
 
   // The server-side dry-run comes first: the approval request shows exactly this change.
@@ -493,6 +507,40 @@ async function verifyOnce(state: IncidentModel, restarts: number): Promise<Verif
   }
 }
 
+/**
+ * Puts back what diagnostic config changes overwrote (emergency option 3's LOG_LEVEL),
+ * each as its own action: dry-run, apply by its key, verify. The action is recorded
+ * before anything runs, so a retry, a worker restart or a replay never adds a second one.
+ */
+async function restoreOverwrittenConfig(state: IncidentModel): Promise<void> {
+  for (const original of pendingRestores(state.data.actions)) {
+    const step = restoreStep(original, state.config.service, iso(Date.now()));
+    if (!step) continue;
+    const record = state.addAction(step);
+    state.approveRestore(record, original.n);
+    try {
+      state.setPreview(
+        record,
+        await writes.previewMutation.executeWithOptions({ summary: `dry-run: ${step.command}` }, [mutationRequest(state, record, 'dry-run')]),
+      );
+      if (record.preview && !record.preview.wouldChange) {
+        state.finishAction(record, 'no-change', `the config map already holds what it held before #${original.n}`);
+        continue;
+      }
+      state.applied(
+        record,
+        await writes.applyMutation.executeWithOptions({ summary: record.command }, [mutationRequest(state, record, record.decision?.by ?? 'unknown')]),
+      );
+    } catch (err) {
+      state.finishAction(record, 'failed', `${errorMessage(err)}; put it back by hand: ${record.command}`);
+      continue;
+    }
+    const verification = await verify(state, record.action, 0);
+    if (verification.recovered) state.finishAction(record, 'recovered', `restored what #${original.n} overwrote`);
+    else state.finishAction(record, 'not-recovered', `restored what #${original.n} overwrote, but ${failedChecks(verification)}`);
+  }
+}
+
 // --- Monitor (Resolution step 4) ---------------------------------------------
 
 /** 'continue' (a MonitorProgress): the history is long; the monitor goes on in a new run from the same sample. */
@@ -506,6 +554,9 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
   let badInARow = from.badInARow;
   // The traffic counters of the sample before: the workflow keeps them, so any worker can take the next sample.
   let counters = from.counters;
+  // Monitors from before judge error rate (and p99 only when configured) and take any new restart as a regression.
+  const thresholds = from.thresholds ?? (patched('monitor-key-metrics') ? await decideThresholds(state) : undefined);
+  let noted = '';
   state.setMonitor(from.sample, samples);
   for (let i = from.sample + 1; i <= samples; i++) {
     state.setTimer('main', `monitor sample ${i}/${samples}`, Date.now() + sampleInterval);
@@ -519,7 +570,9 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
     state.clearTimer('main');
     if (interrupted) {
       if (!state.takeRefire())
-        return state.data.resolveRequested ? 'interrupted' : { monitor: { sample: i - 1, badInARow, ...(counters ? { counters } : {}) } };
+        return state.data.resolveRequested
+          ? 'interrupted'
+          : { monitor: { sample: i - 1, badInARow, ...(counters ? { counters } : {}), ...(thresholds ? { thresholds } : {}) } };
       state.markRegressed('the alert fired again');
       return 'regression';
     }
@@ -536,8 +589,17 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
       continue;
     }
     counters = sample.counters;
-    const verdict = assessSample(sample, baseline, badInARow, state.config.regression);
+    const verdict: { bad: boolean; regression: boolean; reasons: string[]; notes?: string[] } = thresholds
+      ? judgeSample(sample, thresholds, baseline, badInARow, state.config.regression.consecutiveBadSamples)
+      : assessSample(sample, baseline, badInARow, state.config.regression);
     state.setMonitor(i, samples, describeSample(sample));
+    // The evidence: what was measured against which threshold, on the timeline (the thresholds' sources were recorded at the start).
+    // A tolerated restart is noted once, not on every sample after it.
+    const notes = (verdict.notes ?? []).join(', ');
+    if (thresholds && (verdict.bad || notes !== noted) && !verdict.regression && (verdict.bad || notes !== '')) {
+      state.record('monitor', `sample ${i}/${samples}: ${describeSample(sample)}; ${[...verdict.reasons, ...(notes ? [notes] : [])].join(', ')}`);
+    }
+    noted = notes;
     if (verdict.regression) {
       state.markRegressed(verdict.reasons.join(', '));
       return 'regression';
@@ -546,6 +608,25 @@ async function monitorRecovery(state: IncidentModel, from: MonitorProgress): Pro
   }
   state.record('monitor', `stable for ${formatDuration(monitor)} (${samples} samples)`);
   return 'stable';
+}
+
+/**
+ * Runbook step 4's key metrics and their thresholds for this monitor: the service's
+ * p99 and active agents before the incident (Prometheus, over a window ending at the
+ * alert's start) give the defaults; a baseline that cannot be read leaves the
+ * documented fallbacks (input.ts `regression`). Recorded on the timeline.
+ */
+async function decideThresholds(state: IncidentModel): Promise<MonitorThresholds> {
+  const s = state.config.service;
+  const baseline = await reads.metricsBaseline
+    .executeWithOptions({ summary: `baseline of deployment/${s.deployment}: p99 latency and active agents before ${state.data.alert.startsAt}` }, [
+      s,
+      { before: state.data.alert.startsAt },
+    ])
+    .catch((err: unknown) => ({ from: `unreadable: ${errorMessage(err)}` }));
+  const thresholds = monitorThresholds(state.config.regression, baseline);
+  state.record('monitor', `watching ${s.deployment}: ${describeThresholds(thresholds)}`);
+  return thresholds;
 }
 
 // --- Waiting for people ------------------------------------------------------

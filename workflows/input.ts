@@ -97,9 +97,18 @@ export const IncidentInputSchema = z
     regression: z
       .object({
         maxErrorRate: z.number().min(0).max(1).default(0.05),
+        /** A fixed p99 threshold; unset, it is derived from the service's p99 before the incident (latencyFactor). */
         maxP99LatencyMs: z.number().positive().optional(),
-        /** Unhealthy samples in a row that re-open mitigation (new restarts always do at once). */
+        /** Unhealthy samples in a row that re-open mitigation (restarts beyond restartTolerance do at once). */
         consecutiveBadSamples: z.number().int().min(1).max(10).default(2),
+        /** The p99 threshold is the service's own p99 before the incident times this. */
+        latencyFactor: z.number().min(1).default(2),
+        /** The p99 threshold when no baseline could be read (no Prometheus, or no data before the alert). */
+        defaultMaxP99LatencyMs: z.number().positive().default(10_000),
+        /** New restarts during the monitor that are only noted (a pod rescheduled once); one more re-opens at once. */
+        restartTolerance: z.number().int().min(0).default(1),
+        /** Active agents below this share of the count before the incident are bad; with no baseline, zero agents are. */
+        minActiveAgentsRatio: z.number().min(0).max(1).default(0.5),
       })
       .prefault({}),
     limits: LimitsSchema,

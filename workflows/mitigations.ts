@@ -70,7 +70,8 @@ export const mitigations = {
     reachesEndpointsLate: false,
   },
   'patch-config-map': {
-    command: (s, a) => `${ns(s)} patch configmap ${a.name} -p '${JSON.stringify({ data: a.data })}' && ${ns(s)} rollout restart ${deploy(s)}`,
+    command: (s, a) =>
+      `${ns(s)} patch configmap ${a.name} -p '${JSON.stringify({ data: { ...a.data, ...Object.fromEntries((a.remove ?? []).map((k) => [k, null])) } })}' && ${ns(s)} rollout restart ${deploy(s)}`,
     replacesPods: true,
     rollsOut: true,
     reachesEndpointsLate: false,

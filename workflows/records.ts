@@ -50,6 +50,13 @@ export interface ActionRecord {
   detail?: string;
   appliedAt?: string;
   finishedAt?: string;
+  /**
+   * The values this action overwrites, as the findings showed them when it was planned
+   * (null: the key was absent): put back when the incident ends, by an action of its own.
+   */
+  overwrites?: Record<string, string | null>;
+  /** This action puts back what action #restoresAction overwrote. */
+  restoresAction?: number;
 }
 
 export interface PendingApproval {

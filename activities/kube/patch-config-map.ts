@@ -16,6 +16,8 @@ export interface ConfigMapWrite {
   data: (current: V1ConfigMap) => Record<string, string>;
   /** After a real write, a check of the object as read back (it may refuse by throwing). */
   check?: (stored: Record<string, string>, data: Record<string, string>) => void;
+  /** Keys to delete (sent as null in the merge patch). */
+  remove?: string[];
   /** The change for people; the generic data diff if absent. */
   describe?: (before: Record<string, string>, after: Record<string, string>, data: Record<string, string>) => string[];
 }
@@ -34,10 +36,12 @@ export function configMapStep(k: KubeClients, namespace: string, name: string, h
         key: current.metadata?.annotations?.[idempotencyKeyAnnotation],
         generation: 0,
         async write(stamp) {
-          if (Object.entries(data).every(([key, value]) => before[key] === value)) return { changes: [], generation: 0 };
+          const remove = (how.remove ?? []).filter((key) => before[key] !== undefined);
+          if (remove.length === 0 && Object.entries(data).every(([key, value]) => before[key] === value)) return { changes: [], generation: 0 };
+          const body = { ...data, ...Object.fromEntries(remove.map((key) => [key, null])) };
           const after = await call(k, { verb: 'patch', ...op }, () =>
             k.core.patchNamespacedConfigMap(
-              { name, namespace, body: { metadata: stampedMetadata(current, stamp), data }, fieldManager, dryRun: stamp.dryRun ? 'All' : undefined },
+              { name, namespace, body: { metadata: stampedMetadata(current, stamp), data: body }, fieldManager, dryRun: stamp.dryRun ? 'All' : undefined },
               setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
             ),
           );
@@ -51,7 +55,14 @@ export function configMapStep(k: KubeClients, namespace: string, name: string, h
 }
 
 /** Config is read at start-up: the patch is followed by a restart (with the workflow's timestamp) so pods pick it up. */
-export function patchConfigMap(k: KubeClients, service: ServiceRef, name: string, data: Record<string, string>, restartedAt: string): MutationPlan {
+export function patchConfigMap(
+  k: KubeClients,
+  service: ServiceRef,
+  name: string,
+  data: Record<string, string>,
+  restartedAt: string,
+  remove?: string[],
+): MutationPlan {
   // Findings mask secret-looking values; writing the mask back would destroy the real value.
   const masked = Object.entries(data)
     .filter(([, value]) => value.includes(MASK))
@@ -65,7 +76,7 @@ export function patchConfigMap(k: KubeClients, service: ServiceRef, name: string
   const shown = Object.fromEntries(Object.entries(data).map(([key, value]) => [key, redact.value(key, value)]));
   return {
     // People see the data as the findings show it: redacted.
-    command: mutationCommand(service, { kind: 'patch-config-map', name, data: shown, restartedAt }),
-    steps: [configMapStep(k, service.namespace, name, { data: () => data }), restartStep(k, service, restartedAt)],
+    command: mutationCommand(service, { kind: 'patch-config-map', name, data: shown, ...(remove?.length ? { remove } : {}), restartedAt }),
+    steps: [configMapStep(k, service.namespace, name, { data: () => data, ...(remove?.length ? { remove } : {}) }), restartStep(k, service, restartedAt)],
   };
 }

@@ -144,6 +144,16 @@ const scenarios: [ScenarioName, string, (f: Investigation) => void][] = [
     },
   ],
   [
+    'latency-regression',
+    'at first the bad release of bad-rollout (the slow-down comes after the rollback): crash loop on the newest revision, the previous one in the history',
+    (f) => {
+      crashing(f, 'Error', 1);
+      const [current, previous] = f.workload.revisions;
+      expect(current?.revision).toBe(f.workload.currentRevision);
+      expect(previous?.images).not.toEqual(current?.images);
+    },
+  ],
+  [
     'dependency-down',
     'pods running but unready; the dependency probe fails and /health/ready names it',
     (f) => {

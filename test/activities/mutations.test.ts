@@ -199,6 +199,27 @@ describe.each(clusterKinds)('idempotency and state on the %s cluster', (kind) =>
     expect(controls.audit()).toEqual([]);
   });
 
+  it('puts a key added by a patch away again: a dry-run shows the removal, the apply deletes it, a repeat writes nothing', async () => {
+    const { activities, run, kubeconfigPath } = await cluster('healthy');
+    await run(() => activities.applyMutation(request({ kind: 'patch-config-map', name: 'agent-config', data: { EXTRA_FLAG: 'on' }, restartedAt })));
+    const removal = request({ kind: 'patch-config-map', name: 'agent-config', data: {}, remove: ['EXTRA_FLAG'], restartedAt: '2030-01-01T00:05:00Z' });
+    const preview = await run(() => activities.previewMutation(removal));
+    expect(preview).toMatchObject({ wouldChange: true, command: expect.stringContaining(`-p '{"data":{"EXTRA_FLAG":null}}'`) as unknown });
+    expect(preview.changes.join('\n')).toMatch(/EXTRA_FLAG/);
+    await run(() => activities.applyMutation(removal));
+    const { KubeConfig, CoreV1Api } = await import('@kubernetes/client-node');
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const cm = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'agent-config', namespace: service.namespace });
+    expect(cm.data?.['EXTRA_FLAG']).toBeUndefined();
+    expect(cm.data?.['LOG_LEVEL']).toBeDefined();
+    const again = request(
+      { kind: 'patch-config-map', name: 'agent-config', data: {}, remove: ['EXTRA_FLAG'], restartedAt: '2030-01-01T00:05:00Z' },
+      { idempotencyKey: 'k-other' },
+    );
+    expect((await run(() => activities.previewMutation(again))).changes.filter((c) => c.includes('EXTRA_FLAG'))).toEqual([]);
+  });
+
   it('a second action with a new key writes again', async () => {
     const { controls, activities, run } = await cluster('healthy');
     await run(() => activities.applyMutation(request({ kind: 'rollout-restart', restartedAt: '2030-01-01T00:00:00Z' })));

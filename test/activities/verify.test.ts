@@ -101,6 +101,8 @@ describe.each(clusterKinds)('on the %s cluster', (kind) => {
       expect(first.errorRate).toBeGreaterThanOrEqual(0);
       expect(first.errorRate).toBeLessThan(0.05);
       expect(first.p99LatencyMs).toBeGreaterThan(0);
+      // agent_active_agents of both pods, summed (3 to 7 each while the app serves).
+      expect(first.activeAgents).toBeGreaterThanOrEqual(6);
       expect(Date.parse(first.at)).not.toBeNaN();
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const second = await run(() => activities.sampleHealth(service));

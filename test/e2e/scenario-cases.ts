@@ -26,6 +26,8 @@ export const cases: {
   action?: RegExp;
   /** The public states the status page got, in order (customers affected); absent: not checked. */
   statusPage?: string[];
+  /** What the run's output must show (the monitor's findings); absent: not checked. */
+  timeline?: RegExp;
 }[] = [
   { scenario: 'bad-rollout', diagnosis: 'bad-rollout', status: 'recovered', action: /rollout undo deployment\/agent-native-framework --to-revision=\d+/ },
   // The runbook's quick fix: limits.memory 4Gi, not a doubling.
@@ -58,6 +60,14 @@ export const cases: {
   },
   // A false alarm: nothing to fix, verified and monitored.
   { scenario: 'healthy', diagnosis: 'healthy', status: 'recovered' },
+  // The rollback restores health, then p99 climbs during the monitor: caught (no Prometheus here: the 10 s default), looked at again until handed over.
+  {
+    scenario: 'latency-regression',
+    diagnosis: 'healthy',
+    status: 'escalated',
+    action: /rollout undo deployment\/agent-native-framework --to-revision=\d+/,
+    timeline: /regression: p99 \d+ ms > 10000 ms \(default, no baseline/,
+  },
 ];
 
 /** Runs npm start on ports of its own, so a user's running stack is left alone. */
@@ -88,7 +98,7 @@ export function lastJsonLine(stdout: string): Summary {
 
 /** One scenario through npm start, checked against its expected diagnosis and outcome. */
 export async function expectScenario(c: (typeof cases)[number], basePort: number, extraArgs: string[] = []): Promise<void> {
-  const { scenario, diagnosis, status, action, statusPage } = c;
+  const { scenario, diagnosis, status, action, statusPage, timeline } = c;
   const run = await npmStart(['--scenario', scenario, '--auto-approve', '--monitor', '30s', '--exit-when-resolved', ...extraArgs], basePort);
   expect(run.code, `npm start exited ${run.code}\n${run.stderr.slice(-2000)}\n${run.stdout.slice(-3000)}`).toBe(0);
   const summary = lastJsonLine(run.stdout);
@@ -98,9 +108,11 @@ export async function expectScenario(c: (typeof cases)[number], basePort: number
       summary.actionsApplied.some((a) => action.test(a)),
       `actions: ${summary.actionsApplied.join('; ')}`,
     ).toBe(true);
-    expect(summary.timeToMitigateSeconds).not.toBeNull();
+    // A service that regressed after the fix and was handed over is not mitigated.
+    if (status === 'recovered') expect(summary.timeToMitigateSeconds).not.toBeNull();
   } else {
     expect(summary.actionsApplied).toEqual([]);
   }
   if (statusPage) expect(outboxEvents(run.dataDir, 'status-page')).toEqual(statusPage);
+  if (timeline) expect(run.stdout).toMatch(timeline);
 }

@@ -278,6 +278,7 @@ describe('heal', () => {
     'selector-mismatch',
     'dependency-down',
     'cpu-starved',
+    'latency-regression',
   ] as const)('brings %s back to healthy at run time', async (scenario) => {
     const t = await sandboxFor();
     try {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { Findings, MitigationAction } from '../../workflows/domain.js';
 import { diagnose, investigationFailed, summarizeFindings, type DiagnosisCategory, type Symptom } from '../../workflows/diagnose.js';
 import { plan, sameChange, type Attempt, type PlanContext, type PlanStep } from '../../workflows/plan.js';
-import { assessSample, restartsBaseline } from '../../workflows/health-verdict.js';
+import { assessSample, judgeSample, monitorThresholds, restartsBaseline, type SignalRules } from '../../workflows/health-verdict.js';
+import { restoreStep } from '../../workflows/config-restore.js';
 import { incidentSummaryReport } from '../../workflows/render.js';
 import { z } from 'zod';
 import { IncidentInputSchema, describeIssues } from '../../workflows/input.js';
@@ -558,6 +559,72 @@ describe('monitor samples', () => {
     expect(assessSample(sample, 0, badBefore, rules)).toMatchObject({ bad, regression });
   });
 
+  describe('all four key metrics, each against its threshold', () => {
+    const signalRules: SignalRules = {
+      maxErrorRate: 0.05,
+      consecutiveBadSamples: 2,
+      latencyFactor: 2,
+      defaultMaxP99LatencyMs: 10_000,
+      restartTolerance: 1,
+      minActiveAgentsRatio: 0.5,
+    };
+    const t = monitorThresholds(signalRules, { p99LatencyMs: 450, activeAgents: 10, from: 'Prometheus, 30m before the alert' });
+    const fine = { ...good, p99LatencyMs: 600, activeAgents: 8 };
+    it.each([
+      { name: 'a healthy sample', sample: fine, badBefore: 0, bad: false, regression: false, reason: undefined },
+      { name: 'one restart, within the tolerance', sample: { ...fine, restarts: 1 }, badBefore: 1, bad: false, regression: false, reason: undefined },
+      {
+        name: 'restarts past the tolerance, at once',
+        sample: { ...fine, restarts: 2 },
+        badBefore: 0,
+        bad: true,
+        regression: true,
+        reason: /^2 new restarts > 1 tolerated$/,
+      },
+      {
+        name: 'p99 over 2× the baseline, once',
+        sample: { ...fine, p99LatencyMs: 950 },
+        badBefore: 0,
+        bad: true,
+        regression: false,
+        reason: /^p99 950 ms > 900 ms \(2× the p99 before the incident \(450 ms, Prometheus, 30m before the alert\)\)$/,
+      },
+      { name: 'p99 over 2× the baseline, twice', sample: { ...fine, p99LatencyMs: 950 }, badBefore: 1, bad: true, regression: true, reason: /^p99 950 ms/ },
+      {
+        name: 'active agents under half the baseline',
+        sample: { ...fine, activeAgents: 4 },
+        badBefore: 1,
+        bad: true,
+        regression: true,
+        reason: /^4 active agents < 5 /,
+      },
+      {
+        name: 'the error rate over 5%',
+        sample: { ...fine, errorRate: 0.2 },
+        badBefore: 1,
+        bad: true,
+        regression: true,
+        reason: /^error rate 20\.0% > 5\.0% \(configured/,
+      },
+      { name: 'metrics the service does not report', sample: good, badBefore: 1, bad: false, regression: false, reason: undefined },
+    ])('$name → bad $bad, regression $regression', ({ sample, badBefore, bad, regression, reason }) => {
+      const verdict = judgeSample(sample, t, 0, badBefore, 2);
+      expect(verdict).toMatchObject({ bad, regression });
+      if (reason) expect(verdict.reasons[0]).toMatch(reason);
+    });
+
+    it('takes p99 from the configuration first, then the baseline, then the default; agents from the baseline, else at least one', () => {
+      expect(monitorThresholds({ ...signalRules, maxP99LatencyMs: 300 }, { p99LatencyMs: 450, from: 'x' }).maxP99LatencyMs).toEqual({
+        value: 300,
+        from: 'configured (regression.maxP99LatencyMs)',
+      });
+      const none = monitorThresholds(signalRules, { from: 'no Prometheus configured (PROMETHEUS_URL)' });
+      expect(none.maxP99LatencyMs).toEqual({ value: 10_000, from: 'default, no baseline (no Prometheus configured (PROMETHEUS_URL))' });
+      expect(none.minActiveAgents.value).toBe(1);
+      expect(judgeSample({ ...good, activeAgents: 0 }, none, 0, 0, 2).reasons).toEqual([expect.stringMatching(/^0 active agents < 1/)]);
+    });
+  });
+
   it('counts restarts from zero after an action that replaces the pods, from the current count otherwise', () => {
     const findings = findingsWith((f) => crashAll(f, 'Error', 1));
     expect(restartsBaseline({ kind: 'rollout-undo', toRevision: 2 }, findings)).toBe(0);
@@ -704,5 +771,31 @@ describe('image references (a hotfix image a person supplies)', () => {
   ])('refuses %j: %s', (text, message) => {
     const parsed = parseImageReference(text);
     expect('error' in parsed ? parsed.error : 'accepted').toMatch(message);
+  });
+});
+
+describe("putting back emergency option 3's LOG_LEVEL", () => {
+  const service = { cluster: 'local', namespace: 'default', deployment: 'agent-native-framework' };
+  const debug: MitigationAction = { kind: 'patch-config-map', name: 'agent-config', data: { LOG_LEVEL: 'DEBUG' }, restartedAt: collectedAt };
+  const applied = (overwrites: Record<string, string | null>) => ({
+    n: 3,
+    action: debug,
+    command: 'kubectl patch',
+    why: 'emergency option 3',
+    approval: 'human' as const,
+    idempotencyKey: 'incident/x/action-3',
+    requestedAt: collectedAt,
+    outcome: 'recovered' as const,
+    appliedAt: collectedAt,
+    overwrites,
+  });
+  it.each([
+    { before: 'INFO', action: { data: { LOG_LEVEL: 'INFO' } }, command: `-p '{"data":{"LOG_LEVEL":"INFO"}}'` },
+    { before: null, action: { data: {}, remove: ['LOG_LEVEL'] }, command: `-p '{"data":{"LOG_LEVEL":null}}'` },
+  ])('LOG_LEVEL $before before → $command', ({ before, action, command }) => {
+    const step = restoreStep(applied({ LOG_LEVEL: before }), service, collectedAt);
+    expect(step?.action).toEqual({ kind: 'patch-config-map', name: 'agent-config', ...action, restartedAt: collectedAt });
+    expect(step?.command).toContain(command);
+    expect(step?.approval).toBe('auto');
   });
 });

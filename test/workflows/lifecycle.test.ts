@@ -85,6 +85,8 @@ describe('every diagnosis path, end to end', () => {
     applied: MitigationKind[];
     autoApprove?: MitigationKind[];
     humanFixesFirst?: (w: World) => void;
+    /** Who approved each mutation, when not the approver of every one. */
+    approvedBy?: string[];
   }[] = [
     { scenario: 'bad-rollout', diagnosis: 'bad-rollout', decisions: ['approve'], applied: ['rollout-undo'] },
     { scenario: 'oom', diagnosis: 'oom-killed', decisions: ['approve'], applied: ['set-resources'] },
@@ -99,12 +101,19 @@ describe('every diagnosis path, end to end', () => {
       applied: ['rollout-restart'],
       humanFixesFirst: (w) => void (w.secretKeys = ['ANTHROPIC_API_KEY']),
     },
-    { scenario: 'wedged', diagnosis: 'unknown', decisions: ['approve', 'approve', 'approve'], applied: ['rollout-undo', 'scale', 'patch-config-map'] },
+    // Emergency option 3's LOG_LEVEL=DEBUG is put back when the incident ends: a fourth mutation, approved with the third.
+    {
+      scenario: 'wedged',
+      diagnosis: 'unknown',
+      decisions: ['approve', 'approve', 'approve'],
+      applied: ['rollout-undo', 'scale', 'patch-config-map', 'patch-config-map'],
+      approvedBy: ['alice', 'alice', 'alice', 'policy:restore-of-#3'],
+    },
   ];
 
   it.each(paths)(
     'given $scenario, when every proposed action is approved, then $applied restores it and it resolves as mitigated',
-    async ({ scenario, diagnosis, decisions, applied, autoApprove, humanFixesFirst }) => {
+    async ({ scenario, diagnosis, decisions, applied, autoApprove, humanFixesFirst, approvedBy }) => {
       const { cluster, handle, startedAt } = await incident(scenario, autoApprove ? { approval: { autoApprove: { default: autoApprove } } } : {});
       for (const [i, decision] of decisions.entries()) {
         if (i === 0 && humanFixesFirst) {
@@ -122,7 +131,7 @@ describe('every diagnosis path, end to end', () => {
       expect(cluster.failure()).toBeUndefined();
       const runId = (await handle.describe()).runId;
       expect(cluster.mutations.map((m) => m.key)).toEqual(applied.map((_, i) => `${handle.workflowId}/${runId}/action-${i + 1}`));
-      expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(applied.map(() => (autoApprove ? 'policy:auto' : 'alice')));
+      expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(approvedBy ?? applied.map(() => (autoApprove ? 'policy:auto' : 'alice')));
       // Restored at once: L1 only (plus the hand-over when a human must fix something first), the monitor, the resolve.
       const triggers = pagesOf(cluster, startedAt);
       expect(triggers.map((p) => p.level)).toEqual(humanFixesFirst ? [1, 1] : [1]);
@@ -670,6 +679,150 @@ describe('one service, one incident after another', () => {
     expect(outcome).toMatchObject({ resolution: 'manual', postIncidentWorkflowId: taken });
     const status = await statusOf(handle);
     expect(status.timeline.at(-1)?.text).toBe(`post-incident follow-up not started: ${taken} already exists (its tasks go on there)`);
+  });
+});
+
+describe("the monitor's key metrics (runbook Resolution step 4)", () => {
+  it.each([
+    {
+      metric: 'p99 latency',
+      worsen: (w: World) => void (w.p99LatencyMs = 900),
+      heal: (w: World) => void (w.p99LatencyMs = 120),
+      watching: /p99 ≤ 240 ms \(2× the p99 before the incident \(120 ms, the fake cluster's Prometheus\)\)/,
+      regression: /^regression: p99 900 ms > 240 ms \(2× the p99 before the incident/,
+    },
+    {
+      metric: 'active agents',
+      worsen: (w: World) => void (w.activeAgents = 0),
+      heal: (w: World) => void (w.activeAgents = 6),
+      watching: /active agents ≥ 3 \(0\.5× the active agents before the incident \(6, the fake cluster's Prometheus\)\)/,
+      regression: /^regression: 0 active agents < 3 \(0\.5× the active agents before the incident/,
+    },
+  ])(
+    'given a recovered rollback, when $metric worsens past its baseline threshold during the monitor, then it investigates again, with the evidence on the timeline',
+    async ({ worsen, heal, watching, regression }) => {
+      const { cluster, handle, input } = await incident('bad-rollout');
+      // Healthy to the monitor's fourth sample, then the metric turns; an operator fixes it before the second look.
+      cluster.when('sampleHealth', 4, worsen);
+      cluster.when('inspectWorkload', 2, heal);
+      await decide(handle, 1, 'approve');
+      const outcome = await handle.result();
+      const status = await statusOf(handle);
+      const monitor = status.timeline.filter((t) => t.kind === 'monitor').map((t) => t.text);
+
+      expect(cluster.callsOf('metricsBaseline')[0]?.args[1]).toEqual({ before: input.alert.startsAt });
+      expect(monitor[0]).toMatch(watching);
+      // One bad sample is noted with what was measured; the second in a row re-opens.
+      expect(monitor).toContainEqual(expect.stringMatching(/^sample 4\/30: .*; /));
+      expect(monitor).toContainEqual(expect.stringMatching(regression));
+      expect(status.investigations).toBe(2);
+      // Restored the second time by the operator's fix, not by an action of ours.
+      expect(outcome.resolution).toBe('recovered');
+      expect(cluster.mutations.map((m) => m.action.kind)).toEqual(['rollout-undo']);
+    },
+  );
+
+  it.each([
+    { restarts: 1, investigations: 1, resolution: 'mitigated', timeline: /^sample 4\/30: .*; 1 new restart\(s\), within the tolerance of 1$/ },
+    { restarts: 2, investigations: 2, resolution: 'recovered', timeline: /^regression: 2 new restarts > 1 tolerated; mitigation re-opens$/ },
+  ] as const)(
+    'given a recovered rollback, when a pod restarts $restarts time(s) during the monitor, then it resolves $resolution after $investigations investigation(s)',
+    async ({ restarts, investigations, resolution, timeline }) => {
+      const { cluster, handle } = await incident('bad-rollout');
+      cluster.when('sampleHealth', 4, (w) => void (w.restarts = restarts));
+      await decide(handle, 1, 'approve');
+      const outcome = await handle.result();
+      const status = await statusOf(handle);
+      const monitor = status.timeline.filter((t) => t.kind === 'monitor').map((t) => t.text);
+
+      expect(outcome.resolution).toBe(resolution);
+      expect(status.investigations).toBe(investigations);
+      // Noted once, not on every sample after it.
+      expect(monitor.filter((t) => timeline.test(t))).toHaveLength(1);
+      expect(monitor.some((t) => t.startsWith('regression:'))).toBe(restarts > 1);
+    },
+  );
+
+  it('without a baseline, it judges p99 by the documented default and says so', async () => {
+    const { cluster, handle } = await incident('bad-rollout', { regression: { defaultMaxP99LatencyMs: 500 } });
+    cluster.baseline = { from: 'no Prometheus configured (PROMETHEUS_URL)' };
+    cluster.when('sampleHealth', 4, (w) => void (w.p99LatencyMs = 900));
+    cluster.when('inspectWorkload', 2, (w) => void (w.p99LatencyMs = 120));
+    await decide(handle, 1, 'approve');
+    await handle.result();
+    const monitor = (await statusOf(handle)).timeline.filter((t) => t.kind === 'monitor').map((t) => t.text);
+
+    expect(monitor[0]).toMatch(/p99 ≤ 500 ms \(default, no baseline \(no Prometheus configured \(PROMETHEUS_URL\)\)\)/);
+    expect(monitor[0]).toMatch(/active agents ≥ 1 \(default: at least one agent/);
+    expect(monitor).toContainEqual(expect.stringMatching(/^regression: p99 900 ms > 500 ms \(default, no baseline/));
+  });
+});
+
+describe("emergency option 3's LOG_LEVEL=DEBUG is put back", () => {
+  it('given the ladder set LOG_LEVEL=DEBUG where the key was absent, when the incident resolves after continuing as new, then the key is removed once, dry-run first', async () => {
+    const { cluster, handle, input } = await incident('wedged', { limits: { continueAsNewAfterEvents: 200 } });
+    cluster.change((w) => {
+      delete w.config['LOG_LEVEL'];
+      delete w.lastApplied['LOG_LEVEL'];
+    });
+    for (const n of [1, 2, 3]) await decide(handle, n, 'approve');
+    await waitForStatus(handle, (s) => s.phase === 'monitoring', 'the monitor');
+    for (let i = 0; i < 150; i++) await handle.signal(alertsSignal, { firing: [input.alert], received: 1000 });
+    const carried = await waitForStatus(handle, (s) => s.run > 1, 'a second run');
+    const outcome = await handle.result();
+    const status = await statusOf(handle);
+    const restore = status.actions.find((a) => a.restoresAction === 3);
+
+    expect(carried.phase).toBe('monitoring');
+    expect(outcome.resolution).toBe('mitigated');
+    // The monitor's thresholds went on in the new run with the snapshot: the baseline was read once.
+    expect(cluster.callsOf('metricsBaseline')).toHaveLength(1);
+    expect(cluster.world.config).toEqual({ AGENT_MODE: 'production' });
+    expect(cluster.mutations.map((m) => m.action)).toEqual([
+      expect.objectContaining({ kind: 'rollout-undo' }),
+      expect.objectContaining({ kind: 'scale' }),
+      expect.objectContaining({ kind: 'patch-config-map', data: { LOG_LEVEL: 'DEBUG' } }),
+      expect.objectContaining({ kind: 'patch-config-map', data: {}, remove: ['LOG_LEVEL'] }),
+    ]);
+    expect(restore).toMatchObject({ n: 4, outcome: 'recovered', decision: { by: 'policy:restore-of-#3' } });
+    expect(restore?.command).toContain(`-p '{"data":{"LOG_LEVEL":null}}'`);
+    // Dry-run before the apply, as every mutation.
+    const previews = cluster.callsOf('previewMutation').map((c) => (c.args[0] as { idempotencyKey: string }).idempotencyKey);
+    expect(previews.at(-1)).toMatch(/action-4$/);
+    expect(status.actions.filter((a) => a.restoresAction !== undefined)).toHaveLength(1);
+  });
+
+  it('given LOG_LEVEL was INFO before the ladder, when the incident is resolved by hand, then it is INFO again', async () => {
+    const { cluster, handle } = await incident('wedged');
+    for (const n of [1, 2, 3]) await decide(handle, n, 'approve');
+    await waitForStatus(handle, (s) => s.phase === 'monitoring', 'the monitor');
+    await handle.signal(resolveSignal, { by: 'alice', reason: 'looks fine' });
+    const outcome = await handle.result();
+
+    expect(outcome.resolution).toBe('manual');
+    expect(cluster.world.config['LOG_LEVEL']).toBe('INFO');
+    expect(cluster.mutations.at(-1)?.action).toMatchObject({ kind: 'patch-config-map', data: { LOG_LEVEL: 'INFO' } });
+    expect((await statusOf(handle)).timeline.map((t) => t.text)).toContainEqual(
+      expect.stringMatching(/^#4 proposed: .*LOG_LEVEL.*INFO.* \(put LOG_LEVEL back as before #3/),
+    );
+  });
+});
+
+describe('scenario latency-regression', () => {
+  it('given a recovered rollback, when p99 climbs well above its baseline during the monitor, then the monitor catches it and investigates again until it hands over', async () => {
+    const { cluster, handle } = await incident('latency-regression', { limits: { maxInvestigations: 2 } });
+    await decide(handle, 1, 'approve');
+    // Time skips while the test sleeps: the monitor's samples are a minute apart.
+    await suite.env.sleep('15m');
+    const status = await waitForStatus(handle, (s) => s.phase === 'escalated', 'the hand-over');
+    const monitor = status.timeline.filter((t) => t.kind === 'monitor').map((t) => t.text);
+
+    expect(status.diagnosis?.category).toBe('healthy');
+    expect(status.investigations).toBe(2);
+    expect(cluster.mutations.map((m) => m.action.kind)).toEqual(['rollout-undo']);
+    expect(monitor.filter((t) => /^regression: p99 2400 ms > 240 ms \(2× the p99 before the incident \(120 ms/.test(t))).toHaveLength(2);
+    expect(cluster.notifications.map((n) => n.notification).filter((n) => n.event === 'regression')[0]?.summary).toMatch(/regressed \(p99 2400 ms > 240 ms/);
+    expect(status.timeline.map((t) => t.text)).toContainEqual(expect.stringMatching(/2 investigations reached the cap/));
   });
 });
 

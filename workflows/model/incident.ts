@@ -285,6 +285,20 @@ export class IncidentModel {
     return this.data.actions.find((a) => a.n === n)?.decision;
   }
 
+  /** The values a diagnostic change overwrites: the incident puts them back when it ends. */
+  noteOverwrites(record: ActionRecord, overwrites: Record<string, string | null>): void {
+    record.overwrites = overwrites;
+    this.changed();
+  }
+
+  /** A restore of what action #of overwrote: approved with it, never asked again. */
+  approveRestore(record: ActionRecord, of: number): void {
+    record.restoresAction = of;
+    record.decision = { approved: true, by: `policy:restore-of-#${of}`, at: iso(Date.now()) };
+    this.record('approval', `#${record.n} puts back what #${of} overwrote (approved with #${of})`);
+    this.changed();
+  }
+
   approveByPolicy(record: ActionRecord): void {
     record.decision = { approved: true, by: 'policy:auto', at: iso(Date.now()) };
     this.record('approval', `#${record.n} auto-approved by policy for namespace ${this.config.service.namespace}`);

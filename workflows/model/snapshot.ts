@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import type { ActionRecord, DiagnosisSummary, TimelineEntry } from '../records.js';
 import { EventSchema, LogExcerptSchema, publicStates, type Notification, type PodCounters } from '../domain.js';
+import type { MonitorThresholds } from '../health-verdict.js';
 import { describeIssues } from '../input.js';
 
 export const snapshotSchemaVersion = 1;
@@ -115,6 +116,15 @@ const MonitorProgressSchema = z.object({
   badInARow: z.number().int().min(0),
   /** The pods' traffic counters at the last sample: the next one's baseline. */
   counters: z.custom<PodCounters>(isRecord).optional(),
+  /** What this monitor judges by (all four key metrics), decided at its start; absent in monitors from before. */
+  thresholds: z
+    .custom<MonitorThresholds>(
+      (v) =>
+        isRecord(v) &&
+        ['maxErrorRate', 'maxP99LatencyMs', 'maxNewRestarts', 'minActiveAgents'].every((k) => isRecord(v[k]) && typeof v[k]['value'] === 'number'),
+      'monitor thresholds need maxErrorRate, maxP99LatencyMs, maxNewRestarts and minActiveAgents',
+    )
+    .optional(),
 });
 export type MonitorProgress = z.output<typeof MonitorProgressSchema>;
 
