@@ -40,6 +40,13 @@ const runbookItems = [
   'Configuration issues',
   'RCA',
   'Verification',
+  'Monitor: pod restart count',
+  'Monitor: response time',
+  'Monitor: error rate',
+  'Monitor: active agent count',
+  'Monitor for 30 minutes',
+  'Option 3 undone',
+  'Check dashboards',
   'Level 1',
   'Level 2',
   'Level 3',
@@ -47,6 +54,7 @@ const runbookItems = [
   'Notify stakeholders',
   'Customer notification',
   'Post-incident',
+  'Prevention',
 ];
 
 describe('the runbook mapping in the README', () => {
