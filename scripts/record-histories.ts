@@ -30,10 +30,11 @@ import {
   escalateSignal,
   hotfixUpdate,
   resolveSignal,
+  tasksQuery,
   type IncidentInput,
   type IncidentOutcome,
 } from '../workflows/messages.js';
-import { runbookTasks, type postIncidentWorkflow } from '../workflows/post-incident.js';
+import type { postIncidentWorkflow } from '../workflows/post-incident.js';
 import type { TaskGroup } from '../workflows/records.js';
 
 const releasesDir = join(repoRoot, 'test/replay/releases');
@@ -107,7 +108,9 @@ class Recorder {
   }
 
   async completeTasks(handle: WorkflowHandle<typeof postIncidentWorkflow>, group: TaskGroup): Promise<void> {
-    for (const task of runbookTasks.filter((t) => t.group === group)) await handle.signal(completeTaskSignal, { taskId: task.id, by: 'alice' });
+    // The follow-up's own list: the runbook's tasks and the prevention items it added.
+    const { tasks } = await handle.query(tasksQuery);
+    for (const task of tasks.filter((t) => t.group === group)) await handle.signal(completeTaskSignal, { taskId: task.id, by: 'alice' });
   }
 }
 
