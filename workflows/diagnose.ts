@@ -215,24 +215,7 @@ function crashLoop(f: Findings, failing: PodSummary[]): Diagnosis {
 
   // A recent rollout whose previous revision was healthy: undo it.
   const undo = recentRolloutUndo(f);
-  if (undo) {
-    return {
-      category: 'bad-rollout',
-      symptom: 'crash-loop',
-      cause: `revision ${w.currentRevision} (rolled out ${undo.age} ago, new images) fails; revision ${undo.toRevision} ran before it`,
-      evidence: cap([
-        `revision ${w.currentRevision}: ${undo.currentImages}; revision ${undo.toRevision}: ${undo.previousImages} (${undo.previousReady} ready)`,
-        ...evidence,
-      ]),
-      candidates: [
-        {
-          remedy: { kind: 'rollout-undo', toRevision: undo.toRevision },
-          why: `runbook emergency option 1: roll back to revision ${undo.toRevision}, the last healthy one`,
-        },
-        escalate('the rollback did not restore the service'),
-      ],
-    };
-  }
+  if (undo) return badRollout(w.currentRevision, undo, 'crash-loop', 'fails', evidence);
 
   return emergencyLadder(f, 'crash-loop', 'pods crash and no known cause matches the findings', evidence);
 }
@@ -317,24 +300,7 @@ function runningButUnhealthy(f: Findings, resourceStarvation: boolean): Diagnosi
   }
   // A recent rollout whose pods run but never got ready, where the revision before was ready: undo it.
   const undo = w.readyReplicas === 0 ? recentRolloutUndo(f) : undefined;
-  if (undo) {
-    return {
-      category: 'bad-rollout',
-      symptom: 'unhealthy',
-      cause: `revision ${w.currentRevision} (rolled out ${undo.age} ago, new images) runs but never gets ready; revision ${undo.toRevision} ran before it`,
-      evidence: cap([
-        `revision ${w.currentRevision}: ${undo.currentImages}; revision ${undo.toRevision}: ${undo.previousImages} (${undo.previousReady} ready)`,
-        ...evidence,
-      ]),
-      candidates: [
-        {
-          remedy: { kind: 'rollout-undo', toRevision: undo.toRevision },
-          why: `runbook emergency option 1: roll back to revision ${undo.toRevision}, the last healthy one`,
-        },
-        escalate('the rollback did not restore the service'),
-      ],
-    };
-  }
+  if (undo) return badRollout(w.currentRevision, undo, 'unhealthy', 'runs but never gets ready', evidence);
   return emergencyLadder(f, 'unhealthy', 'pods run but the service is unhealthy and no known cause matches', evidence);
 }
 
@@ -438,6 +404,32 @@ function isHealthy(f: Findings): boolean {
     h.ready.status === 200 &&
     (!h.service.exists || h.service.endpoints > 0)
   );
+}
+
+/** Runbook emergency option 1 for a recent rollout of new images whose revision before it ran. */
+function badRollout(
+  currentRevision: number,
+  undo: NonNullable<ReturnType<typeof recentRolloutUndo>>,
+  symptom: Symptom,
+  what: string,
+  evidence: string[],
+): Diagnosis {
+  return {
+    category: 'bad-rollout',
+    symptom,
+    cause: `revision ${currentRevision} (rolled out ${undo.age} ago, new images) ${what}; revision ${undo.toRevision} ran before it`,
+    evidence: cap([
+      `revision ${currentRevision}: ${undo.currentImages}; revision ${undo.toRevision}: ${undo.previousImages} (${undo.previousReady} ready)`,
+      ...evidence,
+    ]),
+    candidates: [
+      {
+        remedy: { kind: 'rollout-undo', toRevision: undo.toRevision },
+        why: `runbook emergency option 1: roll back to revision ${undo.toRevision}, the last healthy one`,
+      },
+      escalate('the rollback did not restore the service'),
+    ],
+  };
 }
 
 function recentRolloutUndo(f: Findings): { toRevision: number; age: string; currentImages: string; previousImages: string; previousReady: number } | undefined {

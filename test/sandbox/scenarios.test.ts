@@ -2,7 +2,7 @@
 // recovers when, and only when, the right fix is applied (architecture §7).
 import { PatchStrategy, setHeaderOptions, type V1Pod, type V1ReplicaSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { ScenarioName } from '../../sandbox/index.js';
+import { scenarioNames, type ScenarioName } from '../../sandbox/index.js';
 import { api, sandboxFor, staysBroken, timing, waitFor, type TestSandbox } from './helpers.js';
 
 const namespace = 'default';
@@ -268,18 +268,8 @@ describe.concurrent('scenarios recover with the right fix only', () => {
 });
 
 describe('heal', () => {
-  it.each([
-    'bad-rollout',
-    'oom',
-    'missing-secret',
-    'config-error',
-    'scaled-to-zero',
-    'unschedulable',
-    'selector-mismatch',
-    'dependency-down',
-    'cpu-starved',
-    'latency-regression',
-  ] as const)('brings %s back to healthy at run time', async (scenario) => {
+  // Every way the sandbox breaks, so a new scenario cannot be left out.
+  it.each(scenarioNames.filter((s) => s !== 'healthy'))('brings %s back to healthy at run time', async (scenario) => {
     const t = await sandboxFor();
     try {
       t.sandbox.break(scenario);
