@@ -1,8 +1,9 @@
 // The runbook's "check dashboards" step: deploy/grafana/service-down.json.
-// Grafana is not in Debian (and is AGPL), and @grafana/schema ships TypeScript
-// types, no JSON schema: the dashboard is checked against a strict schema of the
-// parts of Grafana's dashboard model (schemaVersion 39) it uses, following those
-// types, and against Grafana's layout rules (24 columns, no overlap, unique ids).
+// Grafana is not in Debian (and is AGPL), and publishes its dashboard model as
+// TypeScript types (@grafana/schema), not a JSON schema: the dashboard is checked
+// by tsc against that Dashboard type (grafana-types.ts), against a strict schema
+// of the parts of the model (schemaVersion 39) it uses, and against Grafana's
+// layout rules (24 columns, no overlap, unique ids).
 // Every panel's PromQL then runs on Debian's real Prometheus, scraping the
 // service's metrics (the app model both clusters serve) and the receiver's: a
 // query that does not parse, or names a metric nobody exposes, fails.
@@ -21,6 +22,7 @@ import type { IncidentGateway } from '../../client/receiver/gateway.js';
 import { buildReceiver } from '../../client/receiver/server.js';
 import { prometheusBinary } from '../../local-stack/prometheus-stack.js';
 import { httpAnswer, type AppRun } from '../../sandbox/app.js';
+import { grafanaTypeErrors } from './grafana-types.js';
 
 const dashboardPath = join(import.meta.dirname, '../../deploy/grafana/service-down.json');
 
@@ -89,7 +91,7 @@ const DashboardSchema = z.strictObject({
         label: z.string(),
         type: z.literal('datasource'),
         query: z.literal('prometheus'),
-        current: z.strictObject({}),
+        current: z.strictObject({ text: z.string(), value: z.string() }).optional(),
         hide: z.number().int(),
         refresh: z.number().int(),
         options: z.array(z.unknown()),
@@ -109,6 +111,14 @@ const raw: unknown = JSON.parse(readFileSync(dashboardPath, 'utf8'));
 const queryPanels = (d: Dashboard): QueryPanel[] => d.panels.filter((p): p is QueryPanel => p.type !== 'row');
 
 describe('the Service Down dashboard (deploy/grafana/service-down.json)', () => {
+  it("is a Dashboard of Grafana's own model (@grafana/schema), checked by tsc: no unknown field, no wrong value", () => {
+    expect(grafanaTypeErrors(dashboardPath)).toEqual([]);
+    // The check can fail: a misspelled field is an error.
+    const misspelled = join(mkdtempSync(join(tmpdir(), 'dashboard-')), 'bad.json');
+    writeFileSync(misspelled, readFileSync(dashboardPath, 'utf8').replace('"gridPos"', '"gridPosition"'));
+    expect(grafanaTypeErrors(misspelled).join('\n')).toMatch(/'"gridPosition"' does not exist/);
+  });
+
   it("follows Grafana's dashboard model and layout: known fields only, 24 columns, no overlapping panels, unique ids", () => {
     const parsed = DashboardSchema.safeParse(raw);
     expect(parsed.success, parsed.success ? '' : z.prettifyError(parsed.error)).toBe(true);
