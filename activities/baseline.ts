@@ -5,28 +5,11 @@
 // configured, or no data there, it says why and the documented defaults apply.
 import type { MetricsBaseline, ServiceRef } from '../workflows/domain.js';
 import type { ActivityDeps } from './injected-deps.js';
-
-interface PrometheusVector {
-  status: string;
-  data?: { resultType?: string; result?: { value?: [number, string] }[] };
-}
+import { instantQuery } from './prometheus.js';
 
 /** `{namespace}`, `{deployment}` and `{window}` in a query template, filled in. */
 export function fillQuery(template: string, service: ServiceRef, window: string): string {
   return template.replaceAll('{namespace}', service.namespace).replaceAll('{deployment}', service.deployment).replaceAll('{window}', window);
-}
-
-/** One instant query's scalar (the first series' value); undefined when there is no finite value. */
-async function instant(deps: ActivityDeps, url: string, query: string, at: Date): Promise<number | undefined> {
-  const target = new URL('api/v1/query', url.endsWith('/') ? url : `${url}/`);
-  target.searchParams.set('query', query);
-  target.searchParams.set('time', (at.getTime() / 1000).toFixed(3));
-  const response = await deps.fetch(target, { signal: AbortSignal.timeout(deps.probes.httpTimeoutMs) });
-  if (!response.ok) throw new Error(`Prometheus answered ${response.status} to ${query}`);
-  const body = (await response.json()) as PrometheusVector;
-  const raw = body.data?.result?.[0]?.value?.[1];
-  const value = raw === undefined ? NaN : Number(raw);
-  return Number.isFinite(value) ? value : undefined;
 }
 
 export async function metricsBaseline(deps: ActivityDeps, service: ServiceRef, options: { before: string }): Promise<MetricsBaseline> {
@@ -36,8 +19,8 @@ export async function metricsBaseline(deps: ActivityDeps, service: ServiceRef, o
   const from = `Prometheus, ${config.window} before ${at.toISOString()}`;
   try {
     const [p99Seconds, agents] = await Promise.all([
-      instant(deps, config.prometheusUrl, fillQuery(config.latencyQuery, service, config.window), at),
-      instant(deps, config.prometheusUrl, fillQuery(config.agentsQuery, service, config.window), at),
+      instantQuery(deps, config.prometheusUrl, fillQuery(config.latencyQuery, service, config.window), at),
+      instantQuery(deps, config.prometheusUrl, fillQuery(config.agentsQuery, service, config.window), at),
     ]);
     if (p99Seconds === undefined && agents === undefined) return { from: `${from}: no data` };
     return {

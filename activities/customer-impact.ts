@@ -12,6 +12,7 @@ import type { V1Ingress } from '@kubernetes/client-node';
 import type { CustomerImpact, ServiceRef } from '../workflows/domain.js';
 import type { ActivityDeps } from './injected-deps.js';
 import { call } from './kube/call.js';
+import { instantQuery } from './prometheus.js';
 import { probeGet, routesTo, shownAnswer } from './health.js';
 import { redact, truncate } from './redact.js';
 import { describeFetchError } from './service-dependencies.js';
@@ -75,12 +76,8 @@ async function sloBurn(deps: ActivityDeps, service: ServiceRef, prometheusUrl: s
   const promql = query.replaceAll('$namespace', service.namespace).replaceAll('$service', service.deployment);
   const label = 'SLO burn rate';
   try {
-    const url = new URL('api/v1/query', prometheusUrl.endsWith('/') ? prometheusUrl : `${prometheusUrl}/`);
-    url.searchParams.set('query', promql);
-    const response = await deps.fetch(url, { signal: AbortSignal.timeout(deps.probes.httpTimeoutMs) });
-    const body = (await response.json()) as { status?: string; data?: { result?: { value?: [number, string] }[] } };
-    const value = Number(body.data?.result?.[0]?.value?.[1]);
-    if (body.status !== 'success' || !Number.isFinite(value)) return { label, failing: false, detail: 'no value (unknown)' };
+    const value = await instantQuery(deps, prometheusUrl, promql);
+    if (value === undefined) return { label, failing: false, detail: 'no value (unknown)' };
     return { label, failing: value >= threshold, detail: `${value.toFixed(2)} (threshold ${threshold})` };
   } catch (err) {
     return { label, failing: false, detail: `Prometheus did not answer (${describeFetchError(err)})` };
