@@ -110,6 +110,7 @@ export async function inspectWorkload(deps: ActivityDeps, service: ServiceRef): 
       message: c.message ? truncate(redact.text(c.message), 300) : undefined,
     })),
     revisions: replicaSets.slice(0, maxRevisions).map(revisionSummary),
+    ...(Object.keys(deployment.spec?.template?.spec?.nodeSelector ?? {}).length > 0 ? { nodeSelector: deployment.spec?.template?.spec?.nodeSelector } : {}),
     pods: pods
       .map((pod) => podSummary(pod, revisionByHash))
       .sort(byEvidence)

@@ -57,6 +57,16 @@ export interface Candidate {
   ladder?: boolean;
 }
 
+/**
+ * What many services can fail of at once, named so that incidents of different
+ * services can be matched on it: the dependency that is down, the node pool that
+ * is full, the release that was rolled out. Set when the findings show it.
+ */
+export interface CommonCause {
+  kind: 'dependency' | 'node-pool' | 'release';
+  name: string;
+}
+
 export interface Diagnosis {
   category: DiagnosisCategory;
   symptom: Symptom;
@@ -64,7 +74,11 @@ export interface Diagnosis {
   /** At most 10 lines, each at most 240 characters. */
   evidence: string[];
   candidates: Candidate[];
+  commonCause?: CommonCause;
 }
+
+/** Node labels that name a node pool (GKE, EKS, AKS, Karpenter, and the plain convention). */
+export const nodePoolLabels = ['pool', 'cloud.google.com/gke-nodepool', 'eks.amazonaws.com/nodegroup', 'agentpool', 'karpenter.sh/nodepool', 'node-pool'];
 
 /** A rollout this young is "recent" (runbook: "Review recent changes"). */
 export const recentRolloutMs = 24 * 3_600_000;
@@ -242,12 +256,22 @@ function noPodsRunning(f: Findings): Diagnosis {
   ];
   if (failures.length > 0) {
     // Capacity is for a human: more nodes or a bigger quota, never a blind mutation.
+    const pool = nodePoolOf(w.nodeSelector);
     return {
       category: 'unschedulable',
       symptom: 'no-pods',
-      cause: 'pods cannot be scheduled: not enough capacity or quota',
-      evidence: cap([...unique(failures).slice(0, 3), ...capacityLines(f)]),
-      candidates: [escalate('more capacity needed (nodes or quota): a human decision')],
+      cause: pool
+        ? `pods cannot be scheduled: node pool ${pool.name} (nodeSelector ${pool.selector}) has no room for them`
+        : 'pods cannot be scheduled: not enough capacity or quota',
+      evidence: cap([
+        ...(pool ? [`pods are pinned to node pool ${pool.name} by nodeSelector ${pool.selector}`] : []),
+        ...unique(failures).slice(0, 3),
+        ...capacityLines(f),
+      ]),
+      candidates: [
+        escalate(pool ? `more capacity needed in node pool ${pool.name}: a human decision` : 'more capacity needed (nodes or quota): a human decision'),
+      ],
+      ...(pool ? { commonCause: { kind: 'node-pool', name: pool.name } } : {}),
     };
   }
   return emergencyLadder(f, 'no-pods', 'no pod is running and no scheduling failure explains it', [workloadLine(f), ...w.pods.slice(0, 3).map(podLine)]);
@@ -358,6 +382,17 @@ function dependencyUnreachable(f: Findings, symptom: Symptom, evidence: string[]
     cause: `${names} is unreachable: the service cannot work until it is back`,
     evidence: cap([...down.map((p) => `${p.name} ${p.url}: ${p.status ?? p.error ?? 'failed'}`), ...evidence]),
     candidates: [escalate(`wait for ${names} (or fail over): nothing in the cluster to change`)],
+    ...(down.length > 0
+      ? {
+          commonCause: {
+            kind: 'dependency',
+            name: down
+              .map((p) => p.name)
+              .sort()
+              .join(','),
+          },
+        }
+      : {}),
   };
 }
 
@@ -429,10 +464,30 @@ function badRollout(
       },
       escalate('the rollback did not restore the service'),
     ],
+    commonCause: { kind: 'release', name: undo.release },
   };
 }
 
-function recentRolloutUndo(f: Findings): { toRevision: number; age: string; currentImages: string; previousImages: string; previousReady: number } | undefined {
+/**
+ * The release a revision is: the name its change-cause gives ("release v1.5.0: kubectl
+ * set image ..." names v1.5.0), or else its images, which every service of one
+ * release shares.
+ */
+export function releaseOf(revision: { images: string[]; changeCause?: string | undefined }): string {
+  const named = /^\s*release\s+([^\s:;,]+)/i.exec(revision.changeCause ?? '')?.[1];
+  return named ?? ([...revision.images].sort().join(',') || 'unknown');
+}
+
+/** The node pool a nodeSelector pins pods to, by the labels that name pools (or the whole selector). */
+function nodePoolOf(selector: Record<string, string> | undefined): { name: string; selector: string } | undefined {
+  if (!selector || Object.keys(selector).length === 0) return undefined;
+  const key = nodePoolLabels.find((k) => selector[k] !== undefined);
+  return { name: key ? (selector[key] ?? '') : labels(selector), selector: labels(selector) };
+}
+
+function recentRolloutUndo(
+  f: Findings,
+): { toRevision: number; age: string; currentImages: string; previousImages: string; previousReady: number; release: string } | undefined {
   const w = f.workload;
   const current = w.revisions.find((r) => r.revision === w.currentRevision);
   if (!current) return undefined;
@@ -454,6 +509,7 @@ function recentRolloutUndo(f: Findings): { toRevision: number; age: string; curr
     currentImages: current.images.join(', '),
     previousImages: previous.images.join(', '),
     previousReady: previous.readyReplicas,
+    release: releaseOf(current),
   };
 }
 

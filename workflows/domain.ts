@@ -75,6 +75,8 @@ export const WorkloadFindingsSchema = z.object({
   conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })),
   /** Rollout history, newest first (at most 10). */
   revisions: z.array(RevisionSchema),
+  /** The pod template's nodeSelector (the node pool its pods are pinned to), when it has one. */
+  nodeSelector: z.record(z.string(), z.string()).optional(),
   /** At most 20 pods. */
   pods: z.array(PodSummarySchema),
 });

@@ -2,7 +2,7 @@
 // the timeline, the record handed to the post-incident workflow, and its tasks.
 // Plain JSON only (they cross query, continue-as-new and child boundaries).
 import type { LogExcerpt, MitigationAction, MutationPreview, PublicState, ServiceEvent, ServiceRef } from './domain.js';
-import type { DiagnosisCategory, Symptom } from './diagnose.js';
+import type { CommonCause, DiagnosisCategory, Symptom } from './diagnose.js';
 import type { Alert, Severity } from './input.js';
 
 export const incidentPhases = ['investigating', 'awaiting-approval', 'mitigating', 'verifying', 'monitoring', 'escalated', 'resolved'] as const;
@@ -101,6 +101,8 @@ export interface DiagnosisSummary {
   symptom: Symptom;
   cause: string;
   evidence: string[];
+  /** The cause many services can share (diagnose.ts); absent in incidents of earlier releases. */
+  commonCause?: CommonCause;
 }
 
 export type Resolution =

@@ -799,3 +799,58 @@ describe("putting back emergency option 3's LOG_LEVEL", () => {
     expect(step?.approval).toBe('auto');
   });
 });
+
+// --- The cause many services share (a storm) ----------------------------------
+
+describe('diagnose names the cause that many services can share', () => {
+  it('a dependency down: every service names the same dependency', () => {
+    const causes = ['svc-a', 'svc-b'].flatMap((d) => [
+      diagnose(findingsWith(dependencyUnhealthy, d)).commonCause,
+      diagnose(findingsWith(crashDependency, d)).commonCause,
+    ]);
+    expect(causes).toEqual(Array(4).fill({ kind: 'dependency', name: 'anthropic-api' }));
+  });
+
+  it('a node pool full: unschedulable, with the pool in the cause and the evidence', () => {
+    for (const [selector, pool] of [
+      [{ pool: 'agents' }, 'agents'],
+      [{ 'cloud.google.com/gke-nodepool': 'batch-a', 'kubernetes.io/arch': 'amd64' }, 'batch-a'],
+      [{ disktype: 'ssd' }, 'disktype=ssd'],
+    ] as const) {
+      const d = diagnose(
+        findingsWith((f) => {
+          unschedulable(f);
+          f.workload.nodeSelector = { ...selector };
+        }),
+      );
+      expect(d.category).toBe('unschedulable');
+      expect(d.commonCause).toEqual({ kind: 'node-pool', name: pool });
+      expect(d.evidence[0]).toContain(`node pool ${pool}`);
+    }
+  });
+
+  it('capacity short without a nodeSelector: no pool to name', () => {
+    expect(diagnose(findingsWith(unschedulable)).commonCause).toBeUndefined();
+  });
+
+  it('one release across services: bad-rollout names the release, from its change-cause or else its images', () => {
+    const release = (cause: string | undefined, deployment: string) =>
+      diagnose(
+        findingsWith((f) => {
+          badRollout(f);
+          const current = f.workload.revisions[0];
+          if (current) {
+            current.images = ['registry.example.com/agents/runtime:v1.6.0'];
+            if (cause !== undefined) current.changeCause = cause;
+          }
+        }, deployment),
+      );
+    const named = ['svc-a', 'svc-b'].map((d) => release(`release 2026.11.30-agents: kubectl set image deployment/${d} app=runtime:v1.6.0`, d));
+    expect(named.map((d) => [d.category, d.commonCause])).toEqual(Array(2).fill(['bad-rollout', { kind: 'release', name: '2026.11.30-agents' }]));
+    expect(release(undefined, 'svc-c').commonCause).toEqual({ kind: 'release', name: 'registry.example.com/agents/runtime:v1.6.0' });
+  });
+
+  it('a cause of one service alone names nothing shared', () => {
+    for (const change of [oom, configDrift, scaledToZero, selectorMismatch, cpuStarved]) expect(diagnose(findingsWith(change)).commonCause).toBeUndefined();
+  });
+});

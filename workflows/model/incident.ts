@@ -196,7 +196,13 @@ export class IncidentModel {
 
   setDiagnosis(d: Diagnosis): void {
     const before = this.data.diagnosis?.category;
-    this.data.diagnosis = { category: d.category, symptom: d.symptom, cause: d.cause, evidence: d.evidence };
+    this.data.diagnosis = {
+      category: d.category,
+      symptom: d.symptom,
+      cause: d.cause,
+      evidence: d.evidence,
+      ...(d.commonCause ? { commonCause: d.commonCause } : {}),
+    };
     this.record('diagnosis', `${d.category}: ${d.cause}`);
     if (before !== d.category && publicStateOf({ resolved: false, restored: false, diagnosis: this.data.diagnosis }) === 'identified') {
       this.tellStakeholders('identified', `cause identified: ${d.cause}`);
