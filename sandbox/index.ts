@@ -15,12 +15,12 @@ import { Faults, type FaultRule } from './faults.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeKubeconfig } from './kubeconfig.js';
-import { scenarioNames, type ScenarioName } from './scenarios.js';
+import { nodePool, scenarioNames, teamRelease, type ScenarioName } from './scenarios.js';
 import { SandboxServer } from './server.js';
 import { resolveTiming } from './timing.js';
 import { selfSignedCertificate } from './tls.js';
 
-export { scenarioNames };
+export { nodePool, scenarioNames, teamRelease };
 export type { AuditEntry, FaultRule, ScenarioName };
 
 export interface SandboxOptions {

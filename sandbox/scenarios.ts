@@ -11,7 +11,7 @@ import { R, type ResourceType } from './resources.js';
 import { podResources, occupiesNode } from './scheduler.js';
 import type { Store } from './store.js';
 import type { ConfigMap, Container, Deployment, KObject, Node, Pod, Secret, Service } from './types.js';
-import { badImage, hogNamespace, unreadyImage, type ServiceState, type World } from './world.js';
+import { badImage, hogNamespace, teamReleaseImage, unreadyImage, type ServiceState, type World } from './world.js';
 
 export type ScenarioName =
   | 'healthy'
@@ -27,7 +27,13 @@ export type ScenarioName =
   /** A release whose pods run but never get ready: the ingress answers customers 5xx (no backend). */
   | 'release-5xx'
   /** A bad release rolled back, whose pods then slow down while the monitor runs. */
-  | 'latency-regression';
+  | 'latency-regression'
+  /** Storm: one outage of the dependency every target shares (the Anthropic API); it comes back for all at once. */
+  | 'shared-dependency-down'
+  /** Storm: the targets' pods are pinned to one node pool (nodeSelector pool=agents) that other work has filled. */
+  | 'node-pool-full'
+  /** Storm: one bad release (agents-v1.6.0) rolled out to all of a team's services (label team=agents) at once. */
+  | 'team-rollout';
 
 export const scenarioNames: readonly ScenarioName[] = [
   'healthy',
@@ -42,7 +48,15 @@ export const scenarioNames: readonly ScenarioName[] = [
   'cpu-starved',
   'release-5xx',
   'latency-regression',
+  'shared-dependency-down',
+  'node-pool-full',
+  'team-rollout',
 ];
+
+/** The node pool of node-pool-full: the label its nodes carry and the targets' pods are pinned to. */
+export const nodePool = { label: 'pool', name: 'agents' } as const;
+/** The team of team-rollout, and the release it rolled out to all of its services. */
+export const teamRelease = { team: 'agents', release: 'agents-v1.6.0', image: teamReleaseImage } as const;
 
 /** What the app needs once its workload has grown: more than the 2Gi limit, less than 4Gi. */
 const grownMemoryNeed = 2800 * Mi;
@@ -118,11 +132,34 @@ function fillNodes(ctx: ScenarioContext, targets: ServiceState[]): void {
   for (const s of targets) recreatePods(ctx, s);
 }
 
+/**
+ * Labels the nodes as one pool (the sandbox's nodes are all of one instance type) and
+ * pins the targets' pods to it by nodeSelector, as a team that owns its nodes does.
+ */
+function pinToPool(ctx: ScenarioContext, targets: ServiceState[]): void {
+  for (const node of ctx.store.list<Node>(R.nodes)) {
+    if (node.metadata.labels?.[nodePool.label] !== nodePool.name)
+      write(ctx, R.nodes, node, { ...node, metadata: { ...node.metadata, labels: { ...node.metadata.labels, [nodePool.label]: nodePool.name } } });
+  }
+  for (const s of targets) {
+    const d = deploymentOf(ctx, s);
+    const spec = d.spec.template.spec;
+    if (spec.nodeSelector?.[nodePool.label] === nodePool.name) continue;
+    const template = { ...d.spec.template, spec: { ...spec, nodeSelector: { ...spec.nodeSelector, [nodePool.label]: nodePool.name } } };
+    const cause = `kubectl patch deployment/${s.names.name} -p '{"spec":{"template":{"spec":{"nodeSelector":{"${nodePool.label}":"${nodePool.name}"}}}}}'`;
+    write(ctx, R.deployments, d, {
+      ...d,
+      metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'kubernetes.io/change-cause': cause } },
+      spec: { ...d.spec, template },
+    });
+  }
+}
+
 /** Deploys the broken release: kubectl set image deployment/NAME CONTAINER=<bad image>. */
-function rollOut(ctx: ScenarioContext, s: ServiceState, name: string, container: string, image: string): void {
+function rollOut(ctx: ScenarioContext, s: ServiceState, name: string, container: string, image: string, release = image.split(':')[1]): void {
   const d = deploymentOf(ctx, s);
   const next = withContainer(d, container, (c) => ({ ...c, image }));
-  const cause = `release ${image.split(':')[1]}: kubectl set image deployment/${name} ${container}=${image}`;
+  const cause = `release ${release}: kubectl set image deployment/${name} ${container}=${image}`;
   write(ctx, R.deployments, d, {
     ...next,
     metadata: { ...next.metadata, annotations: { ...next.metadata.annotations, 'kubernetes.io/change-cause': cause } },
@@ -140,6 +177,17 @@ export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targ
     fillNodes(ctx, targets);
     return;
   }
+  if (scenario === 'node-pool-full') {
+    pinToPool(ctx, targets);
+    fillNodes(ctx, targets);
+    return;
+  }
+  if (scenario === 'shared-dependency-down') {
+    // One outage, shared: when the dependency comes back (heal of any target), it is back for all.
+    const outage = { from: Date.now() };
+    for (const s of targets) if (!s.outages.some((o) => o.to === undefined)) s.outages.push(outage);
+    return;
+  }
   for (const s of targets) {
     const { name, container } = s.names;
     switch (scenario) {
@@ -155,6 +203,12 @@ export function breakServices(ctx: ScenarioContext, scenario: ScenarioName, targ
       case 'release-5xx':
         rollOut(ctx, s, name, container, unreadyImage);
         break;
+      case 'team-rollout': {
+        const d = deploymentOf(ctx, s);
+        write(ctx, R.deployments, d, { ...d, metadata: { ...d.metadata, labels: { ...d.metadata.labels, team: teamRelease.team } } });
+        rollOut(ctx, s, name, container, teamRelease.image, teamRelease.release);
+        break;
+      }
       case 'oom':
         s.memoryNeed = grownMemoryNeed;
         break;
@@ -296,7 +350,8 @@ export function healServices(ctx: ScenarioContext, targets: ServiceState[]): voi
     // Pods built with the broken environment keep it until they are recreated.
     if (envRestored) recreatePods(ctx, s, (p) => !(p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
   }
-  const stillStarved = [...ctx.world.services.values()].some((s) => s.scenario === 'unschedulable');
+  // The pool stays pinned once healed: the other work leaving makes room for the pods.
+  const stillStarved = [...ctx.world.services.values()].some((s) => s.scenario === 'unschedulable' || s.scenario === 'node-pool-full');
   if (!stillStarved) {
     for (const pod of ctx.store.list<Pod>(R.pods, hogNamespace)) {
       if (pod.metadata.labels?.app === hogLabel.app && !pod.metadata.deletionTimestamp) requestPodDeletion(ctx.store, pod);

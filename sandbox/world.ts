@@ -52,6 +52,8 @@ export interface ServiceState {
 const goodImage = 'agent-native-framework:v1.4.2';
 const previousImage = 'agent-native-framework:v1.4.1';
 export const badImage = 'agent-native-framework:v1.5.0';
+/** The release of team-rollout, rolled out to a whole team's services at once: it fails its schema migration at start. */
+export const teamReleaseImage = 'agent-native-framework:v1.6.0';
 /** A release that starts and stays live but never gets ready: its pods answer 5xx (the release-5xx scenario). */
 export const unreadyImage = 'agent-native-framework:v1.5.1';
 
@@ -66,6 +68,13 @@ export class World {
         'Require stack:\n- /app/dist/server.js',
         '    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)',
         '    at Module._load (node:internal/modules/cjs/loader:1051:27)',
+      ],
+    ],
+    [
+      teamReleaseImage,
+      [
+        'Error: migration 0042_agent_sessions failed: column "tenant_id" of relation "agent_sessions" does not exist',
+        '    at Migrator.up (/app/dist/store/migrate.js:88:13)',
       ],
     ],
   ]);

@@ -455,6 +455,7 @@ function badRollout(
     cause: `revision ${currentRevision} (rolled out ${undo.age} ago, new images) ${what}; revision ${undo.toRevision} ran before it`,
     evidence: cap([
       `revision ${currentRevision}: ${undo.currentImages}; revision ${undo.toRevision}: ${undo.previousImages} (${undo.previousReady} ready)`,
+      ...(undo.changeCause ? [`revision ${currentRevision} is release ${undo.release} (change-cause: ${undo.changeCause})`] : []),
       ...evidence,
     ]),
     candidates: [
@@ -487,7 +488,8 @@ function nodePoolOf(selector: Record<string, string> | undefined): { name: strin
 
 function recentRolloutUndo(
   f: Findings,
-): { toRevision: number; age: string; currentImages: string; previousImages: string; previousReady: number; release: string } | undefined {
+):
+  { toRevision: number; age: string; currentImages: string; previousImages: string; previousReady: number; release: string; changeCause?: string } | undefined {
   const w = f.workload;
   const current = w.revisions.find((r) => r.revision === w.currentRevision);
   if (!current) return undefined;
@@ -510,6 +512,7 @@ function recentRolloutUndo(
     previousImages: previous.images.join(', '),
     previousReady: previous.readyReplicas,
     release: releaseOf(current),
+    ...(current.changeCause ? { changeCause: current.changeCause } : {}),
   };
 }
 

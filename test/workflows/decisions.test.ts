@@ -847,6 +847,7 @@ describe('diagnose names the cause that many services can share', () => {
       );
     const named = ['svc-a', 'svc-b'].map((d) => release(`release 2026.11.30-agents: kubectl set image deployment/${d} app=runtime:v1.6.0`, d));
     expect(named.map((d) => [d.category, d.commonCause])).toEqual(Array(2).fill(['bad-rollout', { kind: 'release', name: '2026.11.30-agents' }]));
+    expect(named[0]?.evidence[1]).toMatch(/^revision 3 is release 2026\.11\.30-agents \(change-cause: release 2026\.11\.30-agents: kubectl set image/);
     expect(release(undefined, 'svc-c').commonCause).toEqual({ kind: 'release', name: 'registry.example.com/agents/runtime:v1.6.0' });
   });
 
