@@ -333,7 +333,7 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
 
     // 4. The server, every service in one process, every listener on 127.0.0.1.
     t = Date.now();
-    const free = await freePorts(8);
+    const free = (await freePorts(9)).filter((p) => p !== options.port);
     const port = (i: number): number => free[i] ?? 0;
     const ports = {
       frontend: options.port ?? port(0),
