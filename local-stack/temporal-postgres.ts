@@ -228,7 +228,14 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
   const timings = { initdb: 0, postgres: 0, schema: 0, server: 0, namespace: 0, total: 0 };
   let postgres: ChildProcess | undefined;
   let server: ChildProcess | undefined;
+  // Should this process end without stop() (an uncaught error), its children are not left behind.
+  const orphans = () => {
+    server?.kill('SIGTERM');
+    postgres?.kill('SIGINT');
+  };
+  process.once('exit', orphans);
   const stop = async () => {
+    process.off('exit', orphans);
     await stopProcess(server, 'SIGTERM', 15_000);
     // SIGINT: PostgreSQL's fast shutdown (open sessions are ended, then a checkpoint).
     await stopProcess(postgres, 'SIGINT', 20_000);
@@ -287,8 +294,9 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
       const log = createWriteStream(logs.postgres, { flags: 'a' });
       // A process group of its own (as the server's): Ctrl-C reaches them through stop(), server first.
       postgres = spawn(cmd, args, { cwd: pgDir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      postgres.stdout?.pipe(log);
-      postgres.stderr?.pipe(log);
+      // Both into one log: neither may end it (a write after its end would throw).
+      postgres.stdout?.pipe(log, { end: false });
+      postgres.stderr?.pipe(log, { end: false });
     }
     const psql = (database: string, statement: string) =>
       mustRun(`psql ${database}`, pg('psql'), [
@@ -352,8 +360,8 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    server.stdout?.pipe(log);
-    server.stderr?.pipe(log);
+    server.stdout?.pipe(log, { end: false });
+    server.stderr?.pipe(log, { end: false });
     const address = `127.0.0.1:${ports.frontend}`;
     const serverDied = () => (server && server.exitCode !== null ? `the Temporal server exited (${server.exitCode}):\n${tail(logs.temporal)}` : undefined);
     // Connection.connect asks the frontend for its system info: it succeeds once the frontend answers.
@@ -373,10 +381,16 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
     // 5. The default namespace and the incident search attributes (the same list the dev server gets).
     t = Date.now();
     const namespace = 'default';
-    try {
-      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') });
-    } catch (err) {
-      if (!(isGrpcServiceError(err) && Number(err.code) === grpcAlreadyExists)) throw err;
+    const registered = await connection.workflowService.describeNamespace({ namespace }).then(
+      () => true,
+      () => false,
+    );
+    if (!registered) {
+      try {
+        await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('3 days') });
+      } catch (err) {
+        if (!(isGrpcServiceError(err) && Number(err.code) === grpcAlreadyExists)) throw err;
+      }
     }
     await waitUntil(async () => Boolean(await connection.workflowService.describeNamespace({ namespace })), `the namespace ${namespace}`, 60_000, serverDied);
     const wanted = searchAttributeIndexedTypes();
