@@ -52,3 +52,29 @@ WRAPPER
   echo "$test_server_version" > "$stamp"
   say "time-skipping test server ready ($(ls "$tools/test-server/lib" | wc -l) jars)"
 fi
+
+# Temporal server and its SQL schema tool, for the PostgreSQL-backed cluster
+# (local-stack/temporal-postgres.ts, `npm run temporal:postgres`). The schema
+# files ship inside the server module; their path in the module cache is
+# recorded in .tools/temporal-server.schema so the start script needs no Go.
+server_version="v1.29.1"
+stamp="$tools/temporal-server.version"
+if [ ! -x "$bin/temporal-server" ] || [ ! -x "$bin/temporal-sql-tool" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$server_version" ] \
+  || [ ! -d "$(cat "$tools/temporal-server.schema" 2>/dev/null)/postgresql/v12/temporal/versioned" ]; then
+  need go "Go 1.23 or newer" golang-go
+  say "building Temporal server $server_version and its SQL tool with 'go install' (first run takes a few minutes)..."
+  build="$(mktemp -d)"
+  trap 'rm -rf "$build"' EXIT
+  for cmd in server tools/sql; do
+    GOBIN="$build" GOFLAGS="${GOFLAGS:-} -mod=mod" go install -v "go.temporal.io/server/cmd/$cmd@$server_version" 2>&1 \
+      | awk '{ n++; if (n % 50 == 0) printf "[provision]   ... %d packages built\n", n > "/dev/stderr" }'
+  done
+  [ -x "$build/server" ] && [ -x "$build/sql" ] || { say "go install did not produce the server and the sql tool; see the output above"; exit 1; }
+  mv -f "$build/server" "$bin/temporal-server"
+  mv -f "$build/sql" "$bin/temporal-sql-tool"
+  schema="$(go env GOMODCACHE)/go.temporal.io/server@$server_version/schema"
+  [ -d "$schema/postgresql/v12/temporal/versioned" ] || { say "no PostgreSQL schema under $schema"; exit 1; }
+  echo "$schema" > "$tools/temporal-server.schema"
+  echo "$server_version" > "$stamp"
+  say "Temporal server ready: $("$bin/temporal-server" --version 2>/dev/null | head -n 1)"
+fi

@@ -29,3 +29,11 @@ export function searchAttributeCliArgs(): string[] {
   const cliType: Record<string, string> = { KEYWORD: 'Keyword', INT: 'Int', BOOL: 'Bool' };
   return incidentSearchAttributes.flatMap((key) => ['--search-attribute', `${key.name}=${cliType[key.type] ?? 'Keyword'}`]);
 }
+
+/** temporal.api.enums.v1.IndexedValueType numbers, for the operator service's addSearchAttributes (@temporalio/proto is not a direct dependency). */
+const indexedValueType = { KEYWORD: 2, INT: 3, BOOL: 5 } as const;
+
+/** `{ Name: IndexedValueType }` of every incident search attribute, as the operator service's addSearchAttributes takes them. */
+export function searchAttributeIndexedTypes(): Record<string, number> {
+  return Object.fromEntries(incidentSearchAttributes.map((key) => [key.name, indexedValueType[key.type]]));
+}

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { TASK_QUEUE } from '../../workflows/messages.js';
-import { incidentSearchAttributes } from '../../workflows/search-attributes.js';
+import { incidentSearchAttributes, searchAttributeIndexedTypes } from '../../workflows/search-attributes.js';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 
@@ -30,13 +30,10 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(incidentSearchAttributes.map((key) => [key.name, indexedValueType[key.type]])),
+    searchAttributes: searchAttributeIndexedTypes(),
   });
   return env;
 }
-
-// temporal.api.enums.v1.IndexedValueType numbers (@temporalio/proto is not a direct dependency).
-const indexedValueType = { KEYWORD: 2, INT: 3, BOOL: 5 } as const;
 
 /**
  * The Temporal CLI dev server with SQLite in a temp dir and the incident search attributes

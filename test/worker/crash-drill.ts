@@ -10,12 +10,11 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePendingActivityState, type WorkflowHandle } from '@temporalio/client';
+import { decodePendingActivityState, type Client, type WorkflowHandle } from '@temporalio/client';
 import { decodeTimeoutType } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Incidents } from '../../client/incidents.js';
 import { loadClientConfig } from '../../client/config.js';
-import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index.js';
 import type { ServiceRef } from '../../workflows/domain.js';
 import { statusQuery } from '../../workflows/messages.js';
 import type { IncidentStatus } from '../../workflows/records.js';
@@ -91,32 +90,51 @@ type ReadHistory = Pick<CrashOutcome, 'retried' | 'timedOut' | 'retriedAt'> & { 
 const epochMs = (t: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): number =>
   Number(t?.seconds?.toString() ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
 
+/** The Temporal the drill runs on: the dev server (a TestWorkflowEnvironment) or another one, such as the server on PostgreSQL. */
+export interface DrillTemporal {
+  readonly address: string;
+  readonly client: Client;
+  teardown(): Promise<void>;
+}
+
+export interface DrillOptions {
+  /** Copies of the service in the sandbox, each in the scenario. */
+  services?: number;
+  scenario?: SandboxOptions['scenario'];
+  /** Default: the dev server. */
+  temporal?: () => Promise<DrillTemporal>;
+  /** More of the incidents' client configuration (INCIDENT_AUTO_APPROVE, INCIDENT_MONITOR, ...). */
+  clientEnv?: Record<string, string>;
+}
+
 export class CrashDrill {
   private readonly workers: WorkerProcess[] = [];
   private readonly children: ChildProcess[] = [];
 
   private constructor(
-    readonly env: TestWorkflowEnvironment,
+    readonly env: DrillTemporal,
     readonly sandbox: Sandbox,
     readonly incidents: Incidents,
     private readonly taskQueue: string,
     private readonly dir: string,
   ) {}
 
-  /** The dev server and a sandbox with `services` copies of the service, each in the bad-rollout scenario. */
-  static async start(options: { services?: number } = {}): Promise<CrashDrill> {
+  /** The dev server (or options.temporal) and a sandbox with `services` copies of the service, each in the bad-rollout scenario (or options.scenario). */
+  static async start(options: DrillOptions = {}): Promise<CrashDrill> {
     const dir = mkdtempSync(join(tmpdir(), 'worker-crash-'));
     const taskQueue = uniqueId('worker-crash');
-    const env = await devServerEnv();
+    const env = await (options.temporal ?? devServerEnv)();
     let sandbox: Sandbox | undefined;
     try {
       sandbox = await startSandbox({
-        scenario: 'bad-rollout',
+        scenario: options.scenario ?? 'bad-rollout',
         services: options.services ?? 1,
         kubeconfigPath: join(dir, 'kubeconfig'),
         timing: { rolloutMs: 300, crashLoopMs: 200 },
       });
-      const incidents = await Incidents.connect(loadClientConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, DEFAULT_CLUSTER: 'local' }));
+      const incidents = await Incidents.connect(
+        loadClientConfig({ ...options.clientEnv, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, DEFAULT_CLUSTER: 'local' }),
+      );
       return new CrashDrill(env, sandbox, incidents, taskQueue, dir);
     } catch (err) {
       await sandbox?.close();
