@@ -39,6 +39,8 @@ export interface PostgresTemporal {
   stateDir: string;
   /** Where each process writes its log. */
   logs: { postgres: string; temporal: string };
+  /** The processes: PostgreSQL's postmaster and the Temporal server. */
+  pids: { postgres: number; temporal: number };
   /** How long each part of the start took (ms). */
   timings: { initdb: number; postgres: number; schema: number; server: number; namespace: number; total: number };
   /** Runs one SQL statement in one of the cluster's databases with psql; its rows, tab-separated. */
@@ -392,11 +394,19 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
         if (!(isGrpcServiceError(err) && Number(err.code) === grpcAlreadyExists)) throw err;
       }
     }
-    await waitUntil(async () => Boolean(await connection.workflowService.describeNamespace({ namespace })), `the namespace ${namespace}`, 60_000, serverDied);
+    // The operator service reads the namespace from the server's cache, refreshed every few seconds: NOT_FOUND until then.
     const wanted = searchAttributeIndexedTypes();
-    const known = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-    const missing = Object.fromEntries(Object.entries(wanted).filter(([name]) => !(name in known)));
-    if (Object.keys(missing).length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+    await waitUntil(
+      async () => {
+        const known = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+        const missing = Object.fromEntries(Object.entries(wanted).filter(([name]) => !(name in known)));
+        if (Object.keys(missing).length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+        return true;
+      },
+      `the namespace ${namespace} and its search attributes`,
+      60_000,
+      serverDied,
+    );
     // Ready when a visibility query over them is accepted: the namespace is cached and its attributes known.
     const query = Object.keys(wanted)
       .map((name) => `${name} IS NULL`)
@@ -417,6 +427,7 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
       namespace,
       stateDir,
       logs,
+      pids: { postgres: postgres.pid ?? 0, temporal: server.pid ?? 0 },
       timings,
       sql: (database, statement) => psql(database, statement),
       stop,
