@@ -198,12 +198,17 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
   const tools = join(repoRoot, '.tools');
   const serverBin = join(tools, 'bin/temporal-server');
   const sqlTool = join(tools, 'bin/temporal-sql-tool');
-  const schemaRecord = join(tools, 'temporal-server.schema');
-  const builtVersion = existsSync(join(tools, 'temporal-server.version')) ? readFileSync(join(tools, 'temporal-server.version'), 'utf8').trim() : '';
-  if (!existsSync(serverBin) || !existsSync(sqlTool) || !existsSync(schemaRecord) || builtVersion !== serverVersion) {
-    throw new Error(`the Temporal server ${serverVersion} is not built: run 'npm run provision' first`);
+  const schemaDir = join(tools, 'temporal-schema');
+  const versionOf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : '');
+  if (
+    !existsSync(serverBin) ||
+    !existsSync(sqlTool) ||
+    versionOf(join(tools, 'temporal-server.version')) !== serverVersion ||
+    versionOf(join(schemaDir, 'version')) !== serverVersion
+  ) {
+    throw new Error(`the Temporal server ${serverVersion} or its schema is not provisioned: run 'npm run provision' first`);
   }
-  const schemaRoot = join(readFileSync(schemaRecord, 'utf8').trim(), 'postgresql/v12');
+  const schemaRoot = join(schemaDir, 'postgresql/v12');
   const pgBin = postgresBinDir();
   const pg = (name: string) => (pgBin ? join(pgBin, name) : name);
 
