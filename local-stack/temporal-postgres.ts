@@ -39,6 +39,8 @@ export interface PostgresTemporal {
   stateDir: string;
   /** Where each process writes its log. */
   logs: { postgres: string; temporal: string };
+  /** The processes: PostgreSQL's postmaster and the Temporal server. */
+  pids: { postgres: number; temporal: number };
   /** How long each part of the start took (ms). */
   timings: { initdb: number; postgres: number; schema: number; server: number; namespace: number; total: number };
   /** Runs one SQL statement in one of the cluster's databases with psql; its rows, tab-separated. */
@@ -196,12 +198,17 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
   const tools = join(repoRoot, '.tools');
   const serverBin = join(tools, 'bin/temporal-server');
   const sqlTool = join(tools, 'bin/temporal-sql-tool');
-  const schemaRecord = join(tools, 'temporal-server.schema');
-  const builtVersion = existsSync(join(tools, 'temporal-server.version')) ? readFileSync(join(tools, 'temporal-server.version'), 'utf8').trim() : '';
-  if (!existsSync(serverBin) || !existsSync(sqlTool) || !existsSync(schemaRecord) || builtVersion !== serverVersion) {
-    throw new Error(`the Temporal server ${serverVersion} is not built: run 'npm run provision' first`);
+  const schemaDir = join(tools, 'temporal-schema');
+  const versionOf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : '');
+  if (
+    !existsSync(serverBin) ||
+    !existsSync(sqlTool) ||
+    versionOf(join(tools, 'temporal-server.version')) !== serverVersion ||
+    versionOf(join(schemaDir, 'version')) !== serverVersion
+  ) {
+    throw new Error(`the Temporal server ${serverVersion} or its schema is not provisioned: run 'npm run provision' first`);
   }
-  const schemaRoot = join(readFileSync(schemaRecord, 'utf8').trim(), 'postgresql/v12');
+  const schemaRoot = join(schemaDir, 'postgresql/v12');
   const pgBin = postgresBinDir();
   const pg = (name: string) => (pgBin ? join(pgBin, name) : name);
 
@@ -392,11 +399,19 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
         if (!(isGrpcServiceError(err) && Number(err.code) === grpcAlreadyExists)) throw err;
       }
     }
-    await waitUntil(async () => Boolean(await connection.workflowService.describeNamespace({ namespace })), `the namespace ${namespace}`, 60_000, serverDied);
+    // The operator service reads the namespace from the server's cache, refreshed every few seconds: NOT_FOUND until then.
     const wanted = searchAttributeIndexedTypes();
-    const known = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-    const missing = Object.fromEntries(Object.entries(wanted).filter(([name]) => !(name in known)));
-    if (Object.keys(missing).length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+    await waitUntil(
+      async () => {
+        const known = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+        const missing = Object.fromEntries(Object.entries(wanted).filter(([name]) => !(name in known)));
+        if (Object.keys(missing).length > 0) await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: missing });
+        return true;
+      },
+      `the namespace ${namespace} and its search attributes`,
+      60_000,
+      serverDied,
+    );
     // Ready when a visibility query over them is accepted: the namespace is cached and its attributes known.
     const query = Object.keys(wanted)
       .map((name) => `${name} IS NULL`)
@@ -417,6 +432,7 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
       namespace,
       stateDir,
       logs,
+      pids: { postgres: postgres.pid ?? 0, temporal: server.pid ?? 0 },
       timings,
       sql: (database, statement) => psql(database, statement),
       stop,

@@ -3,6 +3,8 @@
 #   .tools/bin/temporal              Temporal CLI (dev server + Web UI), built by `go install`
 #   .tools/test-server/lib/*.jar     Java time-skipping test server, fetched by Maven
 #   .tools/bin/temporal-test-server  wrapper that execs java (the SDK kills the process it started)
+#   .tools/bin/temporal-server       Temporal server, and .tools/bin/temporal-sql-tool its schema tool, by `go install`
+#   .tools/temporal-schema/          the server module's PostgreSQL schema files, for the SQL tool
 # Idempotent: a second run is a no-op that takes well under a second.
 set -euo pipefail
 
@@ -54,13 +56,12 @@ WRAPPER
 fi
 
 # Temporal server and its SQL schema tool, for the PostgreSQL-backed cluster
-# (local-stack/temporal-postgres.ts, `npm run temporal:postgres`). The schema
-# files ship inside the server module; their path in the module cache is
-# recorded in .tools/temporal-server.schema so the start script needs no Go.
+# (local-stack/temporal-postgres.ts, `npm run temporal:postgres`), and the
+# PostgreSQL schema files of the same module, copied to .tools/temporal-schema
+# so that the start script needs neither Go nor the module cache.
 server_version="v1.29.1"
 stamp="$tools/temporal-server.version"
-if [ ! -x "$bin/temporal-server" ] || [ ! -x "$bin/temporal-sql-tool" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$server_version" ] \
-  || [ ! -d "$(cat "$tools/temporal-server.schema" 2>/dev/null)/postgresql/v12/temporal/versioned" ]; then
+if [ ! -x "$bin/temporal-server" ] || [ ! -x "$bin/temporal-sql-tool" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$server_version" ]; then
   need go "Go 1.23 or newer" golang-go
   say "building Temporal server $server_version and its SQL tool with 'go install' (first run takes a few minutes)..."
   build="$(mktemp -d)"
@@ -72,9 +73,18 @@ if [ ! -x "$bin/temporal-server" ] || [ ! -x "$bin/temporal-sql-tool" ] || [ "$(
   [ -x "$build/server" ] && [ -x "$build/sql" ] || { say "go install did not produce the server and the sql tool; see the output above"; exit 1; }
   mv -f "$build/server" "$bin/temporal-server"
   mv -f "$build/sql" "$bin/temporal-sql-tool"
-  schema="$(go env GOMODCACHE)/go.temporal.io/server@$server_version/schema"
-  [ -d "$schema/postgresql/v12/temporal/versioned" ] || { say "no PostgreSQL schema under $schema"; exit 1; }
-  echo "$schema" > "$tools/temporal-server.schema"
   echo "$server_version" > "$stamp"
   say "Temporal server ready: $("$bin/temporal-server" --version 2>/dev/null | head -n 1)"
+fi
+schema="$tools/temporal-schema"
+if [ "$(cat "$schema/version" 2>/dev/null)" != "$server_version" ]; then
+  need go "Go 1.23 or newer" golang-go
+  module="$(go mod download -json "go.temporal.io/server@$server_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  [ -d "$module/schema/postgresql/v12/temporal/versioned" ] || { say "no PostgreSQL schema in go.temporal.io/server@$server_version ($module)"; exit 1; }
+  rm -rf "$schema"
+  mkdir -p "$schema"
+  cp -R "$module/schema/postgresql" "$schema/"
+  chmod -R u+w "$schema"
+  echo "$server_version" > "$schema/version"
+  say "PostgreSQL schema of Temporal server $server_version copied to $schema"
 fi
