@@ -125,6 +125,7 @@ export function incidentInputFor(config: ClientConfig, service: ServiceRef, aler
     guardrails: { maxReplicas: config.INCIDENT_MAX_REPLICAS, memoryCeiling: config.INCIDENT_MEMORY_CEILING },
     durations: {
       ...(config.INCIDENT_MONITOR ? { monitor: config.INCIDENT_MONITOR } : {}),
+      ...(config.INCIDENT_PAGE_HOLD ? { pageHold: config.INCIDENT_PAGE_HOLD } : {}),
       ...(config.INCIDENT_SAMPLE_INTERVAL ? { sampleInterval: config.INCIDENT_SAMPLE_INTERVAL } : {}),
       ...(config.INCIDENT_APPROVAL_TIMEOUT ? { approvalTimeout: config.INCIDENT_APPROVAL_TIMEOUT } : {}),
     },
