@@ -65,7 +65,8 @@ function derived(d: DiagnosisLike): StructuredCommonCause | undefined {
 
 /** A node pool or node selector in a scheduling message or a capacity line. */
 function nodePoolIn(line: string): string | undefined {
-  const label = /\b(?:cloud\.google\.com\/gke-nodepool|eks\.amazonaws\.com\/nodegroup|kubernetes\.azure\.com\/agentpool|agentpool|node-?pool)[=:]\s*([\w.-]+)/i.exec(line);
+  const label =
+    /\b(?:cloud\.google\.com\/gke-nodepool|eks\.amazonaws\.com\/nodegroup|kubernetes\.azure\.com\/agentpool|agentpool|node-?pool)[=:]\s*([\w.-]+)/i.exec(line);
   if (label?.[1]) return label[1];
   const selector = /node ?selector[=:]?\s*\{?([\w./-]+=[\w.-]+)/i.exec(line);
   return selector?.[1];

@@ -335,7 +335,8 @@ async function mitigate(state: IncidentModel, step: Extract<PlanStep, { kind: 'm
   const wait: ApprovalWait = {
     action: record.n,
     expiresAt: Date.now() + state.config.durations.approvalTimeout,
-    askedLevel: state.data.escalationLevel,
+    // L1 held for the diagnosis counts as paged: a timeout escalates to L2, as it did when L1 went out at once.
+    askedLevel: state.holdingPage ? Math.max(1, state.data.escalationLevel) : state.data.escalationLevel,
     restartsBaseline: restartsBaseline(step.action, findings),
   };
   const decision = await approval(state, record, wait, false);
@@ -716,8 +717,9 @@ async function escalationLadder(state: IncidentModel): Promise<void> {
         () => state.data.restoredAt !== undefined || state.closing !== undefined || state.data.escalationLevel >= step.level || state.isFolded(),
         remaining,
         {
-        summary: `page L${step.level} at +${formatDuration(step.after)} (${clock(due)}) unless restored`,
-      });
+          summary: `page L${step.level} at +${formatDuration(step.after)} (${clock(due)}) unless restored`,
+        },
+      );
     }
   }
   state.clearTimer('escalation');

@@ -194,7 +194,9 @@ export class MajorIncidentModel {
   }
 
   private body(headline: string): string {
-    const lines = this.children.map((c) => `- ${c.service.namespace}/${c.service.deployment}: ${c.phase}${c.restored ? ' (restored)' : ''}${c.role === 'lead' ? ' (lead)' : ''}`);
+    const lines = this.children.map(
+      (c) => `- ${c.service.namespace}/${c.service.deployment}: ${c.phase}${c.restored ? ' (restored)' : ''}${c.role === 'lead' ? ' (lead)' : ''}`,
+    );
     return [
       `**${headline}**`,
       `Cause: ${this.input.cause.label} · cluster ${this.input.cluster} · L${this.escalationLevel}`,

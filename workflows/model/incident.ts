@@ -376,8 +376,14 @@ export class IncidentModel {
   // --- Escalation and communication -----------------------------------------
 
   /** Page a higher level (L1 at once, L2/L3 by the ladder, a timeout or a person). */
-  escalate(level: number, reason: string, evidence: string[] = []): void {
+  escalate(level: number, reason: string, evidence: string[] = [], byPerson = false): void {
     const to = Math.min(3, level);
+    // Folded into a major incident: the parent pages for the storm; only a person's escalation pages from here.
+    if (this.isFolded() && !byPerson) {
+      this.record('escalation', `L${to} not paged: ${reason}; the major incident ${this.data.major?.id ?? ''} pages for this storm`);
+      this.changed();
+      return;
+    }
     if (to <= this.data.escalationLevel) {
       this.record('escalation', `already at L${this.data.escalationLevel}: ${reason}`);
       this.changed();
@@ -475,7 +481,9 @@ export class IncidentModel {
     this.setPhase('resolved');
     const text = `${resolution}${by ? ` by ${by}` : ''}${reason ? `: ${reason}` : ''} after ${formatDuration(this.resolvedAt - this.data.openedAt)}`;
     this.record('resolved', text);
-    this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+    // A folded incident that never paged has no page to resolve.
+    if (!(this.isFolded() && this.data.escalationLevel === 0))
+      this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
     this.send('chat', 'resolved', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
     this.tellStakeholders('resolved', `resolved (${resolution}) after ${formatDuration(this.resolvedAt - this.data.openedAt)}`);
     this.syncStatusPage();
@@ -639,7 +647,7 @@ export class IncidentModel {
       this.ignore(`escalate from ${by}: the incident is resolved (${reason})`);
       return;
     }
-    this.escalate(level ?? this.data.escalationLevel + 1, `escalated by ${by}: ${reason}`);
+    this.escalate(level ?? this.data.escalationLevel + 1, `escalated by ${by}: ${reason}`, [], true);
   }
 
   requestResolve(by: string, reason?: string): void {
