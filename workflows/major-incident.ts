@@ -38,6 +38,7 @@ import {
   type MajorRole,
   type MajorStatus,
 } from './messages.js';
+import { majorDetails } from './major-render.js';
 import { commsOptions } from './retry.js';
 import { IncidentPhase } from './search-attributes.js';
 import { clock, formatDuration, iso } from './units.js';
@@ -243,21 +244,6 @@ export class MajorIncidentModel {
       timeline: this.timeline,
     };
   }
-}
-
-/** The Temporal UI's current details: the cause, the ladder, and every child with its phase. */
-export function majorDetails(s: MajorStatus): string {
-  const rows = s.children.map((c) => `| ${c.incidentId} | ${c.role} | ${c.phase}${c.restored ? ' (restored)' : ''} |`);
-  return [
-    `## ${s.major ? 'MAJOR incident' : 'Major incident candidate'}: ${s.cause.label}`,
-    `**Phase:** ${s.phase} · **Level:** L${s.escalationLevel} · **Services:** ${s.children.length} (${s.children.filter((c) => c.phase === 'resolved').length} resolved)`,
-    ...(s.diagnosis ? [`**Shared diagnosis:** ${s.diagnosis.category}: ${s.diagnosis.cause}`] : []),
-    `Children: \`MajorIncident = "${s.majorId}"\``,
-    '',
-    '| incident | role | phase |',
-    '| --- | --- | --- |',
-    ...rows.slice(0, 100),
-  ].join('\n');
 }
 
 export async function majorIncidentWorkflow(input: MajorIncidentInput): Promise<MajorIncidentOutcome> {

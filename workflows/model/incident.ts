@@ -431,6 +431,11 @@ export class IncidentModel {
     this.holdingPage = false;
     const held = this.heldHandOver;
     this.heldHandOver = undefined;
+    if (this.resolution || this.data.resolveRequested) {
+      this.record('escalation', `L1 not paged: the incident was resolved before its page was due`);
+      this.changed();
+      return;
+    }
     if (this.isFolded()) {
       this.record('escalation', `L1 not paged: ${why}`);
       this.changed();
