@@ -9,7 +9,9 @@ import { incidentInput, newService, openIncident, statusOf, waitForStatus, type 
 import { alertsSignal, majorIncidentId, majorStatusQuery, type IncidentInput, type MajorStatus } from '../../workflows/messages.js';
 import type { Notification } from '../../workflows/domain.js';
 import type { majorIncidentWorkflow } from '../../workflows/major-incident.js';
-import { eventually } from '../helpers/temporal.js';
+import { resolve } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { eventually, repoRoot, workflowBundle } from '../helpers/temporal.js';
 
 const minute = 60_000;
 const suite = timeSkippingSuite();
@@ -94,6 +96,14 @@ describe('a storm with one common cause', () => {
     // A folded service says on its timeline that the parent pages for it.
     const folded = statuses.find((s) => s.major?.role === 'folded' && s.escalationLevel === 0);
     expect(folded?.timeline.some((e) => e.text.includes(`folded into major incident ${majorId}`))).toBe(true);
+
+    // Determinism: the parent's history, a lead's and a folded child's replay with the same code.
+    const bundle = await workflowBundle(resolve(repoRoot, 'workflows/index.ts'));
+    const lead = statuses.find((st) => st.major?.role === 'folded' && st.escalationLevel >= 1);
+    for (const id of [majorId, lead?.incidentId ?? '', folded?.incidentId ?? '']) {
+      const history = await suite.env.client.workflow.getHandle(id).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: bundle }, history, id);
+    }
   }, 240_000);
 });
 
