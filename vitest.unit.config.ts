@@ -26,6 +26,7 @@ export default defineConfig({
       'test/docs/runbook-mapping.test.ts',
       'test/client/alertmanager.test.ts',
       'test/client/incident-policy.test.ts',
+      'test/client/major-list.test.ts',
     ],
     // Nothing here starts a Temporal worker: threads, and no SDK runtime set-up.
     pool: 'threads',

@@ -64,6 +64,16 @@ describe('a storm with one common cause', () => {
     expect(joined.major).toBe(true);
     expect(joined.diagnosis?.category).toBe('dependency-unreachable');
     expect(joined.children.filter((c) => c.role === 'lead')).toHaveLength(1);
+    // The parent's Temporal UI: its progress in the current details, its children in the memo.
+    const metadata = await majorHandle(majorId).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toContain('## MAJOR incident: dependency anthropic-api unreachable');
+    expect(metadata.currentDetails).toContain('**Services:** 50 (0 resolved)');
+    expect(metadata.currentDetails).toContain(`| ${handles[0]?.workflowId ?? ''} |`);
+    const memo = await eventually(async () => {
+      const m = (await majorHandle(majorId).describe()).memo as { children?: string[] } | undefined;
+      return m?.children?.length === 50 ? m : undefined;
+    }, 'the children in the memo');
+    expect(new Set(memo.children)).toEqual(new Set(handles.map((h) => h.workflowId)));
 
     // 40 minutes of outage: L2 at 15 and L3 at 30 from the parent; then the dependency comes back.
     await suite.env.sleep(40 * minute);
