@@ -874,7 +874,7 @@ async function pageOrFold(state: IncidentModel): Promise<void> {
   try {
     await joins.joinMajorIncident.executeWithOptions({ summary: `join ${majorId}: ${cause.label}` }, [
       {
-        major: { majorId, cluster: c.service.cluster, cause },
+        major: { majorId, cluster: c.service.cluster, cause, continueAsNewAfterEvents: c.limits.continueAsNewAfterEvents },
         child: {
           incidentId: state.id,
           service: c.service,

@@ -16,6 +16,7 @@
 import {
   allHandlersFinished,
   condition,
+  continueAsNew,
   getExternalWorkflowHandle,
   proxyActivities,
   setCurrentDetails,
@@ -53,6 +54,8 @@ export interface MajorIncidentOutcome {
   children: number;
   escalationLevel: number;
   resolvedAt: string;
+  /** Runs of the parent (continue-as-new keeps a storm of hundreds of services small). */
+  runs: number;
 }
 
 /** The parent's state: plain data and transitions; the workflow below drives it. */
@@ -72,14 +75,21 @@ export class MajorIncidentModel {
   durations: MajorJoin['durations'] | undefined;
   severity: Notification['severity'] = 'critical';
   closing = false;
-  private sent = 0;
+  /** Messages sent so far: each one's id is `<dedupKey>/message-<n>`, across runs. */
+  sent = 0;
+  /** The next status update of the stream (set once it is major). */
+  nextStatusAt: number | undefined;
 
   constructor(
     readonly input: MajorIncidentInput,
     private readonly dedupKey: string,
-    private readonly changed: (m: MajorIncidentModel) => void = () => undefined,
+    private readonly onChange: (m: MajorIncidentModel) => void = () => undefined,
   ) {
     this.record(`opened for ${input.cause.label} in ${input.cluster}`);
+  }
+
+  changed(): void {
+    this.onChange(this);
   }
 
   get isMajor(): boolean {
@@ -121,7 +131,7 @@ export class MajorIncidentModel {
     }
     this.replies.push({ to: child.incidentId, role: this.roleOf(child) });
     if (this.children.length === 2 && !this.isMajor) this.declareMajor();
-    this.changed(this);
+    this.changed();
   }
 
   private roleOf(child: MajorChild): MajorRole {
@@ -151,7 +161,7 @@ export class MajorIncidentModel {
     child.phase = p.phase;
     child.restored = p.restored;
     if (p.phase === 'resolved') this.record(`${child.service.deployment} resolved (${this.resolvedCount()}/${this.children.length})`);
-    this.changed(this);
+    this.changed();
   }
 
   resolvedCount(): number {
@@ -170,7 +180,7 @@ export class MajorIncidentModel {
     this.escalationLevel = level;
     this.record(`L${level}: ${reason}`);
     this.send('pager', 'trigger', `[L${level}] ${this.ref}: ${this.input.cause.label}: ${reason}`, this.body(reason), level);
-    this.changed(this);
+    this.changed();
   }
 
   postStatus(): void {
@@ -191,7 +201,7 @@ export class MajorIncidentModel {
       if (this.escalationLevel > 1) this.send('pager', 'resolve', `${this.ref}: resolved`, this.body('Resolved: every service recovered'));
       this.send('chat', 'resolved', `${this.ref}: resolved (${this.children.length} services)`, this.body('Resolved: every service recovered'));
     }
-    this.changed(this);
+    this.changed();
   }
 
   private body(headline: string): string {
@@ -246,7 +256,67 @@ export class MajorIncidentModel {
   }
 }
 
-export async function majorIncidentWorkflow(input: MajorIncidentInput): Promise<MajorIncidentOutcome> {
+/** What a major incident carries to its next run (continue-as-new): everything but the input. */
+export interface MajorSnapshot {
+  children: MajorChild[];
+  replies: MajorIncidentModel['replies'];
+  outbox: Notification[];
+  timeline: MajorIncidentModel['timeline'];
+  openedAt: number;
+  majorAt?: number | undefined;
+  firstPageAt?: number | undefined;
+  nextStatusAt?: number | undefined;
+  escalationLevel: number;
+  diagnosis?: MajorJoin['diagnosis'] | undefined;
+  durations?: MajorJoin['durations'] | undefined;
+  severity: Notification['severity'];
+  sent: number;
+  runs: number;
+}
+
+function snapshotOf(m: MajorIncidentModel, runs: number): MajorSnapshot {
+  return {
+    children: m.children,
+    replies: m.replies,
+    outbox: m.outbox,
+    timeline: m.timeline,
+    openedAt: m.openedAt,
+    majorAt: m.majorAt,
+    firstPageAt: m.firstPageAt,
+    nextStatusAt: m.nextStatusAt,
+    escalationLevel: m.escalationLevel,
+    diagnosis: m.diagnosis,
+    durations: m.durations,
+    severity: m.severity,
+    sent: m.sent,
+    runs,
+  };
+}
+
+function restore(m: MajorIncidentModel, s: MajorSnapshot): void {
+  m.children.push(...s.children);
+  m.replies.push(...s.replies);
+  m.outbox.push(...s.outbox);
+  m.timeline.splice(0, m.timeline.length, ...s.timeline);
+  m.openedAt = s.openedAt;
+  m.majorAt = s.majorAt;
+  m.firstPageAt = s.firstPageAt;
+  m.nextStatusAt = s.nextStatusAt;
+  m.escalationLevel = s.escalationLevel;
+  m.diagnosis = s.diagnosis;
+  m.durations = s.durations;
+  m.severity = s.severity;
+  m.sent = s.sent;
+  m.record(`run ${s.runs + 1} continues the major incident (history kept small)`);
+}
+
+/** A run this long continues as new with the snapshot (a storm of hundreds of services). */
+function historyIsLong(input: MajorIncidentInput): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= (input.continueAsNewAfterEvents ?? 2_000);
+}
+
+export async function majorIncidentWorkflow(input: MajorIncidentInput, resume?: MajorSnapshot): Promise<MajorIncidentOutcome> {
   const info = workflowInfo();
   let shownPhase = 'open';
   const m = new MajorIncidentModel(input, `${info.workflowId}/${info.firstExecutionRunId}`, (model) => {
@@ -258,12 +328,22 @@ export async function majorIncidentWorkflow(input: MajorIncidentInput): Promise<
     }
   });
   m.openedAt = info.startTime.getTime();
+  const runs = (resume?.runs ?? 0) + 1;
+  if (resume) restore(m, resume);
   setHandler(joinMajorSignal, (j) => m.join(j));
   setHandler(childPhaseSignal, (p) => m.childPhase(p));
   setHandler(majorStatusQuery, () => m.status());
+  m.changed();
 
   const background = [deliver(m), tellChildren(m), ladder(m), statusStream(m)];
-  await condition(() => m.allResolved());
+  await condition(() => m.allResolved() || historyIsLong(input));
+  if (!m.allResolved()) {
+    // Everything pending (answers to children, messages) is carried: the snapshot is taken last.
+    m.closing = true;
+    await Promise.all(background);
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof majorIncidentWorkflow>(input, snapshotOf(m, runs));
+  }
   m.resolve();
   await Promise.all(background);
   await condition(allHandlersFinished);
@@ -273,6 +353,7 @@ export async function majorIncidentWorkflow(input: MajorIncidentInput): Promise<
     children: m.children.length,
     escalationLevel: m.escalationLevel,
     resolvedAt: iso(m.resolvedAt ?? Date.now()),
+    runs,
   };
 }
 
@@ -298,7 +379,9 @@ async function ladder(m: MajorIncidentModel): Promise<void> {
         m.page(step.level, `${open} of ${m.children.length} services not restored within ${formatDuration(step.after)}`);
         break;
       }
-      await condition(() => m.closing || m.allRestored(), remaining);
+      await condition(() => m.closing || m.allRestored(), remaining, {
+        summary: `page L${step.level} for the storm at ${clock(due)} unless every service is restored`,
+      });
     }
   }
 }
@@ -307,13 +390,17 @@ async function ladder(m: MajorIncidentModel): Promise<void> {
 async function statusStream(m: MajorIncidentModel): Promise<void> {
   await condition(() => m.isMajor || m.closing);
   const interval = m.durations?.statusInterval ?? 15 * 60_000;
-  let due = (m.firstPageAt ?? m.openedAt) + interval;
+  m.nextStatusAt ??= (m.firstPageAt ?? m.openedAt) + interval;
+  let due = m.nextStatusAt;
   while (!m.closing) {
-    const closed = await condition(() => m.closing, Math.max(1, due - Date.now()));
+    const closed = await condition(() => m.closing, Math.max(1, due - Date.now()), {
+      summary: `status of ${m.children.length} services at ${clock(due)} (every ${formatDuration(interval)})`,
+    });
     if (closed) break;
     m.postStatus();
+    // After an outage, one catch-up update, then the usual cadence: never a burst.
     due += interval * Math.max(1, Math.ceil((Date.now() - due + 1) / interval));
-    m.record(`status posted; next at ${clock(due)}`);
+    m.nextStatusAt = due;
   }
 }
 

@@ -212,6 +212,8 @@ export interface MajorIncidentInput {
   majorId: string;
   cluster: string;
   cause: { key: string; label: string };
+  /** The parent continues as new past this many events (the lead's limits.continueAsNewAfterEvents). */
+  continueAsNewAfterEvents?: number;
 }
 
 /** What the parent tells a child: lead (it pages as usual) or folded (the parent pages and posts status). */

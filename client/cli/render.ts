@@ -74,6 +74,11 @@ export function incidentView(s: IncidentStatus, uiUrl?: string): string {
     `${s.incidentNumber ? `INC-${s.incidentNumber}  ` : ''}${s.incidentId}`,
     `opened ${s.openedAt}${s.resolvedAt ? ` · resolved ${s.resolvedAt} (${s.resolution ?? ''})` : ''}`,
     ...(uiUrl ? [`UI: ${uiUrl}`] : []),
+    ...(s.major
+      ? [
+          `Major incident: ${majorRef(s.major.id)} (${s.major.role}: ${s.major.role === 'lead' ? 'pages as usual' : 'the parent pages and posts status'}; ${s.major.cause})`,
+        ]
+      : []),
     '',
     plain(currentDetails(s)),
   ];

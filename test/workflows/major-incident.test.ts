@@ -119,6 +119,36 @@ describe('a storm with one common cause', () => {
   }, 240_000);
 });
 
+describe('a long storm', () => {
+  it('continues the parent as new when its history is long, carrying its services, level and status cadence: still one page per level', async () => {
+    const { clusters, handles, startedAt } = await storm(
+      'dependency-down',
+      30,
+      { durations: { monitor: '5m' }, limits: { continueAsNewAfterEvents: 200 } },
+      'big',
+    );
+    const majorId = majorIncidentId('big', 'dependency:anthropic-api');
+    await eventually(async () => ((await majorStatus(majorId).catch(() => undefined))?.children.length === 30 ? true : undefined), 'all 30 to join', 60_000);
+    await suite.env.sleep(40 * minute);
+    for (const c of clusters) c.change((w) => (w.dependencyUp = true));
+    await Promise.all(
+      handles.map((h, i) => h.signal(alertsSignal, { firing: [], resolved: [{ fingerprint: `fp-${clusters[i]?.service.deployment ?? ''}` }], received: 1 })),
+    );
+    const outcome = await majorHandle(majorId).result();
+    expect(outcome).toMatchObject({ major: true, children: 30, escalationLevel: 3 });
+    expect(outcome.runs).toBeGreaterThan(1);
+    expect(
+      triggers(clusters, fleet, majorId)
+        .map((p) => p.level)
+        .sort(),
+    ).toEqual([1, 2, 3]);
+    const updates = fleet.majorNotifications.filter((n) => n.notification.incidentId === majorId && n.notification.event === 'status-update');
+    expect(updates.slice(0, 2).map((n) => Math.round((n.at - startedAt) / minute))).toEqual([15, 30]);
+    const ids = fleet.majorNotifications.filter((n) => n.notification.incidentId === majorId).map((n) => n.notification.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  }, 240_000);
+});
+
 describe('what is not a storm', () => {
   it('a single service with a common cause pages as today: L1 after its diagnosis, then L2 and L3 itself, and no major incident', async () => {
     const { clusters, handles, startedAt } = await storm('unschedulable', 1, {}, 'solo');
