@@ -845,8 +845,6 @@ async function deliverNotificationsUnordered(state: IncidentModel): Promise<void
 
 // --- A storm: folded into a major incident (workflows/major-incident.ts) -------
 
-const joins = proxyActivities<IncidentActivities>({ startToCloseTimeout: '10s', retry: { initialInterval: '1s', maximumAttempts: 3 } });
-
 /**
  * L1 after the first diagnosis, never later than durations.pageHold after the alert. A
  * diagnosis with a common cause joins that cause's major incident and waits (within the
@@ -871,6 +869,11 @@ async function pageOrFold(state: IncidentModel): Promise<void> {
   const c = state.config;
   const majorId = majorIncidentId(c.service.cluster, cause.key);
   const diagnosis = state.data.diagnosis;
+  // Within the hold, retries included: the page is never later than the hold for the parent's sake.
+  const joins = proxyActivities<IncidentActivities>({
+    scheduleToCloseTimeout: Math.max(1_000, left()),
+    retry: { initialInterval: '1s', maximumAttempts: 3 },
+  });
   try {
     await joins.joinMajorIncident.executeWithOptions({ summary: `join ${majorId}: ${cause.label}` }, [
       {

@@ -148,8 +148,12 @@ describe('every diagnosis path, end to end', () => {
   ] as const)('given $scenario, it escalates with the evidence and changes nothing', async ({ scenario, evidence }) => {
     const { cluster, handle } = await incident(scenario);
     const status = await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
-    const handOver = cluster.pages.find((p) => p.notification.summary.includes('human action required'));
-    expect(handOver?.notification.body).toMatch(evidence);
+    // The L1 page goes out once the diagnosis decided it (a storm would fold it): it carries the hand-over.
+    const handOver = await eventually(
+      async () => cluster.pages.find((p) => p.notification.summary.includes('human action required')),
+      'the page with the hand-over',
+    );
+    expect(handOver.notification.body).toMatch(evidence);
     expect(status.actions).toEqual([]);
     expect(cluster.callsOf('previewMutation')).toEqual([]);
     expect(cluster.callsOf('applyMutation')).toEqual([]);
