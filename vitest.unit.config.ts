@@ -10,6 +10,7 @@ export default defineConfig({
       'test/workflows/decisions.test.ts',
       'test/workflows/decisions.property.test.ts',
       'test/workflows/model.test.ts',
+      'test/workflows/common-cause.test.ts',
       'test/activities/quantity.test.ts',
       'test/activities/redact.test.ts',
       'test/activities/metrics.test.ts',
@@ -25,6 +26,7 @@ export default defineConfig({
       'test/docs/runbook-mapping.test.ts',
       'test/client/alertmanager.test.ts',
       'test/client/incident-policy.test.ts',
+      'test/client/major-list.test.ts',
     ],
     // Nothing here starts a Temporal worker: threads, and no SDK runtime set-up.
     pool: 'threads',

@@ -22,6 +22,9 @@ import type {
   WorkloadFindings,
 } from '../workflows/domain.js';
 
+export type { JoinMajorRequest } from './major-incident.js';
+import type { JoinMajorRequest } from './major-incident.js';
+
 export interface IncidentReport {
   incidentId: string;
   title: string;
@@ -69,6 +72,8 @@ export interface IncidentActivities {
   /** Whether customers are affected: the customer-facing probe and/or the SLO burn rate, with redacted evidence. */
   checkCustomerImpact(service: ServiceRef): Promise<CustomerImpact>;
   notify(notification: Notification): Promise<void>;
+  /** A storm: joins the major incident of the diagnosis's common cause (signal-with-start; the parent answers by signal). */
+  joinMajorIncident(request: JoinMajorRequest): Promise<{ majorId: string }>;
   writeReport(report: IncidentReport): Promise<{ location: string }>;
 }
 

@@ -68,6 +68,8 @@ export const ClientEnvSchema = z
     INCIDENT_MONITOR: duration.optional(),
     INCIDENT_SAMPLE_INTERVAL: duration.optional(),
     INCIDENT_APPROVAL_TIMEOUT: duration.optional(),
+    /** How long an incident's L1 page waits for its diagnosis (to fold a storm into one major incident); 30s. */
+    INCIDENT_PAGE_HOLD: duration.optional(),
     /** The SLA's outage budget, and how long before it is spent customers are notified (if affected). */
     INCIDENT_SLA_BUDGET: duration.optional(),
     INCIDENT_SLA_WARNING: duration.optional(),

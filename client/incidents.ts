@@ -20,6 +20,9 @@ import {
   incidentWorkflowId,
   resolveSignal,
   statusQuery,
+  majorIncidentIdFrom,
+  majorStatusQuery,
+  type MajorStatus,
   tasksQuery,
   type AlertBatchSignal,
   type AlertFiredSignal,
@@ -125,6 +128,7 @@ export function incidentInputFor(config: ClientConfig, service: ServiceRef, aler
     guardrails: { maxReplicas: config.INCIDENT_MAX_REPLICAS, memoryCeiling: config.INCIDENT_MEMORY_CEILING },
     durations: {
       ...(config.INCIDENT_MONITOR ? { monitor: config.INCIDENT_MONITOR } : {}),
+      ...(config.INCIDENT_PAGE_HOLD ? { pageHold: config.INCIDENT_PAGE_HOLD } : {}),
       ...(config.INCIDENT_SAMPLE_INTERVAL ? { sampleInterval: config.INCIDENT_SAMPLE_INTERVAL } : {}),
       ...(config.INCIDENT_APPROVAL_TIMEOUT ? { approvalTimeout: config.INCIDENT_APPROVAL_TIMEOUT } : {}),
     },
@@ -160,6 +164,12 @@ export interface IncidentRow {
   awaitingApproval: boolean;
   status: string;
   startedAt: string;
+  /** 'major': a storm's parent (workflows/major-incident.ts); its children follow it in the list. */
+  kind?: 'incident' | 'major';
+  /** A child: its major incident's workflow ID. A parent: its own. */
+  major?: string;
+  /** A parent: its children's workflow IDs (its memo). */
+  children?: string[];
 }
 
 export class IncidentNotFound extends Error {
@@ -363,14 +373,22 @@ export class Incidents implements IncidentGateway {
     return workflowId;
   }
 
+  /** Incidents and major incidents, newest first; each major incident is followed by its children. */
   async list(options: { open?: boolean; limit?: number } = {}): Promise<IncidentRow[]> {
-    const query = `WorkflowType = 'incidentWorkflow'${options.open ? " AND ExecutionStatus = 'Running'" : ''}`;
+    const query = `WorkflowType IN ('incidentWorkflow', 'majorIncidentWorkflow')${options.open ? " AND ExecutionStatus = 'Running'" : ''}`;
     const rows: IncidentRow[] = [];
     for await (const wf of this.client.workflow.list({ query })) {
       rows.push(rowOf(wf));
       if (rows.length >= (options.limit ?? 50)) break;
     }
-    return rows;
+    return groupByMajor(rows);
+  }
+
+  /** `incident show MAJOR-…`: the major incident's status (its children and their phases). */
+  async majorStatus(ref: string): Promise<MajorStatus> {
+    const workflowId = majorIncidentIdFrom(ref);
+    if (!workflowId) throw new IncidentNotFound(`'${ref}' is not a major incident (MAJOR-<cluster>-<hash>)`);
+    return this.client.workflow.getHandle(workflowId).query(majorStatusQuery);
   }
 
   async status(ref: string): Promise<IncidentStatus> {
@@ -426,10 +444,41 @@ export class Incidents implements IncidentGateway {
   }
 }
 
+/** Each major incident, then its children (indented by the table); the rest as they came. */
+export function groupByMajor(rows: IncidentRow[]): IncidentRow[] {
+  const parents = new Set(rows.filter((r) => r.kind === 'major').map((r) => r.workflowId));
+  const out: IncidentRow[] = [];
+  for (const row of rows) {
+    if (row.kind === 'major') out.push(row, ...rows.filter((c) => c.kind !== 'major' && c.major === row.workflowId));
+    else if (!row.major || !parents.has(row.major)) out.push(row);
+  }
+  return out;
+}
+
 function rowOf(wf: WorkflowExecutionInfo): IncidentRow {
   const sa = wf.typedSearchAttributes;
   const get = <T>(name: string): T | undefined => sa.getAll().find((pair) => pair.key.name === name)?.value as T | undefined;
+  const major = get<string>('MajorIncident');
+  if (wf.type === 'majorIncidentWorkflow') {
+    const children = (wf.memo as { children?: unknown } | undefined)?.children;
+    return {
+      workflowId: wf.workflowId,
+      runId: wf.runId,
+      service: '',
+      namespace: '',
+      cluster: get<string>('IncidentCluster') ?? '',
+      phase: get<string>('IncidentPhase') ?? '',
+      diagnosis: '',
+      awaitingApproval: false,
+      status: wf.status.name,
+      startedAt: wf.startTime.toISOString(),
+      kind: 'major',
+      major: wf.workflowId,
+      children: Array.isArray(children) ? children.map(String) : [],
+    };
+  }
   return {
+    ...(major ? { major } : {}),
     workflowId: wf.workflowId,
     runId: wf.runId,
     number: get<number>('IncidentNumber'),

@@ -30,9 +30,11 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   patched,
   proxyActivities,
+  setHandler,
   sleep,
   startChild,
   workflowInfo,
@@ -44,7 +46,8 @@ import { diagnose, investigationFailed, summarizeFindings } from './diagnose.js'
 import type { CustomerImpact, Findings, MitigationAction, MutationRequest, Notification, VerificationResult } from './domain.js';
 import { IncidentInputSchema, describeIssues, type IncidentConfig, type IncidentInput } from './input.js';
 import { listen } from './handlers.js';
-import { incidentSearchAttributes, postIncidentWorkflowId } from './messages.js';
+import { childPhaseSignal, incidentSearchAttributes, majorIncidentId, majorRoleSignal, postIncidentWorkflowId } from './messages.js';
+import { commonCause } from './common-cause.js';
 import { IncidentModel } from './model/incident.js';
 import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePoint } from './model/snapshot.js';
 import { mitigations } from './mitigations.js';
@@ -92,17 +95,21 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
         crashSafe: patched('crash-safety'),
         keepsInputWhileClosing: patched('input-while-closing'),
         customerComms: patched('comms-customer-impact'),
+        majorIncident: patched('fleet-major-incident'),
       },
       changed: project,
     },
     snapshot,
   );
   listen(state);
+  if (state.features.majorIncident) setHandler(majorRoleSignal, (role) => state.takeMajorRole(role));
 
   const background = [deliverNotifications(state), escalationLadder(state), statusUpdates(state)];
   if (state.features.customerComms) background.push(slaWatch(state));
+  // A storm: L1 waits for the first diagnosis (at most the hold), which may fold it into a major incident.
+  if (state.features.majorIncident) background.push(pageOrFold(state), reportToMajor(state));
   // Runbook, Escalation Level 1: "Service completely down: page on-call engineer", at once.
-  if (!resume) state.escalate(1, 'service down: paging the on-call engineer');
+  else if (!resume) state.escalate(1, 'service down: paging the on-call engineer');
 
   const end = await respond(state, snapshot?.resumeAt ?? 'investigate');
 
@@ -203,6 +210,7 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
     if (state.data.hotfix) state.ignore(`hotfix image ${state.takeHotfix()?.image ?? ''} not proposed: the investigation failed; send it again`);
     const diagnosis = investigationFailed(findings.errors);
     state.setDiagnosis(diagnosis);
+    state.firstCause ??= null;
     state.handOver(diagnosis.cause, diagnosis.evidence);
     return 'wait';
   }
@@ -211,6 +219,7 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
   const runbookResources = patched('fixes-runbook-resources');
   const diagnosis = diagnose(findings, { resourceStarvation: runbookResources });
   state.setDiagnosis(diagnosis);
+  if (state.features.majorIncident) state.firstCause ??= commonCause(diagnosis) ?? null;
 
   // Bounded: each pass records an action (plan never repeats one) and plan caps the attempts.
   for (;;) {
@@ -326,7 +335,8 @@ async function mitigate(state: IncidentModel, step: Extract<PlanStep, { kind: 'm
   const wait: ApprovalWait = {
     action: record.n,
     expiresAt: Date.now() + state.config.durations.approvalTimeout,
-    askedLevel: state.data.escalationLevel,
+    // L1 held for the diagnosis counts as paged: a timeout escalates to L2, as it did when L1 went out at once.
+    askedLevel: state.holdingPage ? Math.max(1, state.data.escalationLevel) : state.data.escalationLevel,
     restartsBaseline: restartsBaseline(step.action, findings),
   };
   const decision = await approval(state, record, wait, false);
@@ -673,6 +683,8 @@ async function escalationLadder(state: IncidentModel): Promise<void> {
     const due = state.data.openedAt + step.after;
     // Bounded: each pass waits for the due time or for a change of `restored`, which the investigation cap bounds.
     while (state.closing === undefined && state.data.escalationLevel < step.level) {
+      // Folded into a major incident: the parent's ladder pages for this incident from here.
+      if (state.isFolded()) break;
       if (state.data.restoredAt !== undefined) {
         state.clearTimer('escalation');
         await condition(() => state.data.restoredAt === undefined || state.closing !== undefined);
@@ -701,9 +713,13 @@ async function escalationLadder(state: IncidentModel): Promise<void> {
         break;
       }
       state.setTimer('escalation', `page L${step.level} unless restored`, due);
-      await condition(() => state.data.restoredAt !== undefined || state.closing !== undefined || state.data.escalationLevel >= step.level, remaining, {
-        summary: `page L${step.level} at +${formatDuration(step.after)} (${clock(due)}) unless restored`,
-      });
+      await condition(
+        () => state.data.restoredAt !== undefined || state.closing !== undefined || state.data.escalationLevel >= step.level || state.isFolded(),
+        remaining,
+        {
+          summary: `page L${step.level} at +${formatDuration(step.after)} (${clock(due)}) unless restored`,
+        },
+      );
     }
   }
   state.clearTimer('escalation');
@@ -762,9 +778,14 @@ async function statusUpdates(state: IncidentModel): Promise<void> {
   while (state.closing === undefined) {
     const due = state.data.nextStatusAt;
     state.setTimer('status', 'status update', due);
-    const closed = await condition(() => state.closing !== undefined, Math.max(1, due - Date.now()), {
+    const closed = await condition(() => state.closing !== undefined || state.isFolded(), Math.max(1, due - Date.now()), {
       summary: `status update at ${clock(due)} (every ${formatDuration(state.config.durations.statusInterval)})`,
     });
+    // Folded into a major incident: its one status stream covers this incident.
+    if (state.isFolded()) {
+      state.record('notification', `status updates come from the major incident ${state.data.major?.id ?? ''} from here`);
+      break;
+    }
     if (!closed) state.postStatusUpdate();
   }
   state.clearTimer('status');
@@ -820,6 +841,89 @@ async function deliverNotificationsUnordered(state: IncidentModel): Promise<void
     if (state.closing !== undefined && !state.hasOutbound()) break;
   }
   await Promise.all(inFlight);
+}
+
+// --- A storm: folded into a major incident (workflows/major-incident.ts) -------
+
+/**
+ * L1 after the first diagnosis, never later than durations.pageHold after the alert. A
+ * diagnosis with a common cause joins that cause's major incident and waits (within the
+ * hold) for its answer: the lead pages as usual, a folded incident does not. No cause, no
+ * answer, a parent that cannot be reached, or an investigation that hangs: it pages on its own.
+ */
+async function pageOrFold(state: IncidentModel): Promise<void> {
+  // A next run: L1 was decided already (paged or folded).
+  if (state.data.escalationLevel >= 1 || state.data.major) return;
+  state.holdingPage = true;
+  const due = state.data.openedAt + state.config.durations.pageHold;
+  const left = (): number => Math.max(1, due - Date.now());
+  const diagnosed = await condition(() => state.firstCause !== undefined || state.closing !== undefined || !state.holdingPage, left(), {
+    summary: `page L1 after the diagnosis, at the latest at ${clock(due)}`,
+  });
+  if (state.closing !== undefined || !state.holdingPage) return;
+  const cause = state.firstCause;
+  if (!diagnosed || !cause) {
+    state.releasePage(diagnosed ? 'no cause shared with other services' : `no diagnosis within ${formatDuration(state.config.durations.pageHold)}`);
+    return;
+  }
+  const c = state.config;
+  const majorId = majorIncidentId(c.service.cluster, cause.key);
+  const diagnosis = state.data.diagnosis;
+  // Within the hold, retries included: the page is never later than the hold for the parent's sake.
+  const joins = proxyActivities<IncidentActivities>({
+    scheduleToCloseTimeout: Math.max(1_000, left()),
+    retry: { initialInterval: '1s', maximumAttempts: 3 },
+  });
+  try {
+    await joins.joinMajorIncident.executeWithOptions({ summary: `join ${majorId}: ${cause.label}` }, [
+      {
+        major: { majorId, cluster: c.service.cluster, cause, continueAsNewAfterEvents: c.limits.continueAsNewAfterEvents },
+        child: {
+          incidentId: state.id,
+          service: c.service,
+          title: state.title,
+          severity: state.data.severity,
+          openedAt: iso(state.data.openedAt),
+          phase: state.phase,
+          paged: state.data.escalationLevel >= 1,
+          diagnosis: { category: diagnosis?.category ?? 'unknown', cause: diagnosis?.cause ?? '', evidence: (diagnosis?.evidence ?? []).slice(0, 10) },
+          durations: { escalationL2: c.durations.escalationL2, escalationL3: c.durations.escalationL3, statusInterval: c.durations.statusInterval },
+        },
+      },
+    ]);
+  } catch (err) {
+    state.releasePage(`the major incident ${majorId} cannot be reached: ${errorMessage(err)}`);
+    return;
+  }
+  const role = (): 'lead' | 'folded' | undefined => state.data.major?.role;
+  await condition(() => role() !== undefined || state.closing !== undefined, left(), { summary: `await ${majorId}'s answer until ${clock(due)}` });
+  if (state.closing !== undefined && role() === undefined) return;
+  const answer = role();
+  state.releasePage(
+    answer === 'folded'
+      ? `folded into ${majorId} (${cause.label}): the parent pages`
+      : answer === 'lead'
+        ? `first service with ${cause.label}`
+        : `no answer from ${majorId} within the hold`,
+  );
+}
+
+/** Tells the major incident this incident's phase on each change, and when it resolves. */
+async function reportToMajor(state: IncidentModel): Promise<void> {
+  let reported = '';
+  const now = (): string => `${state.phase}/${state.data.restoredAt !== undefined}`;
+  for (;;) {
+    await condition(() => state.closing !== undefined || (state.data.major !== undefined && now() !== reported));
+    const major = state.data.major;
+    if (major && now() !== reported) {
+      reported = now();
+      await getExternalWorkflowHandle(major.id)
+        .signal(childPhaseSignal, { incidentId: state.id, phase: state.phase, restored: state.data.restoredAt !== undefined })
+        .catch((err: unknown) => state.record('notification', `could not tell ${major.id} this incident's phase: ${errorMessage(err)}`));
+      continue;
+    }
+    if (state.closing !== undefined) return;
+  }
 }
 
 // --- Post-incident -----------------------------------------------------------

@@ -12,9 +12,12 @@
 import { setWorkflowOptions } from '@temporalio/workflow';
 import { incidentWorkflow } from './incident.js';
 import { postIncidentWorkflow } from './post-incident.js';
+import { majorIncidentWorkflow } from './major-incident.js';
 import { whenVersioned } from './versioning.js';
 
 setWorkflowOptions(whenVersioned('PINNED'), incidentWorkflow);
 setWorkflowOptions(whenVersioned('AUTO_UPGRADE'), postIncidentWorkflow);
+// A major incident lives as long as its children: pinned like them.
+setWorkflowOptions(whenVersioned('PINNED'), majorIncidentWorkflow);
 
-export { incidentWorkflow, postIncidentWorkflow };
+export { incidentWorkflow, postIncidentWorkflow, majorIncidentWorkflow };

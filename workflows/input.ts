@@ -77,6 +77,11 @@ export const IncidentInputSchema = z
         escalationL3: DurationSchema.default(30 * 60_000),
         /** Runbook, Communication: "Post status updates every 15 minutes". */
         statusInterval: DurationSchema.default(15 * 60_000),
+        /**
+         * The L1 page waits for the first diagnosis (a storm's later services are folded into a
+         * major incident and do not page), but never longer than this after the alert.
+         */
+        pageHold: DurationSchema.default(30_000),
         approvalTimeout: DurationSchema.default(15 * 60_000),
         rolloutTimeout: DurationSchema.default(5 * 60_000),
         /** Runbook, Post-Incident Actions: within 24 hours, 1 week, 1 month. */

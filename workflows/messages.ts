@@ -11,7 +11,16 @@ import { parseImageReference } from './image-reference.js';
 import { AlertSchema, IncidentInputSchema, type IncidentConfig, type IncidentInput } from './input.js';
 import type { IncidentStatus, PostIncidentStatus } from './records.js';
 import { staticDetails, staticSummary } from './render.js';
-import { AwaitingApproval, IncidentCluster, IncidentNamespace, IncidentNumber, IncidentPhase, IncidentService, IncidentSeverity } from './search-attributes.js';
+import {
+  AwaitingApproval,
+  IncidentCluster,
+  IncidentNamespace,
+  IncidentNumber,
+  IncidentPhase,
+  IncidentService,
+  IncidentSeverity,
+  MajorIncident,
+} from './search-attributes.js';
 
 export { IncidentInputSchema, type IncidentConfig, type IncidentInput } from './input.js';
 export type * from './records.js';
@@ -22,6 +31,30 @@ export const TASK_QUEUE = 'incident-response';
 /** One open incident per service: alerts signal-with-start this ID, so a re-fired alert joins it. */
 export function incidentWorkflowId(service: ServiceRef): string {
   return `incident/${service.cluster}/${service.namespace}/${service.deployment}`;
+}
+
+/**
+ * The major incident of one common cause in one cluster (workflows/major-incident.ts):
+ * `major-<cluster>-<8 hex digits of the cause's key>`. The same cause gives the same ID,
+ * so every service that fails with it joins the same parent by signal-with-start.
+ */
+export function majorIncidentId(cluster: string, causeKey: string): string {
+  return `major-${cluster}-${fnv1a(causeKey)}`;
+}
+
+/** `incident show MAJOR-…`: the workflow ID of a major incident, whatever the case of its prefix. */
+export function majorIncidentIdFrom(ref: string): string | undefined {
+  return /^major-/i.test(ref) ? `major-${ref.slice('major-'.length)}` : undefined;
+}
+
+/** FNV-1a, 32 bits, as 8 hex digits: a short, stable name (not a security hash). */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
 }
 
 /**
@@ -156,6 +189,103 @@ export const statusQuery = defineQuery<IncidentStatus>('status');
 
 export const completeTaskSignal = defineSignal<[CompleteTaskSignal]>('completeTask');
 export const tasksQuery = defineQuery<PostIncidentStatus>('tasks');
+
+// --- The major incident (workflows/major-incident.ts) ------------------------
+
+/** What a child incident tells its major incident when it joins (by signal-with-start, from the joinMajorIncident activity). */
+export interface MajorJoin {
+  incidentId: string;
+  service: ServiceRef;
+  title: string;
+  severity: 'critical' | 'error' | 'warning' | 'info';
+  openedAt: string;
+  phase: string;
+  /** Whether the child has paged L1 already (its hold ran out before its diagnosis). */
+  paged: boolean;
+  diagnosis: { category: string; cause: string; evidence: string[] };
+  /** The child's ladder and status cadence: the parent's, when this child leads. */
+  durations: { escalationL2: number; escalationL3: number; statusInterval: number };
+}
+
+/** The major incident's input: its cause, and the cluster it is in. */
+export interface MajorIncidentInput {
+  majorId: string;
+  cluster: string;
+  cause: { key: string; label: string };
+  /** The parent continues as new past this many events (the lead's limits.continueAsNewAfterEvents). */
+  continueAsNewAfterEvents?: number;
+}
+
+/** What the parent tells a child: lead (it pages as usual) or folded (the parent pages and posts status). */
+export interface MajorRole {
+  majorId: string;
+  role: 'lead' | 'folded';
+  /** A lead folded when the second service joined: its ladder stops, the parent's carries on from its page. */
+  leadFolded?: boolean;
+  cause: string;
+}
+
+/** A child's phase, sent on each change and when it resolves. */
+export interface ChildPhase {
+  incidentId: string;
+  phase: string;
+  restored: boolean;
+}
+
+export interface MajorChild {
+  incidentId: string;
+  service: ServiceRef;
+  title: string;
+  role: 'lead' | 'folded';
+  joinedAt: string;
+  phase: string;
+  restored: boolean;
+  diagnosis: string;
+}
+
+export interface MajorStatus {
+  majorId: string;
+  cause: { key: string; label: string };
+  cluster: string;
+  /** Two services or more: a major incident, which pages and posts status for all. */
+  major: boolean;
+  phase: 'open' | 'major' | 'resolved';
+  openedAt: string;
+  majorAt?: string;
+  resolvedAt?: string;
+  leadId?: string;
+  escalationLevel: number;
+  /** The lead's diagnosis, which every child shares. */
+  diagnosis?: { category: string; cause: string; evidence: string[] };
+  children: MajorChild[];
+  timeline: { at: string; text: string }[];
+}
+
+/** Options of the signal-with-start that opens (or joins) a major incident. */
+export function majorIncidentStartOptions(input: MajorIncidentInput): {
+  workflowId: string;
+  taskQueue: string;
+  args: [MajorIncidentInput];
+  staticSummary: string;
+  typedSearchAttributes: SearchAttributePair[];
+} {
+  return {
+    workflowId: input.majorId,
+    taskQueue: TASK_QUEUE,
+    args: [input],
+    staticSummary: `Major incident candidate in ${input.cluster}: ${input.cause.label}`.slice(0, 200),
+    typedSearchAttributes: [
+      { key: MajorIncident, value: input.majorId },
+      { key: IncidentCluster, value: input.cluster },
+      { key: IncidentPhase, value: 'open' },
+    ],
+  };
+}
+
+export const joinMajorSignal = defineSignal<[MajorJoin]>('joinMajor');
+export const childPhaseSignal = defineSignal<[ChildPhase]>('childPhase');
+export const majorRoleSignal = defineSignal<[MajorRole]>('majorRole');
+export const majorStatusQuery = defineQuery<MajorStatus>('majorStatus');
 
 // --- Starting an incident ----------------------------------------------------
 

@@ -14,6 +14,7 @@ import {
   IncidentPhase,
   IncidentService,
   IncidentSeverity,
+  MajorIncident,
 } from './search-attributes.js';
 
 export function project(model: IncidentModel): void {
@@ -29,6 +30,8 @@ export function project(model: IncidentModel): void {
     { key: AwaitingApproval, value: status.pendingApproval !== undefined },
     { key: IncidentSeverity, value: status.severity },
     ...(status.diagnosis ? [{ key: IncidentDiagnosis, value: status.diagnosis.category }] : []),
+    // A storm's incident: findable from its major incident (`MajorIncident = "major-…"`).
+    ...(status.major ? [{ key: MajorIncident, value: status.major.id }] : []),
   ];
   const current = workflowInfo().typedSearchAttributes;
   const updates = wanted.filter((pair) => current.get(pair.key) !== pair.value);

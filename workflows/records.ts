@@ -154,6 +154,8 @@ export interface IncidentStatus {
   timelineOmitted: number;
   /** Runs of this incident (continue-as-new starts a new one). */
   run: number;
+  /** The major incident this one is part of: lead (pages as usual) or folded (the parent pages and posts status). */
+  major?: { id: string; role: 'lead' | 'folded'; cause: string };
 }
 
 /** The incident's own record: what the summary report is drafted from. */

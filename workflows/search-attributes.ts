@@ -12,6 +12,8 @@ export const IncidentSeverity = defineSearchAttributeKey('IncidentSeverity', Sea
 export const IncidentDiagnosis = defineSearchAttributeKey('IncidentDiagnosis', SearchAttributeType.KEYWORD);
 export const IncidentNumber = defineSearchAttributeKey('IncidentNumber', SearchAttributeType.INT);
 export const AwaitingApproval = defineSearchAttributeKey('AwaitingApproval', SearchAttributeType.BOOL);
+/** The major incident (workflow ID) a storm's incidents are folded into; the parent carries its own ID. */
+export const MajorIncident = defineSearchAttributeKey('MajorIncident', SearchAttributeType.KEYWORD);
 
 export const incidentSearchAttributes = [
   IncidentService,
@@ -22,6 +24,7 @@ export const incidentSearchAttributes = [
   IncidentDiagnosis,
   IncidentNumber,
   AwaitingApproval,
+  MajorIncident,
 ] as const;
 
 /** `--search-attribute Name=Type` arguments for `temporal server start-dev`. */

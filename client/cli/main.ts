@@ -7,7 +7,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { ClientConfigError, loadClientConfig } from '../config.js';
 import { WorkerDeployments, type DeploymentReport } from '../deployments.js';
 import { IncidentNotFound, Incidents, InvalidRequest, hotfixRequest } from '../incidents.js';
-import { incidentTable, incidentView, tasksView, timelineLine, workflowUrl } from './render.js';
+import { incidentTable, incidentView, majorView, tasksView, timelineLine, workflowUrl } from './render.js';
+import { majorIncidentIdFrom } from '../../workflows/messages.js';
 
 const uiBase = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233';
 const defaultActor = process.env.INCIDENT_USER ?? userInfo().username;
@@ -39,9 +40,14 @@ program
 
 program
   .command('show <id>')
-  .description('what the incident is doing: phase, diagnosis, pending approval, actions, timeline')
+  .description('what the incident is doing: phase, diagnosis, pending approval, actions, timeline; MAJOR-… shows a major incident and its children')
   .option('--json', 'JSON output')
   .action(async (id: string, o: { json?: boolean }) => {
+    if (majorIncidentIdFrom(id)) {
+      const major = await (await connect()).majorStatus(id);
+      print(Boolean(o.json), major, () => majorView(major, workflowUrl(uiBase, loadClientConfig().TEMPORAL_NAMESPACE, major.majorId)));
+      return;
+    }
     const status = await (await connect()).status(id);
     print(Boolean(o.json), status, () => incidentView(status, workflowUrl(uiBase, loadClientConfig().TEMPORAL_NAMESPACE, status.incidentId)));
   });

@@ -3,6 +3,8 @@
 import type { IncidentRow } from '../incidents.js';
 import { currentDetails } from '../../workflows/render.js';
 import type { IncidentStatus, PostIncidentStatus, TimelineEntry } from '../../workflows/records.js';
+import { majorDetails } from '../../workflows/major-render.js';
+import type { MajorStatus } from '../../workflows/messages.js';
 
 /** Markdown emphasis and code marks off; headings as plain lines. */
 export function plain(markdown: string): string {
@@ -22,20 +24,45 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+/** `major-<cluster>-<hash>` as people say it: MAJOR-<cluster>-<hash>. */
+export function majorRef(workflowId: string): string {
+  return `MAJOR-${workflowId.replace(/^major-/, '')}`;
+}
+
+/** Incidents; a major incident's children follow it, indented, and each names its parent (list order: groupByMajor). */
 export function incidentTable(rows: IncidentRow[]): string {
   if (rows.length === 0) return 'no incidents';
   return table(
-    ['INCIDENT', 'SERVICE', 'PHASE', 'DIAGNOSIS', 'APPROVAL', 'STATUS', 'STARTED'],
-    rows.map((r) => [
-      r.number ? `INC-${r.number}` : '-',
-      `${r.cluster}/${r.namespace}/${r.service}`,
-      r.phase || '-',
-      r.diagnosis || '-',
-      r.awaitingApproval ? 'waiting' : '-',
-      r.status.toLowerCase(),
-      r.startedAt.replace('T', ' ').slice(0, 19),
-    ]),
+    ['INCIDENT', 'SERVICE', 'PHASE', 'DIAGNOSIS', 'APPROVAL', 'STATUS', 'STARTED', 'MAJOR'],
+    rows.map((r) => {
+      const major = r.kind === 'major';
+      const child = !major && r.major !== undefined && rows.some((p) => p.kind === 'major' && p.workflowId === r.major);
+      return [
+        major ? majorRef(r.workflowId) : `${child ? '  ↳ ' : ''}${r.number ? `INC-${r.number}` : '-'}`,
+        major ? `${r.cluster}: ${r.children?.length ?? 0} services` : `${r.cluster}/${r.namespace}/${r.service}`,
+        r.phase || '-',
+        r.diagnosis || '-',
+        r.awaitingApproval ? 'waiting' : '-',
+        r.status.toLowerCase(),
+        r.startedAt.replace('T', ' ').slice(0, 19),
+        major ? '-' : r.major ? majorRef(r.major) : '-',
+      ];
+    }),
   );
+}
+
+/** `incident show MAJOR-…`: the same words as the parent's Temporal UI, then its timeline. */
+export function majorView(s: MajorStatus, uiUrl?: string): string {
+  return [
+    `${majorRef(s.majorId)}  ${s.majorId}`,
+    `opened ${s.openedAt}${s.majorAt ? ` · major ${s.majorAt}` : ''}${s.resolvedAt ? ` · resolved ${s.resolvedAt}` : ''}`,
+    ...(uiUrl ? [`UI: ${uiUrl}`] : []),
+    '',
+    plain(majorDetails(s)),
+    '',
+    `Timeline (${s.timeline.length}):`,
+    ...s.timeline.slice(-15).map((e) => `  ${e.at.slice(11, 19)}  ${plain(e.text)}`),
+  ].join('\n');
 }
 
 export function timelineLine(e: TimelineEntry): string {
@@ -47,6 +74,11 @@ export function incidentView(s: IncidentStatus, uiUrl?: string): string {
     `${s.incidentNumber ? `INC-${s.incidentNumber}  ` : ''}${s.incidentId}`,
     `opened ${s.openedAt}${s.resolvedAt ? ` · resolved ${s.resolvedAt} (${s.resolution ?? ''})` : ''}`,
     ...(uiUrl ? [`UI: ${uiUrl}`] : []),
+    ...(s.major
+      ? [
+          `Major incident: ${majorRef(s.major.id)} (${s.major.role}: ${s.major.role === 'lead' ? 'pages as usual' : 'the parent pages and posts status'}; ${s.major.cause})`,
+        ]
+      : []),
     '',
     plain(currentDetails(s)),
   ];

@@ -89,7 +89,8 @@ describe('customers not affected: an internal-only failure', () => {
     expect(held.timeline.filter((t) => t.kind === 'escalation' && t.text.startsWith('L3 held back')).map((t) => t.text)).toEqual([
       expect.stringMatching(/^L3 held back: customers not affected; looking again in 5m \(no customer-facing entry: no ingress routes to /),
     ]);
-    expect(pages(cluster, startedAt).map((p) => p.level)).toEqual([1, 1, 2]);
+    // L1 (sent after the diagnosis, carrying the hand-over) and L2; L3 held back.
+    expect(pages(cluster, startedAt).map((p) => p.level)).toEqual([1, 2]);
 
     // The outage reaches customers (an ingress now routes to the service): the next look pages L3.
     cluster.change((w) => void (w.customerFacing = true));
@@ -99,9 +100,10 @@ describe('customers not affected: an internal-only failure', () => {
     await handle.result();
 
     const sent = pages(cluster, startedAt);
-    expect(sent.map((p) => p.level)).toEqual([1, 1, 2, 3]);
-    expect(sent[3]?.minute).toBeGreaterThanOrEqual(35);
-    expect((sent[3]?.minute ?? NaN) - 35).toBeLessThan(2 / 60);
+    // L1 carries the hand-over (sent after the diagnosis), then L2, and L3 once customers are affected.
+    expect(sent.map((p) => p.level)).toEqual([1, 2, 3]);
+    expect(sent[2]?.minute).toBeGreaterThanOrEqual(35);
+    expect((sent[2]?.minute ?? NaN) - 35).toBeLessThan(2 / 60);
     // Public from the first look that found customers affected, to resolved.
     expect(sentTo(cluster, 'status-page', startedAt).map((n) => n.event)).toEqual(['identified', 'resolved']);
     expect(sentTo(cluster, 'stakeholders', startedAt).map((n) => n.event)).toEqual(['identified', 'resolved']);
@@ -115,7 +117,7 @@ describe('customers not affected: an internal-only failure', () => {
     const outcome = await handle.result();
 
     expect(outcome.escalationLevel).toBe(2);
-    expect(pages(cluster, startedAt).map((p) => p.level)).toEqual([1, 1, 2]);
+    expect(pages(cluster, startedAt).map((p) => p.level)).toEqual([1, 2]);
     expect(sentTo(cluster, 'status-page', startedAt)).toEqual([]);
     // Looked at when investigating, at 30 min, then every 5 min; and for the SLA from 45 min.
     expect(cluster.callsOf('checkCustomerImpact').length).toBeGreaterThanOrEqual(1 + 7 + 4);

@@ -148,8 +148,12 @@ describe('every diagnosis path, end to end', () => {
   ] as const)('given $scenario, it escalates with the evidence and changes nothing', async ({ scenario, evidence }) => {
     const { cluster, handle } = await incident(scenario);
     const status = await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
-    const handOver = cluster.pages.find((p) => p.notification.summary.includes('human action required'));
-    expect(handOver?.notification.body).toMatch(evidence);
+    // The L1 page goes out once the diagnosis decided it (a storm would fold it): it carries the hand-over.
+    const handOver = await eventually(
+      async () => cluster.pages.find((p) => p.notification.summary.includes('human action required')),
+      'the page with the hand-over',
+    );
+    expect(handOver.notification.body).toMatch(evidence);
     expect(status.actions).toEqual([]);
     expect(cluster.callsOf('previewMutation')).toEqual([]);
     expect(cluster.callsOf('applyMutation')).toEqual([]);
@@ -455,10 +459,10 @@ describe('people on the incident', () => {
 
     expect(status.acknowledged?.by).toBe('alice');
     expect(status.timeline.map((t) => t.text)).toContain('alice: asked the platform team for two more nodes');
-    expect(cluster.pages.map((p) => p.notification.event)).toEqual(['trigger', 'trigger', 'acknowledge', 'trigger', 'resolve']);
+    // L1 waits for the diagnosis (at most the page hold): one page carries the hand-over.
+    expect(cluster.pages.map((p) => p.notification.event)).toEqual(['trigger', 'acknowledge', 'trigger', 'resolve']);
     // The manual escalation pages L2 when asked, not at 15 minutes.
     expect(pagesOf(cluster, startedAt).map((p) => [p.level, p.minute < 1])).toEqual([
-      [1, true],
       [1, true],
       [2, true],
     ]);
@@ -549,8 +553,8 @@ describe('long life', () => {
     expect(status).toMatchObject({ phase: 'escalated', escalationLevel: 3, openedAt: new Date(startedAt).toISOString() });
     expect(status.timeline[0]?.kind).toBe('opened');
     expect(status.timeline.some((t) => t.text.startsWith(`run ${status.run} continues the incident`))).toBe(true);
-    // One L1, L2 and L3 each, and the hand-over: the new run pages nobody again.
-    expect(pagesOf(cluster, startedAt).map((p) => p.level)).toEqual([1, 1, 2, 3]);
+    // One L1 (carrying the hand-over), L2 and L3 each: the new run pages nobody again.
+    expect(pagesOf(cluster, startedAt).map((p) => p.level)).toEqual([1, 2, 3]);
     const updates = cluster.notifications.filter((n) => n.notification.event === 'status-update').map((n) => Math.floor((n.at - startedAt) / minute));
     expect(updates).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 15));
   });

@@ -384,3 +384,62 @@ describe('customers and stakeholders', () => {
     expect(channels.filter((c) => c === 'status-page' || c === 'stakeholders')).toEqual([]);
   });
 });
+
+describe('a storm: the held L1 page and a major incident', () => {
+  const pagerTriggers = (model: IncidentModel) => model.data.outbox.filter((n) => n.channel === 'pager' && n.event === 'trigger');
+  const lead = { majorId: 'major-prod-0123abcd', role: 'lead' as const, cause: 'dependency pg unreachable' };
+  const folded = { ...lead, role: 'folded' as const };
+
+  it('holds a hand-over while L1 waits, then sends one L1 page that carries it', () => {
+    const model = new IncidentModel(config(), run({ majorIncident: true }));
+    model.holdingPage = true;
+    model.handOver('wait for pg', ['pg 10.0.0.1: connect ETIMEDOUT']);
+    expect(pagerTriggers(model)).toHaveLength(0);
+    model.takeMajorRole(lead);
+    model.releasePage('first service with dependency pg unreachable');
+    const pages = pagerTriggers(model);
+    expect(pages.map((p) => p.level)).toEqual([1]);
+    expect(pages[0]?.summary).toContain('human action required: wait for pg');
+    expect(model.status().major).toEqual({ id: lead.majorId, role: 'lead', cause: lead.cause });
+  });
+
+  it('folded: no L1, no hand-over page, no ladder page, and no pager resolve; a person can still escalate', () => {
+    const model = new IncidentModel(config(), run({ majorIncident: true }));
+    model.holdingPage = true;
+    model.takeMajorRole(folded);
+    model.releasePage('folded into major-prod-0123abcd');
+    model.handOver('wait for pg', []);
+    model.escalate(2, 'not restored within 15m');
+    expect(pagerTriggers(model)).toHaveLength(0);
+    expect(model.data.timeline.map((t) => t.text)).toContainEqual(expect.stringMatching(/^folded into major incident major-prod-0123abcd/));
+    model.requestEscalation('alice', 'need the database team', 2);
+    expect(pagerTriggers(model).map((p) => p.level)).toEqual([2]);
+  });
+
+  it('a folded incident that never paged sends no pager resolve', () => {
+    const model = new IncidentModel(config(), run({ majorIncident: true, keepsInputWhileClosing: true }));
+    model.holdingPage = true;
+    model.takeMajorRole(folded);
+    model.releasePage('folded');
+    model.resolve('recovered');
+    expect(model.data.outbox.filter((n) => n.channel === 'pager')).toEqual([]);
+  });
+
+  it('keeps its role across continue-as-new, and a lead once folded stays folded', () => {
+    const model = new IncidentModel(config(), run({ majorIncident: true }));
+    model.takeMajorRole(lead);
+    model.takeMajorRole({ ...folded, leadFolded: true });
+    model.takeMajorRole(lead);
+    const next = carried(model, 'wait', { majorIncident: true });
+    expect(next.data.major?.role).toBe('folded');
+    expect(next.isFolded()).toBe(true);
+  });
+
+  it('an incident resolved while L1 is held pages nobody', () => {
+    const model = new IncidentModel(config(), run({ majorIncident: true }));
+    model.holdingPage = true;
+    model.requestResolve('carol', 'a blip');
+    model.releasePage('no diagnosis within 30s');
+    expect(pagerTriggers(model)).toHaveLength(0);
+  });
+});

@@ -58,6 +58,8 @@ export interface RunContext {
     keepsInputWhileClosing: boolean;
     /** Customer impact gates L3; the status page, customers and stakeholders are told (runbook Communication). */
     customerComms?: boolean;
+    /** L1 waits for the first diagnosis (at most durations.pageHold); a storm's incidents fold into one major incident. */
+    majorIncident?: boolean;
   };
   /** Called after each change (the Temporal UI projection). */
   changed?: (model: IncidentModel) => void;
@@ -108,6 +110,12 @@ export class IncidentModel {
   resolution: Resolution | undefined;
   resolvedBy: string | undefined;
   closing: Closing | undefined;
+  /** L1 is held (majorIncident): until the first diagnosis decides lead or folded, or the hold runs out. */
+  holdingPage = false;
+  /** The common cause of the first diagnosis (null: none), set once by the lifecycle. */
+  firstCause: { key: string; label: string } | null | undefined;
+  /** A hand-over while L1 was held: the L1 page carries it, or the major incident does. */
+  private heldHandOver: { reason: string; evidence: string[] } | undefined;
   private timers: Partial<Record<Timer, { label: string; at: number }>> = {};
 
   constructor(
@@ -374,8 +382,14 @@ export class IncidentModel {
   // --- Escalation and communication -----------------------------------------
 
   /** Page a higher level (L1 at once, L2/L3 by the ladder, a timeout or a person). */
-  escalate(level: number, reason: string, evidence: string[] = []): void {
+  escalate(level: number, reason: string, evidence: string[] = [], byPerson = false): void {
     const to = Math.min(3, level);
+    // Folded into a major incident: the parent pages for the storm; only a person's escalation pages from here.
+    if (this.isFolded() && !byPerson) {
+      this.record('escalation', `L${to} not paged: ${reason}; the major incident ${this.data.major?.id ?? ''} pages for this storm`);
+      this.changed();
+      return;
+    }
     if (to <= this.data.escalationLevel) {
       this.record('escalation', `already at L${this.data.escalationLevel}: ${reason}`);
       this.changed();
@@ -389,6 +403,17 @@ export class IncidentModel {
 
   /** Hand over to people at the current level: the automation has no safe fix left. */
   handOver(reason: string, evidence: string[]): void {
+    if (this.holdingPage) {
+      this.heldHandOver ??= { reason, evidence };
+      this.record('escalation', `human action required: ${reason} (the L1 page, held for the diagnosis, carries it)`);
+      this.changed();
+      return;
+    }
+    if (this.isFolded()) {
+      this.record('escalation', `human action required: ${reason}; not paged: the major incident ${this.data.major?.id ?? ''} pages for this storm`);
+      this.changed();
+      return;
+    }
     const level = Math.max(1, this.data.escalationLevel);
     this.record('escalation', `handed over at L${level}: ${reason}`);
     this.send(
@@ -398,6 +423,54 @@ export class IncidentModel {
       pageBody(this.status(), `Human action required: ${reason}`, evidence),
       level,
     );
+    this.changed();
+  }
+
+  /** Folded into a major incident: the parent pages L1-L3 and posts the status updates for it. */
+  isFolded(): boolean {
+    return this.data.major?.role === 'folded';
+  }
+
+  /** The held L1 is decided: paged now (alone, the storm's lead, or the hold ran out), or folded (no page). */
+  releasePage(why: string): void {
+    if (!this.holdingPage) return;
+    this.holdingPage = false;
+    const held = this.heldHandOver;
+    this.heldHandOver = undefined;
+    if (this.resolution || this.data.resolveRequested) {
+      this.record('escalation', `L1 not paged: the incident was resolved before its page was due`);
+      this.changed();
+      return;
+    }
+    if (this.isFolded()) {
+      this.record('escalation', `L1 not paged: ${why}`);
+      this.changed();
+      return;
+    }
+    const reason = `service down: paging the on-call engineer (${why})`;
+    if (held) this.escalate(1, `${reason}; human action required: ${held.reason}`, held.evidence);
+    else this.escalate(1, reason);
+  }
+
+  /** The major incident's answer to this incident's join (majorRole signal). */
+  takeMajorRole(r: { majorId: string; role: 'lead' | 'folded'; leadFolded?: boolean | undefined; cause: string }): void {
+    if (typeof r?.majorId !== 'string' || (r.role !== 'lead' && r.role !== 'folded')) return;
+    const before = this.data.major;
+    if (before?.role === 'folded' || (before?.role === r.role && before.id === r.majorId)) return;
+    this.data.major = { id: r.majorId, role: r.role, cause: String(r.cause).slice(0, 200) };
+    if (r.role === 'lead') {
+      this.record('escalation', `first of ${r.cause}: leads ${r.majorId}; pages as usual until another service fails with it`);
+    } else if (r.leadFolded) {
+      this.record(
+        'escalation',
+        `another service failed with ${r.cause}: ${r.majorId} is a major incident; it pages L2/L3 and posts the status updates for this incident from here`,
+      );
+    } else {
+      this.record(
+        'escalation',
+        `folded into major incident ${r.majorId} (${r.cause}): the parent pages L1-L3 and posts the status updates; this incident investigates, mitigates and verifies its own recovery`,
+      );
+    }
     this.changed();
   }
 
@@ -419,7 +492,9 @@ export class IncidentModel {
     this.setPhase('resolved');
     const text = `${resolution}${by ? ` by ${by}` : ''}${reason ? `: ${reason}` : ''} after ${formatDuration(this.resolvedAt - this.data.openedAt)}`;
     this.record('resolved', text);
-    this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+    // A folded incident that never paged has no page to resolve.
+    if (!(this.isFolded() && this.data.escalationLevel === 0))
+      this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
     this.send('chat', 'resolved', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
     this.tellStakeholders('resolved', `resolved (${resolution}) after ${formatDuration(this.resolvedAt - this.data.openedAt)}`);
     this.syncStatusPage();
@@ -583,7 +658,7 @@ export class IncidentModel {
       this.ignore(`escalate from ${by}: the incident is resolved (${reason})`);
       return;
     }
-    this.escalate(level ?? this.data.escalationLevel + 1, `escalated by ${by}: ${reason}`);
+    this.escalate(level ?? this.data.escalationLevel + 1, `escalated by ${by}: ${reason}`, [], true);
   }
 
   requestResolve(by: string, reason?: string): void {
@@ -721,6 +796,7 @@ export class IncidentModel {
       timeline: d.timeline,
       timelineOmitted: d.timelineOmitted,
       run: d.run,
+      ...(d.major ? { major: d.major } : {}),
     };
   }
 

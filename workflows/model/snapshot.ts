@@ -95,6 +95,8 @@ export const IncidentDataSchema = z.object({
   publicState: z.enum(publicStates).optional(),
   /** When customers were told an SLA breach is imminent (once per incident). */
   customerNotifiedAt: z.number().optional(),
+  /** The major incident of a storm this incident joined, and its role there (workflows/major-incident.ts). */
+  major: z.object({ id: z.string(), role: z.enum(['lead', 'folded']), cause: z.string() }).optional(),
 });
 export type IncidentData = z.output<typeof IncidentDataSchema>;
 
