@@ -1,6 +1,6 @@
-// The common cause a storm's incidents share, read from each diagnosis: the
-// structured one when the diagnosis names it, else derived from today's cause and
-// evidence text (workflows/common-cause.ts); and the major incident's ID from it.
+// The common cause a storm's incidents share, as each diagnosis names it
+// (workflows/diagnose.ts), the key it gives (workflows/common-cause.ts), and the
+// major incident's ID from it.
 import { describe, expect, it } from 'vitest';
 import { commonCause } from '../../workflows/common-cause.js';
 import { diagnose } from '../../workflows/diagnose.js';
@@ -8,32 +8,34 @@ import { majorIncidentId, majorIncidentIdFrom } from '../../workflows/messages.j
 import { FakeCluster } from '../fixtures/fake-cluster.js';
 
 const now = Date.parse('2026-11-30T12:00:00Z');
-const diagnosisOf = (scenario: 'dependency-down' | 'unschedulable' | 'bad-rollout' | 'oom', deployment: string) =>
+const diagnosisOf = (scenario: 'dependency-down' | 'node-pool-full' | 'team-rollout' | 'unschedulable' | 'bad-rollout' | 'oom', deployment: string) =>
   diagnose(new FakeCluster({ cluster: 'c', namespace: 'default', deployment }, scenario, now).findings());
 
 describe('commonCause', () => {
   it('names the same dependency, node pool and release for different services, and nothing for a service-local cause', () => {
-    for (const scenario of ['dependency-down', 'unschedulable', 'bad-rollout'] as const) {
+    for (const scenario of ['dependency-down', 'node-pool-full', 'team-rollout'] as const) {
       const a = commonCause(diagnosisOf(scenario, 'orders'));
       const b = commonCause(diagnosisOf(scenario, 'billing'));
       expect(a, scenario).toBeDefined();
       expect(a).toEqual(b);
     }
     expect(commonCause(diagnosisOf('dependency-down', 'orders'))).toEqual({ key: 'dependency:anthropic-api', label: 'dependency anthropic-api unreachable' });
-    expect(commonCause(diagnosisOf('bad-rollout', 'orders'))?.key).toBe('release:v1.6.0');
+    expect(commonCause(diagnosisOf('team-rollout', 'orders'))?.key).toBe('release:agents-v1.6.0');
+    // One service's own bad image is its own release, not one to fold others under.
+    expect(commonCause(diagnosisOf('bad-rollout', 'orders'))).not.toEqual(commonCause(diagnosisOf('bad-rollout', 'billing')));
+    expect(commonCause(diagnosisOf('node-pool-full', 'orders'))?.key).toBe('node-pool:agents');
     expect(commonCause(diagnosisOf('oom', 'orders'))).toBeUndefined();
+    // Pending pods pinned to no pool: the service's own capacity problem, nothing to fold.
+    expect(commonCause(diagnosisOf('unschedulable', 'orders'))).toBeUndefined();
   });
 
-  it('reads a node pool or node selector from the evidence before the node names', () => {
-    const base = { category: 'unschedulable' as const, cause: 'pods cannot be scheduled', evidence: ['node n1: cpu 1900m/2000m'] };
-    expect(commonCause({ ...base, evidence: ['0/3 nodes are available: node-pool=gpu-a full', ...base.evidence] })?.key).toBe('node-pool:gpu-a');
-    expect(commonCause({ ...base, evidence: ["3 node(s) didn't match Pod's node selector cloud.google.com/gke-nodepool=batch"] })?.key).toBe('node-pool:batch');
-    expect(commonCause(base)?.key).toBe('node-pool:n1');
-    expect(commonCause({ ...base, evidence: ['0/2 nodes are available: 2 Insufficient memory.'] })).toBeUndefined();
+  it('has no common cause when the diagnosis names none, however its text reads', () => {
+    expect(commonCause({})).toBeUndefined();
+    expect(commonCause({ commonCause: { kind: 'node-pool', name: '  ' } })).toBeUndefined();
   });
 
   it('takes the structured cause when the diagnosis carries one', () => {
-    const d = { category: 'unknown' as const, cause: 'x', evidence: [], commonCause: { kind: 'release' as const, name: 'team-a 2026.11.30' } };
+    const d = { commonCause: { kind: 'release' as const, name: 'team-a 2026.11.30' } };
     expect(commonCause(d)).toEqual({ key: 'release:team-a 2026.11.30', label: 'release team-a 2026.11.30' });
   });
 
