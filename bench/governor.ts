@@ -83,7 +83,9 @@ try {
     line('budget', `${budget} changes per ${values.window ?? (real ? '1m' : '10m')} (cluster and namespace)`);
     line('pages sent (L1-L3 triggers)', pages);
     line('changes applied', `${applies.length} of ${changers.length} services needing one`);
-    line('most changes inside one window', most);
+    line('most leases granted inside one window', governor.stats.mostInOneWindow);
+    // Applies trail their grants by the moment the answer and the apply take: a window of applies can hold one more.
+    line('most changes applied inside one window', most);
     line('incidents that waited for a lease', waited);
     line('refusals by reason', JSON.stringify(governor.stats.refused));
     line('handed to people (cooldown)', governor.stats.handedToPeople);
