@@ -11,6 +11,7 @@ export default defineConfig({
       'test/workflows/decisions.property.test.ts',
       'test/workflows/model.test.ts',
       'test/workflows/common-cause.test.ts',
+      'test/workflows/governor-model.test.ts',
       'test/activities/quantity.test.ts',
       'test/activities/redact.test.ts',
       'test/activities/metrics.test.ts',

@@ -2,6 +2,8 @@
 // createActivities(createDefaultDeps(config)); tests pass deps over the sandbox.
 import { metricsBaseline } from './baseline.js';
 import { inspectConfiguration } from './configuration.js';
+import { governorActivities } from './governor.js';
+import { GovernorPolicySchema } from '../workflows/model/governor.js';
 import { checkCustomerImpact } from './customer-impact.js';
 import { checkDependencies } from './service-dependencies.js';
 import type { ActivityDeps } from './injected-deps.js';
@@ -22,6 +24,7 @@ export { ActivitiesConfigSchema, createDefaultDeps, type ActivitiesConfig, type 
 export { FailureTypes, nonRetryableFailureTypes, retryableFailureTypes, type IncidentActivities } from './types.js';
 
 export function createActivities(deps: ActivityDeps) {
+  const governor = governorActivities(deps.governor ?? GovernorPolicySchema.parse({}));
   // Every activity heartbeats while it runs: a dead worker is noticed after the short heartbeatTimeout.
   return {
     inspectWorkload: (service) => heartbeating(() => inspectWorkload(deps, service)),
@@ -38,6 +41,8 @@ export function createActivities(deps: ActivityDeps) {
     sampleHealth: (service, options = {}) => heartbeating(() => sampleHealth(deps, service, options.previous)),
     checkCustomerImpact: (service) => heartbeating(() => checkCustomerImpact(deps, service)),
     metricsBaseline: (service, options) => heartbeating(() => metricsBaseline(deps, service, options)),
+    requestChangeLease: (request) => heartbeating(() => governor.requestChangeLease(request)),
+    releaseChangeLease: (release) => heartbeating(() => governor.releaseChangeLease(release)),
     notify: (notification) => heartbeating(() => notify(deps, notification)),
     writeReport: (report) => heartbeating(() => writeReport(deps, report)),
     joinMajorIncident: (request) => joinMajorIncident(request),

@@ -7,6 +7,7 @@ import type { Logger } from '@temporalio/common';
 import { z } from 'zod';
 import { kubeconfigClusterAccess, type ClusterAccess } from './kube/cluster.js';
 import { MemoryQuantitySchema } from '../workflows/input.js';
+import { GovernorPolicySchema, type GovernorPolicy } from '../workflows/model/governor.js';
 
 export const ActivitiesConfigSchema = z.object({
   kube: z.object({
@@ -92,6 +93,8 @@ export const ActivitiesConfigSchema = z.object({
       sloBurnThreshold: z.number().positive().default(1),
     })
     .prefault({}),
+  /** The cluster's remediation governor: budgets, window, cooldown, lease TTL, freezes (GOVERNOR_* in worker/config.ts). */
+  governor: GovernorPolicySchema.prefault({}),
   /** How often waitForRollout re-reads the deployment (and heartbeats). */
   rolloutPollMs: z.number().int().positive().default(1_000),
   /**
@@ -135,6 +138,8 @@ export interface ActivityDeps {
   probes: ParsedConfig['probes'];
   customerImpact: ParsedConfig['customerImpact'];
   rolloutPollMs: number;
+  /** Absent: the governor's defaults (GovernorPolicySchema). */
+  governor?: GovernorPolicy;
   /** Absent: no baseline is read, the monitor's defaults apply. */
   baseline?: ParsedConfig['baseline'];
 }
@@ -156,6 +161,7 @@ export function createDefaultDeps(input: ActivitiesConfig): ActivityDeps {
     probes: config.probes,
     customerImpact: config.customerImpact,
     rolloutPollMs: config.rolloutPollMs,
+    governor: config.governor,
     baseline: config.baseline,
   };
 }

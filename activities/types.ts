@@ -21,6 +21,7 @@ import type {
   VerificationResult,
   WorkloadFindings,
 } from '../workflows/domain.js';
+import type { LeaseRelease, LeaseRequest } from '../workflows/model/governor.js';
 
 export type { JoinMajorRequest } from './major-incident.js';
 import type { JoinMajorRequest } from './major-incident.js';
@@ -67,6 +68,16 @@ export interface IncidentActivities {
   sampleHealth(service: ServiceRef, options?: { previous?: PodCounters }): Promise<HealthSample>;
   /** The service's p99 latency and active agents over a window before `before` (the alert's start), from Prometheus. */
   metricsBaseline(service: ServiceRef, options: { before: string }): Promise<MetricsBaseline>;
+
+  // The cluster's remediation governor (workflows/governor.ts).
+  /**
+   * Asks the cluster's governor for a change lease (signal-with-start, with the worker's
+   * governor policy); the answer comes back as a signal. Returns how long the governor
+   * lets a request wait, so the incident bounds its own wait.
+   */
+  requestChangeLease(request: Omit<LeaseRequest, 'policy'>): Promise<{ maxWaitMs: number }>;
+  /** Ends the lease (the change was verified, failed, or not applied); a governor that is not running has none to end. */
+  releaseChangeLease(release: LeaseRelease): Promise<void>;
 
   // Communications and records.
   /** Whether customers are affected: the customer-facing probe and/or the SLO burn rate, with redacted evidence. */

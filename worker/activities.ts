@@ -40,6 +40,15 @@ export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
     },
     baseline: { prometheusUrl: config.PROMETHEUS_URL, window: config.BASELINE_WINDOW },
     requiredEnv: [...config.REQUIRED_ENV],
+    governor: {
+      maxChangesPerCluster: config.GOVERNOR_MAX_CHANGES_PER_CLUSTER,
+      maxChangesPerNamespace: config.GOVERNOR_MAX_CHANGES_PER_NAMESPACE,
+      window: config.GOVERNOR_WINDOW,
+      cooldown: config.GOVERNOR_COOLDOWN,
+      leaseTtl: config.GOVERNOR_LEASE_TTL,
+      maxWait: config.GOVERNOR_MAX_WAIT,
+      freezeWindows: [...config.GOVERNOR_FREEZE_WINDOWS],
+    },
     notifications: {
       pagerduty: config.PAGERDUTY_ROUTING_KEY ? { routingKey: config.PAGERDUTY_ROUTING_KEY, eventsUrl: config.PAGERDUTY_EVENTS_URL } : undefined,
       chatWebhookUrl: config.SLACK_WEBHOOK_URL,

@@ -3,7 +3,8 @@
 // what it wants. Secret values (API keys, routing keys, webhook URLs) are never
 // printed: describeConfig() masks them.
 import { z } from 'zod';
-import { MemoryQuantitySchema, describeIssues } from '../workflows/input.js';
+import { DurationSchema, MemoryQuantitySchema, describeIssues } from '../workflows/input.js';
+import { parseFreezeWindow } from '../workflows/model/governor.js';
 
 const list = z.string().transform((s) =>
   s
@@ -97,6 +98,33 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^\d+[smh]$/)
     .default('30m'),
+
+  /**
+   * The cluster's remediation governor (workflows/governor.ts): every change asks it for a
+   * lease first. At most GOVERNOR_MAX_CHANGES_PER_CLUSTER changes per GOVERNOR_WINDOW in a
+   * cluster and GOVERNOR_MAX_CHANGES_PER_NAMESPACE in one namespace; a request over budget
+   * (or on a workload or shared dependency being changed) waits at most GOVERNOR_MAX_WAIT,
+   * then is refused. A service that needs a change again within GOVERNOR_COOLDOWN of an
+   * automatic fix is handed to a person. A lease whose holder died ends after
+   * GOVERNOR_LEASE_TTL. GOVERNOR_FREEZE_WINDOWS: `;`-separated UTC windows, each
+   * `HH:MM-HH:MM` (daily), `Sat HH:MM-HH:MM` (weekly) or `<ISO start>/<ISO end>`.
+   */
+  GOVERNOR_MAX_CHANGES_PER_CLUSTER: z.coerce.number().int().min(1).max(10_000).default(10),
+  GOVERNOR_MAX_CHANGES_PER_NAMESPACE: z.coerce.number().int().min(1).max(10_000).default(5),
+  GOVERNOR_WINDOW: DurationSchema.default(10 * 60_000),
+  GOVERNOR_COOLDOWN: DurationSchema.default(60 * 60_000),
+  GOVERNOR_LEASE_TTL: DurationSchema.default(30 * 60_000),
+  GOVERNOR_MAX_WAIT: DurationSchema.default(30 * 60_000),
+  GOVERNOR_FREEZE_WINDOWS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(';')
+        .map((w) => w.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().refine((w) => parseFreezeWindow(w) !== undefined, 'HH:MM-HH:MM, "Sat HH:MM-HH:MM" (UTC) or <ISO start>/<ISO end>'))),
 
   /** Notifications: with no URL configured, messages go to the outbox folder. */
   PAGERDUTY_ROUTING_KEY: z.string().optional(),

@@ -48,6 +48,7 @@ import { IncidentInputSchema, describeIssues, type IncidentConfig, type Incident
 import { listen } from './handlers.js';
 import { childPhaseSignal, incidentSearchAttributes, majorIncidentId, majorRoleSignal, postIncidentWorkflowId } from './messages.js';
 import { commonCause } from './common-cause.js';
+import { acquireLease, listenForLeaseAnswers, releaseLease } from './lease.js';
 import { IncidentModel } from './model/incident.js';
 import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePoint } from './model/snapshot.js';
 import { mitigations } from './mitigations.js';
@@ -103,6 +104,7 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
   );
   listen(state);
   if (state.features.majorIncident) setHandler(majorRoleSignal, (role) => state.takeMajorRole(role));
+  listenForLeaseAnswers();
 
   const background = [deliverNotifications(state), escalationLadder(state), statusUpdates(state)];
   if (state.features.customerComms) background.push(slaWatch(state));
@@ -332,17 +334,28 @@ async function mitigate(state: IncidentModel, step: Extract<PlanStep, { kind: 'm
     return 'no-change';
   }
 
-  const wait: ApprovalWait = {
+  let wait: ApprovalWait = {
     action: record.n,
     expiresAt: Date.now() + state.config.durations.approvalTimeout,
     // L1 held for the diagnosis counts as paged: a timeout escalates to L2, as it did when L1 went out at once.
     askedLevel: state.holdingPage ? Math.max(1, state.data.escalationLevel) : state.data.escalationLevel,
     restartsBaseline: restartsBaseline(step.action, findings),
   };
-  const decision = await approval(state, record, wait, false);
-  if (decision === 'continue') return { approval: wait };
-  if (decision !== 'approved') return decision;
-  return applyAndVerify(state, record, wait.restartsBaseline);
+  let decision = await approval(state, record, wait, false);
+  for (;;) {
+    if (decision === 'continue') return { approval: wait };
+    if (decision !== 'approved') return decision;
+    const result = await applyAndVerify(state, record, wait.restartsBaseline);
+    if (result !== 'needs-person') return result;
+    // The governor's cooldown: the same action, now asked of a person.
+    wait = askAgain(state, wait);
+    decision = await approval(state, record, wait, false);
+  }
+}
+
+/** A new approval wait for an action the governor handed to a person. */
+function askAgain(state: IncidentModel, wait: ApprovalWait): ApprovalWait {
+  return { ...wait, expiresAt: Date.now() + state.config.durations.approvalTimeout, askedLevel: state.data.escalationLevel };
 }
 
 /** An approval carried over from the previous run: wait for the rest of its time, then as mitigate() would. */
@@ -350,25 +363,58 @@ async function resumeApproval(state: IncidentModel, wait: ApprovalWait): Promise
   const record = state.data.actions.find((a) => a.n === wait.action);
   // Nothing to resume (a snapshot from elsewhere): look at the service again.
   if (!record) return 'investigate';
-  const decision = await approval(state, record, wait, true);
-  if (decision === 'continue') return { approval: wait };
-  if (decision === 'expired' || decision === 'cancelled') return 'wait';
-  // The findings this plan came from stayed in the previous run: after a rejection, look again.
-  if (decision === 'rejected') return 'investigate';
-  const result = await applyAndVerify(state, record, wait.restartsBaseline);
-  return result === 'recovered' ? freshMonitor : result === 'cancelled' ? 'wait' : 'investigate';
+  let current = wait;
+  let decision = await approval(state, record, current, true);
+  for (;;) {
+    if (decision === 'continue') return { approval: current };
+    if (decision === 'expired' || decision === 'cancelled') return 'wait';
+    // The findings this plan came from stayed in the previous run: after a rejection, look again.
+    if (decision === 'rejected') return 'investigate';
+    const result = await applyAndVerify(state, record, current.restartsBaseline);
+    if (result !== 'needs-person') return result === 'recovered' ? freshMonitor : result === 'cancelled' ? 'wait' : 'investigate';
+    current = askAgain(state, current);
+    decision = await approval(state, record, current, false);
+  }
 }
 
 function mutationRequest(state: IncidentModel, record: ActionRecord, approvedBy: string): MutationRequest {
   return { service: state.config.service, action: record.action, idempotencyKey: record.idempotencyKey, approvedBy };
 }
 
-async function applyAndVerify(state: IncidentModel, record: ActionRecord, baseline: number): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed'> {
+async function applyAndVerify(
+  state: IncidentModel,
+  record: ActionRecord,
+  baseline: number,
+): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed' | 'needs-person'> {
   // Auto-approval does not wait, so a hand resolution may have landed meanwhile: never apply after it.
   if (state.data.resolveRequested) {
     state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
     return 'cancelled';
   }
+  // Fleet scale: the cluster's governor grants a change lease first (budget per window, busy
+  // workload or shared dependency, freezes, the cooldown after an automatic fix).
+  if (!patched('fleet-governor-lease')) return applyVerifyAndRecord(state, record, baseline);
+  const gate = await acquireLease(state, record);
+  if (gate.kind === 'needs-person') {
+    state.requirePerson(record, gate.reason);
+    return 'needs-person';
+  }
+  if (gate.kind !== 'granted') {
+    state.finishAction(record, 'cancelled', `not applied: ${gate.reason}`);
+    if (gate.kind !== 'resolved') state.handOver(`#${record.n} not applied: ${gate.reason}`, state.data.diagnosis?.evidence ?? []);
+    return 'cancelled';
+  }
+  const result = await applyVerifyAndRecord(state, record, baseline);
+  await releaseLease(state, record, result);
+  return result;
+}
+
+/** Applies the approved action and verifies it (Resolution step 3). */
+async function applyVerifyAndRecord(
+  state: IncidentModel,
+  record: ActionRecord,
+  baseline: number,
+): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed'> {
   state.setPhase('mitigating');
   try {
     const result = await writes.applyMutation.executeWithOptions({ summary: record.command }, [

@@ -10,6 +10,7 @@ import type { ServiceRef } from './domain.js';
 import { parseImageReference } from './image-reference.js';
 import { AlertSchema, IncidentInputSchema, type IncidentConfig, type IncidentInput } from './input.js';
 import type { IncidentStatus, PostIncidentStatus } from './records.js';
+import type { FreezeRequest, GovernorStatus, LeaseAnswer, LeaseRelease, LeaseRequest, UnfreezeRequest } from './model/governor.js';
 import { staticDetails, staticSummary } from './render.js';
 import {
   AwaitingApproval,
@@ -326,3 +327,33 @@ export function incidentStartOptions(input: IncidentInput): {
     typedSearchAttributes: incidentSearchAttributes(config, 'investigating'),
   };
 }
+
+// --- The remediation governor (one per cluster) ------------------------------
+
+export {
+  FreezeRequestSchema,
+  LeaseReleaseSchema,
+  LeaseRequestSchema,
+  UnfreezeRequestSchema,
+  type FreezeRequest,
+  type GovernorStatus,
+  type LeaseAnswer,
+  type LeaseRelease,
+  type LeaseRequest,
+  type UnfreezeRequest,
+} from './model/governor.js';
+
+/** One governor per cluster: incidents' lease requests and the CLI's freezes signal-with-start this ID. */
+export function governorWorkflowId(cluster: string): string {
+  return `governor/${cluster}`;
+}
+
+/** A change lease asked for by an incident (sent by the requestChangeLease activity, which adds the worker's policy). */
+export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
+/** The change was verified or failed: the lease ends (and an applied automatic fix starts the service's cooldown). */
+export const releaseLeaseSignal = defineSignal<[LeaseRelease]>('releaseLease');
+export const freezeSignal = defineSignal<[FreezeRequest]>('freeze');
+export const unfreezeSignal = defineSignal<[UnfreezeRequest]>('unfreeze');
+export const governorStatusQuery = defineQuery<GovernorStatus>('governorStatus');
+/** The governor's answer, signalled to the incident that asked: granted, queued (why), refused (why), or needs a person (the cooldown). */
+export const leaseAnswerSignal = defineSignal<[LeaseAnswer]>('leaseAnswer');

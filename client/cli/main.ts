@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ClientConfigError, loadClientConfig } from '../config.js';
 import { WorkerDeployments, type DeploymentReport } from '../deployments.js';
+import { Governors, governorView } from '../governor.js';
 import { IncidentNotFound, Incidents, InvalidRequest, hotfixRequest } from '../incidents.js';
 import { incidentTable, incidentView, majorView, tasksView, timelineLine, workflowUrl } from './render.js';
 import { majorIncidentIdFrom } from '../../workflows/messages.js';
@@ -204,6 +205,58 @@ program
       process.stdout.write(`${workflowId}\n${workflowUrl(uiBase, loadClientConfig().TEMPORAL_NAMESPACE, workflowId)}\n`);
     },
   );
+
+// --- The remediation governor (one per cluster): freezes and its view ---
+
+const governors = async () => {
+  const c = await connect();
+  return new Governors(c.client, loadClientConfig().TEMPORAL_TASK_QUEUE);
+};
+
+program
+  .command('freeze')
+  .description('freeze changes: incidents in the cluster (or the namespace) are refused a change lease until it ends')
+  .requiredOption('--cluster <cluster>', 'the cluster')
+  .option('--namespace <namespace>', 'only this namespace')
+  .requiredOption('--for <duration>', 'how long, e.g. 2h')
+  .requiredOption('--reason <text>', 'why (shown on every refused incident)')
+  .addOption(asOption())
+  .option('--json', 'JSON output')
+  .action(async (o: { cluster: string; namespace?: string; for: string; reason: string; as: string; json?: boolean }) => {
+    const status = await (await governors()).freeze(o.cluster, { by: o.as, for: o.for, reason: o.reason, ...(o.namespace ? { namespace: o.namespace } : {}) });
+    print(Boolean(o.json), status, () => governorView(status));
+  });
+
+program
+  .command('unfreeze')
+  .description('end a manual freeze of the cluster (or of the namespace)')
+  .requiredOption('--cluster <cluster>', 'the cluster')
+  .option('--namespace <namespace>', 'the namespace frozen on its own')
+  .addOption(asOption())
+  .option('--json', 'JSON output')
+  .action(async (o: { cluster: string; namespace?: string; as: string; json?: boolean }) => {
+    const status = await (await governors()).unfreeze(o.cluster, { by: o.as, ...(o.namespace ? { namespace: o.namespace } : {}) });
+    print(Boolean(o.json), status, () => governorView(status));
+  });
+
+program
+  .command('governor')
+  .description("the cluster's change governor: leases held, budget used, requests waiting, freezes and cooldowns")
+  .option('--cluster <cluster>', 'one cluster (default: every cluster with a governor)')
+  .option('--json', 'JSON output')
+  .action(async (o: { cluster?: string; json?: boolean }) => {
+    const g = await governors();
+    const clusters = o.cluster ? [o.cluster] : await g.clusters();
+    const views = (await Promise.all(clusters.map(async (c) => ({ cluster: c, status: await g.status(c) })))).filter((v) => v.status);
+    print(
+      Boolean(o.json),
+      views.map((v) => v.status),
+      () =>
+        views.length === 0
+          ? `no governor running${o.cluster ? ` for cluster ${o.cluster}` : ''} (one starts with the first change or freeze)`
+          : views.map((v) => (v.status ? governorView(v.status) : '')).join('\n\n'),
+    );
+  });
 
 // --- Deploys: the worker's Temporal Worker Deployment (README, "Deploying a new worker version") ---
 

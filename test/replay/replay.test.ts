@@ -125,3 +125,25 @@ describe('replay of every release', () => {
     expect(failures.map(line)).toEqual([]);
   });
 });
+
+// The remediation governor (workflows/governor.ts) lives as long as its cluster and moves to each new build:
+// its recorded runs (test/workflows/governor.dev-server.test.ts writes one with RECORD_GOVERNOR_HISTORY) must replay too.
+const governorDir = join(import.meta.dirname, 'governor');
+const governorHistories: Recorded[] = readdirSync(governorDir)
+  .filter((f) => f.endsWith('.governor.json'))
+  .sort()
+  .map((file) => ({
+    release: 'governor',
+    file,
+    name: `governor/${file}`,
+    workflowId: 'governor/recorded',
+    history: JSON.parse(readFileSync(join(governorDir, file), 'utf8')) as unknown,
+  }));
+
+describe('replay of the remediation governor', () => {
+  it('replays every recorded governor history with the current workflow code', async () => {
+    expect(governorHistories).not.toEqual([]);
+    const failures = await replayFailures(await workflowBundle(workflows('../../workflows/index.ts')), governorHistories);
+    expect(failures.map(line)).toEqual([]);
+  });
+});

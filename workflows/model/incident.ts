@@ -319,6 +319,16 @@ export class IncidentModel {
     this.changed();
   }
 
+  /** The governor's cooldown: an action the policy approved waits for a person after all, who sees why (and the earlier fix) in the request. */
+  requirePerson(record: ActionRecord, reason: string): void {
+    record.approval = 'human';
+    delete record.decision;
+    record.outcome = 'awaiting-approval';
+    record.why = `${record.why}; ${reason}`.slice(0, 1000);
+    this.record('approval', `#${record.n} is not applied automatically: ${reason}`);
+    this.changed();
+  }
+
   finishAction(record: ActionRecord, outcome: ActionOutcome, detail?: string): void {
     record.outcome = outcome;
     if (detail) record.detail = detail.slice(0, 500);
