@@ -145,7 +145,9 @@ interface RunFigures {
   wallMs: number;
 }
 
-async function run(address: string, workerCount: number): Promise<RunFigures> {
+// One connection for the whole bench, never closed before exit: result() long polls still
+// waiting on incidents past the timeout would retry on a closed channel and throw.
+async function run(connection: Connection, address: string, workerCount: number): Promise<RunFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-incidents-'));
   const cluster = `bench-${Date.now().toString(36)}-w${workerCount}`;
   const taskQueue = `bench-incidents-${cluster}`;
@@ -153,7 +155,6 @@ async function run(address: string, workerCount: number): Promise<RunFigures> {
   process.stdout.write(`\n${workerCount} worker(s): sandbox with ${count} services in bad-rollout ... `);
   const sandbox = await startSandbox({ scenario: 'bad-rollout', services: count, kubeconfigPath: kubeconfig, timing: { rolloutMs: 500, crashLoopMs: 1_000 } });
   const workers: Worker[] = [];
-  const connection = await Connection.connect({ address });
   try {
     const workerEnv = {
       TEMPORAL_ADDRESS: address,
@@ -273,10 +274,68 @@ async function run(address: string, workerCount: number): Promise<RunFigures> {
     return figures;
   } finally {
     await Promise.all(workers.map(stopWorker));
-    await connection.close();
     await sandbox.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function report(): void {
+  const line = (label: string, cells: string[]) => process.stdout.write(`${label.padEnd(44)}${cells.map((c) => c.padStart(16)).join('')}\n`);
+  process.stdout.write(
+    `\n${count} concurrent incidents (bad-rollout, rollback auto-approved, monitor ${values.monitor}) on ${values.address ? values.address : 'the dev server'}\n\n`,
+  );
+  line(
+    '',
+    results.map((r) => `${r.workers} worker${r.workers > 1 ? 's' : ''}`),
+  );
+  line(
+    'incidents resolved',
+    results.map((r) => `${r.resolved}/${count}`),
+  );
+  line(
+    '  of them mitigated (our rollback)',
+    results.map((r) => String(r.mitigated)),
+  );
+  line(
+    'rollback applied (applyMutation completed)',
+    results.map((r) => `${r.alertToMitigation.length}/${count}`),
+  );
+  line(
+    'alert → mitigation applied p50',
+    results.map((r) => secs(quantile(r.alertToMitigation, 0.5))),
+  );
+  line(
+    'alert → mitigation applied p99',
+    results.map((r) => secs(quantile(r.alertToMitigation, 0.99))),
+  );
+  line(
+    'alert → resolved p50',
+    results.map((r) => secs(quantile(r.alertToResolved, 0.5))),
+  );
+  line(
+    'alert → resolved p99',
+    results.map((r) => secs(quantile(r.alertToResolved, 0.99))),
+  );
+  line(
+    'workflow task latency (sched→started) p50',
+    results.map((r) => millis(quantile(r.taskLatency, 0.5))),
+  );
+  line(
+    'workflow task latency (sched→started) p99',
+    results.map((r) => millis(quantile(r.taskLatency, 0.99))),
+  );
+  line(
+    'worker peak RSS (largest worker, VmHWM)',
+    results.map((r) => `${Math.round(r.peakRss / 2 ** 20)} MiB`),
+  );
+  line(
+    'events per incident p50 / max',
+    results.map((r) => `${quantile(r.events, 0.5) ?? '-'} / ${Math.max(0, ...r.events)}`),
+  );
+  line(
+    'wall time, alerts sent → all closed',
+    results.map((r) => secs(r.wallMs)),
+  );
 }
 
 let env: TestWorkflowEnvironment | undefined;
@@ -289,60 +348,10 @@ try {
     address = env.address;
     process.stdout.write(`${address}\n`);
   }
-  for (const workers of runs) results.push(await run(address, workers));
+  const connection = await Connection.connect({ address });
+  for (const workers of runs) results.push(await run(connection, address, workers));
+  report();
 } finally {
   await env?.teardown();
 }
-
-const line = (label: string, cells: string[]) => process.stdout.write(`${label.padEnd(44)}${cells.map((c) => c.padStart(16)).join('')}\n`);
-process.stdout.write(
-  `\n${count} concurrent incidents (bad-rollout, rollback auto-approved, monitor ${values.monitor}) on ${values.address ? values.address : 'the dev server'}\n\n`,
-);
-line(
-  '',
-  results.map((r) => `${r.workers} worker${r.workers > 1 ? 's' : ''}`),
-);
-line(
-  'incidents resolved',
-  results.map((r) => `${r.resolved}/${count}`),
-);
-line(
-  '  of them mitigated (our rollback)',
-  results.map((r) => String(r.mitigated)),
-);
-line(
-  'alert → mitigation applied p50',
-  results.map((r) => secs(quantile(r.alertToMitigation, 0.5))),
-);
-line(
-  'alert → mitigation applied p99',
-  results.map((r) => secs(quantile(r.alertToMitigation, 0.99))),
-);
-line(
-  'alert → resolved p50',
-  results.map((r) => secs(quantile(r.alertToResolved, 0.5))),
-);
-line(
-  'alert → resolved p99',
-  results.map((r) => secs(quantile(r.alertToResolved, 0.99))),
-);
-line(
-  'workflow task latency (sched→started) p50',
-  results.map((r) => millis(quantile(r.taskLatency, 0.5))),
-);
-line(
-  'workflow task latency (sched→started) p99',
-  results.map((r) => millis(quantile(r.taskLatency, 0.99))),
-);
-line(
-  'worker peak RSS (largest worker, VmHWM)',
-  results.map((r) => `${Math.round(r.peakRss / 2 ** 20)} MiB`),
-);
-line(
-  'events per incident p50 / max',
-  results.map((r) => `${quantile(r.events, 0.5) ?? '-'} / ${Math.max(0, ...r.events)}`),
-);
-line(
-  'wall time, alerts sent → all closed',
-  results.map((r) => secs(r.wallMs)),
-);
+process.exit(0);
