@@ -15,8 +15,8 @@ export interface ServiceOutcome {
   /** How many of them the `alerts` signal carried, after deduplication and the cap. */
   firing: number;
   resolved: number;
-  /** signalled: joined or started; no-open-incident: only resolved alerts, and no incident open. */
-  result: 'signalled' | 'no-open-incident';
+  /** signalled: joined or started; no-open-incident: only resolved alerts, and no incident open; duplicate: the incident has these alerts already (nothing sent). */
+  result: 'signalled' | 'no-open-incident' | 'duplicate';
 }
 
 /** Temporal could not be reached, or did not answer in time: the delivery may be retried (503). */
