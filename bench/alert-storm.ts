@@ -12,7 +12,7 @@
 // Without --address it starts the Temporal dev server itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,26 @@ function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/** CPU seconds (user + system) of this process's children by name: where the storm's time went. */
+function childCpu(): Map<string, number> {
+  const ticks = 100; // USER_HZ on Linux
+  const out = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) !== process.pid) continue;
+    const child = children.find((c) => c.pid === Number(pid));
+    const name = child ? (names.get(child) ?? 'node') : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / ticks);
+  }
+  return out;
 }
 
 function rssMb(pid: number | undefined): { rss: number; peak: number } {
@@ -156,6 +176,7 @@ function storm(services: string[], perService: number): Notification[] {
 
 const work = mkdtempSync(join(tmpdir(), 'alert-storm-'));
 const children: ChildProcess[] = [];
+const names = new Map<ChildProcess, string>();
 let env: TestWorkflowEnvironment | undefined;
 
 function start(name: string, script: string, vars: Record<string, string>, args: string[] = []): ChildProcess {
@@ -166,6 +187,7 @@ function start(name: string, script: string, vars: Record<string, string>, args:
     stdio: ['ignore', log, log],
   });
   children.push(child);
+  names.set(child, name);
   return child;
 }
 
@@ -226,6 +248,8 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   const codes = new Map<number, number>();
   let next = 0;
+  const cpuBefore = childCpu();
+  const ownCpuBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -238,7 +262,14 @@ async function main(): Promise<void> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const ownCpu = process.cpuUsage(ownCpuBefore);
+  const cpu = [...childCpu()].map(([name, s]) => `${name} ${(s - (cpuBefore.get(name) ?? 0)).toFixed(1)}`);
+  cpu.push(`sender ${((ownCpu.user + ownCpu.system) / 1e6).toFixed(1)}`);
   agent.destroy();
+
+  // What the receiver sent to Temporal for them, from its /metrics (absent before it folded and deduplicated).
+  const metrics = await (await fetch(`${receiverUrl}/metrics`)).text();
+  const signals = [...metrics.matchAll(/^incident_receiver_signals\{kind="(\w+)"\} (\d+)/gm)].map(([, kind, n]) => `${kind} ${n}`);
 
   const client = new Client({ connection: await Connection.connect({ address }) });
   // Visibility is eventually consistent: wait until two reads agree.
@@ -270,6 +301,8 @@ async function main(): Promise<void> {
   line('notifications/s', `${Math.round(notifications.length / seconds)} (${seconds.toFixed(1)} s)`);
   line('receiver latency', `p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${pct(100).toFixed(1)} ms`);
   line('non-2xx answers', `${non2xx} (${[...codes].map(([c, n]) => `${c === 0 ? 'no answer' : c}: ${n}`).join(', ')})`);
+  line('receiver signals', signals.length > 0 ? signals.join(', ') : 'one per service of each delivery (no figures in /metrics)');
+  line('CPU seconds during the storm', cpu.join(', '));
   line('worker RSS', `${rssBefore.rss} MB before, ${rssAfter.rss} MB after, peak ${rssAfter.peak} MB`);
 }
 

@@ -29,6 +29,8 @@ export interface CoalescingOptions {
 
 /** As many firing keys as the incident keeps (model/incident.ts maxFirings): one it has forgotten is new to it again. */
 const firingsKept = 20;
+/** Distinct deliveries whose check is remembered. */
+const checksKept = 1_000;
 
 interface Known {
   /** `fingerprint\0startsAt` of firing alerts accepted, oldest first. */
@@ -94,6 +96,8 @@ export class CoalescingGateway implements IncidentGateway {
   private readonly known = new Map<string, Known>();
   /** Deliveries waiting for the signal in flight of their workflow; a workflow with a lane has a signal in flight. */
   private readonly lanes = new Map<string, Waiter[]>();
+  /** The answers of check by delivery, the oldest forgotten first. */
+  private readonly checked = new Map<string, Problem[]>();
   /** Signals actually sent, and deliveries answered without one (for tests and the bench). */
   readonly stats = { signals: 0, folded: 0, duplicates: 0 };
   readonly openIncidents?: () => Promise<OpenIncidents>;
@@ -108,8 +112,22 @@ export class CoalescingGateway implements IncidentGateway {
     if (inner.openIncidents) this.openIncidents = () => inner.openIncidents?.() as Promise<OpenIncidents>;
   }
 
+  /**
+   * The inner check (it serialises the signal and the incident input to measure them)
+   * once per distinct delivery: a storm repeats the same ones. Same alerts, same answer.
+   */
   check(delivery: ServiceDelivery): Problem[] {
-    return this.inner.check(delivery);
+    const key = JSON.stringify([delivery.service, delivery.received, delivery.firing, delivery.resolved, delivery.alerts[0]]);
+    const known = this.checked.get(key);
+    if (known) return known;
+    const problems = this.inner.check(delivery);
+    this.checked.set(key, problems);
+    if (this.checked.size > checksKept) this.checked.delete(this.checked.keys().next().value as string);
+    return problems;
+  }
+
+  deliveryStats(): { signals: number; folded: number; duplicates: number } {
+    return { ...this.stats };
   }
 
   ready(): Promise<boolean> {

@@ -3,7 +3,9 @@
 // signal whose answer is every one's, and never a 2xx for alerts Temporal did not
 // take. Over the receiver's HTTP routes, with a gateway whose Temporal answers
 // when the test says so.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultPayloadConverter } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { serviceDownWebhook } from '../../client/alerts/webhook.js';
@@ -11,7 +13,10 @@ import type { ServiceDelivery, Webhook } from '../../client/receiver/alertmanage
 import { CoalescingGateway, fold } from '../../client/receiver/coalesce.js';
 import { TemporalUnavailableError, buildReceiver, type IncidentGateway, type ServiceOutcome } from '../../client/receiver/server.js';
 import type { ServiceRef } from '../../workflows/domain.js';
-import { maxAlertsPerSignal } from '../../workflows/messages.js';
+import { ClientEnvSchema } from '../../client/config.js';
+import { Incidents } from '../../client/incidents.js';
+import { maxAlertsPerSignal, type AlertBatchSignal } from '../../workflows/messages.js';
+import { devServerEnv, uniqueId } from '../helpers/temporal.js';
 
 const token = 'coalesce-test-token-0123456789';
 const svc: ServiceRef = { cluster: 'local', namespace: 'shop', deployment: 'checkout' };
@@ -256,5 +261,41 @@ describe('fold', () => {
     );
     expect(full.firing).toHaveLength(maxAlertsPerSignal);
     expect(fold(full, delivery(99, 'firing'))).toBeUndefined();
+  });
+});
+
+describe('on the dev server', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    env = await devServerEnv();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  it('every alert answered 2xx, folded or a duplicate, is in the incident history, in fewer signals than deliveries', async () => {
+    const gateway = new CoalescingGateway(new Incidents(env.client, ClientEnvSchema.parse({})));
+    app = buildReceiver({ token, defaultCluster: 'local', clusters: ['local'], gateway, log: pino({ level: 'silent' }) });
+    const server = app;
+    const service: ServiceRef = { cluster: 'local', namespace: uniqueId('storm'), deployment: 'checkout' };
+    const minute = (m: number) => `2026-11-30T10:${String(m).padStart(2, '0')}:00Z`;
+    // 10 alerts (10 firings of the service), each delivered 3 times, all at once.
+    const bodies = Array.from({ length: 30 }, (_, i) => serviceDownWebhook(service, 'firing', minute(i % 10)));
+    const answers = await Promise.all(
+      bodies.map((payload) => server.inject({ method: 'POST', url: '/alerts/alertmanager', headers: { authorization: `Bearer ${token}` }, payload })),
+    );
+    const ok = bodies.filter((_, i) => answers[i]?.statusCode === 200).map((b) => b.alerts[0]?.startsAt);
+    expect(ok).toHaveLength(30);
+
+    const history = await env.client.workflow
+      .getHandle(answers[0]?.json<{ incidents: { workflowId: string }[] }>().incidents[0]?.workflowId ?? '')
+      .fetchHistory();
+    const batches = (history.events ?? []).flatMap((e) => {
+      const a = e.workflowExecutionSignaledEventAttributes;
+      return a?.signalName === 'alerts' ? [defaultPayloadConverter.fromPayload<AlertBatchSignal>(a.input?.payloads?.[0] ?? {})] : [];
+    });
+    expect(new Set(batches.flatMap((b) => (b.firing ?? []).map((a) => a.startsAt)))).toEqual(new Set(ok));
+    expect(batches.length).toBeLessThan(30);
+    expect(batches.length).toBe(gateway.stats.signals);
   });
 });
