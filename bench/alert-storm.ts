@@ -74,6 +74,18 @@ function childCpu(): Map<string, number> {
   return out;
 }
 
+/** How busy the machine was (other work slows Temporal's answers): load average and CPU pressure (PSI, some avg60). */
+function machineLoad(): string {
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  let pressure = 'n/a';
+  try {
+    pressure = `${/avg60=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))?.[1] ?? 'n/a'}%`;
+  } catch {
+    // No PSI on this kernel.
+  }
+  return `load average ${load}, CPU pressure ${pressure}`;
+}
+
 function rssMb(pid: number | undefined): { rss: number; peak: number } {
   const status = pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
@@ -246,8 +258,11 @@ async function main(): Promise<void> {
       req.end(body);
     });
   const latencies: number[] = [];
+  /** New information (the first delivery of a step) must wait for Temporal; a redelivery need not. */
+  const byKind = { new: [] as number[], redelivery: [] as number[] };
   const codes = new Map<number, number>();
   let next = 0;
+  const loadBefore = machineLoad();
   const cpuBefore = childCpu();
   const ownCpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -256,13 +271,16 @@ async function main(): Promise<void> {
       for (let i = next++; i < notifications.length; i = next++) {
         const t = performance.now();
         const code = await post(notifications[i]?.body ?? '');
-        latencies.push(performance.now() - t);
+        const ms = performance.now() - t;
+        latencies.push(ms);
+        byKind[notifications[i]?.kind === 'redelivery' ? 'redelivery' : 'new'].push(ms);
         codes.set(code, (codes.get(code) ?? 0) + 1);
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
   const ownCpu = process.cpuUsage(ownCpuBefore);
+  const loadAfter = machineLoad();
   const cpu = [...childCpu()].map(([name, s]) => `${name} ${(s - (cpuBefore.get(name) ?? 0)).toFixed(1)}`);
   cpu.push(`sender ${((ownCpu.user + ownCpu.system) / 1e6).toFixed(1)}`);
   agent.destroy();
@@ -290,8 +308,12 @@ async function main(): Promise<void> {
   await client.connection.close();
   const rssAfter = rssMb(worker.pid);
 
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+  const percentile = (xs: number[], p: number) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+  };
+  const pct = (p: number) => percentile(latencies, p);
+  const split = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`;
   const non2xx = [...codes].filter(([c]) => c < 200 || c > 299).reduce((n, [, k]) => n + k, 0);
   const kinds = new Map<Kind, number>();
   for (const n of notifications) kinds.set(n.kind, (kinds.get(n.kind) ?? 0) + 1);
@@ -300,9 +322,11 @@ async function main(): Promise<void> {
   line('incidents created (services)', `${ids.size} workflows, ${runs} runs (${services.length} services)`);
   line('notifications/s', `${Math.round(notifications.length / seconds)} (${seconds.toFixed(1)} s)`);
   line('receiver latency', `p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${pct(100).toFixed(1)} ms`);
+  line('  new alerts / redeliveries', `${split(byKind.new)} / ${split(byKind.redelivery)}`);
   line('non-2xx answers', `${non2xx} (${[...codes].map(([c, n]) => `${c === 0 ? 'no answer' : c}: ${n}`).join(', ')})`);
   line('receiver signals', signals.length > 0 ? signals.join(', ') : 'one per service of each delivery (no figures in /metrics)');
   line('CPU seconds during the storm', cpu.join(', '));
+  line('machine (before / after)', `${loadBefore} / ${loadAfter}`);
   line('worker RSS', `${rssBefore.rss} MB before, ${rssAfter.rss} MB after, peak ${rssAfter.peak} MB`);
 }
 
