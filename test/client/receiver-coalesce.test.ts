@@ -107,6 +107,17 @@ describe('duplicates', () => {
     expect(temporal.sent).toHaveLength(1);
   });
 
+  it('counts on /metrics the signals sent and the duplicates answered without one', async () => {
+    const temporal = new ScriptedTemporal();
+    const { post } = receiver(temporal);
+    await post(firing());
+    await post(firing());
+    await post(firing());
+    const metrics = (await (app as FastifyInstance).inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^incident_receiver_signals\{kind="sent"\} 1$/m);
+    expect(metrics).toMatch(/^incident_receiver_signals\{kind="duplicate"\} 2$/m);
+  });
+
   it('never swallows a re-fire (a new startsAt) or a resolve as a duplicate', async () => {
     const temporal = new ScriptedTemporal();
     const { post } = receiver(temporal);
