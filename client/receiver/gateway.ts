@@ -15,8 +15,8 @@ export interface ServiceOutcome {
   /** How many of them the `alerts` signal carried, after deduplication and the cap. */
   firing: number;
   resolved: number;
-  /** signalled: joined or started; no-open-incident: only resolved alerts, and no incident open. */
-  result: 'signalled' | 'no-open-incident';
+  /** signalled: joined or started; no-open-incident: only resolved alerts, and no incident open; duplicate: the incident has these alerts already (nothing sent). */
+  result: 'signalled' | 'no-open-incident' | 'duplicate';
 }
 
 /** Temporal could not be reached, or did not answer in time: the delivery may be retried (503). */
@@ -40,6 +40,8 @@ export interface IncidentGateway {
   deliver(delivery: ServiceDelivery): Promise<ServiceOutcome>;
   /** Temporal answers (within a short deadline). */
   ready(): Promise<boolean>;
+  /** Signals sent, deliveries folded into another's signal, and duplicates answered without one (for /metrics). */
+  deliveryStats?(): { signals: number; folded: number; duplicates: number };
   /** Open incidents by phase, and those waiting for an approval, from Temporal's visibility (for /metrics). */
   openIncidents?(): Promise<OpenIncidents>;
 }

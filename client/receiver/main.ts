@@ -3,6 +3,7 @@
 import { createLogger } from '../../worker/logger.js';
 import { ClientConfigError, loadClientConfig, receiverToken, servedClusters } from '../config.js';
 import { Incidents, checkIncidentPolicy } from '../incidents.js';
+import { CoalescingGateway } from './coalesce.js';
 import { buildReceiver } from './server.js';
 
 async function main(): Promise<void> {
@@ -12,7 +13,9 @@ async function main(): Promise<void> {
   checkIncidentPolicy(config);
   const incidents = await Incidents.connect(config);
   const clusters = servedClusters(config);
-  const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, clusters, gateway: incidents, log });
+  // Redeliveries answered from what the incident already has, concurrent deliveries for a service as one signal.
+  const gateway = new CoalescingGateway(incidents);
+  const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, clusters, gateway, log });
   await app.listen({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT });
   log.info(
     { host: config.RECEIVER_HOST, port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS, clusters },

@@ -101,6 +101,21 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       .finally(() => setTimeout(() => (reading = undefined), 1_000).unref());
     return reading;
   };
+  if (gateway.deliveryStats) {
+    const stats = gateway.deliveryStats.bind(gateway);
+    new Gauge({
+      name: 'incident_receiver_signals',
+      help: 'Signals sent to Temporal since the receiver started (kind=sent), deliveries folded into another one (folded) and answered as duplicates without a signal (duplicate)',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const { signals, folded, duplicates } = stats();
+        this.set({ kind: 'sent' }, signals);
+        this.set({ kind: 'folded' }, folded);
+        this.set({ kind: 'duplicate' }, duplicates);
+      },
+    });
+  }
   const alertDuration = new Histogram({
     name: 'incident_receiver_alert_duration_seconds',
     help: 'From an alert firing to its resolution (startsAt to endsAt of resolved alerts): the time to mitigate as monitoring saw it',
@@ -209,7 +224,9 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       throw httpError(503, `Temporal is unreachable or did not answer in time (${first.message}): the alerts are not recorded; retry`);
     }
     // Where it came from (Alertmanager's external URL and group) and what became of each service's alerts.
-    options.log.info({ externalURL: webhook.externalURL, groupKey: webhook.groupKey, outcomes }, 'alerts delivered');
+    // A redelivery of what the incidents already have (every outcome a duplicate) is routine in a storm: debug, not info.
+    if (outcomes.every((o) => o.result === 'duplicate')) options.log.debug({ groupKey: webhook.groupKey, outcomes }, 'alerts already delivered');
+    else options.log.info({ externalURL: webhook.externalURL, groupKey: webhook.groupKey, outcomes }, 'alerts delivered');
     return reply.code(200).send({ incidents: outcomes, truncatedAlerts: webhook.truncatedAlerts });
   });
 
