@@ -155,7 +155,7 @@ export interface IncidentStatus {
   /** Runs of this incident (continue-as-new starts a new one). */
   run: number;
   /** The major incident this one is part of: lead (pages as usual) or folded (the parent pages and posts status). */
-  major?: { id: string; role: 'lead' | 'folded'; cause: string };
+  major?: { id: string; role: 'lead' | 'folded'; cause: string; /** It was the storm's lead: its L1 page is the storm's. */ led?: boolean };
 }
 
 /** The incident's own record: what the summary report is drafted from. */

@@ -435,6 +435,18 @@ describe('a storm: the held L1 page and a major incident', () => {
     expect(next.isFolded()).toBe(true);
   });
 
+  it("the lead folded before its held L1 went out still pages L1: its page is the storm's only one", () => {
+    const model = new IncidentModel(config(), run({ majorIncident: true }));
+    model.holdingPage = true;
+    // The second service joined before the lead's page was released: both answers land in one activation.
+    model.takeMajorRole(lead);
+    model.takeMajorRole({ ...folded, leadFolded: true });
+    model.releasePage('first service with dependency pg unreachable');
+    expect(pagerTriggers(model).map((p) => p.level)).toEqual([1]);
+    model.escalate(2, 'not restored within 15m');
+    expect(pagerTriggers(model).map((p) => p.level)).toEqual([1]);
+  });
+
   it('an incident resolved while L1 is held pages nobody', () => {
     const model = new IncidentModel(config(), run({ majorIncident: true }));
     model.holdingPage = true;

@@ -400,6 +400,10 @@ export class IncidentModel {
       this.changed();
       return;
     }
+    this.page(to, reason, evidence);
+  }
+
+  private page(to: number, reason: string, evidence: string[]): void {
     if (to <= this.data.escalationLevel) {
       this.record('escalation', `already at L${this.data.escalationLevel}: ${reason}`);
       this.changed();
@@ -452,14 +456,17 @@ export class IncidentModel {
       this.changed();
       return;
     }
-    if (this.isFolded()) {
+    // The lead folded before its held page went out still pages L1: the storm's one L1 page is the lead's.
+    if (this.isFolded() && !this.data.major?.led) {
       this.record('escalation', `L1 not paged: ${why}`);
       this.changed();
       return;
     }
     const reason = `service down: paging the on-call engineer (${why})`;
-    if (held) this.escalate(1, `${reason}; human action required: ${held.reason}`, held.evidence);
-    else this.escalate(1, reason);
+    const full = held ? `${reason}; human action required: ${held.reason}` : reason;
+    // The lead, even folded meanwhile, pages: its L1 is the storm's one L1 page.
+    if (this.data.major?.led) this.page(1, full, held?.evidence ?? []);
+    else this.escalate(1, full, held?.evidence ?? []);
   }
 
   /** The major incident's answer to this incident's join (majorRole signal). */
@@ -467,7 +474,8 @@ export class IncidentModel {
     if (typeof r?.majorId !== 'string' || (r.role !== 'lead' && r.role !== 'folded')) return;
     const before = this.data.major;
     if (before?.role === 'folded' || (before?.role === r.role && before.id === r.majorId)) return;
-    this.data.major = { id: r.majorId, role: r.role, cause: String(r.cause).slice(0, 200) };
+    const led = before?.role === 'lead' || r.leadFolded === true;
+    this.data.major = { id: r.majorId, role: r.role, cause: String(r.cause).slice(0, 200), ...(led ? { led } : {}) };
     if (r.role === 'lead') {
       this.record('escalation', `first of ${r.cause}: leads ${r.majorId}; pages as usual until another service fails with it`);
     } else if (r.leadFolded) {

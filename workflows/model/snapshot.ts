@@ -96,7 +96,7 @@ export const IncidentDataSchema = z.object({
   /** When customers were told an SLA breach is imminent (once per incident). */
   customerNotifiedAt: z.number().optional(),
   /** The major incident of a storm this incident joined, and its role there (workflows/major-incident.ts). */
-  major: z.object({ id: z.string(), role: z.enum(['lead', 'folded']), cause: z.string() }).optional(),
+  major: z.object({ id: z.string(), role: z.enum(['lead', 'folded']), cause: z.string(), led: z.boolean().optional() }).optional(),
 });
 export type IncidentData = z.output<typeof IncidentDataSchema>;
 
