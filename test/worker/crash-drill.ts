@@ -105,6 +105,8 @@ export interface DrillOptions {
   temporal?: () => Promise<DrillTemporal>;
   /** More of the incidents' client configuration (INCIDENT_AUTO_APPROVE, INCIDENT_MONITOR, ...). */
   clientEnv?: Record<string, string>;
+  /** More of the workers' configuration (GOVERNOR_*, ...). */
+  workerEnv?: Record<string, string>;
 }
 
 export class CrashDrill {
@@ -117,6 +119,7 @@ export class CrashDrill {
     readonly incidents: Incidents,
     private readonly taskQueue: string,
     private readonly dir: string,
+    private readonly workerEnv: Record<string, string> = {},
   ) {}
 
   /** The dev server (or options.temporal) and a sandbox with `services` copies of the service, each in the bad-rollout scenario (or options.scenario). */
@@ -135,7 +138,7 @@ export class CrashDrill {
       const incidents = await Incidents.connect(
         loadClientConfig({ ...options.clientEnv, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, DEFAULT_CLUSTER: 'local' }),
       );
-      return new CrashDrill(env, sandbox, incidents, taskQueue, dir);
+      return new CrashDrill(env, sandbox, incidents, taskQueue, dir, options.workerEnv);
     } catch (err) {
       await sandbox?.close();
       await env.teardown();
@@ -168,6 +171,7 @@ export class CrashDrill {
         WORKER_HTTP_PORT: String(httpPort),
         WORKER_METRICS_PORT: String(metricsPort),
         LOG_LEVEL: 'warn',
+        ...this.workerEnv,
       },
     });
     this.children.push(child);
