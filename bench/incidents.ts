@@ -166,6 +166,10 @@ async function run(connection: Connection, address: string, workerCount: number)
       OUTBOX_DIR: join(dir, 'outbox'),
       REPORTS_DIR: join(dir, 'reports'),
       LOG_LEVEL: 'warn',
+      // What is measured is how fast incidents reach their fix, not the governor's budget
+      // (bench/governor.ts measures that): every incident's rollback may land in one window.
+      GOVERNOR_MAX_CHANGES_PER_CLUSTER: String(count),
+      GOVERNOR_MAX_CHANGES_PER_NAMESPACE: String(count),
     };
     process.stdout.write('workers starting ... ');
     for (let i = 0; i < workerCount; i++) workers.push(await spawnWorker(workerEnv, `w${i + 1}`));

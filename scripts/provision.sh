@@ -5,6 +5,8 @@
 #   .tools/bin/temporal-test-server  wrapper that execs java (the SDK kills the process it started)
 #   .tools/bin/temporal-server       Temporal server, and .tools/bin/temporal-sql-tool its schema tool, by `go install`
 #   .tools/temporal-schema/          the server module's PostgreSQL schema files, for the SQL tool
+# The server and its schema only with --server (tests, benchmarks, `npm run
+# temporal:postgres`): `npm start` runs on the dev server and does not wait for them.
 # Idempotent: a second run is a no-op that takes well under a second.
 set -euo pipefail
 
@@ -13,6 +15,9 @@ tools="$root/.tools"
 bin="$tools/bin"
 cli_version="v1.5.1"
 test_server_version="$(sed -n 's:.*<version>\([0-9.]*\)</version>.*:\1:p' "$root/scripts/test-server/pom.xml" | tail -n 1)"
+
+with_server=0
+[ "${1:-}" = "--server" ] && with_server=1
 
 say() { printf '[provision] %s\n' "$*" >&2; }
 need() {
@@ -55,6 +60,7 @@ WRAPPER
   say "time-skipping test server ready ($(ls "$tools/test-server/lib" | wc -l) jars)"
 fi
 
+if [ "$with_server" = 1 ]; then
 # Temporal server and its SQL schema tool, for the PostgreSQL-backed cluster
 # (local-stack/temporal-postgres.ts, `npm run temporal:postgres`), and the
 # PostgreSQL schema files of the same module, copied to .tools/temporal-schema
@@ -87,4 +93,5 @@ if [ "$(cat "$schema/version" 2>/dev/null)" != "$server_version" ]; then
   chmod -R u+w "$schema"
   echo "$server_version" > "$schema/version"
   say "PostgreSQL schema of Temporal server $server_version copied to $schema"
+fi
 fi
