@@ -49,10 +49,14 @@ async function liveData(c: TestCluster): Promise<Record<string, string>> {
 async function proposedRestore(c: TestCluster, n: number): Promise<MutationRequest> {
   const findings = await eventually(
     () => c.run(() => investigate(c.activities)),
-    (f) => expect(f.config.configMaps[0]?.drift.map((d) => d.key)).toContain('ROUTES'),
+    (f) => {
+      expect(f.config.configMaps[0]?.drift.map((d) => d.key)).toContain('ROUTES');
+      // On a loaded real cluster the first look can come before the pods' state settles
+      // (seen once as missing-key in CI); what is tested here is the restore, from the settled diagnosis.
+      expect(diagnose({ ...f, collectedAt: new Date().toISOString() }).category).toBe('config-drift');
+    },
   );
   const diagnosis = diagnose({ ...findings, collectedAt: new Date().toISOString() });
-  expect(diagnosis.category).toBe('config-drift');
   const step = plan(diagnosis, { ...findings, collectedAt: '' }, [], {
     service,
     guardrails: { maxReplicas: 6, memoryCeiling: '4Gi' },
