@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { remediationGovernorWorkflow } from '../workflows/governor.js';
+import { signalWithStart } from './signal-with-start.js';
 import { governorWorkflowId, releaseLeaseSignal, requestLeaseSignal } from '../workflows/messages.js';
 import type { GovernorPolicy, LeaseRelease, LeaseRequest } from '../workflows/model/governor.js';
 
@@ -13,7 +14,7 @@ export function governorActivities(policy: GovernorPolicy) {
   return {
     async requestChangeLease(request: Omit<LeaseRequest, 'policy'>): Promise<{ maxWaitMs: number }> {
       const context = Context.current();
-      await context.client.workflow.signalWithStart<typeof remediationGovernorWorkflow, [LeaseRequest]>('remediationGovernorWorkflow', {
+      await signalWithStart<typeof remediationGovernorWorkflow, [LeaseRequest]>(context.client, 'remediationGovernorWorkflow', {
         workflowId: governorWorkflowId(request.service.cluster),
         taskQueue: context.info.taskQueue,
         args: [{ cluster: request.service.cluster, policy }],

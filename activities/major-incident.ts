@@ -3,6 +3,7 @@
 // and every later one joins it. The parent answers with a signal (majorRole).
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { signalWithStart } from './signal-with-start.js';
 import { joinMajorSignal, majorIncidentStartOptions, type MajorIncidentInput, type MajorJoin } from '../workflows/messages.js';
 
 export interface JoinMajorRequest {
@@ -12,7 +13,7 @@ export interface JoinMajorRequest {
 
 /** Signal-with-start of the parent with the child's join; `client` defaults to the worker's (the activity context's). */
 export async function joinMajorIncident(request: JoinMajorRequest, client: Client = Context.current().client): Promise<{ majorId: string }> {
-  await client.workflow.signalWithStart('majorIncidentWorkflow', {
+  await signalWithStart(client, 'majorIncidentWorkflow', {
     ...majorIncidentStartOptions(request.major),
     signal: joinMajorSignal,
     signalArgs: [request.child],

@@ -59,7 +59,12 @@ describe.each(clusterKinds)('on the %s cluster', (kind) => {
   describe('verifyRecovery', () => {
     it('passes every check on a healthy service', async () => {
       const { activities, run } = await cluster('healthy');
-      const result = await run(() => activities.verifyRecovery(service, { restartsBaseline: 0 }));
+      // A fresh real cluster under load can take a while to settle (seen once in CI): what is tested is the verdict once it has.
+      const result = await eventually(
+        () => run(() => activities.verifyRecovery(service, { restartsBaseline: 0 })),
+        (r) => expect(r.recovered).toBe(true),
+        60_000,
+      );
       expect(result).toEqual({
         recovered: true,
         restarts: 0,
@@ -72,7 +77,7 @@ describe.each(clusterKinds)('on the %s cluster', (kind) => {
           { name: 'metrics endpoint', ok: true, detail: 'GET /metrics → 200' },
         ],
       });
-    });
+    }, 120_000);
 
     it.each([
       ['oom', ['rollout complete', 'pods ready', 'no new restarts', 'liveness endpoint', 'readiness endpoint', 'metrics endpoint']],
