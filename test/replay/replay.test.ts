@@ -104,7 +104,9 @@ describe('the replay corpus', () => {
   );
 });
 
-describe('replay of every release', () => {
+// Each test bundles the workflows and replays every recorded history: CPU-bound, and on a
+// loaded CI machine (two test files at once) one took over a minute.
+describe('replay of every release', { timeout: 240_000 }, () => {
   it('replays every history with the current workflow code', async () => {
     const failures = await replayFailures(await workflowBundle(workflows('../../workflows/index.ts')), corpus);
     expect(failures.map(line)).toEqual([]);
