@@ -100,6 +100,9 @@ async function main(): Promise<number> {
     dataDir,
     ports: { temporal: base, ui: base + 1, sandbox: base + 2, receiver: base + 3, worker: base + 4 },
     autoApprove: true,
+    // Each scenario is a drill of its own on the same service, broken again right after the
+    // previous one was fixed: the governor's cooldown would (rightly) hand it to a person.
+    workerEnv: { GOVERNOR_COOLDOWN: '1s' },
     monitor: opts.monitor,
     say: progress,
     supervisorSay: (line) => progress(`supervisor: ${line.trim()}`),

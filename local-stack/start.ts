@@ -45,6 +45,8 @@ export type ClusterKind = 'sandbox' | 'real';
 
 export interface StackOptions {
   dataDir: string;
+  /** More of the worker's configuration (the game day turns the governor's cooldown off). */
+  workerEnv?: Record<string, string>;
   /** The sandbox (the default: up in a second) or a real control plane (about 10 s, built by `npm run provision:cluster`). */
   cluster?: ClusterKind;
   ports: StackPorts;
@@ -160,6 +162,7 @@ export class LocalStack {
         WORKER_METRICS_PORT: String(ports.worker + 1),
         // Unversioned, whatever the shell says: see routeNewWorkToUnversioned.
         WORKER_BUILD_ID: '',
+        ...this.options.workerEnv,
       },
       // Exit code 2 is a bad configuration: the same on every start.
       { ready: workerReady, policy: { fatalExitCodes: ['2'] } },
