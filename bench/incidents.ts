@@ -14,7 +14,7 @@
 // the server there must have the incident search attributes registered.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../control-plane/components.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -62,17 +62,6 @@ const secs = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000
 const millis = (ms: number | undefined) => (ms === undefined ? '-' : `${Math.round(ms)} ms`);
 const epochMs = (t: { seconds?: { toString(): string } | null; nanos?: number | null } | null | undefined): number =>
   Number(t?.seconds?.toString() ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Peak resident set (VmHWM) of a process, in bytes, from /proc (Linux). */
 function peakRss(pid: number | undefined): number {
