@@ -6,6 +6,8 @@ export default defineConfig({
     // Temporal workers run native code and spawn servers: separate processes, not threads.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // Concurrent tests (the end-to-end scenarios, each a whole stack) two at a time per file: 2 cores.
+    maxConcurrency: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     setupFiles: ['test/helpers/setup.ts'],

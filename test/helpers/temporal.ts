@@ -20,13 +20,39 @@ function tool(name: string): string {
 }
 
 /**
+ * The client's keepalive, made acceptable to the Java test server. The SDK's client pings
+ * every 30 s even with no call open; the test server (grpc-java's defaults) allows one
+ * ping per 5 minutes, and only with a call open, so after three pings (about 90 s) it
+ * sends GOAWAY "too_many_pings" and drops the connection with the calls on it. When that
+ * call is a time-skipping sleep, the client retries it and the server's skipping lock
+ * is left unbalanced: time then skips while activities run (they "time out" and retry)
+ * or stops skipping at all, and a test that ran past 90 s, as under load, hangs.
+ * On loopback there is nothing for a keepalive to find: ping rarely, and only in a call.
+ */
+const testServerChannelArgs = { 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 10 * 60_000 };
+
+/**
+ * TestWorkflowEnvironment.createTimeSkipping with the client's connection options: its
+ * public form takes none, its private `create` passes them through to Connection.connect
+ * (@temporalio/testing 1.24, pinned in package.json; test/toolchain/time-skipping.test.ts
+ * keeps a connection open past the GOAWAY point to prove this still holds).
+ */
+function createTimeSkippingWithQuietKeepalive(options: Record<string, unknown>): Promise<TestWorkflowEnvironment> {
+  const create = (TestWorkflowEnvironment as unknown as { create?: (o: Record<string, unknown>) => Promise<TestWorkflowEnvironment> }).create;
+  if (typeof create !== 'function') throw new Error('@temporalio/testing no longer has TestWorkflowEnvironment.create: update timeSkippingEnv in test/helpers/temporal.ts');
+  return create.call(TestWorkflowEnvironment, options);
+}
+
+/**
  * The Java time-skipping test server: timers fire as soon as the workflow is blocked on them.
  * The incident search attributes are registered, as on the dev server: the test server
  * refuses an upsert of an attribute it does not know (the workflow task would fail forever).
  */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: tool('temporal-test-server') } },
+  const env = await createTimeSkippingWithQuietKeepalive({
+    supportsTimeSkipping: true,
+    server: { type: 'time-skipping', executable: { type: 'existing-path', path: tool('temporal-test-server') } },
+    connectionOptions: { channelArgs: testServerChannelArgs },
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
