@@ -14,7 +14,7 @@ import { collectLogs } from './logs.js';
 import { applyMutation, previewMutation } from './mutations.js';
 import { notify, writeReport } from './notify/index.js';
 import { inspectResources } from './resources.js';
-import { joinMajorIncident } from './major-incident.js';
+import { endedIncidents, joinMajorIncident } from './major-incident.js';
 import { waitForRollout } from './rollout.js';
 import type { IncidentActivities } from './types.js';
 import { sampleHealth, verifyRecovery } from './verify.js';
@@ -46,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     notify: (notification) => heartbeating(() => notify(deps, notification)),
     writeReport: (report) => heartbeating(() => writeReport(deps, report)),
     joinMajorIncident: (request) => joinMajorIncident(request),
+    endedIncidents: (ids) => endedIncidents(ids),
   } satisfies IncidentActivities;
 }
 

@@ -23,8 +23,8 @@ import type {
 } from '../workflows/domain.js';
 import type { LeaseRelease, LeaseRequest } from '../workflows/model/governor.js';
 
-export type { JoinMajorRequest } from './major-incident.js';
-import type { JoinMajorRequest } from './major-incident.js';
+export type { EndedIncident, JoinMajorRequest } from './major-incident.js';
+import type { EndedIncident, JoinMajorRequest } from './major-incident.js';
 
 export interface IncidentReport {
   incidentId: string;
@@ -85,6 +85,8 @@ export interface IncidentActivities {
   notify(notification: Notification): Promise<void>;
   /** A storm: joins the major incident of the diagnosis's common cause (signal-with-start; the parent answers by signal). */
   joinMajorIncident(request: JoinMajorRequest): Promise<{ majorId: string }>;
+  /** Which of the major incident's children have ended without reporting resolved (workflows/major-incident.ts). */
+  endedIncidents(incidentIds: string[]): Promise<EndedIncident[]>;
   writeReport(report: IncidentReport): Promise<{ location: string }>;
 }
 

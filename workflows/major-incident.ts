@@ -9,6 +9,8 @@
 //                    with every child and its phase
 //   join (later)  ─► "folded": the child does not page nor post status itself
 //   every child resolved ─► the parent resolves (its pages too) and ends
+//   a child ended without resolving (terminated by hand, failed) ─► found by a check
+//                    every 5 minutes and no longer waited for
 //
 // Each child still investigates, mitigates and verifies its own recovery; it tells the
 // parent its phase (childPhase signal). The parent carries the lead's diagnosis, which
@@ -18,6 +20,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -46,6 +49,9 @@ import { clock, formatDuration, iso } from './units.js';
 
 const comms = proxyActivities<IncidentActivities>(commsOptions);
 
+/** How often the parent checks that its unresolved children still run. */
+const childCheckInterval = 5 * 60_000;
+
 const maxTimeline = 100;
 
 export interface MajorIncidentOutcome {
@@ -56,6 +62,11 @@ export interface MajorIncidentOutcome {
   resolvedAt: string;
   /** Runs of the parent (continue-as-new keeps a storm of hundreds of services small). */
   runs: number;
+}
+
+/** A child with nothing left to wait for: resolved, or ended without saying so. */
+function childDone(c: MajorChild): boolean {
+  return c.phase === 'resolved' || c.ended !== undefined;
 }
 
 /** The parent's state: plain data and transitions; the workflow below drives it. */
@@ -169,11 +180,25 @@ export class MajorIncidentModel {
   }
 
   allResolved(): boolean {
-    return this.children.length > 0 && this.children.every((c) => c.phase === 'resolved');
+    return this.children.length > 0 && this.children.every(childDone);
   }
 
   allRestored(): boolean {
-    return this.children.every((c) => c.restored || c.phase === 'resolved');
+    return this.children.every((c) => c.restored || childDone(c));
+  }
+
+  /** Children still awaited: neither resolved nor ended. */
+  awaited(): string[] {
+    return this.children.filter((c) => !childDone(c)).map((c) => c.incidentId);
+  }
+
+  /** A child's workflow ended without reporting resolved: the storm no longer waits for it. */
+  childEnded(incidentId: string, status: string): void {
+    const child = this.children.find((c) => c.incidentId === incidentId);
+    if (!child || childDone(child)) return;
+    child.ended = status;
+    this.record(`${child.service.deployment} ended without resolving (${status}): no longer waited for`);
+    this.changed();
   }
 
   page(level: number, reason: string): void {
@@ -196,7 +221,8 @@ export class MajorIncidentModel {
   resolve(): void {
     this.resolvedAt = Date.now();
     this.closing = true;
-    this.record(`resolved: all ${this.children.length} services resolved`);
+    const ended = this.children.filter((c) => c.ended !== undefined).length;
+    this.record(`resolved: all ${this.children.length} services resolved${ended ? ` (${ended} ended without resolving)` : ''}`);
     if (this.isMajor) {
       if (this.escalationLevel > 1) this.send('pager', 'resolve', `${this.ref}: resolved`, this.body('Resolved: every service recovered'));
       this.send('chat', 'resolved', `${this.ref}: resolved (${this.children.length} services)`, this.body('Resolved: every service recovered'));
@@ -206,7 +232,8 @@ export class MajorIncidentModel {
 
   private body(headline: string): string {
     const lines = this.children.map(
-      (c) => `- ${c.service.namespace}/${c.service.deployment}: ${c.phase}${c.restored ? ' (restored)' : ''}${c.role === 'lead' ? ' (lead)' : ''}`,
+      (c) =>
+        `- ${c.service.namespace}/${c.service.deployment}: ${c.ended ? `ended (${c.ended})` : c.phase}${c.restored ? ' (restored)' : ''}${c.role === 'lead' ? ' (lead)' : ''}`,
     );
     return [
       `**${headline}**`,
@@ -336,6 +363,8 @@ export async function majorIncidentWorkflow(input: MajorIncidentInput, resume?: 
   m.changed();
 
   const background = [deliver(m), tellChildren(m), ladder(m), statusStream(m)];
+  // Parents opened before this check wait for every child's own report (a terminated child held them open).
+  if (patched('major-child-liveness')) background.push(watchChildren(m));
   await condition(() => m.allResolved() || historyIsLong(input));
   if (!m.allResolved()) {
     // Everything pending (answers to children, messages) is carried: the snapshot is taken last.
@@ -375,7 +404,7 @@ async function ladder(m: MajorIncidentModel): Promise<void> {
       }
       const remaining = due - Date.now();
       if (remaining <= 0) {
-        const open = m.children.filter((c) => !c.restored && c.phase !== 'resolved').length;
+        const open = m.children.filter((c) => !c.restored && !childDone(c)).length;
         m.page(step.level, `${open} of ${m.children.length} services not restored within ${formatDuration(step.after)}`);
         break;
       }
@@ -401,6 +430,23 @@ async function statusStream(m: MajorIncidentModel): Promise<void> {
     // After an outage, one catch-up update, then the usual cadence: never a burst.
     due += interval * Math.max(1, Math.ceil((Date.now() - due + 1) / interval));
     m.nextStatusAt = due;
+  }
+}
+
+/** Every childCheckInterval, the awaited children that no longer run are let go (a child terminated by hand never reports). */
+async function watchChildren(m: MajorIncidentModel): Promise<void> {
+  while (!m.closing) {
+    const closed = await condition(() => m.closing, childCheckInterval, { summary: 'check that the unresolved services still run' });
+    if (closed) break;
+    const awaited = m.awaited();
+    if (awaited.length === 0) continue;
+    try {
+      for (const e of await comms.endedIncidents.executeWithOptions({ summary: `check ${awaited.length} unresolved services still run` }, [awaited])) {
+        m.childEnded(e.incidentId, e.status);
+      }
+    } catch {
+      // Temporal unreachable for the worker: the next check tries again.
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import type { MajorStatus } from './messages.js';
 
 /** The Temporal UI's current details: the cause, the ladder, and every child with its phase. */
 export function majorDetails(s: MajorStatus): string {
-  const rows = s.children.map((c) => `| ${c.incidentId} | ${c.role} | ${c.phase}${c.restored ? ' (restored)' : ''} |`);
+  const rows = s.children.map((c) => `| ${c.incidentId} | ${c.role} | ${c.ended ? `ended (${c.ended})` : c.phase}${c.restored ? ' (restored)' : ''} |`);
   return [
     `## ${s.major ? 'MAJOR incident' : 'Major incident candidate'}: ${s.cause.label}`,
     `**Phase:** ${s.phase} · **Level:** L${s.escalationLevel} · **Services:** ${s.children.length} (${s.children.filter((c) => c.phase === 'resolved').length} resolved)`,

@@ -242,6 +242,8 @@ export interface MajorChild {
   phase: string;
   restored: boolean;
   diagnosis: string;
+  /** The child's workflow ended without telling the parent it resolved (terminated, failed, timed out): its Temporal status. */
+  ended?: string;
 }
 
 export interface MajorStatus {

@@ -39,7 +39,8 @@ const testServerChannelArgs = { 'grpc.keepalive_permit_without_calls': 0, 'grpc.
  */
 function createTimeSkippingWithQuietKeepalive(options: Record<string, unknown>): Promise<TestWorkflowEnvironment> {
   const create = (TestWorkflowEnvironment as unknown as { create?: (o: Record<string, unknown>) => Promise<TestWorkflowEnvironment> }).create;
-  if (typeof create !== 'function') throw new Error('@temporalio/testing no longer has TestWorkflowEnvironment.create: update timeSkippingEnv in test/helpers/temporal.ts');
+  if (typeof create !== 'function')
+    throw new Error('@temporalio/testing no longer has TestWorkflowEnvironment.create: update timeSkippingEnv in test/helpers/temporal.ts');
   return create.call(TestWorkflowEnvironment, options);
 }
 

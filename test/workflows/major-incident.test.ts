@@ -3,7 +3,7 @@
 // stream, while each service still verifies its own recovery; a single service
 // pages as before; different causes get different parents; the L1 hold.
 import { describe, expect, it } from 'vitest';
-import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
+import { quietlyTerminate, timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
 import { FakeCluster, type FakeFleet, type Scenario } from '../fixtures/fake-cluster.js';
 import { incidentInput, newService, openIncident, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
 import { alertsSignal, majorIncidentId, majorStatusQuery, type IncidentInput, type MajorStatus } from '../../workflows/messages.js';
@@ -147,6 +147,37 @@ describe('a long storm', () => {
     const ids = fleet.majorNotifications.filter((n) => n.notification.incidentId === majorId).map((n) => n.notification.id);
     expect(new Set(ids).size).toBe(ids.length);
   }, 240_000);
+});
+
+describe('a child that ends without resolving', () => {
+  // Before the parent checked on its children, a child terminated by hand never reported
+  // resolved and the parent stayed open (and paged L2 and L3 for it) for ever.
+  it('a child terminated by hand is let go within five minutes, and the parent resolves after the others', async () => {
+    const { clusters, handles } = await storm('dependency-down', 3, { durations: { monitor: '5m' } }, 'ends');
+    const majorId = majorIncidentId('ends', 'dependency:anthropic-api');
+    await eventually(async () => ((await majorStatus(majorId).catch(() => undefined))?.children.length === 3 ? true : undefined), 'all 3 services to join');
+    const [gone, ...rest] = handles;
+    if (!gone) throw new Error('no incident');
+    await quietlyTerminate(gone);
+
+    // The others recover and resolve; the parent must not wait for the one that was terminated.
+    for (const c of clusters.slice(1)) c.change((w) => (w.dependencyUp = true));
+    await Promise.all(
+      rest.map((h, i) => h.signal(alertsSignal, { firing: [], resolved: [{ fingerprint: `fp-${clusters[i + 1]?.service.deployment ?? ''}` }], received: 1 })),
+    );
+    await suite.env.sleep(30 * minute);
+    expect((await majorHandle(majorId).describe()).status.name).toBe('COMPLETED');
+    expect(await majorHandle(majorId).result()).toMatchObject({ majorId, major: true, children: 3 });
+    const parent = await majorStatus(majorId);
+    expect(parent.children.find((c) => c.incidentId === gone.workflowId)?.ended).toBe('TERMINATED');
+    expect(
+      parent.children
+        .filter((c) => c.phase === 'resolved')
+        .map((c) => c.incidentId)
+        .sort(),
+    ).toEqual(rest.map((h) => h.workflowId).sort());
+    expect(parent.timeline.some((e) => e.text.includes('ended without resolving (TERMINATED)'))).toBe(true);
+  }, 120_000);
 });
 
 describe('what is not a storm', () => {
