@@ -583,17 +583,33 @@ async function restoreOverwrittenConfig(state: IncidentModel): Promise<void> {
         state.finishAction(record, 'no-change', `the config map already holds what it held before #${original.n}`);
         continue;
       }
+    } catch (err) {
+      state.finishAction(record, 'failed', `${errorMessage(err)}; put it back by hand: ${record.command}`);
+      continue;
+    }
+    // A restore is a change like any other: the cluster's governor grants it a lease (a freeze holds it too).
+    const leased = patched('fleet-governor-lease-restore');
+    if (leased) {
+      const gate = await acquireLease(state, record, { whileResolving: true });
+      if (gate.kind !== 'granted') {
+        state.finishAction(record, 'cancelled', `not restored: ${gate.reason}; put it back by hand: ${record.command}`);
+        continue;
+      }
+    }
+    try {
       state.applied(
         record,
         await writes.applyMutation.executeWithOptions({ summary: record.command }, [mutationRequest(state, record, record.decision?.by ?? 'unknown')]),
       );
     } catch (err) {
       state.finishAction(record, 'failed', `${errorMessage(err)}; put it back by hand: ${record.command}`);
+      if (leased) await releaseLease(state, record, 'failed');
       continue;
     }
     const verification = await verify(state, record.action, 0);
     if (verification.recovered) state.finishAction(record, 'recovered', `restored what #${original.n} overwrote`);
     else state.finishAction(record, 'not-recovered', `restored what #${original.n} overwrote, but ${failedChecks(verification)}`);
+    if (leased) await releaseLease(state, record, verification.recovered ? 'recovered' : 'not-recovered');
   }
 }
 

@@ -37,8 +37,12 @@ export function isAutomatic(record: ActionRecord): boolean {
   return record.decision?.by === 'policy:auto';
 }
 
-/** Asks the cluster's governor for a lease on this action and waits for its answer. */
-export async function acquireLease(state: IncidentModel, record: ActionRecord): Promise<LeaseGate> {
+/**
+ * Asks the cluster's governor for a lease on this action and waits for its answer. A hand
+ * resolution ends the wait, except for a restore (`whileResolving`), which is how resolving puts back what the incident overwrote.
+ */
+export async function acquireLease(state: IncidentModel, record: ActionRecord, options: { whileResolving?: boolean } = {}): Promise<LeaseGate> {
+  const resolving = (): boolean => !options.whileResolving && state.data.resolveRequested !== undefined;
   const s = state.config.service;
   const request = {
     id: record.idempotencyKey,
@@ -60,7 +64,7 @@ export async function acquireLease(state: IncidentModel, record: ActionRecord): 
   const deadline = Date.now() + maxWaitMs + answerMargin;
   const mine = (): boolean => answers.some((a) => a.id === request.id);
   for (;;) {
-    const answered = await condition(() => mine() || state.data.resolveRequested !== undefined, Math.max(1, deadline - Date.now()), {
+    const answered = await condition(() => mine() || resolving(), Math.max(1, deadline - Date.now()), {
       summary: `wait for governor/${s.cluster}'s change lease for #${record.n}`,
     });
     for (const answer of take(request.id)) {
@@ -74,7 +78,7 @@ export async function acquireLease(state: IncidentModel, record: ActionRecord): 
       }
       return { kind: answer.kind, reason: answer.reason };
     }
-    if (state.data.resolveRequested) {
+    if (resolving()) {
       await releaseLease(state, record, 'the incident was resolved by hand');
       return { kind: 'resolved', reason: 'the incident was resolved by hand' };
     }

@@ -794,6 +794,9 @@ describe("emergency option 3's LOG_LEVEL=DEBUG is put back", () => {
     const previews = cluster.callsOf('previewMutation').map((c) => (c.args[0] as { idempotencyKey: string }).idempotencyKey);
     expect(previews.at(-1)).toMatch(/action-4$/);
     expect(status.actions.filter((a) => a.restoresAction !== undefined)).toHaveLength(1);
+    // The restore asked the cluster's governor for a lease, as every change does.
+    const leases = cluster.callsOf('requestChangeLease').map((c) => (c.args[0] as { id: string }).id);
+    expect(leases.filter((id) => id.endsWith('action-4'))).toHaveLength(1);
   });
 
   it('given LOG_LEVEL was INFO before the ladder, when the incident is resolved by hand, then it is INFO again', async () => {
