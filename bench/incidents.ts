@@ -9,7 +9,8 @@
 // alert→resolved p50/p99, workflow task latency p50/p99 (WorkflowTaskScheduled
 // → Started, over every task of every incident), the workers' peak RSS
 // (VmHWM), and events per incident. Asserts nothing.
-//   npm run bench -- incidents [--incidents 200] [--workers 1|2|1,2] [--monitor 30s] [--address HOST:PORT]
+//   npm run bench -- incidents [--incidents 200] [--workers 1|2|1,2] [--monitor 30s] [--address HOST:PORT] [--cpu-prof DIR]
+// --cpu-prof writes each worker's V8 CPU profile into DIR when it stops (open it in Chrome's DevTools).
 // Without --address it starts the Temporal dev server (SQLite) itself; with it,
 // the server there must have the incident search attributes registered.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     monitor: { type: 'string', default: '30s' },
     address: { type: 'string' },
     timeout: { type: 'string', default: '900' },
+    'cpu-prof': { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -81,7 +83,8 @@ interface Worker {
 /** `node --import tsx worker/main.ts`, as local-stack/start.ts runs it, in a process group of its own. */
 async function spawnWorker(env: NodeJS.ProcessEnv, name: string): Promise<Worker> {
   const [httpPort, metricsPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'worker/main.ts')], {
+  const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'worker/main.ts')], {
     cwd: repoRoot,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
