@@ -97,6 +97,7 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
         keepsInputWhileClosing: patched('input-while-closing'),
         customerComms: patched('comms-customer-impact'),
         majorIncident: patched('fleet-major-incident'),
+        foldedQuiet: patched('fleet-folded-quiet'),
       },
       changed: project,
     },

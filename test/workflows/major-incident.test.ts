@@ -92,6 +92,11 @@ describe('a storm with one common cause', () => {
     // One status stream: the parent's, every 15 minutes; no service posts its own.
     const statusUpdates = clusters.flatMap((c) => c.notifications.filter((n) => n.notification.event === 'status-update'));
     expect(statusUpdates).toHaveLength(0);
+    // Nor its own restored or resolved in chat: the parent's stream and its resolve say it once.
+    const chatty = clusters.flatMap((c) =>
+      c.notifications.filter((n) => n.notification.channel === 'chat' && ['restored', 'resolved'].includes(n.notification.event)),
+    );
+    expect(chatty).toHaveLength(0);
     const parentUpdates = fleet.majorNotifications.filter((n) => n.notification.incidentId === majorId && n.notification.event === 'status-update');
     expect(parentUpdates.slice(0, 3).map((n) => Math.round((n.at - startedAt) / minute))).toEqual([15, 30, 45]);
 

@@ -60,6 +60,8 @@ export interface RunContext {
     customerComms?: boolean;
     /** L1 waits for the first diagnosis (at most durations.pageHold); a storm's incidents fold into one major incident. */
     majorIncident?: boolean;
+    /** A folded incident posts no restored/resolved chat of its own: the major incident's status stream covers it. */
+    foldedQuiet?: boolean;
   };
   /** Called after each change (the Temporal UI projection). */
   changed?: (model: IncidentModel) => void;
@@ -364,12 +366,13 @@ export class IncidentModel {
     this.data.restoredByAction = byAction;
     this.data.restartsAtRestore = restarts;
     this.record('verification', `service restored after ${formatDuration(at - this.data.openedAt)}`);
-    this.send(
-      'chat',
-      'restored',
-      `${this.title}: restored, monitoring for ${formatDuration(this.config.durations.monitor)}`,
-      pageBody(this.status(), 'Service restored; monitoring'),
-    );
+    if (!this.quietInStorm())
+      this.send(
+        'chat',
+        'restored',
+        `${this.title}: restored, monitoring for ${formatDuration(this.config.durations.monitor)}`,
+        pageBody(this.status(), 'Service restored; monitoring'),
+      );
     this.tellStakeholders('mitigated', `mitigated: service restored after ${formatDuration(at - this.data.openedAt)}, monitoring`);
     this.syncStatusPage();
     this.changed();
@@ -445,6 +448,11 @@ export class IncidentModel {
     return this.data.major?.role === 'folded';
   }
 
+  /** Folded: its restored and resolved go to the parent's status stream, not to chat one service at a time (50 services, 100 messages). */
+  private quietInStorm(): boolean {
+    return this.features.foldedQuiet === true && this.isFolded();
+  }
+
   /** The held L1 is decided: paged now (alone, the storm's lead, or the hold ran out), or folded (no page). */
   releasePage(why: string): void {
     if (!this.holdingPage) return;
@@ -513,7 +521,7 @@ export class IncidentModel {
     // A folded incident that never paged has no page to resolve.
     if (!(this.isFolded() && this.data.escalationLevel === 0))
       this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
-    this.send('chat', 'resolved', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+    if (!this.quietInStorm()) this.send('chat', 'resolved', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
     this.tellStakeholders('resolved', `resolved (${resolution}) after ${formatDuration(this.resolvedAt - this.data.openedAt)}`);
     this.syncStatusPage();
   }
