@@ -9,7 +9,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import { eventually } from '../helpers/temporal.js';
 import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
 import { FakeCluster, webhookDown, type Scenario, type World } from '../fixtures/fake-cluster.js';
-import { alertFor, decide, incidentInput, newService, openIncident, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
+import {
+  alertFor,
+  decide,
+  incidentInput,
+  newService,
+  openIncident,
+  skipUntilStatus,
+  statusOf,
+  waitForStatus,
+  type IncidentHandle,
+} from '../fixtures/incident-driver.js';
 import {
   TASK_QUEUE,
   acknowledgeSignal,
@@ -820,8 +830,7 @@ describe('scenario latency-regression', () => {
     const { cluster, handle } = await incident('latency-regression', { limits: { maxInvestigations: 2 } });
     await decide(handle, 1, 'approve');
     // Time skips while the test sleeps: the monitor's samples are a minute apart.
-    await suite.env.sleep('15m');
-    const status = await waitForStatus(handle, (s) => s.phase === 'escalated', 'the hand-over');
+    const status = await skipUntilStatus(suite.env, handle, (s) => s.phase === 'escalated', 'the hand-over');
     const monitor = status.timeline.filter((t) => t.kind === 'monitor').map((t) => t.text);
 
     expect(status.diagnosis?.category).toBe('healthy');
