@@ -226,11 +226,14 @@ describe("the runbook's kubectl commands on the real control plane", () => {
 
   it('bad rollout: CrashLoopBackOff, exit code 1, the start-up error in the previous logs; rollout undo recovers', async () => {
     const { admin: k, cp } = await plane('bad-rollout');
-    const described = await eventually(
+    // The BackOff event follows the first failed restart: under load, a describe can come between them.
+    await eventually(
       () => k('describe', 'pods', '-l', selector),
-      (d) => expect(d).toMatch(/Last State:\s+Terminated\n\s+Reason:\s+Error\n\s+Exit Code:\s+1/),
+      (d) => {
+        expect(d).toMatch(/Last State:\s+Terminated\n\s+Reason:\s+Error\n\s+Exit Code:\s+1/);
+        expect(d).toMatch(/Warning\s+BackOff\s+.*Back-off restarting failed container agent-manager in pod/);
+      },
     );
-    expect(described).toMatch(/Warning\s+BackOff\s+.*Back-off restarting failed container agent-manager in pod/);
     expect(await k('logs', '-l', selector, '--previous', '--tail=50')).toMatch(/FATAL startup failed: Error: Cannot find module/);
     expect(await k('rollout', 'undo', `deployment/${deploy}`, '--to-revision=2')).toMatch(/rolled back/);
     expect(await k('rollout', 'status', `deployment/${deploy}`, '--timeout=30s')).toMatch(/successfully rolled out/);
