@@ -8,7 +8,9 @@
 // at a fixed concurrency. Prints incidents created (from Temporal's visibility;
 // must equal S), notifications/s, the receiver's p50/p99 as the sender saw it,
 // non-2xx answers and the worker's RSS. Asserts nothing.
-//   npm run bench -- alert-storm [--notifications 10000] [--services 100] [--concurrency 50] [--address HOST:PORT]
+//   npm run bench -- alert-storm [--notifications 10000] [--services 100] [--concurrency 50] [--address HOST:PORT] [--spool]
+// --spool runs the receiver with RECEIVER_SPOOL_DIR (a 200 once on disk; Temporal behind it) and
+// also prints how long the spool took to hand everything to Temporal after the last answer.
 // Without --address it starts the Temporal dev server itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     services: { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '50' },
     address: { type: 'string' },
+    spool: { type: 'boolean', default: false },
   },
 });
 const total = Number(values.notifications);
@@ -222,6 +225,7 @@ async function main(): Promise<void> {
     RECEIVER_HOST: '127.0.0.1',
     RECEIVER_PORT: String(receiverPort),
     RECEIVER_TOKEN_FILE: join(work, 'token'),
+    ...(values.spool ? { RECEIVER_SPOOL_DIR: join(work, 'spool') } : {}),
   });
   const receiverUrl = `http://127.0.0.1:${receiverPort}`;
   await waitFor(() => httpAnswers(`${receiverUrl}/health/ready`), 'the receiver', 60_000);
@@ -230,7 +234,7 @@ async function main(): Promise<void> {
 
   const notifications = storm(services, Math.floor(total / services.length));
   say(
-    `alert storm: ${notifications.length} notifications for ${services.length} services, ${concurrency} concurrent, Temporal at ${address}${values.address ? '' : ' (dev server)'}`,
+    `alert storm: ${notifications.length} notifications for ${services.length} services, ${concurrency} concurrent, Temporal at ${address}${values.address ? '' : ' (dev server)'}${values.spool ? ', receiver with a spool' : ''}`,
   );
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const post = (body: string): Promise<number> =>
@@ -276,6 +280,13 @@ async function main(): Promise<void> {
   cpu.push(`sender ${((ownCpu.user + ownCpu.system) / 1e6).toFixed(1)}`);
   agent.destroy();
 
+  // With a spool, the storm is in Temporal once the spool is empty.
+  let drainSeconds: number | undefined;
+  if (values.spool) {
+    const pendingNow = async () => Number(/^incident_receiver_spool_pending (\d+)/m.exec(await (await fetch(`${receiverUrl}/metrics`)).text())?.[1] ?? NaN);
+    while ((await pendingNow()) > 0) await new Promise((r) => setTimeout(r, 100));
+    drainSeconds = (performance.now() - started) / 1000 - seconds;
+  }
   // What the receiver sent to Temporal for them, from its /metrics (absent before it folded and deduplicated).
   const metrics = await (await fetch(`${receiverUrl}/metrics`)).text();
   const signals = [...metrics.matchAll(/^incident_receiver_signals\{kind="(\w+)"\} (\d+)/gm)].map(([, kind, n]) => `${kind} ${n}`);
@@ -315,6 +326,7 @@ async function main(): Promise<void> {
   line('receiver latency', `p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${pct(100).toFixed(1)} ms`);
   line('  new alerts / redeliveries', `${split(byKind.new)} / ${split(byKind.redelivery)}`);
   line('non-2xx answers', `${non2xx} (${[...codes].map(([c, n]) => `${c === 0 ? 'no answer' : c}: ${n}`).join(', ')})`);
+  if (drainSeconds !== undefined) line('spool drained after the last answer', `${drainSeconds.toFixed(1)} s`);
   line('receiver signals', signals.length > 0 ? signals.join(', ') : 'one per service of each delivery (no figures in /metrics)');
   line('CPU seconds during the storm', cpu.join(', '));
   line('machine (before / after)', `${loadBefore} / ${loadAfter}`);

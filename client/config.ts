@@ -82,6 +82,13 @@ export const ClientEnvSchema = z
     /** The bearer token Alertmanager sends (http_config.authorization). Or RECEIVER_TOKEN_FILE. */
     RECEIVER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
     RECEIVER_TOKEN_FILE: z.string().optional(),
+    /**
+     * A directory on persistent storage: the receiver answers 200 once a webhook is written there
+     * and sends it to Temporal behind the answer (client/receiver/spool.ts). Unset: a 200 means in Temporal.
+     */
+    RECEIVER_SPOOL_DIR: z.string().min(1).optional(),
+    /** Deliveries the spool holds at most before it answers 503. */
+    RECEIVER_SPOOL_MAX: z.coerce.number().int().min(1).default(100_000),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   })
   .superRefine((env, ctx) => {

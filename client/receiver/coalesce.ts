@@ -50,7 +50,7 @@ const firingKey = (a: { fingerprint: string; startsAt: string }) => `${a.fingerp
 const resolveKey = (d: ServiceDelivery) => d.resolved.map((r) => `${r.fingerprint}\u0000${r.endsAt ?? ''}`).join('\u0001');
 
 /** The outcome a waiter gets: its own alerts, the result of the signal that carried them. */
-function outcomeOf(delivery: ServiceDelivery, result: ServiceOutcome['result']): ServiceOutcome {
+export function outcomeOf(delivery: ServiceDelivery, result: ServiceOutcome['result']): ServiceOutcome {
   const { service } = delivery;
   return {
     workflowId: delivery.workflowId,

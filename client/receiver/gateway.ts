@@ -15,8 +15,11 @@ export interface ServiceOutcome {
   /** How many of them the `alerts` signal carried, after deduplication and the cap. */
   firing: number;
   resolved: number;
-  /** signalled: joined or started; no-open-incident: only resolved alerts, and no incident open; duplicate: the incident has these alerts already (nothing sent). */
-  result: 'signalled' | 'no-open-incident' | 'duplicate';
+  /**
+   * signalled: joined or started; no-open-incident: only resolved alerts, and no incident open; duplicate: the
+   * incident has these alerts already (nothing sent); spooled: on the receiver's disk, sent to Temporal behind the answer.
+   */
+  result: 'signalled' | 'no-open-incident' | 'duplicate' | 'spooled';
 }
 
 /** Temporal could not be reached, or did not answer in time: the delivery may be retried (503). */

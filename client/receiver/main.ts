@@ -5,6 +5,7 @@ import { ClientConfigError, loadClientConfig, receiverToken, servedClusters } fr
 import { Incidents, checkIncidentPolicy } from '../incidents.js';
 import { CoalescingGateway } from './coalesce.js';
 import { buildReceiver } from './server.js';
+import { DeliverySpool } from './spool.js';
 
 async function main(): Promise<void> {
   const config = loadClientConfig();
@@ -15,15 +16,20 @@ async function main(): Promise<void> {
   const clusters = servedClusters(config);
   // Redeliveries answered from what the incident already has, concurrent deliveries for a service as one signal.
   const gateway = new CoalescingGateway(incidents);
-  const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, clusters, gateway, log });
+  // With a spool, what a previous run left on disk is sent first, in order.
+  const spool = config.RECEIVER_SPOOL_DIR
+    ? await DeliverySpool.open(gateway, { dir: config.RECEIVER_SPOOL_DIR, maxPending: config.RECEIVER_SPOOL_MAX, log })
+    : undefined;
+  const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, clusters, gateway, log, ...(spool ? { spool } : {}) });
   await app.listen({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT });
   log.info(
-    { host: config.RECEIVER_HOST, port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS, clusters },
+    { host: config.RECEIVER_HOST, port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS, clusters, spool: config.RECEIVER_SPOOL_DIR ?? 'off' },
     'receiver listening: POST /alerts/alertmanager',
   );
 
   const shutdown = async (): Promise<void> => {
     await app.close();
+    await spool?.close();
     await incidents.close();
     process.exit(0);
   };

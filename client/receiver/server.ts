@@ -9,8 +9,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import { WebhookSchema, planDelivery, webhookPath, type Problem } from './alertmanager.js';
-import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type OpenIncidents } from './gateway.js';
+import { WebhookSchema, planDelivery, webhookPath, type Problem, type ServiceDelivery } from './alertmanager.js';
+import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type OpenIncidents, type ServiceOutcome } from './gateway.js';
+import { outcomeOf } from './coalesce.js';
+import { SpoolFullError, type DeliverySpool } from './spool.js';
 
 export * from './gateway.js';
 
@@ -23,6 +25,8 @@ export interface ReceiverOptions {
   log: Logger;
   /** Largest body accepted, in bytes (Alertmanager's grouped payloads stay far below). */
   bodyLimit?: number;
+  /** RECEIVER_SPOOL_DIR: a 200 means on the receiver's disk, and the spool sends to Temporal behind it (spool.ts). */
+  spool?: DeliverySpool;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -116,6 +120,37 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       },
     });
   }
+  const spool = options.spool;
+  if (spool) {
+    new Gauge({
+      name: 'incident_receiver_spool_pending',
+      help: 'Deliveries answered 200 and on disk, not yet in Temporal (RECEIVER_SPOOL_DIR)',
+      registers: [registry],
+      collect() {
+        this.set(spool.stats().pending);
+      },
+    });
+    new Gauge({
+      name: 'incident_receiver_spool_oldest_seconds',
+      help: 'Age of the oldest delivery not yet in Temporal: how far behind the spool is',
+      registers: [registry],
+      collect() {
+        this.set(spool.stats().oldestPendingSeconds);
+      },
+    });
+    new Gauge({
+      name: 'incident_receiver_spool_deliveries',
+      help: 'Deliveries the spool sent to Temporal (kind=delivered), dropped because Temporal refused them (dropped), and attempts repeated (retries)',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        const s = spool.stats();
+        this.set({ kind: 'delivered' }, s.delivered);
+        this.set({ kind: 'dropped' }, s.dropped);
+        this.set({ kind: 'retries' }, s.retries);
+      },
+    });
+  }
   const alertDuration = new Histogram({
     name: 'incident_receiver_alert_duration_seconds',
     help: 'From an alert firing to its resolution (startsAt to endsAt of resolved alerts): the time to mitigate as monitoring saw it',
@@ -192,7 +227,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       );
     }
 
-    const settled = await Promise.allSettled(plan.deliveries.map((d) => options.gateway.deliver(d)));
+    const settled = spool ? await spooled(spool, plan.deliveries) : await Promise.allSettled(plan.deliveries.map((d) => options.gateway.deliver(d)));
     for (const alert of webhook.alerts) {
       const key = `${alert.fingerprint ?? JSON.stringify(alert.labels)}@${alert.startsAt}`;
       const seconds = (Date.parse(alert.endsAt ?? '') - Date.parse(alert.startsAt)) / 1000;
@@ -225,17 +260,31 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     }
     // Where it came from (Alertmanager's external URL and group) and what became of each service's alerts.
     // A redelivery of what the incidents already have (every outcome a duplicate) is routine in a storm: debug, not info.
-    if (outcomes.every((o) => o.result === 'duplicate')) options.log.debug({ groupKey: webhook.groupKey, outcomes }, 'alerts already delivered');
+    if (outcomes.every((o) => o.result === 'duplicate' || o.result === 'spooled'))
+      options.log.debug({ groupKey: webhook.groupKey, outcomes }, 'alerts already delivered');
     else options.log.info({ externalURL: webhook.externalURL, groupKey: webhook.groupKey, outcomes }, 'alerts delivered');
     return reply.code(200).send({ incidents: outcomes, truncatedAlerts: webhook.truncatedAlerts });
   });
 
   app.get('/health/live', async () => ({ status: 'live' }));
   app.get('/health/ready', async (_req, reply) => {
+    // With a spool, alerts are taken while Temporal is away: ready while it has room.
+    if (spool) return reply.code(spool.hasRoom() ? 200 : 503).send({ status: spool.hasRoom() ? 'ready' : 'spool full' });
     const ready = await options.gateway.ready().catch(() => false);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'temporal unreachable' });
   });
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
   return app;
+}
+
+/** The deliveries written to the spool: each one's outcome 'spooled'; a full spool is a 503, a disk that fails a 500. */
+async function spooled(spool: DeliverySpool, deliveries: ServiceDelivery[]): Promise<PromiseSettledResult<ServiceOutcome>[]> {
+  try {
+    await spool.accept(deliveries);
+  } catch (err) {
+    if (err instanceof SpoolFullError) throw httpError(503, `${err.message}: the alerts are not recorded`);
+    throw err;
+  }
+  return deliveries.map((d) => ({ status: 'fulfilled', value: outcomeOf(d, 'spooled') }));
 }
