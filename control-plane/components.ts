@@ -66,6 +66,24 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A free port held by a listening socket until `release`: for a port our own process serves
+ * later (the node agent's kubelet endpoint), so that no other process can take it meanwhile.
+ */
+export async function reservePort(): Promise<{ port: number; release: () => Promise<void> }> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const held = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!held) continue;
+    let released: Promise<void> | undefined;
+    return { port, release: () => (released ??= new Promise<void>((r) => server.close(() => r()))) };
+  }
+}
+
 export interface Ports {
   etcdClient: number;
   etcdPeer: number;
@@ -74,8 +92,16 @@ export interface Ports {
   kubelet: number;
 }
 
-export async function choosePorts(apiserver = 0): Promise<Ports> {
-  return { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: apiserver || (await freePort()), kubelet: await freePort() };
+/** The ports of a control plane; the kubelet's stays held (releaseKubelet) until the node agent listens on it. */
+export async function choosePorts(apiserver = 0): Promise<Ports & { releaseKubelet: () => Promise<void> }> {
+  const kubelet = await reservePort();
+  return {
+    etcdClient: await freePort(),
+    etcdPeer: await freePort(),
+    apiserver: apiserver || (await freePort()),
+    kubelet: kubelet.port,
+    releaseKubelet: kubelet.release,
+  };
 }
 
 // kwok's node stages (initialize, then heartbeat with a lease), as kwok ships them;

@@ -92,7 +92,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const ports = await choosePorts(options.port);
   const url = `https://127.0.0.1:${ports.apiserver}`;
   const credentials = makeCredentials(dir, url);
-  const components = await startComponents(dir, ports, credentials, say);
+  const components = await startComponents(dir, ports, credentials, say).catch(async (err: unknown) => {
+    await ports.releaseKubelet();
+    throw err;
+  });
   let agent: Awaited<ReturnType<typeof startNodeAgent>> | undefined;
   let proxy: FaultProxy | undefined;
   let network: PodNetwork | undefined;
@@ -101,6 +104,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const claimed = await claimPodNetwork();
     network = claimed;
     const world = await seedRealWorld(admin, { services: options.services ?? 1, canary: options.canary, timing, podRangeOf: (node) => claimed.rangeOf(node) });
+    // Held since the ports were chosen (other control planes start beside this one): let go right before the agent listens.
+    await ports.releaseKubelet();
     agent = await startNodeAgent({
       api: new RawApi(url, credentials.tokens.nodeAgent, credentials.caPem),
       world,
@@ -168,6 +173,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         })()),
     };
   } catch (err) {
+    await ports.releaseKubelet();
     await proxy?.close();
     await agent?.close();
     await components.group.stopAll(5_000);
