@@ -150,6 +150,13 @@ export class CoalescingGateway implements IncidentGateway {
     });
   }
 
+  /** A delivery the incident already has, counted as a duplicate answered without a signal. */
+  alreadyHas(delivery: ServiceDelivery): boolean {
+    if (!this.isDuplicate(delivery)) return false;
+    this.stats.duplicates++;
+    return true;
+  }
+
   /** True when every alert of the delivery is one the incident already has (see the top of this file). */
   private isDuplicate(delivery: ServiceDelivery): boolean {
     const known = this.known.get(delivery.workflowId);

@@ -43,6 +43,8 @@ export interface IncidentGateway {
   deliver(delivery: ServiceDelivery): Promise<ServiceOutcome>;
   /** Temporal answers (within a short deadline). */
   ready(): Promise<boolean>;
+  /** True when the incident already has everything this delivery carries (coalesce.ts): it would change nothing. */
+  alreadyHas?(delivery: ServiceDelivery): boolean;
   /** Signals sent, deliveries folded into another's signal, and duplicates answered without one (for /metrics). */
   deliveryStats?(): { signals: number; folded: number; duplicates: number };
   /** Open incidents by phase, and those waiting for an approval, from Temporal's visibility (for /metrics). */

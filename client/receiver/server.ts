@@ -280,11 +280,12 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
 
 /** The deliveries written to the spool: each one's outcome 'spooled'; a full spool is a 503, a disk that fails a 500. */
 async function spooled(spool: DeliverySpool, deliveries: ServiceDelivery[]): Promise<PromiseSettledResult<ServiceOutcome>[]> {
+  let results: ('spooled' | 'duplicate')[];
   try {
-    await spool.accept(deliveries);
+    results = await spool.accept(deliveries);
   } catch (err) {
     if (err instanceof SpoolFullError) throw httpError(503, `${err.message}: the alerts are not recorded`);
     throw err;
   }
-  return deliveries.map((d) => ({ status: 'fulfilled', value: outcomeOf(d, 'spooled') }));
+  return deliveries.map((d, i) => ({ status: 'fulfilled', value: outcomeOf(d, results[i] ?? 'spooled') }));
 }

@@ -103,9 +103,16 @@ export class DeliverySpool {
     return spool;
   }
 
-  /** Writes the deliveries to disk (fsynced) and queues them for Temporal; resolves once they are durable. */
-  async accept(deliveries: ServiceDelivery[]): Promise<void> {
+  /**
+   * Writes the deliveries to disk (fsynced) and queues them for Temporal; resolves once they are durable,
+   * with each one's result. A delivery the incident already has, while nothing of that incident waits
+   * in the spool, is not written: 'duplicate' (with something waiting, a repeated resolve may not be one).
+   */
+  async accept(all: ServiceDelivery[]): Promise<('spooled' | 'duplicate')[]> {
     if (this.closed) throw new Error('the spool is closed');
+    const results = all.map((d) => (!this.lanes.has(d.workflowId) && this.gateway.alreadyHas?.(d) ? 'duplicate' : 'spooled'));
+    const deliveries = all.filter((_, i) => results[i] === 'spooled');
+    if (deliveries.length === 0) return results;
     if (this.pending + deliveries.length > this.maxPending) {
       throw new SpoolFullError(`the spool holds ${this.pending} deliveries not yet in Temporal (RECEIVER_SPOOL_MAX ${this.maxPending}): retry later`);
     }
@@ -113,6 +120,7 @@ export class DeliverySpool {
     const entries = deliveries.map((delivery) => ({ seq: ++this.seq, acceptedAt, delivery }));
     await this.append(entries.map((e) => JSON.stringify({ s: e.seq, t: e.acceptedAt, d: e.delivery } satisfies Line)));
     for (const e of entries) this.enqueue(e);
+    return results;
   }
 
   stats(): SpoolStats {

@@ -99,6 +99,25 @@ describe('a receiver with a spool', () => {
     expect(temporal.taken.map(what)).toEqual(['checkout firing 2026-11-30T10:00:00Z']);
   });
 
+  it('answers a redelivery of what the incident already has without writing it, but never while that incident has alerts waiting', async () => {
+    const temporal = new ScriptedTemporal();
+    const dir = spoolDir();
+    const { post, spool } = await receiver(temporal, dir);
+    await post(firing('2026-11-30T10:00:00Z'));
+    await post(resolved('2026-11-30T10:00:00Z'));
+    await eventually(async () => (spool.stats().pending === 0 && temporal.taken.length === 2 ? true : undefined), 'the spool to drain');
+    const size = readFileSync(join(dir, 'spool.log'), 'utf8').length;
+    expect(await post(resolved('2026-11-30T10:00:00Z'))).toMatchObject({ status: 200, results: ['duplicate'] });
+    expect(readFileSync(join(dir, 'spool.log'), 'utf8').length).toBe(size);
+    // A re-fire waits in the spool; the same resolve again must then reach the incident after it.
+    temporal.hold = true;
+    await post(firing('2026-11-30T10:10:00Z'));
+    expect(await post(resolved('2026-11-30T10:00:00Z'))).toMatchObject({ status: 200, results: ['spooled'] });
+    temporal.release();
+    await eventually(async () => (spool.stats().pending === 0 && temporal.taken.length === 4 ? true : undefined), 'the spool to drain');
+    expect(temporal.taken.map(what).slice(2)).toEqual(['checkout firing 2026-11-30T10:10:00Z', 'checkout resolved']);
+  });
+
   it('keeps taking alerts while Temporal is unreachable, and delivers them in order when it is back', async () => {
     const temporal = new ScriptedTemporal();
     temporal.failures = Array.from({ length: 5 }, () => new TemporalUnavailableError('connection refused'));
