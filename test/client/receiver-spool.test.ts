@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { serviceDownWebhook } from '../../client/alerts/webhook.js';
 import type { ServiceDelivery, Webhook } from '../../client/receiver/alertmanager.js';
-import { CoalescingGateway } from '../../client/receiver/coalesce.js';
+import { CoalescingGateway, outcomeOf } from '../../client/receiver/coalesce.js';
 import { TemporalRefusedError, TemporalUnavailableError, buildReceiver, type IncidentGateway, type ServiceOutcome } from '../../client/receiver/server.js';
 import { DeliverySpool } from '../../client/receiver/spool.js';
 import type { ServiceRef } from '../../workflows/domain.js';
@@ -40,16 +40,7 @@ class ScriptedTemporal implements IncidentGateway {
     if (failure) throw failure;
     if (this.hold) await new Promise<void>((r) => this.held.push(r));
     this.taken.push(delivery);
-    return {
-      workflowId: delivery.workflowId,
-      service: `${delivery.service.namespace}/${delivery.service.deployment}`,
-      cluster: delivery.service.cluster,
-      status: delivery.firing.length > 0 ? 'firing' : 'resolved',
-      alerts: delivery.received.firing + delivery.received.resolved,
-      firing: delivery.firing.length,
-      resolved: delivery.resolved.length,
-      result: 'signalled',
-    };
+    return outcomeOf(delivery, 'signalled');
   }
   release(): void {
     this.hold = false;
@@ -58,12 +49,14 @@ class ScriptedTemporal implements IncidentGateway {
 }
 
 const opened: { app: FastifyInstance; spool: DeliverySpool }[] = [];
-afterEach(async () => {
+/** Stops the receivers started so far (what their spools hold stays on disk). */
+async function stopReceivers(): Promise<void> {
   for (const { app, spool } of opened.splice(0)) {
     await app.close();
     await spool.close();
   }
-});
+}
+afterEach(stopReceivers);
 
 async function receiver(temporal: ScriptedTemporal, dir: string, maxPending?: number) {
   const gateway = new CoalescingGateway(temporal);
@@ -145,11 +138,7 @@ describe('a receiver with a spool', () => {
     expect((await a.post(firing())).status).toBe(200);
     expect((await a.post(resolved('2026-11-30T10:00:00Z', other))).status).toBe(200);
     // The receiver stops with two deliveries on disk and not in Temporal.
-    const stopped = opened.splice(0);
-    for (const { app, spool } of stopped) {
-      await app.close();
-      await spool.close();
-    }
+    await stopReceivers();
 
     const second = new ScriptedTemporal();
     const b = await receiver(second, dir);
@@ -157,11 +146,7 @@ describe('a receiver with a spool', () => {
     expect(second.taken.map(what).sort()).toEqual(['cart resolved', 'checkout firing 2026-11-30T10:00:00Z']);
 
     // And once only: a third start finds nothing left.
-    const stoppedB = opened.splice(0);
-    for (const { app, spool } of stoppedB) {
-      await app.close();
-      await spool.close();
-    }
+    await stopReceivers();
     const third = new ScriptedTemporal();
     const c = await receiver(third, dir);
     await new Promise((r) => setTimeout(r, 100));
@@ -175,10 +160,7 @@ describe('a receiver with a spool', () => {
     temporal.hold = true;
     const a = await receiver(temporal, dir);
     await a.post(firing());
-    for (const { app, spool } of opened.splice(0)) {
-      await app.close();
-      await spool.close();
-    }
+    await stopReceivers();
     appendFileSync(join(dir, 'spool.log'), '{"s":99,"t":0,"d":{"serv');
     const second = new ScriptedTemporal();
     const b = await receiver(second, dir);
