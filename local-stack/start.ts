@@ -545,11 +545,28 @@ async function follow(incidents: Incidents, workflowId: string, openTimeoutMs: n
       out(`  reject:   npm run incident -- reject ${ref} --action ${pending.action}\n`);
     }
     if (exitWhenResolved && (status.phase === 'resolved' || handedToHumans(status))) {
+      // Resolved: its last messages (the status page's "resolved", the page's resolve) go out as the workflow
+      // closes; stopping the worker before that lost them. Handed to humans, it stays open for them.
+      if (status.phase === 'resolved') await closed(incidents, workflowId, 30_000);
       out(`\n${incidentView(status)}\n`);
       return status;
     }
     await new Promise((r) => setTimeout(r, 1_000));
     status = await incidentStatus(incidents, workflowId, say, ref);
+  }
+}
+
+/** Waits until the incident's workflow has closed (at most `timeoutMs`; a slow close is not a failure). */
+async function closed(incidents: Incidents, workflowId: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const running = await incidents.client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then((d) => d.status.name === 'RUNNING')
+      .catch(() => true);
+    if (!running) return;
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
