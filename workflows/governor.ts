@@ -7,7 +7,7 @@
 //
 // Leases are workflow state: a worker crash loses none, and a lease whose holder died
 // (terminated, stuck) ends at its TTL, when the next waiting request is granted.
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
 import {
   FreezeRequestSchema,
@@ -60,6 +60,21 @@ export async function remediationGovernorWorkflow(input: GovernorInput, resume?:
   });
   setHandler(governorStatusQuery, () => governor.status(Date.now()));
 
+  // The next wake-up is a timer left to fire, never cancelled when a message comes first: a cancel that
+  // crosses the timer firing is refused by the time-skipping test server, which then stalls for ever
+  // (sdk-java#3088), and the governor is woken by messages all the time. A stale wake-up runs the loop once more.
+  const alarms = patched('governor-uncancelled-wakeups');
+  let alarmAt: number | undefined;
+  let rung = false;
+  const ringAt = (at: number): void => {
+    if (alarmAt !== undefined && alarmAt <= at) return;
+    alarmAt = at;
+    void sleep(Math.max(1, at - Date.now())).then(() => {
+      if (alarmAt === at) alarmAt = undefined;
+      rung = true;
+    });
+  };
+
   for (;;) {
     dirty = false;
     governor.step(Date.now());
@@ -72,7 +87,11 @@ export async function remediationGovernorWorkflow(input: GovernorInput, resume?:
     }
     if (dirty) continue;
     const wake = governor.nextWakeup(Date.now());
-    if (wake === undefined) await condition(() => dirty);
+    if (alarms) {
+      if (wake !== undefined) ringAt(wake);
+      await condition(() => dirty || rung);
+      rung = false;
+    } else if (wake === undefined) await condition(() => dirty);
     else await condition(() => dirty, Math.max(1, wake - Date.now()));
   }
 }
