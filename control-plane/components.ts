@@ -52,18 +52,9 @@ export function checkBinaries(): { etcd: string } & typeof binaries {
  * connection, which made a component fail with EADDRINUSE now and then.
  */
 export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (await canListen(port)) return port;
-  }
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
+  const { port, release } = await reservePort();
+  await release();
+  return port;
 }
 
 /**

@@ -96,12 +96,14 @@ export interface RunningWorker {
 }
 
 /** A worker of the product's workflows on the incident task queue, over the given activities (a fake fleet), polling until stop(). */
+/** The incident workflows' entry point, as the worker bundles it. */
+export const incidentWorkflowsPath = resolve(repoRoot, 'workflows/index.ts');
+
 export async function startIncidentWorker(env: TestWorkflowEnvironment, activities: object): Promise<RunningWorker> {
-  const workflowsPath = resolve(repoRoot, 'workflows/index.ts');
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(workflowsPath),
+    workflowBundle: await workflowBundle(incidentWorkflowsPath),
     activities,
   });
   const running = worker.run();
