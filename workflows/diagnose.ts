@@ -48,6 +48,8 @@ type Quantities = { cpu?: string | undefined; memory?: string | undefined };
 export interface DiagnoseOptions {
   /** Incidents started before the resource-starved diagnosis see those pods as an unknown cause (workflows/incident.ts, patched()). */
   resourceStarvation?: boolean;
+  /** Incidents started before it matched "401" anywhere in a log line, its timestamp too (workflows/incident.ts, patched()). */
+  statusCode401?: boolean;
 }
 
 export interface Candidate {
@@ -85,7 +87,17 @@ export const recentRolloutMs = 24 * 3_600_000;
 const crashReasons = new Set(['CrashLoopBackOff', 'Error', 'RunContainerError', 'OOMKilled']);
 const imageReasons = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName']);
 const configReasons = new Set(['CreateContainerConfigError']);
-const invalidKeyPattern = /invalid (api )?key|unauthori[sz]ed|authentication failed|401/i;
+const invalidKeyWords = /invalid (api )?key|unauthori[sz]ed|authentication failed/i;
+// 401 as a status (not a digit run of a number, a time or a version), after the line's leading timestamp.
+const status401 = /(?<![\d.:,+-])\b401\b(?![\d.:,]\d)/;
+const leadingTimestamp = /^\s*\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?\s*/;
+const legacyInvalidKeyPattern = /invalid (api )?key|unauthori[sz]ed|authentication failed|401/i;
+
+/** Whether a log line says a key was refused: the words, or an HTTP 401 outside the line's timestamp. */
+export function saysInvalidKey(line: string, options: DiagnoseOptions = {}): boolean {
+  if (options.statusCode401 === false) return legacyInvalidKeyPattern.test(line);
+  return invalidKeyWords.test(line) || status401.test(line.replace(leadingTimestamp, ''));
+}
 const dependencyPattern = /dependen|upstream|unreachable|connection refused|timed? ?out/i;
 
 export function diagnose(findings: Findings, options: DiagnoseOptions = {}): Diagnosis {
@@ -100,7 +112,7 @@ export function diagnose(findings: Findings, options: DiagnoseOptions = {}): Dia
     };
   }
   const failing = w.pods.filter((p) => isCrashing(p) || hasReason(p, imageReasons) || hasReason(p, configReasons));
-  if (failing.length > 0) return crashLoop(findings, failing);
+  if (failing.length > 0) return crashLoop(findings, failing, options);
   if (!w.pods.some((p) => p.phase === 'Running')) return noPodsRunning(findings);
   if (isHealthy(findings)) {
     return {
@@ -127,7 +139,7 @@ export function investigationFailed(errors: string[]): Diagnosis {
 
 // --- If Pods are CrashLoopBackOff ----------------------------------------------
 
-function crashLoop(f: Findings, failing: PodSummary[]): Diagnosis {
+function crashLoop(f: Findings, failing: PodSummary[], options: DiagnoseOptions): Diagnosis {
   const w = f.workload;
   const evidence = [...failing.slice(0, 3).map(podLine), ...logLines(f)];
 
@@ -159,7 +171,7 @@ function crashLoop(f: Findings, failing: PodSummary[]): Diagnosis {
   // "Missing or invalid API keys": only a human can put a secret value back.
   const secretGaps = f.config.missingEnv.filter((m) => m.source === 'secret');
   const missingSecrets = f.config.secrets.filter((s) => !s.exists);
-  const invalidKey = f.logs.lastErrorLines.find((l) => invalidKeyPattern.test(l.line));
+  const invalidKey = f.logs.lastErrorLines.find((l) => saysInvalidKey(l.line, options));
   if (secretGaps.length > 0 || missingSecrets.length > 0 || invalidKey) {
     const fixes = [
       ...secretGaps.map((m) => `restore key ${m.key} in secret ${m.object} (env ${m.variable})`),

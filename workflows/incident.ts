@@ -220,7 +220,9 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
   // The runbook's own values: an OOM gets limits.memory 4Gi (not double), and pods starved
   // of CPU get the "Resource Issues" requests and limits. Incidents from before keep doubling.
   const runbookResources = patched('fixes-runbook-resources');
-  const diagnosis = diagnose(findings, { resourceStarvation: runbookResources });
+  // A "401" in a log line's timestamp is not an HTTP 401: incidents from before read it as one.
+  const statusCode401 = patched('diagnose-401-as-status');
+  const diagnosis = diagnose(findings, { resourceStarvation: runbookResources, statusCode401 });
   state.setDiagnosis(diagnosis);
   if (state.features.majorIncident) state.firstCause ??= commonCause(diagnosis) ?? null;
 

@@ -9,14 +9,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Findings, MitigationAction, MitigationKind, PodSummary, ServiceRef } from '../../workflows/domain.js';
-import { diagnose } from '../../workflows/diagnose.js';
+import { diagnose, saysInvalidKey } from '../../workflows/diagnose.js';
 import { MitigationKindSchema } from '../../workflows/input.js';
 import { plan, sameChange, type Attempt, type PlanContext, type PlanStep } from '../../workflows/plan.js';
 import type { ActionOutcome } from '../../workflows/records.js';
 import { parseMemory, parseQuantity } from '../../workflows/units.js';
 import { scenarioNames } from '../../sandbox/scenarios.js';
 import { FakeCluster, type Scenario } from '../fixtures/fake-cluster.js';
-import { collectedAt, healthyFindings, minutesBefore } from '../fixtures/findings.js';
+import { collectedAt, crashAll, findingsWith, healthyFindings, minutesBefore } from '../fixtures/findings.js';
 import { sha256 } from '../../activities/digest.js';
 
 const service: ServiceRef = { cluster: 'prod', namespace: 'payments', deployment: 'agent-native-framework' };
@@ -454,6 +454,57 @@ describe('diagnose and plan, for any findings and policy', () => {
       ),
       runs,
     );
+  });
+});
+
+describe('diagnose, for any log timestamp', () => {
+  // Log lines carry their time (the app's own ISO stamp, kubectl's --timestamps): a
+  // stamp that happens to contain "401" is not an HTTP 401 (it once turned a bad
+  // rollout seen at 01:19:31.401 into a missing API key).
+  it('reads a bad rollout as a bad rollout whatever the time printed on its log lines', () => {
+    const stamp = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }).map((t) => t.toISOString());
+    fc.assert(
+      fc.property(stamp, stamp, (started, failed) => {
+        const f = findingsWith((x) => {
+          crashAll(x, 'Error', 1);
+          const current = x.workload.revisions[0];
+          if (current) current.createdAt = minutesBefore(12);
+          x.logs.lastErrorLines = [
+            { pod: 'agent-native-framework-7d9f-a', previous: true, line: `${started} ERROR cannot start: unknown flag --agents` },
+            { pod: 'agent-native-framework-7d9f-a', previous: true, line: `${failed} FATAL startup failed: unknown flag --agents; exiting with code 1` },
+          ];
+        });
+        expect(diagnose(f).category).toBe('bad-rollout');
+      }),
+      { numRuns: 500 },
+    );
+    // The stamp the property exists for, always tried.
+    const f = findingsWith((x) => {
+      crashAll(x, 'Error', 1);
+      const current = x.workload.revisions[0];
+      if (current) current.createdAt = minutesBefore(12);
+      x.logs.lastErrorLines = [{ pod: 'p', previous: true, line: '2026-12-01T01:19:31.401Z FATAL startup failed: unknown flag --agents' }];
+    });
+    expect(diagnose(f).category).toBe('bad-rollout');
+  });
+
+  it('reads an HTTP 401 as an invalid key, and a 401 inside a number, time or version as nothing', () => {
+    const status = ['2026-12-01T01:19:31.000Z ERROR anthropic: status=401', '[2026-12-01 01:19:31,401] ERROR POST /v1/messages -> 401', 'HTTP/1.1 401'];
+    const notStatus = ['2026-12-01 01:19:31,401 ERROR boom', 'took 401ms', 'version 1.401.2', 'request 4015 failed', 'at 12:04:01.401 ERROR boom', 'id=401.5'];
+    for (const line of status) expect(saysInvalidKey(line), line).toBe(true);
+    for (const line of notStatus) expect(saysInvalidKey(line), line).toBe(false);
+    // Incidents started before keep the old reading, so their histories replay.
+    expect(saysInvalidKey('2026-12-01 01:19:31,401 ERROR boom', { statusCode401: false })).toBe(true);
+  });
+
+  it('still reads an HTTP 401 in a timestamped line as an invalid key', () => {
+    for (const line of ['2026-12-01T01:19:31.401Z ERROR anthropic: 401 Unauthorized', '2026-12-01T01:19:31.000Z ERROR anthropic: status=401']) {
+      const f = findingsWith((x) => {
+        crashAll(x, 'Error', 1);
+        x.logs.lastErrorLines = [{ pod: 'p', previous: true, line }];
+      });
+      expect(diagnose(f).category, line).toBe('missing-key');
+    }
   });
 });
 
