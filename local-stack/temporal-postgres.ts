@@ -53,6 +53,7 @@ const serverVersion = 'v1.29.1';
 const dbUser = 'temporal';
 /** gRPC's ALREADY_EXISTS (@grpc/grpc-js is not a direct dependency). */
 const grpcAlreadyExists = 6;
+const grpcNotFound = 5;
 const databases = { temporal: 'temporal', visibility: 'temporal_visibility' } as const;
 
 /** PostgreSQL's binaries: $PG_BIN, else the newest /usr/lib/postgresql/N/bin (Debian keeps initdb off PATH), else PATH. */
@@ -419,6 +420,24 @@ export async function startPostgresTemporal(options: PostgresTemporalOptions = {
     await waitUntil(
       async () => Boolean(await connection.workflowService.countWorkflowExecutions({ namespace, query })),
       'the incident search attributes',
+      60_000,
+      serverDied,
+    );
+    // The frontend answers before the history and matching services have joined its ring
+    // ("Not enough hosts to serve the request", UNAVAILABLE): ready when a lookup routed to each is answered.
+    await waitUntil(
+      async () => {
+        const history = await connection.workflowService
+          .describeWorkflowExecution({ namespace, execution: { workflowId: 'readiness-probe-no-such-workflow' } })
+          .then(
+            () => true,
+            (err: unknown) => isGrpcServiceError(err) && Number(err.code) === grpcNotFound,
+          );
+        if (!history) return false;
+        await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: 'readiness-probe' }, taskQueueType: 1 });
+        return true;
+      },
+      'the history and matching services',
       60_000,
       serverDied,
     );
