@@ -9,8 +9,9 @@
 // alert→resolved p50/p99, workflow task latency p50/p99 (WorkflowTaskScheduled
 // → Started, over every task of every incident), the workers' peak RSS
 // (VmHWM), and events per incident. Asserts nothing.
-//   npm run bench -- incidents [--incidents 200] [--workers 1|2|1,2] [--monitor 30s] [--address HOST:PORT] [--cpu-prof DIR]
+//   npm run bench -- incidents [--incidents 200] [--workers 1|2|1,2] [--monitor 30s] [--address HOST:PORT] [--cpu-prof DIR] [--worker-heap MiB]
 // --cpu-prof writes each worker's V8 CPU profile into DIR when it stops (open it in Chrome's DevTools).
+// --worker-heap MiB caps each worker's V8 old space (--max-old-space-size), as a container's memory limit would.
 // Without --address it starts the Temporal dev server (SQLite) itself; with it,
 // the server there must have the incident search attributes registered.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     address: { type: 'string' },
     timeout: { type: 'string', default: '900' },
     'cpu-prof': { type: 'string' },
+    'worker-heap': { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -84,7 +86,8 @@ interface Worker {
 async function spawnWorker(env: NodeJS.ProcessEnv, name: string): Promise<Worker> {
   const [httpPort, metricsPort] = [await freePort(), await freePort()];
   const profile = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(repoRoot, 'worker/main.ts')], {
+  const heap = values['worker-heap'] ? [`--max-old-space-size=${Number(values['worker-heap'])}`] : [];
+  const child = spawn(process.execPath, [...profile, ...heap, '--import', 'tsx', join(repoRoot, 'worker/main.ts')], {
     cwd: repoRoot,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -135,7 +138,29 @@ interface RunFigures {
   events: number[];
   peakRss: number;
   wallMs: number;
+  /** Per milestone, the times from the alert sent (ms), one per incident that reached it. */
+  milestones: Map<Milestone, number[]>;
 }
+
+// Where an incident's alert → mitigation goes, in the order it passes them (from its history).
+const milestones = [
+  ['started', 'workflow started'],
+  ['investigated', 'investigation done (last read completed)'],
+  ['lease-asked', 'change lease asked'],
+  ['lease-granted', 'change lease granted (signal in)'],
+  ['apply-started', 'applyMutation started'],
+  ['applied', 'applyMutation completed'],
+] as const;
+type Milestone = (typeof milestones)[number][0];
+const investigationReads = new Set([
+  'inspectWorkload',
+  'collectLogs',
+  'inspectResources',
+  'inspectConfiguration',
+  'checkDependencies',
+  'checkServiceHealth',
+  'recentEvents',
+]);
 
 // One connection for the whole bench, never closed before exit: result() long polls still
 // waiting on incidents past the timeout would retry on a closed channel and throw.
@@ -232,6 +257,10 @@ async function run(connection: Connection, address: string, workerCount: number)
       events: [],
       peakRss: peak,
       wallMs,
+      milestones: new Map(milestones.map(([m]) => [m, []])),
+    };
+    const reach = (m: Milestone, at: number | undefined) => {
+      if (at !== undefined) figures.milestones.get(m)?.push(at);
     };
     for (const [i, h] of handles.entries()) {
       const events = (await h.fetchHistory()).events ?? [];
@@ -239,7 +268,12 @@ async function run(connection: Connection, address: string, workerCount: number)
       figures.events.push(events.length);
       const scheduled = new Map<string, number>();
       const applies = new Set<string>();
+      const reads = new Set<string>();
       let mitigatedAt: number | undefined;
+      let investigatedAt: number | undefined;
+      let leaseAskedAt: number | undefined;
+      let grantedAt: number | undefined;
+      let applyStartedAt: number | undefined;
       for (const e of events) {
         const id = e.eventId?.toString() ?? '';
         if (e.workflowTaskScheduledEventAttributes) scheduled.set(id, epochMs(e.eventTime));
@@ -248,10 +282,25 @@ async function run(connection: Connection, address: string, workerCount: number)
           const at = scheduled.get(started.scheduledEventId?.toString() ?? '');
           if (at !== undefined) figures.taskLatency.push(epochMs(e.eventTime) - at);
         }
-        if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'applyMutation') applies.add(id);
+        const at = epochMs(e.eventTime);
+        const activity = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '';
+        if (activity === 'applyMutation') applies.add(id);
+        if (investigationReads.has(activity) && mitigatedAt === undefined) reads.add(id);
+        if (activity === 'requestChangeLease') leaseAskedAt ??= at;
+        if (e.workflowExecutionSignaledEventAttributes?.signalName === 'leaseAnswer' && applyStartedAt === undefined) grantedAt = at;
+        const startedActivity = e.activityTaskStartedEventAttributes;
+        if (startedActivity && applies.has(startedActivity.scheduledEventId?.toString() ?? '')) applyStartedAt ??= at;
         const completed = e.activityTaskCompletedEventAttributes;
-        if (completed && applies.has(completed.scheduledEventId?.toString() ?? '')) mitigatedAt ??= epochMs(e.eventTime);
+        if (completed && reads.has(completed.scheduledEventId?.toString() ?? '') && leaseAskedAt === undefined) investigatedAt = at;
+        if (completed && applies.has(completed.scheduledEventId?.toString() ?? '')) mitigatedAt ??= at;
       }
+      const first = events[0];
+      reach('started', first ? epochMs(first.eventTime) - sent : undefined);
+      reach('investigated', investigatedAt === undefined ? undefined : investigatedAt - sent);
+      reach('lease-asked', leaseAskedAt === undefined ? undefined : leaseAskedAt - sent);
+      reach('lease-granted', grantedAt === undefined ? undefined : grantedAt - sent);
+      reach('apply-started', applyStartedAt === undefined ? undefined : applyStartedAt - sent);
+      reach('applied', mitigatedAt === undefined ? undefined : mitigatedAt - sent);
       if (mitigatedAt !== undefined) figures.alertToMitigation.push(mitigatedAt - sent);
       const closed = events.at(-1);
       if (closed?.workflowExecutionCompletedEventAttributes) figures.alertToResolved.push(epochMs(closed.eventTime) - sent);
@@ -304,6 +353,15 @@ function report(): void {
     'alert → mitigation applied p99',
     results.map((r) => secs(quantile(r.alertToMitigation, 0.99))),
   );
+  for (const [m, label] of milestones) {
+    line(
+      `  alert → ${label} p50 / p99`,
+      results.map((r) => {
+        const xs = r.milestones.get(m) ?? [];
+        return `${secs(quantile(xs, 0.5))} / ${secs(quantile(xs, 0.99))}`;
+      }),
+    );
+  }
   line(
     'alert → resolved p50',
     results.map((r) => secs(quantile(r.alertToResolved, 0.5))),
