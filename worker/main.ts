@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     workerDeploymentOptions: workerDeploymentOptions(config),
     // A dead worker's workflows wait this long on its sticky queue before another worker may take them (default 10 s); a live one polls it at once.
     stickyQueueScheduleToStartTimeout: '2s',
+    ...(config.WORKER_MAX_CACHED_WORKFLOWS === undefined ? {} : { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }),
     // Beats reach Temporal every 2 s (not 80% of the 5 s heartbeatTimeout), leaving 3 s for a slow RPC before a false timeout.
     maxHeartbeatThrottleInterval: '2s',
   });

@@ -72,6 +72,13 @@ describe('one quantity grammar for the workflow, the activities and the worker',
     expect(() => loadConfig({ MEMORY_CEILING: '4GB' })).toThrow(/MEMORY_CEILING: a Kubernetes memory quantity/);
     expect(loadConfig({ MEMORY_CEILING: '4G' }).MEMORY_CEILING).toBe('4G');
   });
+
+  it('the worker takes WORKER_MAX_CACHED_WORKFLOWS as a count of 2 or more, and leaves it to the SDK when unset', () => {
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '60' }).WORKER_MAX_CACHED_WORKFLOWS).toBe(60);
+    expect(loadConfig({}).WORKER_MAX_CACHED_WORKFLOWS).toBeUndefined();
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: at least 2/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: 'lots' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
+  });
 });
 
 describe('one duration grammar', () => {
