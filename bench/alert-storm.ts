@@ -8,9 +8,11 @@
 // at a fixed concurrency. Prints incidents created (from Temporal's visibility;
 // must equal S), notifications/s, the receiver's p50/p99 as the sender saw it,
 // non-2xx answers and the worker's RSS. Asserts nothing.
-//   npm run bench -- alert-storm [--notifications 10000] [--services 100] [--concurrency 50] [--address HOST:PORT] [--spool]
+//   npm run bench -- alert-storm [--notifications 10000] [--services 100] [--concurrency 50] [--address HOST:PORT] [--spool] [--no-worker]
 // --spool runs the receiver with RECEIVER_SPOOL_DIR (a 200 once on disk; Temporal behind it) and
 // also prints how long the spool took to hand everything to Temporal after the last answer.
+// --no-worker starts no worker: the incidents open in Temporal and wait, so the receiver and
+// Temporal do not share the cores with 100 investigations (the receiver as its own pod would).
 // Without --address it starts the Temporal dev server itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     address: { type: 'string' },
     spool: { type: 'boolean', default: false },
+    'no-worker': { type: 'boolean', default: false },
   },
 });
 const total = Number(values.notifications);
@@ -44,6 +47,8 @@ const serviceCount = Number(values.services);
 const concurrency = Number(values.concurrency);
 /** The sandbox's service; with N services, its copies -001 to -N. */
 const app = 'agent-native-framework';
+/** A cluster name of this run's own: on a shared server (--address), an earlier storm's incidents are still open under 'local'. */
+const cluster = `storm-${Date.now().toString(36)}`;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** CPU seconds (user + system) of this process's children by name: where the storm's time went. */
@@ -90,7 +95,7 @@ const base = Date.parse('2026-11-30T12:00:00Z');
 const iso = (offsetS: number) => new Date(base + offsetS * 1000).toISOString();
 
 function alertOf(deployment: string, alertname: string, status: 'firing' | 'resolved', startsAt: string, endsAt?: string): Alert {
-  const labels = { alertname, cluster: 'local', namespace: 'default', deployment, severity: alertname === 'ServiceDown' ? 'critical' : 'warning' };
+  const labels = { alertname, cluster, namespace: 'default', deployment, severity: alertname === 'ServiceDown' ? 'critical' : 'warning' };
   const fingerprint = createHash('sha256').update(JSON.stringify(labels)).digest('hex').slice(0, 16);
   return {
     status,
@@ -112,7 +117,7 @@ function webhookOf(groupKey: string, alerts: Alert[]): Webhook {
     status,
     receiver: 'incident-response',
     groupLabels: {},
-    commonLabels: { cluster: 'local', namespace: 'default' },
+    commonLabels: { cluster, namespace: 'default' },
     commonAnnotations: {},
     externalURL: 'http://localhost:9093',
     alerts,
@@ -209,17 +214,19 @@ async function main(): Promise<void> {
   const services = Array.from({ length: serviceCount }, (_, i) => (serviceCount === 1 ? app : `${app}-${String(i + 1).padStart(3, '0')}`));
   const token = 'alert-storm-bench-token-0123456789';
   writeFileSync(join(work, 'token'), token, { mode: 0o600 });
-  const common = { TEMPORAL_ADDRESS: address, DEFAULT_CLUSTER: 'local', WORKER_BUILD_ID: '' };
-  const worker = start('worker', 'worker/main.ts', {
-    ...common,
-    KUBECONFIG: join(work, 'kubeconfig'),
-    PROBE_VIA: 'api-proxy',
-    OUTBOX_DIR: join(work, 'outbox'),
-    REPORTS_DIR: join(work, 'reports'),
-    WORKER_HTTP_HOST: '127.0.0.1',
-    WORKER_HTTP_PORT: String(workerPort),
-    WORKER_METRICS_PORT: String(await freePort()),
-  });
+  const common = { TEMPORAL_ADDRESS: address, DEFAULT_CLUSTER: cluster, WORKER_BUILD_ID: '' };
+  const worker = values['no-worker']
+    ? undefined
+    : start('worker', 'worker/main.ts', {
+        ...common,
+        KUBECONFIG: join(work, 'kubeconfig'),
+        PROBE_VIA: 'api-proxy',
+        OUTBOX_DIR: join(work, 'outbox'),
+        REPORTS_DIR: join(work, 'reports'),
+        WORKER_HTTP_HOST: '127.0.0.1',
+        WORKER_HTTP_PORT: String(workerPort),
+        WORKER_METRICS_PORT: String(await freePort()),
+      });
   start('receiver', 'client/receiver/main.ts', {
     ...common,
     RECEIVER_HOST: '127.0.0.1',
@@ -229,8 +236,8 @@ async function main(): Promise<void> {
   });
   const receiverUrl = `http://127.0.0.1:${receiverPort}`;
   await waitFor(() => httpAnswers(`${receiverUrl}/health/ready`), 'the receiver', 60_000);
-  await waitFor(() => httpAnswers(`http://127.0.0.1:${workerPort}/health/ready`), 'the worker', 120_000);
-  const rssBefore = rssMb(worker.pid);
+  if (worker) await waitFor(() => httpAnswers(`http://127.0.0.1:${workerPort}/health/ready`), 'the worker', 120_000);
+  const rssBefore = worker ? rssMb(worker.pid) : undefined;
 
   const notifications = storm(services, Math.floor(total / services.length));
   say(
@@ -308,7 +315,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
   }
   await client.connection.close();
-  const rssAfter = rssMb(worker.pid);
+  const rssAfter = worker ? rssMb(worker.pid) : undefined;
 
   const percentile = (xs: number[], p: number) => {
     const sorted = [...xs].sort((a, b) => a - b);
@@ -330,7 +337,12 @@ async function main(): Promise<void> {
   line('receiver signals', signals.length > 0 ? signals.join(', ') : 'one per service of each delivery (no figures in /metrics)');
   line('CPU seconds during the storm', cpu.join(', '));
   line('machine (before / after)', `${loadBefore} / ${loadAfter}`);
-  line('worker RSS', `${rssBefore.rss} MB before, ${rssAfter.rss} MB after, peak ${rssAfter.peak} MB`);
+  line(
+    'worker RSS',
+    rssBefore && rssAfter
+      ? `${rssBefore.rss} MB before, ${rssAfter.rss} MB after, peak ${rssAfter.peak} MB`
+      : 'no worker (--no-worker): the incidents wait in Temporal',
+  );
 }
 
 try {
