@@ -156,7 +156,12 @@ export const EnvSchema = z.object({
    * Open incidents kept in the worker's memory between their steps (the SDK's sticky cache).
    * Unset: the SDK's default, from the V8 heap limit. One evicted replays its history at its next step.
    */
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number({ error: 'a number of workflows, 2 or more' }).int().min(2, { error: 'at least 2 (the SDK caches 2 or more)' }).max(100_000).optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number({ error: 'a number of workflows, 2 or more' })
+    .int()
+    .min(2, { error: 'at least 2 (the SDK caches 2 or more)' })
+    .max(100_000)
+    .optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
 
   /**
