@@ -27,6 +27,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadClientConfig } from '../client/config.js';
 import { Incidents } from '../client/incidents.js';
 import { sampleInterval } from '../local-stack/start.js';
+import { investigationActivities } from '../local-stack/gameday/chaos.js';
 import { startSandbox } from '../sandbox/index.js';
 import type { ServiceRef } from '../workflows/domain.js';
 import type { IncidentOutcome } from '../workflows/records.js';
@@ -152,15 +153,7 @@ const milestones = [
   ['applied', 'applyMutation completed'],
 ] as const;
 type Milestone = (typeof milestones)[number][0];
-const investigationReads = new Set([
-  'inspectWorkload',
-  'collectLogs',
-  'inspectResources',
-  'inspectConfiguration',
-  'checkDependencies',
-  'checkServiceHealth',
-  'recentEvents',
-]);
+const investigationReads = investigationActivities;
 
 // One connection for the whole bench, never closed before exit: result() long polls still
 // waiting on incidents past the timeout would retry on a closed channel and throw.

@@ -113,7 +113,8 @@ export interface ChaosScene {
   say: (line: string) => void;
 }
 
-const investigationActivities = new Set([
+/** The investigation's reads (workflows/incident.ts investigate()), by activity type: the bench reads its milestones by them too. */
+export const investigationActivities: ReadonlySet<string> = new Set([
   'inspectWorkload',
   'collectLogs',
   'inspectResources',
