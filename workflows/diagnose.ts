@@ -50,6 +50,8 @@ export interface DiagnoseOptions {
   resourceStarvation?: boolean;
   /** Incidents started before it matched "401" anywhere in a log line, its timestamp too (workflows/incident.ts, patched()). */
   statusCode401?: boolean;
+  /** Incidents started before it took any failed dependency probe over a recent rollout for crashing pods (workflows/incident.ts, patched()). */
+  rolloutOverSilentDependency?: boolean;
 }
 
 export interface Candidate {
@@ -235,13 +237,20 @@ function crashLoop(f: Findings, failing: PodSummary[], options: DiagnoseOptions)
     };
   }
 
-  // "Dependency connectivity issues": nothing in the cluster to change.
+  // "Dependency connectivity issues": nothing in the cluster to change. Pods that crash because
+  // of a dependency say so in their logs; a failed probe their logs do not echo, beside a recent
+  // rollout, is weaker than the rollout (a worker too loaded to hear the probe's answer in time
+  // once handed 68 of 200 bad rollouts to a person as "anthropic is unreachable").
   const down = f.dependencies.probes.filter((p) => !p.ok);
-  if (down.length > 0) return dependencyUnreachable(f, 'crash-loop', evidence);
+  const undo = recentRolloutUndo(f);
+  const rolloutFirst = options.rolloutOverSilentDependency !== false && undo !== undefined && !logsMention(f, down);
+  if (down.length > 0 && !rolloutFirst) return dependencyUnreachable(f, 'crash-loop', evidence);
 
   // A recent rollout whose previous revision was healthy: undo it.
-  const undo = recentRolloutUndo(f);
-  if (undo) return badRollout(w.currentRevision, undo, 'crash-loop', 'fails', evidence);
+  if (undo) {
+    const probes = down.map((p) => `${p.name} ${p.url}: ${p.status ?? p.error ?? 'failed'} (not in the pods' logs)`);
+    return badRollout(w.currentRevision, undo, 'crash-loop', 'fails', [...evidence, ...probes]);
+  }
 
   return emergencyLadder(f, 'crash-loop', 'pods crash and no known cause matches the findings', evidence);
 }
@@ -556,6 +565,12 @@ function podLine(p: PodSummary): string {
   const state = p.waitingReason ?? (p.ready ? 'Ready' : p.phase);
   const last = p.lastTermination ? `, last exit ${p.lastTermination.reason} (${p.lastTermination.exitCode})` : '';
   return `pod ${p.name}: ${state}, ${p.restarts} restarts${last}`;
+}
+
+/** Whether the pods' error lines name one of the dependencies, by its name or its URL's host. */
+function logsMention(f: Findings, dependencies: Findings['dependencies']['probes']): boolean {
+  const words = dependencies.flatMap((p) => [p.name, /^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(p.url)?.[1] ?? ''].filter((w) => w.length > 0));
+  return f.logs.lastErrorLines.some((l) => words.some((w) => l.line.toLowerCase().includes(w.toLowerCase())));
 }
 
 function logLines(f: Findings): string[] {

@@ -222,7 +222,9 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
   const runbookResources = patched('fixes-runbook-resources');
   // A "401" in a log line's timestamp is not an HTTP 401: incidents from before read it as one.
   const statusCode401 = patched('diagnose-401-as-status');
-  const diagnosis = diagnose(findings, { resourceStarvation: runbookResources, statusCode401 });
+  // Crashing pods after a recent rollout: a failed dependency probe their logs do not echo no longer wins over the rollback.
+  const rolloutOverSilentDependency = patched('crash-rollout-over-silent-dependency');
+  const diagnosis = diagnose(findings, { resourceStarvation: runbookResources, statusCode401, rolloutOverSilentDependency });
   state.setDiagnosis(diagnosis);
   if (state.features.majorIncident) state.firstCause ??= commonCause(diagnosis) ?? null;
 

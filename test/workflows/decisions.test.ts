@@ -234,6 +234,29 @@ const cases: {
     evidence: /ECONNREFUSED/,
   },
   {
+    name: 'CrashLoopBackOff after a recent rollout, a dependency probe with no answer that the logs do not echo',
+    change: (f) => {
+      badRollout(f);
+      f.dependencies.probes = [{ name: 'anthropic', url: 'https://api.anthropic.com/v1/health', ok: false, error: 'no answer within 5000 ms' }];
+    },
+    category: 'bad-rollout',
+    symptom: 'crash-loop',
+    first: { kind: 'mitigate', action: { kind: 'rollout-undo', toRevision: 2 } },
+    evidence: /anthropic https:\/\/api\.anthropic\.com\/v1\/health: no answer within 5000 ms \(not in the pods' logs\)/,
+  },
+  {
+    name: 'CrashLoopBackOff after a recent rollout, the dependency down and named in the logs',
+    change: (f) => {
+      badRollout(f);
+      f.dependencies.probes = [{ name: 'anthropic', url: 'https://api.anthropic.com/v1/health', ok: false, error: 'ECONNREFUSED' }];
+      f.logs.lastErrorLines = [{ pod: 'p', previous: true, line: 'FATAL GET https://api.anthropic.com/v1/models failed: connect ECONNREFUSED' }];
+    },
+    category: 'dependency-unreachable',
+    symptom: 'crash-loop',
+    first: { kind: 'escalate' },
+    evidence: /ECONNREFUSED/,
+  },
+  {
     name: 'no pods, replicas 0',
     change: scaledToZero,
     category: 'scaled-to-zero',
@@ -495,6 +518,15 @@ describe('plan', () => {
     // Key order and absent members do not make a different change (a snapshot's copy has neither).
     const raise = { kind: 'set-resources', container: 'app', limits: { memory: '512Mi' } } as const;
     expect(sameChange(raise, { limits: { memory: '512Mi', cpu: undefined }, container: 'app', requests: undefined, kind: 'set-resources' })).toBe(true);
+  });
+
+  it('keeps an incident started before it on the dependency when a probe fails beside a recent rollout (replay)', () => {
+    const findings = findingsWith((f) => {
+      badRollout(f);
+      f.dependencies.probes = [{ name: 'anthropic', url: 'https://api.anthropic.com/v1/health', ok: false, error: 'no answer within 5000 ms' }];
+    });
+    expect(diagnose(findings, { rolloutOverSilentDependency: false }).category).toBe('dependency-unreachable');
+    expect(diagnose(findings).category).toBe('bad-rollout');
   });
 
   it('rolls back a recent rollout of new images even when the previous replica set is scaled to zero (Recreate)', () => {
