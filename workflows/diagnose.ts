@@ -93,12 +93,12 @@ const invalidKeyWords = /invalid (api )?key|unauthori[sz]ed|authentication faile
 // 401 as a status (not a digit run of a number, a time or a version), after the line's leading timestamp.
 const status401 = /(?<![\d.:,+-])\b401\b(?![\d.:,]\d)/;
 const leadingTimestamp = /^\s*\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?\s*/;
-const legacyInvalidKeyPattern = /invalid (api )?key|unauthori[sz]ed|authentication failed|401/i;
 
 /** Whether a log line says a key was refused: the words, or an HTTP 401 outside the line's timestamp. */
 export function saysInvalidKey(line: string, options: DiagnoseOptions = {}): boolean {
-  if (options.statusCode401 === false) return legacyInvalidKeyPattern.test(line);
-  return invalidKeyWords.test(line) || status401.test(line.replace(leadingTimestamp, ''));
+  // Before: "401" anywhere in the line.
+  const has401 = options.statusCode401 === false ? line.includes('401') : status401.test(line.replace(leadingTimestamp, ''));
+  return invalidKeyWords.test(line) || has401;
 }
 const dependencyPattern = /dependen|upstream|unreachable|connection refused|timed? ?out/i;
 
