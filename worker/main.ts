@@ -10,6 +10,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterSt
 import { ConfigError, describeConfig, loadConfig, workerDeploymentOptions, type WorkerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { buildActivities } from './activities.js';
+import { sharedModulesBundlerOptions } from './shared-workflow-modules.js';
 
 /** The workflows entry: the TypeScript source under tsx, the compiled file in an image. */
 function workflowsPath(): string {
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: workflowsPath(),
+    // zod and the schemas once per worker, not once per open incident (see shared-workflow-modules.ts).
+    bundlerOptions: await sharedModulesBundlerOptions(),
     activities: buildActivities(config),
     // With WORKER_BUILD_ID: this worker is version <WORKER_DEPLOYMENT_NAME>:<WORKER_BUILD_ID> of the deployment.
     workerDeploymentOptions: workerDeploymentOptions(config),

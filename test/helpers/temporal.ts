@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { sharedModulesBundlerOptions } from '../../worker/shared-workflow-modules.js';
 import { TASK_QUEUE } from '../../workflows/messages.js';
 import { incidentSearchAttributes, searchAttributeIndexedTypes } from '../../workflows/search-attributes.js';
 
@@ -84,7 +85,8 @@ const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 export function workflowBundle(workflowsPath: string): Promise<WorkflowBundleWithSourceMap> {
   let bundle = bundles.get(workflowsPath);
   if (!bundle) {
-    bundle = bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+    // As the worker bundles it (worker/main.ts): every workflow test runs on the shared modules.
+    bundle = sharedModulesBundlerOptions().then((shared) => bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, ...shared }));
     bundles.set(workflowsPath, bundle);
   }
   return bundle;
