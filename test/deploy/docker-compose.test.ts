@@ -70,7 +70,8 @@ describe('docker-compose.yml', () => {
     ['receiver', ClientEnvSchema],
   ] as const)('sets only %s variables that the program reads, each valid', (name, schema) => {
     const env = named(name).environment ?? {};
-    const known = Object.keys(schema.shape);
+    // NODE_OPTIONS is Node's own (the worker's heap cap).
+    const known = [...Object.keys(schema.shape), 'NODE_OPTIONS'];
     for (const key of Object.keys(env)) expect(known, `${name} variable ${key}`).toContain(key);
     // ${VAR:-default} resolves to the default when unset, as compose would.
     const resolved: Record<string, string> = Object.fromEntries(
@@ -79,6 +80,10 @@ describe('docker-compose.yml', () => {
         .filter(([, v]) => v !== ''),
     );
     expect(schema.safeParse(resolved).success).toBe(true);
+  });
+
+  it("caps the worker's V8 heap, which Node would size from the host's memory", () => {
+    expect(named('worker').environment?.NODE_OPTIONS).toMatch(/--max-old-space-size=\d+/);
   });
 
   it('publishes each host port once', () => {
