@@ -19,7 +19,7 @@
 // (no '@temporalio/workflow' import), whose results depend on their arguments
 // only. Their exported plain data (lists, bounds) is frozen so that no workflow
 // can change it for another; zod's caches are the same for every workflow.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,15 +107,17 @@ export async function sharedModulesBundlerOptions(
   const dir = join(tmpdir(), `incident-response-shared-${createHash('sha256').update(closure).digest('hex').slice(0, 16)}`);
   const closurePath = join(dir, 'shared.cjs');
   const standIn = (name: string): string => join(dir, `${name}.cjs`);
-  if (!existsSync(closurePath) || readFileSync(closurePath, 'utf8') !== closure) {
+  const names = ['zod', ...sources.map((s) => s.name)];
+  const complete = existsSync(closurePath) && readFileSync(closurePath, 'utf8') === closure && names.every((name) => existsSync(standIn(name)));
+  if (!complete) {
     mkdirSync(dir, { recursive: true });
-    // Each file whole or not at all (another worker may be reading them), the closure last:
-    // a directory with shared.cjs in it is complete.
+    // Each file whole or not at all: another worker may be reading them (a temp cleaner may have taken some).
     const writeWhole = (path: string, text: string): void => {
-      writeFileSync(`${path}.${process.pid}`, text);
-      renameSync(`${path}.${process.pid}`, path);
+      const temporary = `${path}.${randomUUID()}`;
+      writeFileSync(temporary, text);
+      renameSync(temporary, path);
     };
-    for (const name of ['zod', ...sources.map((s) => s.name)]) {
+    for (const name of names) {
       writeWhole(standIn(name), `module.exports = require(${JSON.stringify(closurePath)}).load()[${JSON.stringify(name)}];\n`);
     }
     writeWhole(closurePath, closure);
