@@ -199,8 +199,20 @@ export function workerDeploymentOptions(config: Pick<WorkerConfig, 'WORKER_DEPLO
   } as const;
 }
 
-/** Names of the variables that carry secrets: never printed. */
-export const secretVariables = ['TEMPORAL_API_KEY', 'PAGERDUTY_ROUTING_KEY', 'SLACK_WEBHOOK_URL'] as const;
+/** Names of the variables that carry secrets, every key and webhook URL (the URL is the credential): never printed. */
+export const secretVariables = [
+  'TEMPORAL_API_KEY',
+  'PAGERDUTY_ROUTING_KEY',
+  'SLACK_WEBHOOK_URL',
+  'STATUS_PAGE_WEBHOOK_URL',
+  'TICKET_WEBHOOK_URL',
+  'STAKEHOLDERS_WEBHOOK_URL',
+] as const;
+
+/** A URL's user, password and query (where tokens ride) as "***"; scheme, host and path stay readable. */
+function maskUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s,]*@/gi, '$1***@').replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s,]*?)\?[^\s,#]*/gi, '$1?***');
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -221,7 +233,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
 
 /** The configuration as it is safe to log: secret values replaced by "***". */
 export function describeConfig(config: WorkerConfig): Record<string, unknown> {
-  const shown: Record<string, unknown> = { ...config };
+  const shown: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(config)) shown[name] = typeof value === 'string' ? maskUrlCredentials(value) : value;
   for (const name of secretVariables) if (shown[name] !== undefined) shown[name] = '***';
   return shown;
 }
