@@ -17,6 +17,7 @@ import { inspectResources } from './resources.js';
 import { endedIncidents, joinMajorIncident } from './major-incident.js';
 import { waitForRollout } from './rollout.js';
 import type { IncidentActivities } from './types.js';
+import { approvalPolicyFor } from './approval-policy.js';
 import { sampleHealth, verifyRecovery } from './verify.js';
 import { inspectWorkload } from './workload.js';
 
@@ -47,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     writeReport: (report) => heartbeating(() => writeReport(deps, report)),
     joinMajorIncident: (request) => joinMajorIncident(request),
     endedIncidents: (ids) => endedIncidents(ids),
+    approvalPolicy: async (service) => approvalPolicyFor(deps.approval, service.namespace),
   } satisfies IncidentActivities;
 }
 

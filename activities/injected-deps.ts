@@ -6,7 +6,7 @@ import { log } from '@temporalio/activity';
 import type { Logger } from '@temporalio/common';
 import { z } from 'zod';
 import { kubeconfigClusterAccess, type ClusterAccess } from './kube/cluster.js';
-import { MemoryQuantitySchema } from '../workflows/input.js';
+import { ApprovalPolicySchema, MemoryQuantitySchema, type ApprovalPolicy } from '../workflows/input.js';
 import { GovernorPolicySchema, type GovernorPolicy } from '../workflows/model/governor.js';
 
 export const ActivitiesConfigSchema = z.object({
@@ -95,6 +95,8 @@ export const ActivitiesConfigSchema = z.object({
     .prefault({}),
   /** The cluster's remediation governor: budgets, window, cooldown, lease TTL, freezes (GOVERNOR_* in worker/config.ts). */
   governor: GovernorPolicySchema.prefault({}),
+  /** The approval policy every incident loads (INCIDENT_APPROVERS, INCIDENT_AUTO_APPROVE in worker/config.ts); default: anyone approves, nothing automatic. */
+  approval: ApprovalPolicySchema.prefault({}),
   /** How often waitForRollout re-reads the deployment (and heartbeats). */
   rolloutPollMs: z.number().int().positive().default(1_000),
   /**
@@ -140,6 +142,8 @@ export interface ActivityDeps {
   rolloutPollMs: number;
   /** Absent: the governor's defaults (GovernorPolicySchema). */
   governor?: GovernorPolicy;
+  /** Absent: anyone may approve, nothing is applied without a human. */
+  approval?: ApprovalPolicy;
   /** Absent: no baseline is read, the monitor's defaults apply. */
   baseline?: ParsedConfig['baseline'];
 }
@@ -162,6 +166,7 @@ export function createDefaultDeps(input: ActivitiesConfig): ActivityDeps {
     customerImpact: config.customerImpact,
     rolloutPollMs: config.rolloutPollMs,
     governor: config.governor,
+    approval: config.approval,
     baseline: config.baseline,
   };
 }

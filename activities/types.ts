@@ -22,6 +22,7 @@ import type {
   WorkloadFindings,
 } from '../workflows/domain.js';
 import type { LeaseRelease, LeaseRequest } from '../workflows/model/governor.js';
+import type { ApprovalPolicy } from '../workflows/input.js';
 
 export type { EndedIncident, JoinMajorRequest } from './major-incident.js';
 import type { EndedIncident, JoinMajorRequest } from './major-incident.js';
@@ -68,6 +69,13 @@ export interface IncidentActivities {
   sampleHealth(service: ServiceRef, options?: { previous?: PodCounters }): Promise<HealthSample>;
   /** The service's p99 latency and active agents over a window before `before` (the alert's start), from Prometheus. */
   metricsBaseline(service: ServiceRef, options: { before: string }): Promise<MetricsBaseline>;
+
+  /**
+   * The approval policy of this worker's configuration (INCIDENT_APPROVERS, INCIDENT_AUTO_APPROVE)
+   * for the service's namespace: who may approve, and what is applied without a human. Every
+   * incident run loads it at its start; what a caller put in the incident's input is not used.
+   */
+  approvalPolicy(service: ServiceRef): Promise<ApprovalPolicy>;
 
   // The cluster's remediation governor (workflows/governor.ts).
   /**

@@ -53,15 +53,13 @@ try {
     const cluster = uniqueId('storm');
     const start = performance.now();
     const opened: { handle: IncidentHandle; fake: FakeCluster }[] = [];
-    const overrides: Partial<IncidentInput> = {
-      approval: { autoApprove: { default: ['scale'] } },
-      ...(real ? { durations: { monitor: 2 * 60_000, sampleInterval: 10_000 } } : {}),
-    };
+    const overrides: Partial<IncidentInput> = real ? { durations: { monitor: 2 * 60_000, sampleInterval: 10_000 } } : {};
     const at = await now();
     for (let i = 0; i < services; i++) {
       const scenario: Scenario = i % 2 === 0 ? 'dependency-down' : 'scaled-to-zero';
       const service = { cluster, namespace: 'default', deployment: `svc-${i}-${scenario}` };
-      const fake = fleet.add(new FakeCluster(service, scenario, at));
+      // The worker's approval policy: scale without a human.
+      const fake = fleet.add(new FakeCluster(service, scenario, at).withPolicy({ autoApprove: ['scale'] }));
       opened.push({ fake, handle: await openIncident(client, incidentInput(service, new Date(at).toISOString(), overrides)) });
     }
     // Every change waits for its turn: enough time for all of them at `budget` per window, plus the monitors.

@@ -1,7 +1,7 @@
 // Benchmark: many concurrent incidents through to resolved. A sandbox with N
 // copies of the service, every one in the bad-rollout scenario; one alert per
 // service (N incidents at once); the rollback auto-approved by policy
-// (INCIDENT_AUTO_APPROVE=default=rollout-undo) so no person is needed, and the
+// (the worker's INCIDENT_AUTO_APPROVE=default=rollout-undo) so no person is needed, and the
 // monitor shortened (30 s, a sample every 5 s, as `npm start --monitor` does).
 // Run on one worker process, then on two (same task queue), each run on a fresh
 // sandbox. Prints, per run: incidents resolved, alert→mitigation p50/p99 (the
@@ -180,6 +180,8 @@ async function run(connection: Connection, address: string, workerCount: number)
       // (bench/governor.ts measures that): every incident's rollback may land in one window.
       GOVERNOR_MAX_CHANGES_PER_CLUSTER: String(count),
       GOVERNOR_MAX_CHANGES_PER_NAMESPACE: String(count),
+      // The worker's approval policy: the rollback without a human.
+      INCIDENT_AUTO_APPROVE: 'default=rollout-undo',
     };
     process.stdout.write('workers starting ... ');
     for (let i = 0; i < workerCount; i++) workers.push(await spawnWorker(workerEnv, `w${i + 1}`));
@@ -188,7 +190,6 @@ async function run(connection: Connection, address: string, workerCount: number)
         TEMPORAL_ADDRESS: address,
         TEMPORAL_TASK_QUEUE: taskQueue,
         DEFAULT_CLUSTER: cluster,
-        INCIDENT_AUTO_APPROVE: 'default=rollout-undo',
         INCIDENT_MONITOR: values.monitor,
         INCIDENT_SAMPLE_INTERVAL: sampleInterval(values.monitor),
       }),

@@ -1,10 +1,9 @@
 // Configuration of the programs that start incidents (the receiver, the CLI's
 // `trigger`, `npm start`): where Temporal is, and the policy every new incident
-// gets as its input (approvers, auto-approval, durations). Read once, validated,
+// gets as its input (durations, guardrails; the approval policy is the worker's). Read once, validated,
 // frozen; a bad value stops start-up with one line naming the variable.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { MitigationKindSchema } from '../workflows/input.js';
 import { parseDuration } from '../workflows/units.js';
 import { ConfigError, parseEnvironment } from '../worker/config.js';
 
@@ -28,29 +27,6 @@ export const ClusterNameSchema = z
 const clusterList = list.pipe(z.array(ClusterNameSchema).min(1, 'at least one cluster'));
 const duration = z.string().refine((text) => parseDuration(text) !== undefined, 'a duration such as "30s", "15m" or "24h"');
 
-/** `default=scale,rollout-undo;staging=*`: per namespace, the action kinds applied without a human. */
-const autoApprove = z.string().transform((spec, ctx) => {
-  const policy: Record<string, z.infer<typeof MitigationKindSchema>[]> = {};
-  for (const entry of spec
-    .split(';')
-    .map((e) => e.trim())
-    .filter(Boolean)) {
-    const [namespace, kinds] = entry.split('=');
-    if (!namespace || kinds === undefined) {
-      ctx.addIssue({ code: 'custom', message: `'${entry}' is not namespace=kind,kind` });
-      return z.NEVER;
-    }
-    const wanted = kinds.trim() === '*' ? MitigationKindSchema.options : kinds.split(',').map((k) => k.trim());
-    const parsed = z.array(MitigationKindSchema).safeParse(wanted);
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: `unknown action kind in '${entry}': use ${MitigationKindSchema.options.join(', ')} or *` });
-      return z.NEVER;
-    }
-    policy[namespace.trim()] = parsed.data;
-  }
-  return policy;
-});
-
 export const ClientEnvSchema = z
   .object({
     TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
@@ -61,9 +37,6 @@ export const ClientEnvSchema = z
     DEFAULT_CLUSTER: ClusterNameSchema.default('local'),
     /** The clusters this deployment serves (comma-separated); an alert about another is refused. Default: DEFAULT_CLUSTER. */
     INCIDENT_CLUSTERS: clusterList.optional(),
-    /** Who may approve or reject; empty means anyone. */
-    INCIDENT_APPROVERS: list.default([]),
-    INCIDENT_AUTO_APPROVE: autoApprove.default({}),
     /** The runbook's 30-minute monitor; shorter for demos and game days. */
     INCIDENT_MONITOR: duration.optional(),
     INCIDENT_SAMPLE_INTERVAL: duration.optional(),
@@ -105,7 +78,14 @@ export type ClientConfig = Readonly<z.infer<typeof ClientEnvSchema>>;
 
 export { ConfigError as ClientConfigError };
 
+/** The approval policy is the worker's now (worker/config.ts): set here, it would do nothing, so say so. */
+const policyVariables = ['INCIDENT_APPROVERS', 'INCIDENT_AUTO_APPROVE'] as const;
+
 export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const ignored = policyVariables.filter((name) => env[name]);
+  if (ignored.length > 0) {
+    process.emitWarning(`${ignored.join(' and ')} ignored here: the approval policy is the worker's configuration (see README, "Configuration")`);
+  }
   return parseEnvironment(ClientEnvSchema, env, 'configuration');
 }
 

@@ -124,7 +124,6 @@ export function incidentInputFor(config: ClientConfig, service: ServiceRef, aler
     service,
     alert,
     incidentNumber: incidentNumberFor(workflowId, alert.startsAt),
-    approval: { approvers: [...config.INCIDENT_APPROVERS], autoApprove: config.INCIDENT_AUTO_APPROVE },
     guardrails: { maxReplicas: config.INCIDENT_MAX_REPLICAS, memoryCeiling: config.INCIDENT_MEMORY_CEILING },
     durations: {
       ...(config.INCIDENT_MONITOR ? { monitor: config.INCIDENT_MONITOR } : {}),
@@ -140,7 +139,7 @@ export function incidentInputFor(config: ClientConfig, service: ServiceRef, aler
 }
 
 /**
- * The policy part of every incident's input (approvers, durations, guardrails) is valid:
+ * The policy part of every incident's input (durations, guardrails) is valid:
  * the receiver checks it at start-up, so a bad INCIDENT_* value stops it with one line
  * instead of failing every alert.
  */

@@ -162,6 +162,8 @@ export class LocalStack {
         WORKER_METRICS_PORT: String(ports.worker + 1),
         // Unversioned, whatever the shell says: see routeNewWorkToUnversioned.
         WORKER_BUILD_ID: '',
+        // The approval policy is the worker's: every incident loads it (never from whoever starts one).
+        ...(this.options.autoApprove ? { INCIDENT_AUTO_APPROVE: `${service.namespace}=*` } : {}),
         ...this.options.workerEnv,
       },
       // Exit code 2 is a bad configuration: the same on every start.
@@ -177,7 +179,6 @@ export class LocalStack {
       DEFAULT_CLUSTER: service.cluster,
       INCIDENT_MONITOR: this.options.monitor,
       INCIDENT_SAMPLE_INTERVAL: sampleInterval(this.options.monitor),
-      ...(this.options.autoApprove ? { INCIDENT_AUTO_APPROVE: `${service.namespace}=*` } : {}),
     };
     const receiverUrl = `http://127.0.0.1:${ports.receiver}`;
     const receiver = group.supervise(

@@ -40,6 +40,7 @@ export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
     },
     baseline: { prometheusUrl: config.PROMETHEUS_URL, window: config.BASELINE_WINDOW },
     requiredEnv: [...config.REQUIRED_ENV],
+    approval: { approvers: [...config.INCIDENT_APPROVERS], autoApprove: config.INCIDENT_AUTO_APPROVE },
     governor: {
       maxChangesPerCluster: config.GOVERNOR_MAX_CHANGES_PER_CLUSTER,
       maxChangesPerNamespace: config.GOVERNOR_MAX_CHANGES_PER_NAMESPACE,

@@ -3,7 +3,8 @@
 // what it wants. Secret values (API keys, routing keys, webhook URLs) are never
 // printed: describeConfig() masks them.
 import { z } from 'zod';
-import { DurationSchema, MemoryQuantitySchema, describeIssues } from '../workflows/input.js';
+import type { MitigationKind } from '../workflows/domain.js';
+import { DurationSchema, MemoryQuantitySchema, MitigationKindSchema, describeIssues } from '../workflows/input.js';
 import { parseFreezeWindow } from '../workflows/model/governor.js';
 
 const list = z.string().transform((s) =>
@@ -31,6 +32,29 @@ const contextMap = z.string().transform((s, ctx) => {
     map[cluster.trim()] = context.trim();
   }
   return map;
+});
+
+/** `default=scale,rollout-undo;staging=*`: per namespace, the action kinds applied without a human. */
+export const autoApproveSpec = z.string().transform((spec, ctx) => {
+  const policy: Record<string, MitigationKind[]> = {};
+  for (const entry of spec
+    .split(';')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [namespace, kinds] = entry.split('=');
+    if (!namespace || kinds === undefined) {
+      ctx.addIssue({ code: 'custom', message: `'${entry}' is not namespace=kind,kind` });
+      return z.NEVER;
+    }
+    const wanted = kinds.trim() === '*' ? MitigationKindSchema.options : kinds.split(',').map((k) => k.trim());
+    const parsed = z.array(MitigationKindSchema).safeParse(wanted);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `unknown action kind in '${entry}': use ${MitigationKindSchema.options.join(', ')} or *` });
+      return z.NEVER;
+    }
+    policy[namespace.trim()] = parsed.data;
+  }
+  return policy;
 });
 
 export const EnvSchema = z.object({
@@ -109,6 +133,14 @@ export const EnvSchema = z.object({
    * GOVERNOR_LEASE_TTL. GOVERNOR_FREEZE_WINDOWS: `;`-separated UTC windows, each
    * `HH:MM-HH:MM` (daily), `Sat HH:MM-HH:MM` (weekly) or `<ISO start>/<ISO end>`.
    */
+  /**
+   * The approval policy every incident of this worker runs under, loaded by the incident
+   * itself (never taken from whoever starts it): who may approve or reject (comma-separated;
+   * empty means anyone) and, per namespace, the action kinds applied without a human.
+   */
+  INCIDENT_APPROVERS: list.pipe(z.array(z.string().min(1).max(200)).max(100)).default([]),
+  INCIDENT_AUTO_APPROVE: autoApproveSpec.default({}),
+
   GOVERNOR_MAX_CHANGES_PER_CLUSTER: z.coerce.number().int().min(1).max(10_000).default(10),
   GOVERNOR_MAX_CHANGES_PER_NAMESPACE: z.coerce.number().int().min(1).max(10_000).default(5),
   GOVERNOR_WINDOW: DurationSchema.default(10 * 60_000),

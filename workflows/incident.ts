@@ -52,7 +52,7 @@ import { acquireLease, listenForLeaseAnswers, releaseLease } from './lease.js';
 import { IncidentModel } from './model/incident.js';
 import { restoreSnapshot, type ApprovalWait, type MonitorProgress, type ResumePoint } from './model/snapshot.js';
 import { mitigations } from './mitigations.js';
-import { commsOptions, readOptions, rolloutWaitRetryPolicy, writeOptions } from './retry.js';
+import { commsOptions, policyOptions, readOptions, rolloutWaitRetryPolicy, writeOptions } from './retry.js';
 import {
   assessSample,
   describeSample,
@@ -75,6 +75,7 @@ import { clock, formatDuration, iso } from './units.js';
 const reads = proxyActivities<IncidentActivities>(readOptions);
 const writes = proxyActivities<IncidentActivities>(writeOptions);
 const comms = proxyActivities<IncidentActivities>(commsOptions);
+const policies = proxyActivities<IncidentActivities>(policyOptions);
 
 /**
  * The incident lifecycle. `resume` is only passed by continue-as-new: the incident's
@@ -82,8 +83,12 @@ const comms = proxyActivities<IncidentActivities>(commsOptions);
  */
 export async function incidentWorkflow(input: IncidentInput, resume?: unknown): Promise<IncidentOutcome> {
   const config = parseInput(input);
-  const snapshot = resume === undefined ? undefined : restoreSnapshot(resume);
   const info = workflowInfo();
+  // A snapshot carries decisions and applied actions: only this incident's own previous run may hand one over.
+  if (resume !== undefined && !info.continuedFromExecutionRunId) {
+    throw ApplicationFailure.nonRetryable("a snapshot is only accepted from the incident's own continue-as-new, not in a start request", 'BadRequest');
+  }
+  const snapshot = resume === undefined ? undefined : restoreSnapshot(resume);
   const state = new IncidentModel(
     config,
     {
@@ -106,6 +111,9 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
   listen(state);
   if (state.features.majorIncident) setHandler(majorRoleSignal, (role) => state.takeMajorRole(role));
   listenForLeaseAnswers();
+  // Who may approve and what is applied without a human come from the worker, never from the
+  // input (whoever starts a workflow writes that). Runs from before used the input's policy.
+  if (patched('approval-policy-from-worker')) await loadApprovalPolicy(state);
 
   const background = [deliverNotifications(state), escalationLadder(state), statusUpdates(state)];
   if (state.features.customerComms) background.push(slaWatch(state));
@@ -140,6 +148,12 @@ export async function incidentWorkflow(input: IncidentInput, resume?: unknown): 
     actionsApplied: state.data.actions.filter((a) => a.appliedAt).length,
     postIncidentWorkflowId: postIncidentId,
   };
+}
+
+async function loadApprovalPolicy(state: IncidentModel): Promise<void> {
+  state.loadingApprovalPolicy();
+  const policy = await policies.approvalPolicy.executeWithOptions({ summary: 'the approval policy of the worker' }, [state.config.service]);
+  state.adoptApprovalPolicy(policy);
 }
 
 function parseInput(input: IncidentInput): IncidentConfig {

@@ -46,20 +46,25 @@ export const LimitsSchema = z
   })
   .prefault({});
 
+/** Who may approve or reject a mitigation (empty: anyone), and per namespace the action kinds applied without a human. */
+export const ApprovalPolicySchema = z.object({
+  approvers: z.array(z.string().min(1).max(200)).max(100).default([]),
+  autoApprove: z.record(z.string(), z.array(MitigationKindSchema)).default({}),
+});
+export type ApprovalPolicy = z.output<typeof ApprovalPolicySchema>;
+
 export const IncidentInputSchema = z
   .object({
     service: ServiceRefSchema,
     alert: AlertSchema,
     /** Human-friendly number (INC-42), kept as the IncidentNumber search attribute. */
     incidentNumber: z.number().int().positive().optional(),
-    approval: z
-      .object({
-        /** Who may approve or reject a mitigation; empty means anyone. */
-        approvers: z.array(z.string().min(1).max(200)).max(100).default([]),
-        /** Per namespace, the action kinds applied without waiting for a human. */
-        autoApprove: z.record(z.string(), z.array(MitigationKindSchema)).default({}),
-      })
-      .prefault({}),
+    /**
+     * Ignored by incidents started since the policy moved to the worker: each loads its
+     * worker's (the `approvalPolicy` activity). Still accepted from older clients, and
+     * carried by the runs of incidents from before.
+     */
+    approval: ApprovalPolicySchema.prefault({}),
     /** Guardrails the plan respects before the activities enforce them again. */
     guardrails: z
       .object({

@@ -52,7 +52,6 @@ export function staticDetails(config: IncidentConfig): string {
   const labels = Object.entries(config.alert.labels)
     .map(([k, v]) => `\`${k}=${v}\``)
     .join(' ');
-  const auto = config.approval.autoApprove[config.service.namespace] ?? [];
   const d = config.durations;
   return [
     `## ${incidentTitle(config.alert.name, config.service, config.incidentNumber)}`,
@@ -61,7 +60,7 @@ export function staticDetails(config: IncidentConfig): string {
     `- **Alert:** ${config.alert.name} (${config.alert.severity}) since ${config.alert.startsAt}, fingerprint \`${config.alert.fingerprint}\``,
     ...(labels ? [`- **Labels:** ${labels}`] : []),
     `- **Runbook:** Service Down (investigate, mitigate with approval, verify, monitor ${formatDuration(d.monitor)})`,
-    `- **Approvers:** ${config.approval.approvers.join(', ') || 'anyone'}; auto-approved here: ${auto.join(', ') || 'nothing'}`,
+    `- **Approval:** the worker's policy, loaded at start: on the timeline, and with each action awaiting approval`,
     `- **Guardrails:** max ${config.guardrails.maxReplicas} replicas, memory ceiling ${config.guardrails.memoryCeiling}`,
     `- **Escalation:** L1 at once, L2 at ${formatDuration(d.escalationL2)}, L3 at ${formatDuration(d.escalationL3)} unless restored; status every ${formatDuration(d.statusInterval)}`,
   ].join('\n');

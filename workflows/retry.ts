@@ -63,3 +63,13 @@ export const followUpOptions = {
   heartbeatTimeout,
   retry: { ...baseRetryPolicy, maximumInterval: '1m', maximumAttempts: 10 },
 } as const satisfies ActivityOptions;
+
+/**
+ * The worker's approval policy, read from its configuration at the start of every run: cheap,
+ * and the incident cannot go on without it, so it is tried until a worker answers.
+ */
+export const policyOptions = {
+  startToCloseTimeout: '10s',
+  heartbeatTimeout,
+  retry: { ...baseRetryPolicy, maximumInterval: '10s' },
+} as const satisfies ActivityOptions;

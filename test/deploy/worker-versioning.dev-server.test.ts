@@ -77,12 +77,10 @@ async function workflowTaskFailures(workflowId: string): Promise<string[]> {
 /** An incident whose fix is quick to verify and monitor (2 s), so it resolves within the test. */
 function quickIncident(prefix: string, autoApprove: boolean): { input: IncidentInput; cluster: FakeCluster } {
   const service = newService(prefix);
-  const cluster = fleet.add(new FakeCluster(service, 'bad-rollout'));
+  // The worker's approval policy: the rollback without a human, or nothing automatic.
+  const cluster = fleet.add(new FakeCluster(service, 'bad-rollout').withPolicy(autoApprove ? { autoApprove: ['rollout-undo'] } : {}));
   clusters.push(cluster);
-  const input = incidentInput(service, new Date().toISOString(), {
-    durations: { monitor: 2_000, sampleInterval: 1_000, rolloutTimeout: 20_000 },
-    ...(autoApprove ? { approval: { autoApprove: { default: ['rollout-undo'] } } } : {}),
-  });
+  const input = incidentInput(service, new Date().toISOString(), { durations: { monitor: 2_000, sampleInterval: 1_000, rolloutTimeout: 20_000 } });
   return { input, cluster };
 }
 

@@ -2,6 +2,9 @@
 // no key, token or webhook URL may appear in it, nor the credentials of any other URL.
 import { describe, expect, it } from 'vitest';
 import { EnvSchema, describeConfig, loadConfig, secretVariables } from '../../worker/config.js';
+import { activitiesConfig } from '../../worker/activities.js';
+import { approvalPolicyFor } from '../../activities/approval-policy.js';
+import { loadClientConfig } from '../../client/config.js';
 
 const canary = 'CANARY7f3a';
 
@@ -31,5 +34,30 @@ describe("the worker's configuration as logged at start", () => {
     expect(logged).toContain('https://***@prometheus.example:9090/');
     expect(logged).toContain('db=https://***@db.example/health,api=https://api.example/health?***');
     expect(logged).toContain('https://events.pagerduty.example/v2/enqueue?***');
+  });
+});
+
+describe("the approval policy, the worker's configuration", () => {
+  it('reads who may approve and, per namespace, what is applied without a human; an incident gets its namespace only', () => {
+    const config = loadConfig({ INCIDENT_APPROVERS: 'alice, bob', INCIDENT_AUTO_APPROVE: 'default=scale,rollout-undo; staging=*' });
+    const policy = activitiesConfig(config).approval;
+    expect(approvalPolicyFor(policy, 'default')).toEqual({ approvers: ['alice', 'bob'], autoApprove: { default: ['scale', 'rollout-undo'] } });
+    expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {} });
+    expect(approvalPolicyFor(policy, 'staging').autoApprove.staging).toContain('patch-config-map');
+    expect(approvalPolicyFor(undefined, 'default')).toEqual({ approvers: [], autoApprove: {} });
+  });
+
+  it('stops the worker with one line naming the variable when the policy is malformed', () => {
+    expect(() => loadConfig({ INCIDENT_AUTO_APPROVE: 'default=scale,delete-everything' })).toThrow(
+      /invalid worker configuration: INCIDENT_AUTO_APPROVE: unknown action kind in 'default=scale,delete-everything'/,
+    );
+    expect(() => loadConfig({ INCIDENT_AUTO_APPROVE: 'scale' })).toThrow(/INCIDENT_AUTO_APPROVE: 'scale' is not namespace=kind,kind/);
+  });
+
+  it('is ignored, with a warning, where a receiver or the CLI reads it', async () => {
+    const warned = new Promise<string>((resolve) => process.once('warning', (w) => resolve(w.message)));
+    const config = loadClientConfig({ INCIDENT_AUTO_APPROVE: 'default=*' });
+    expect(config).not.toHaveProperty('INCIDENT_AUTO_APPROVE');
+    expect(await warned).toBe(`INCIDENT_AUTO_APPROVE ignored here: the approval policy is the worker's configuration (see README, "Configuration")`);
   });
 });

@@ -103,7 +103,7 @@ export interface DrillOptions {
   scenario?: SandboxOptions['scenario'];
   /** Default: the dev server. */
   temporal?: () => Promise<DrillTemporal>;
-  /** More of the incidents' client configuration (INCIDENT_AUTO_APPROVE, INCIDENT_MONITOR, ...). */
+  /** More of the incidents' client configuration (INCIDENT_MONITOR, ...). */
   clientEnv?: Record<string, string>;
   /** More of the workers' configuration (GOVERNOR_*, ...). */
   workerEnv?: Record<string, string>;

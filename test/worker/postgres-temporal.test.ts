@@ -38,9 +38,9 @@ beforeAll(async () => {
     services,
     scenario: 'bad-rollout',
     temporal: onPostgres,
-    clientEnv: { INCIDENT_AUTO_APPROVE: 'default=*', INCIDENT_MONITOR: '20s', INCIDENT_SAMPLE_INTERVAL: '5s' },
+    clientEnv: { INCIDENT_MONITOR: '20s', INCIDENT_SAMPLE_INTERVAL: '5s' },
     // The governor stays in the path (its leases must survive the kill too), with a window short enough for 20 rollbacks in about a minute.
-    workerEnv: { GOVERNOR_MAX_CHANGES_PER_CLUSTER: '5', GOVERNOR_MAX_CHANGES_PER_NAMESPACE: '5', GOVERNOR_WINDOW: '15s' },
+    workerEnv: { INCIDENT_AUTO_APPROVE: 'default=*', GOVERNOR_MAX_CHANGES_PER_CLUSTER: '5', GOVERNOR_MAX_CHANGES_PER_NAMESPACE: '5', GOVERNOR_WINDOW: '15s' },
   });
 }, 120_000);
 afterAll(async () => {

@@ -23,13 +23,10 @@ describe('a 50-service storm that needs changes', () => {
     const cluster = uniqueId('fleet');
     const now = await suite.env.currentTimeMs();
     const { clusters } = stormFleet(services, 'team-rollout', { fleet: suite.fleet, now, cluster });
+    // The worker's policy: the rollback without a human.
+    for (const c of clusters) c.withPolicy({ autoApprove: ['rollout-undo'] });
     const handles = await Promise.all(
-      clusters.map((c) =>
-        openIncident(
-          suite.env.client,
-          incidentInput(c.service, new Date(now).toISOString(), { approval: { autoApprove: { default: ['rollout-undo'] } }, durations: { monitor: '5m' } }),
-        ),
-      ),
+      clusters.map((c) => openIncident(suite.env.client, incidentInput(c.service, new Date(now).toISOString(), { durations: { monitor: '5m' } }))),
     );
     const majorId = majorIncidentId(cluster, `release:${stormCommonCause('team-rollout').name}`);
     suite.started.push(...handles, suite.env.client.workflow.getHandle(governorWorkflowId(cluster)), suite.env.client.workflow.getHandle(majorId));

@@ -10,8 +10,8 @@ import { FakeCluster, type Scenario } from '../fixtures/fake-cluster.js';
 import { decide, incidentInput, openIncident, statusOf, waitForStatus } from '../fixtures/incident-driver.js';
 import { uniqueId } from '../helpers/temporal.js';
 import { Governors } from '../../client/governor.js';
-import type { ServiceRef } from '../../workflows/domain.js';
-import { decideUpdate, governorStatusQuery, governorWorkflowId, hotfixUpdate, type IncidentInput } from '../../workflows/messages.js';
+import type { MitigationKind, ServiceRef } from '../../workflows/domain.js';
+import { decideUpdate, governorStatusQuery, governorWorkflowId, hotfixUpdate } from '../../workflows/messages.js';
 
 const minute = 60_000;
 const window = 10 * minute;
@@ -20,14 +20,15 @@ const policy = { maxChangesPerCluster: 2, maxChangesPerNamespace: 2, window, coo
 
 const suite = timeSkippingSuite({ governor: policy });
 const { fleet, started } = suite;
-const autoScale: Partial<IncidentInput> = { approval: { autoApprove: { default: ['scale'] } } };
+/** The worker's approval policy of these services: scale without a human. */
+const autoScale: { autoApprove: MitigationKind[] } = { autoApprove: ['scale'] };
 
 /** A fresh service in `cluster`, broken as `scenario`, and an incident opened for it by an alert. */
-async function incidentOn(cluster: string, scenario: Scenario, overrides: Partial<IncidentInput> = {}) {
+async function incidentOn(cluster: string, scenario: Scenario, policy: { autoApprove?: MitigationKind[] } = {}) {
   const service: ServiceRef = { cluster, namespace: 'default', deployment: uniqueId(scenario) };
   const now = await suite.env.currentTimeMs();
-  const fake = fleet.add(new FakeCluster(service, scenario, now));
-  const input = incidentInput(service, new Date(now).toISOString(), overrides);
+  const fake = fleet.add(new FakeCluster(service, scenario, now).withPolicy(policy));
+  const input = incidentInput(service, new Date(now).toISOString());
   const handle = await openIncident(suite.env.client, input);
   started.push(handle);
   return { cluster: fake, handle, input };
@@ -94,7 +95,7 @@ describe('the remediation governor', () => {
 
     first.cluster.change((w) => void (w.replicas = 0));
     const now = await suite.env.currentTimeMs();
-    const again = await openIncident(suite.env.client, incidentInput(first.input.service, new Date(now).toISOString(), autoScale));
+    const again = await openIncident(suite.env.client, incidentInput(first.input.service, new Date(now).toISOString()));
     started.push(again);
     const waiting = await waitForStatus(again, (s) => s.pendingApproval !== undefined, 'the second fix to wait for a person');
 
@@ -120,7 +121,7 @@ describe('the remediation governor', () => {
 
     first.cluster.change((w) => void (w.replicas = 0));
     const now = await suite.env.currentTimeMs();
-    const next = await openIncident(suite.env.client, incidentInput(first.input.service, new Date(now).toISOString(), autoScale));
+    const next = await openIncident(suite.env.client, incidentInput(first.input.service, new Date(now).toISOString()));
     started.push(next);
     const waiting = await waitForStatus(next, (s) => timelineHas(s.timeline, /waits for a change lease/), 'the next incident to wait for the lease');
     expect(timelineHas(waiting.timeline, new RegExp(`workload:default/${first.input.service.deployment} is being changed by ${first.handle.workflowId}`))).toBe(

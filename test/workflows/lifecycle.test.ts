@@ -31,6 +31,7 @@ import {
   completeTaskSignal,
   decideUpdate,
   hotfixUpdate,
+  incidentStartOptions,
   resolveSignal,
   tasksQuery,
   type IncidentInput,
@@ -52,13 +53,15 @@ const suite = timeSkippingSuite();
 const { fleet, started } = suite;
 
 /** A fake cluster in `scenario` for a fresh service, and an incident opened for it by an alert. */
+/** An incident over a new fake cluster; `policy` is the approval policy of the worker that serves it (anyone, nothing automatic by default). */
 async function incident(
   scenario: Scenario,
   overrides: Partial<IncidentInput> = {},
+  policy: { approvers?: string[]; autoApprove?: MitigationKind[] } = {},
 ): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput; startedAt: number }> {
   const service = newService(scenario);
   const now = await suite.env.currentTimeMs();
-  const cluster = fleet.add(new FakeCluster(service, scenario, now));
+  const cluster = fleet.add(new FakeCluster(service, scenario, now).withPolicy(policy));
   const input = incidentInput(service, new Date(now).toISOString(), overrides);
   const handle = await openIncident(suite.env.client, input);
   started.push(handle);
@@ -124,7 +127,7 @@ describe('every diagnosis path, end to end', () => {
   it.each(paths)(
     'given $scenario, when every proposed action is approved, then $applied restores it and it resolves as mitigated',
     async ({ scenario, diagnosis, decisions, applied, autoApprove, humanFixesFirst, approvedBy }) => {
-      const { cluster, handle, startedAt } = await incident(scenario, autoApprove ? { approval: { autoApprove: { default: autoApprove } } } : {});
+      const { cluster, handle, startedAt } = await incident(scenario, {}, autoApprove ? { autoApprove } : {});
       for (const [i, decision] of decisions.entries()) {
         if (i === 0 && humanFixesFirst) {
           await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the restart to await approval');
@@ -223,7 +226,7 @@ describe('a hotfix image from a person (runbook: kubectl set image)', () => {
   const incidents = (): Incidents => new Incidents(suite.env.client, loadClientConfig({ DEFAULT_CLUSTER: 'test' }));
 
   it('given a rejected rollback, when an approver supplies a hotfix image, it is dry-run, approved, applied, rolled out, verified and on the timeline', async () => {
-    const { cluster, handle } = await incident('bad-rollout', { approval: { approvers: ['alice', 'bob'], autoApprove: { default: ['set-image'] } } });
+    const { cluster, handle } = await incident('bad-rollout', {}, { approvers: ['alice', 'bob'], autoApprove: ['set-image'] });
     await decide(handle, 1, 'reject');
     await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
     // Nothing proposes a set image by itself, even with the policy auto-approving the kind.
@@ -295,7 +298,7 @@ describe('a hotfix image from a person (runbook: kubectl set image)', () => {
   });
 
   it('refuses a hotfix from someone not on the approver list', async () => {
-    const { handle } = await incident('bad-rollout', { approval: { approvers: ['alice'] } });
+    const { handle } = await incident('bad-rollout', {}, { approvers: ['alice'] });
     await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
     expect(await refusalOf(handle.executeUpdate(hotfixUpdate, { args: [{ by: 'mallory', image: 'agent-native-framework:hotfix-v1.0.1' }] }))).toMatch(
       /mallory is not an allowed approver/,
@@ -304,6 +307,44 @@ describe('a hotfix image from a person (runbook: kubectl set image)', () => {
 });
 
 describe('approvals', () => {
+  it("refuses a snapshot in a start request (it could carry approved actions): only the incident's own continue-as-new hands one over", async () => {
+    const service = newService('forged');
+    const now = await suite.env.currentTimeMs();
+    const cluster = fleet.add(new FakeCluster(service, 'scaled-to-zero', now));
+    const input = incidentInput(service, new Date(now).toISOString());
+    const forged = { version: 1, data: { actions: [{ n: 1, decision: { approved: true, by: 'alice' } }] }, resumeAt: 'investigate' };
+    const handle = await suite.env.client.workflow.start('incidentWorkflow', { ...incidentStartOptions(input), args: [input, forged] });
+    const failure = (await handle.result().catch((err: unknown) => err)) as { cause?: { message?: string; type?: string } };
+    expect(failure.cause).toMatchObject({
+      type: 'BadRequest',
+      message: "a snapshot is only accepted from the incident's own continue-as-new, not in a start request",
+    });
+    expect(cluster.calls).toEqual([]);
+  });
+
+  it("given a start request that carries its own permissive policy, the worker's policy applies: nothing is changed without an approval, and the timeline says why", async () => {
+    // What `INCIDENT_AUTO_APPROVE='default=*' incident trigger … --as mallory` put in the input, or anyone who can start a workflow.
+    const asked = { approvers: ['mallory'], autoApprove: { default: ['scale', 'rollout-undo', 'set-resources'] as MitigationKind[] } };
+    const { cluster, handle } = await incident('scaled-to-zero', { approval: asked }, { approvers: ['alice'] });
+    const waiting = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the scale to await approval');
+    expect(waiting.pendingApproval).toMatchObject({ kind: 'scale', approvers: ['alice'] });
+    expect(cluster.callsOf('approvalPolicy')).toHaveLength(1);
+    expect(cluster.mutations).toEqual([]);
+    expect(waiting.timeline.map((e) => e.text)).toEqual(
+      expect.arrayContaining([
+        "the approval policy in the start request (approvers: mallory; auto-approved in default: scale, rollout-undo, set-resources) is not used: this worker's applies",
+        'approval policy of the worker: approvers: alice; auto-approved in default: nothing',
+      ]),
+    );
+    // Nor may the input's approver decide.
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'mallory', action: 1, decision: 'approve' }] }))).toMatch(
+      /mallory is not an allowed approver .* \(allowed: alice\)/,
+    );
+    await decide(handle, 1, 'approve', 'alice');
+    await waitForStatus(handle, (s) => s.phase === 'monitoring' || s.phase === 'resolved', 'the approved scale to be applied');
+    expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(['alice']);
+  });
+
   it.each([
     { when: 'approved', decision: 'approve', outcome: 'recovered', phase: 'resolved', applied: 1 },
     { when: 'rejected', decision: 'reject', outcome: 'rejected', phase: 'escalated', applied: 0 },
@@ -343,7 +384,7 @@ describe('approvals', () => {
   );
 
   it('refuses approvers not on the list, unknown and decided actions, and bad payloads; the first valid decision wins', async () => {
-    const { cluster, handle } = await incident('bad-rollout', { approval: { approvers: ['alice', 'bob'] } });
+    const { cluster, handle } = await incident('bad-rollout', {}, { approvers: ['alice', 'bob'] });
     await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'the rollback to await approval');
 
     expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'mallory', action: 1, decision: 'approve' }] }))).toMatch(
@@ -444,7 +485,7 @@ describe('people on the incident', () => {
   });
 
   it("given an applied rollback whose rollout hangs, when a person resolves by hand, then the rollout wait is cancelled and nothing more is done in the incident's name", async () => {
-    const { cluster, handle } = await incident('bad-rollout', { approval: { autoApprove: { default: ['rollout-undo'] } } });
+    const { cluster, handle } = await incident('bad-rollout', {}, { autoApprove: ['rollout-undo'] });
     cluster.stalls.add('waitForRollout');
     await waitForStatus(handle, (s) => s.phase === 'verifying', 'the rollout wait');
     await handle.signal(resolveSignal, { by: 'carol', reason: 'fixed by hand' });
@@ -599,10 +640,7 @@ describe('long life', () => {
   });
 
   it('given a recovered service being monitored, when alerts flood it past the history cap, then the monitor goes on in a new run and the incident resolves as mitigated', async () => {
-    const { cluster, handle, input } = await incident('scaled-to-zero', {
-      approval: { autoApprove: { default: ['scale'] } },
-      limits: { continueAsNewAfterEvents: 200 },
-    });
+    const { cluster, handle, input } = await incident('scaled-to-zero', { limits: { continueAsNewAfterEvents: 200 } }, { autoApprove: ['scale'] });
     await waitForStatus(handle, (s) => s.phase === 'monitoring', 'the monitor');
     await flood(handle, input, 150);
     const carried = await waitForStatus(handle, (s) => s.run > 1, 'a second run');
@@ -846,7 +884,7 @@ describe('scenario latency-regression', () => {
 // server no longer skips time for later tests (seen with server 1.x; see test/replay).
 describe('post-incident follow-up', () => {
   it('reminds before the due time, escalates overdue tasks, and completes by signal through the 1-month tasks', async () => {
-    const { cluster, handle } = await incident('scaled-to-zero', { approval: { autoApprove: { default: ['scale'] } } });
+    const { cluster, handle } = await incident('scaled-to-zero', {}, { autoApprove: ['scale'] });
     const outcome = await handle.result();
     const child = postIncidentHandle(outcome);
     const childStart = (await child.describe()).startTime.getTime();

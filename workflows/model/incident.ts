@@ -19,7 +19,7 @@ import type {
   VerificationResult,
 } from '../domain.js';
 import type { Diagnosis } from '../diagnose.js';
-import type { Alert, IncidentConfig } from '../input.js';
+import type { Alert, ApprovalPolicy, IncidentConfig } from '../input.js';
 import type { DecisionOutcome } from '../messages.js';
 import type { PlanStep } from '../plan.js';
 import type {
@@ -183,6 +183,35 @@ export class IncidentModel {
 
   snapshot(resumeAt: ResumePoint): IncidentSnapshot {
     return toSnapshot(this.data, resumeAt);
+  }
+
+  // --- Approval policy -------------------------------------------------------
+
+  /** Set while the run loads its worker's approval policy: no decision or hotfix is taken meanwhile. */
+  private policyLoading = false;
+
+  /** The run asks its worker for the approval policy (the `approvalPolicy` activity). */
+  loadingApprovalPolicy(): void {
+    this.policyLoading = true;
+  }
+
+  /**
+   * The worker's policy replaces whatever the incident's input carried (anyone who can start
+   * a workflow writes its input). A policy asked for in the input that differs is said on the timeline.
+   */
+  adoptApprovalPolicy(policy: ApprovalPolicy): void {
+    const given = this.config.approval;
+    const asked = given.approvers.length > 0 || Object.keys(given.autoApprove).length > 0;
+    if (asked && JSON.stringify(given) !== JSON.stringify(policy)) {
+      this.record(
+        'ignored',
+        `the approval policy in the start request (${describePolicy(given, this.config.service.namespace)}) is not used: this worker's applies`,
+      );
+    }
+    this.config.approval = policy;
+    this.policyLoading = false;
+    this.record('note', `approval policy of the worker: ${describePolicy(policy, this.config.service.namespace)}`);
+    this.changed();
   }
 
   // --- Lifecycle -------------------------------------------------------------
@@ -703,6 +732,7 @@ export class IncidentModel {
   /** Why a hotfix image cannot be taken now, or undefined when it can. */
   refuseHotfix(req: { by: string }): string | undefined {
     if (req.by.startsWith('policy:')) return `"${req.by}" is reserved for the approval policy`;
+    if (this.policyLoading) return 'the approval policy is being loaded from the worker: send it again in a moment';
     const allowed = this.config.approval.approvers;
     if (allowed.length > 0 && !allowed.includes(req.by)) {
       return `${req.by} is not an allowed approver for ${this.config.service.namespace}/${this.config.service.deployment} (allowed: ${allowed.join(', ')})`;
@@ -749,6 +779,7 @@ export class IncidentModel {
   /** Why a decision cannot be taken, or undefined when it can. The first valid decision wins. */
   refuseDecision(req: DecisionRequest): string | undefined {
     if (req.by.startsWith('policy:')) return `"${req.by}" is reserved for the approval policy`;
+    if (this.policyLoading) return 'the approval policy is being loaded from the worker: send it again in a moment';
     const allowed = this.config.approval.approvers;
     if (allowed.length > 0 && !allowed.includes(req.by)) {
       return `${req.by} is not an allowed approver for ${this.config.service.namespace}/${this.config.service.deployment} (allowed: ${allowed.join(', ')})`;
@@ -866,4 +897,10 @@ function phaseAt(resume: ResumePoint): IncidentPhase {
 
 function firingKey(alert: { fingerprint: string; startsAt: string }): string {
   return `${alert.fingerprint}@${Date.parse(alert.startsAt)}`;
+}
+
+/** `approvers: alice, bob; auto-approved in default: scale` (anyone, nothing when empty). */
+function describePolicy(policy: ApprovalPolicy, namespace: string): string {
+  const auto = policy.autoApprove[namespace] ?? [];
+  return `approvers: ${policy.approvers.join(', ') || 'anyone'}; auto-approved in ${namespace}: ${auto.join(', ') || 'nothing'}`;
 }
