@@ -36,6 +36,7 @@ import {
 } from '../workflows/messages.js';
 import type { postIncidentWorkflow } from '../workflows/post-incident.js';
 import type { TaskGroup } from '../workflows/records.js';
+import type { MitigationKind } from '../workflows/domain.js';
 
 const releasesDir = join(repoRoot, 'test/replay/releases');
 
@@ -80,8 +81,13 @@ class Recorder {
     private readonly dir: string,
   ) {}
 
-  open(scenario: Scenario, overrides: Partial<IncidentInput> = {}): Promise<{ cluster: FakeCluster; input: IncidentInput; handle: IncidentHandle }> {
-    return openScenario(this.env, this.fleet, scenario, overrides);
+  /** `policy`: the worker's approval policy for the service (anyone, nothing automatic by default). */
+  open(
+    scenario: Scenario,
+    overrides: Partial<IncidentInput> = {},
+    policy: { autoApprove?: MitigationKind[] } = {},
+  ): Promise<{ cluster: FakeCluster; input: IncidentInput; handle: IncidentHandle }> {
+    return openScenario(this.env, this.fleet, scenario, overrides, policy);
   }
 
   /** Writes the history as it is now (open or closed) under `<name>.json`. */
@@ -167,7 +173,7 @@ const lifecycles: Lifecycle[] = [
     name: 'scaled-to-zero-auto-approved',
     what: 'scaled back up by policy (no human approval), monitored, resolved',
     run: async (r) => {
-      const { handle } = await r.open('scaled-to-zero', { approval: { autoApprove: { default: ['scale'] } } });
+      const { handle } = await r.open('scaled-to-zero', {}, { autoApprove: ['scale'] });
       await handle.result();
       await r.save('scaled-to-zero-auto-approved.incident', handle);
     },

@@ -5,6 +5,7 @@ import { EnvSchema, describeConfig, loadConfig, secretVariables } from '../../wo
 import { activitiesConfig } from '../../worker/activities.js';
 import { approvalPolicyFor } from '../../activities/approval-policy.js';
 import { loadClientConfig } from '../../client/config.js';
+import { ApprovalPolicySchema } from '../../workflows/input.js';
 
 const canary = 'CANARY7f3a';
 
@@ -40,7 +41,8 @@ describe("the worker's configuration as logged at start", () => {
 describe("the approval policy, the worker's configuration", () => {
   it('reads who may approve and, per namespace, what is applied without a human; an incident gets its namespace only', () => {
     const config = loadConfig({ INCIDENT_APPROVERS: 'alice, bob', INCIDENT_AUTO_APPROVE: 'default=scale,rollout-undo; staging=*' });
-    const policy = activitiesConfig(config).approval;
+    // As the worker hands it to its activities (createDefaultDeps parses the same schema).
+    const policy = ApprovalPolicySchema.parse(activitiesConfig(config).approval);
     expect(approvalPolicyFor(policy, 'default')).toEqual({ approvers: ['alice', 'bob'], autoApprove: { default: ['scale', 'rollout-undo'] } });
     expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {} });
     expect(approvalPolicyFor(policy, 'staging').autoApprove.staging).toContain('patch-config-map');
