@@ -153,7 +153,6 @@ const milestones = [
   ['applied', 'applyMutation completed'],
 ] as const;
 type Milestone = (typeof milestones)[number][0];
-const investigationReads = investigationActivities;
 
 // One connection for the whole bench, never closed before exit: result() long polls still
 // waiting on incidents past the timeout would retry on a closed channel and throw.
@@ -279,7 +278,7 @@ async function run(connection: Connection, address: string, workerCount: number)
         const at = epochMs(e.eventTime);
         const activity = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '';
         if (activity === 'applyMutation') applies.add(id);
-        if (investigationReads.has(activity) && mitigatedAt === undefined) reads.add(id);
+        if (investigationActivities.has(activity) && mitigatedAt === undefined) reads.add(id);
         if (activity === 'requestChangeLease') leaseAskedAt ??= at;
         if (e.workflowExecutionSignaledEventAttributes?.signalName === 'leaseAnswer' && applyStartedAt === undefined) grantedAt = at;
         const startedActivity = e.activityTaskStartedEventAttributes;

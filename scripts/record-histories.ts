@@ -19,7 +19,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, repoRoot, timeSkippingEnv, workflowBundle } from '../test/helpers/temporal.js';
-import { FakeCluster, FakeFleet, type Scenario } from '../test/fixtures/fake-cluster.js';
+import { FakeCluster, FakeFleet, type Scenario, type ServicePolicy } from '../test/fixtures/fake-cluster.js';
 import { decide, openScenario, waitForStatus, type IncidentHandle } from '../test/fixtures/incident-driver.js';
 import {
   TASK_QUEUE,
@@ -36,7 +36,6 @@ import {
 } from '../workflows/messages.js';
 import type { postIncidentWorkflow } from '../workflows/post-incident.js';
 import type { TaskGroup } from '../workflows/records.js';
-import type { MitigationKind } from '../workflows/domain.js';
 
 const releasesDir = join(repoRoot, 'test/replay/releases');
 
@@ -85,7 +84,7 @@ class Recorder {
   open(
     scenario: Scenario,
     overrides: Partial<IncidentInput> = {},
-    policy: { autoApprove?: MitigationKind[] } = {},
+    policy: ServicePolicy = {},
   ): Promise<{ cluster: FakeCluster; input: IncidentInput; handle: IncidentHandle }> {
     return openScenario(this.env, this.fleet, scenario, overrides, policy);
   }

@@ -124,6 +124,14 @@ export const EnvSchema = z.object({
     .default('30m'),
 
   /**
+   * The approval policy every incident of this worker runs under, loaded by the incident
+   * itself (never taken from whoever starts it): who may approve or reject (comma-separated;
+   * empty means anyone) and, per namespace, the action kinds applied without a human.
+   */
+  INCIDENT_APPROVERS: list.pipe(z.array(z.string().min(1).max(200)).max(100)).default([]),
+  INCIDENT_AUTO_APPROVE: autoApproveSpec.default({}),
+
+  /**
    * The cluster's remediation governor (workflows/governor.ts): every change asks it for a
    * lease first. At most GOVERNOR_MAX_CHANGES_PER_CLUSTER changes per GOVERNOR_WINDOW in a
    * cluster and GOVERNOR_MAX_CHANGES_PER_NAMESPACE in one namespace; a request over budget
@@ -133,14 +141,6 @@ export const EnvSchema = z.object({
    * GOVERNOR_LEASE_TTL. GOVERNOR_FREEZE_WINDOWS: `;`-separated UTC windows, each
    * `HH:MM-HH:MM` (daily), `Sat HH:MM-HH:MM` (weekly) or `<ISO start>/<ISO end>`.
    */
-  /**
-   * The approval policy every incident of this worker runs under, loaded by the incident
-   * itself (never taken from whoever starts it): who may approve or reject (comma-separated;
-   * empty means anyone) and, per namespace, the action kinds applied without a human.
-   */
-  INCIDENT_APPROVERS: list.pipe(z.array(z.string().min(1).max(200)).max(100)).default([]),
-  INCIDENT_AUTO_APPROVE: autoApproveSpec.default({}),
-
   GOVERNOR_MAX_CHANGES_PER_CLUSTER: z.coerce.number().int().min(1).max(10_000).default(10),
   GOVERNOR_MAX_CHANGES_PER_NAMESPACE: z.coerce.number().int().min(1).max(10_000).default(5),
   GOVERNOR_WINDOW: DurationSchema.default(10 * 60_000),

@@ -20,7 +20,7 @@
 // only. Their exported plain data (lists, bounds) is frozen so that no workflow
 // can change it for another; zod's caches are the same for every workflow.
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,8 +108,8 @@ export async function sharedModulesBundlerOptions(
   const closurePath = join(dir, 'shared.cjs');
   const standIn = (name: string): string => join(dir, `${name}.cjs`);
   const names = ['zod', ...sources.map((s) => s.name)];
-  const complete = existsSync(closurePath) && readFileSync(closurePath, 'utf8') === closure && names.every((name) => existsSync(standIn(name)));
-  if (!complete) {
+  // Named by the closure's hash and written whole by rename: files that exist are the right ones.
+  if (![closurePath, ...names.map(standIn)].every((path) => existsSync(path))) {
     mkdirSync(dir, { recursive: true });
     // Each file whole or not at all: another worker may be reading them (a temp cleaner may have taken some).
     const writeWhole = (path: string, text: string): void => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { quietlyTerminate, timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
-import { FakeCluster, type Scenario } from '../fixtures/fake-cluster.js';
+import { FakeCluster, type Scenario, type ServicePolicy } from '../fixtures/fake-cluster.js';
 import { decide, incidentInput, openIncident, statusOf, waitForStatus } from '../fixtures/incident-driver.js';
 import { uniqueId } from '../helpers/temporal.js';
 import { Governors } from '../../client/governor.js';
@@ -24,7 +24,7 @@ const { fleet, started } = suite;
 const autoScale: { autoApprove: MitigationKind[] } = { autoApprove: ['scale'] };
 
 /** A fresh service in `cluster`, broken as `scenario`, and an incident opened for it by an alert. */
-async function incidentOn(cluster: string, scenario: Scenario, policy: { autoApprove?: MitigationKind[] } = {}) {
+async function incidentOn(cluster: string, scenario: Scenario, policy: ServicePolicy = {}) {
   const service: ServiceRef = { cluster, namespace: 'default', deployment: uniqueId(scenario) };
   const now = await suite.env.currentTimeMs();
   const fake = fleet.add(new FakeCluster(service, scenario, now).withPolicy(policy));

@@ -8,7 +8,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { eventually } from '../helpers/temporal.js';
 import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
-import { FakeCluster, webhookDown, type Scenario, type World } from '../fixtures/fake-cluster.js';
+import { FakeCluster, webhookDown, type Scenario, type ServicePolicy, type World } from '../fixtures/fake-cluster.js';
 import {
   alertFor,
   decide,
@@ -57,7 +57,7 @@ const { fleet, started } = suite;
 async function incident(
   scenario: Scenario,
   overrides: Partial<IncidentInput> = {},
-  policy: { approvers?: string[]; autoApprove?: MitigationKind[] } = {},
+  policy: ServicePolicy = {},
 ): Promise<{ cluster: FakeCluster; handle: IncidentHandle; input: IncidentInput; startedAt: number }> {
   const service = newService(scenario);
   const now = await suite.env.currentTimeMs();

@@ -729,14 +729,21 @@ export class IncidentModel {
 
   // --- Hotfix (the runbook's "Code Issues") -------------------------------------
 
-  /** Why a hotfix image cannot be taken now, or undefined when it can. */
-  refuseHotfix(req: { by: string }): string | undefined {
-    if (req.by.startsWith('policy:')) return `"${req.by}" is reserved for the approval policy`;
+  /** Why `by` may not decide for this incident (or supply a hotfix) under the approval policy, or undefined when they may. */
+  private refuseApprover(by: string): string | undefined {
+    if (by.startsWith('policy:')) return `"${by}" is reserved for the approval policy`;
     if (this.policyLoading) return 'the approval policy is being loaded from the worker: send it again in a moment';
     const allowed = this.config.approval.approvers;
-    if (allowed.length > 0 && !allowed.includes(req.by)) {
-      return `${req.by} is not an allowed approver for ${this.config.service.namespace}/${this.config.service.deployment} (allowed: ${allowed.join(', ')})`;
+    if (allowed.length > 0 && !allowed.includes(by)) {
+      return `${by} is not an allowed approver for ${this.config.service.namespace}/${this.config.service.deployment} (allowed: ${allowed.join(', ')})`;
     }
+    return undefined;
+  }
+
+  /** Why a hotfix image cannot be taken now, or undefined when it can. */
+  refuseHotfix(req: { by: string }): string | undefined {
+    const notAllowed = this.refuseApprover(req.by);
+    if (notAllowed) return notAllowed;
     if (this.resolution || this.closing === 'resolve' || this.data.resolveRequested) return 'the incident is resolved or resolving';
     if (this.phase === 'monitoring') return 'the service is restored and monitored: ship the image through the normal release';
     if (this.data.hotfix) return `a hotfix image (${this.data.hotfix.image}) from ${this.data.hotfix.by} is already waiting to be proposed`;
@@ -778,12 +785,8 @@ export class IncidentModel {
 
   /** Why a decision cannot be taken, or undefined when it can. The first valid decision wins. */
   refuseDecision(req: DecisionRequest): string | undefined {
-    if (req.by.startsWith('policy:')) return `"${req.by}" is reserved for the approval policy`;
-    if (this.policyLoading) return 'the approval policy is being loaded from the worker: send it again in a moment';
-    const allowed = this.config.approval.approvers;
-    if (allowed.length > 0 && !allowed.includes(req.by)) {
-      return `${req.by} is not an allowed approver for ${this.config.service.namespace}/${this.config.service.deployment} (allowed: ${allowed.join(', ')})`;
-    }
+    const notAllowed = this.refuseApprover(req.by);
+    if (notAllowed) return notAllowed;
     const n = req.action ?? this.pending?.action;
     if (n === undefined) return 'no action is awaiting approval';
     const record = this.data.actions.find((a) => a.n === n);
