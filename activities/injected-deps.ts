@@ -6,7 +6,8 @@ import { log } from '@temporalio/activity';
 import type { Logger } from '@temporalio/common';
 import { z } from 'zod';
 import { kubeconfigClusterAccess, type ClusterAccess } from './kube/cluster.js';
-import { ApprovalPolicySchema, MemoryQuantitySchema, type ApprovalPolicy } from '../workflows/input.js';
+import { MemoryQuantitySchema } from '../workflows/input.js';
+import { WorkerApprovalPolicySchema, type WorkerApprovalPolicy } from './approval-policy.js';
 import { GovernorPolicySchema, type GovernorPolicy } from '../workflows/model/governor.js';
 
 export const ActivitiesConfigSchema = z.object({
@@ -95,8 +96,8 @@ export const ActivitiesConfigSchema = z.object({
     .prefault({}),
   /** The cluster's remediation governor: budgets, window, cooldown, lease TTL, freezes (GOVERNOR_* in worker/config.ts). */
   governor: GovernorPolicySchema.prefault({}),
-  /** The approval policy every incident loads (INCIDENT_APPROVERS, INCIDENT_AUTO_APPROVE in worker/config.ts); default: anyone approves, nothing automatic. */
-  approval: ApprovalPolicySchema.prefault({}),
+  /** The approval policy incidents load (INCIDENT_APPROVERS, INCIDENT_AUTO_APPROVE, INCIDENT_TWO_PERSON in worker/config.ts); default: anyone approves, one approval, nothing automatic. */
+  approval: WorkerApprovalPolicySchema.prefault({}),
   /** How often waitForRollout re-reads the deployment (and heartbeats). */
   rolloutPollMs: z.number().int().positive().default(1_000),
   /**
@@ -143,7 +144,7 @@ export interface ActivityDeps {
   /** Absent: the governor's defaults (GovernorPolicySchema). */
   governor?: GovernorPolicy;
   /** Absent: anyone may approve, nothing is applied without a human. */
-  approval?: ApprovalPolicy;
+  approval?: WorkerApprovalPolicy;
   /** Absent: no baseline is read, the monitor's defaults apply. */
   baseline?: ParsedConfig['baseline'];
 }

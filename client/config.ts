@@ -79,7 +79,7 @@ export type ClientConfig = Readonly<z.infer<typeof ClientEnvSchema>>;
 export { ConfigError as ClientConfigError };
 
 /** The approval policy is the worker's now (worker/config.ts): set here, it would do nothing, so say so. */
-const policyVariables = ['INCIDENT_APPROVERS', 'INCIDENT_AUTO_APPROVE'] as const;
+const policyVariables = ['INCIDENT_APPROVERS', 'INCIDENT_AUTO_APPROVE', 'INCIDENT_TWO_PERSON'] as const;
 
 export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientConfig {
   const ignored = policyVariables.filter((name) => env[name]);

@@ -1,7 +1,7 @@
 // Maps the worker's environment config onto the activities' config and builds
 // the activity functions once per worker process.
 import { createActivities, createDefaultDeps, type Activities, type ActivitiesConfig } from '../activities/index.js';
-import type { WorkerConfig } from './config.js';
+import { workerApprovalPolicy, type WorkerConfig } from './config.js';
 
 /** `name=url,name2=url2` → [{ name, url }]. */
 function dependencyList(spec: string): { name: string; url: string }[] {
@@ -40,7 +40,7 @@ export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
     },
     baseline: { prometheusUrl: config.PROMETHEUS_URL, window: config.BASELINE_WINDOW },
     requiredEnv: [...config.REQUIRED_ENV],
-    approval: { approvers: [...config.INCIDENT_APPROVERS], autoApprove: config.INCIDENT_AUTO_APPROVE },
+    approval: workerApprovalPolicy(config),
     governor: {
       maxChangesPerCluster: config.GOVERNOR_MAX_CHANGES_PER_CLUSTER,
       maxChangesPerNamespace: config.GOVERNOR_MAX_CHANGES_PER_NAMESPACE,

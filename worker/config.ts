@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { MitigationKind } from '../workflows/domain.js';
 import { DurationSchema, MemoryQuantitySchema, MitigationKindSchema, describeIssues } from '../workflows/input.js';
 import { parseFreezeWindow } from '../workflows/model/governor.js';
+import { policyConflict, type WorkerApprovalPolicy } from '../activities/approval-policy.js';
 
 const list = z.string().transform((s) =>
   s
@@ -57,162 +58,209 @@ export const autoApproveSpec = z.string().transform((spec, ctx) => {
   return policy;
 });
 
-export const EnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().default('incident-response'),
-  /** Temporal Cloud API key, if any (secret). */
-  TEMPORAL_API_KEY: z.string().optional(),
-  TEMPORAL_TLS: flag.default(false),
-
-  /** Path to a kubeconfig; empty means in-cluster service account, then ~/.kube/config. */
-  KUBECONFIG: z.string().optional(),
-  /** Maps an alert's `cluster` label to a kubeconfig context; the current context serves the rest. */
-  KUBE_CONTEXTS: contextMap.default({}),
-  /** Name of the cluster the current context stands for (alerts without a cluster label use it). */
-  DEFAULT_CLUSTER: z.string().default('local'),
-
-  /** Guardrails: mutations outside these namespaces are refused. */
-  ALLOWED_NAMESPACES: list.default(['default']),
-  MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
-  /** Read by the workflow's own parser (workflows/units.ts): what the workflow accepts, the worker accepts. */
-  MEMORY_CEILING: MemoryQuantitySchema.default('4Gi'),
-
-  /**
-   * Runbook step 4: env variables the services must have, checked against the pod
-   * spec's sources (needed where pods take a whole secret through envFrom).
-   */
-  REQUIRED_ENV: list.default(['ANTHROPIC_API_KEY']),
-  /**
-   * Runbook step 4's `env | grep -E "(ANTHROPIC|LOG|AGENT)"`: the pod spec's env
-   * variables shown in the findings (secrets by presence only, never a value).
-   */
-  ENV_PATTERN: z
-    .string()
-    .default('(ANTHROPIC|LOG|AGENT)')
-    .refine((s) => {
-      try {
-        new RegExp(s);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'a regular expression, such as (ANTHROPIC|LOG|AGENT)'),
-  /**
-   * How health and metrics are reached: api-proxy (through the API server, as
-   * `kubectl get --raw …/proxy/…`) or pod-network (the worker dials pod addresses,
-   * when it runs inside the cluster's network or its proxy is forbidden).
-   */
-  PROBE_VIA: z.enum(['api-proxy', 'pod-network']).default('api-proxy'),
-  /** Runbook step 5: dependencies probed from the worker's own network, `name=url` pairs (none unless set). */
-  DEPENDENCY_URLS: z.string().default(''),
-  /**
-   * Runbook step 5 as the pod sees it (`kubectl exec … curl -I <url>`), `name=url`
-   * pairs: read from the service's readiness answer, whose check `name` is the
-   * pod's own probe of `url`. The worker never dials `url`.
-   */
-  POD_DEPENDENCIES: z.string().default('anthropic=https://api.anthropic.com/v1/health'),
-  /**
-   * Prometheus: the service's p99 and active agents before the alert (the monitor's thresholds,
-   * runbook Resolution step 4), and the SLO burn query of the customer-impact check.
-   */
-  PROMETHEUS_URL: z.url().optional(),
-  /** How far before the alert that baseline looks (a Prometheus range, e.g. 30m). */
-  BASELINE_WINDOW: z
-    .string()
-    .regex(/^\d+[smh]$/)
-    .default('30m'),
-
-  /**
-   * The approval policy every incident of this worker runs under, loaded by the incident
-   * itself (never taken from whoever starts it): who may approve or reject (comma-separated;
-   * empty means anyone) and, per namespace, the action kinds applied without a human.
-   */
-  INCIDENT_APPROVERS: list.pipe(z.array(z.string().min(1).max(200)).max(100)).default([]),
-  INCIDENT_AUTO_APPROVE: autoApproveSpec.default({}),
-
-  /**
-   * The cluster's remediation governor (workflows/governor.ts): every change asks it for a
-   * lease first. At most GOVERNOR_MAX_CHANGES_PER_CLUSTER changes per GOVERNOR_WINDOW in a
-   * cluster and GOVERNOR_MAX_CHANGES_PER_NAMESPACE in one namespace; a request over budget
-   * (or on a workload or shared dependency being changed) waits at most GOVERNOR_MAX_WAIT,
-   * then is refused. A service that needs a change again within GOVERNOR_COOLDOWN of an
-   * automatic fix is handed to a person. A lease whose holder died ends after
-   * GOVERNOR_LEASE_TTL. GOVERNOR_FREEZE_WINDOWS: `;`-separated UTC windows, each
-   * `HH:MM-HH:MM` (daily), `Sat HH:MM-HH:MM` (weekly) or `<ISO start>/<ISO end>`.
-   */
-  GOVERNOR_MAX_CHANGES_PER_CLUSTER: z.coerce.number().int().min(1).max(10_000).default(10),
-  GOVERNOR_MAX_CHANGES_PER_NAMESPACE: z.coerce.number().int().min(1).max(10_000).default(5),
-  GOVERNOR_WINDOW: DurationSchema.default(10 * 60_000),
-  GOVERNOR_COOLDOWN: DurationSchema.default(60 * 60_000),
-  GOVERNOR_LEASE_TTL: DurationSchema.default(30 * 60_000),
-  GOVERNOR_MAX_WAIT: DurationSchema.default(30 * 60_000),
-  GOVERNOR_FREEZE_WINDOWS: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(';')
-        .map((w) => w.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().refine((w) => parseFreezeWindow(w) !== undefined, 'HH:MM-HH:MM, "Sat HH:MM-HH:MM" (UTC) or <ISO start>/<ISO end>'))),
-
-  /** Notifications: with no URL configured, messages go to the outbox folder. */
-  PAGERDUTY_ROUTING_KEY: z.string().optional(),
-  PAGERDUTY_EVENTS_URL: z.url().default('https://events.pagerduty.com/v2/enqueue'),
-  SLACK_WEBHOOK_URL: z.url().optional(),
-  STATUS_PAGE_WEBHOOK_URL: z.url().optional(),
-  TICKET_WEBHOOK_URL: z.url().optional(),
-  /** Stakeholders: told at identification, mitigation and resolve (a generic JSON webhook). */
-  STAKEHOLDERS_WEBHOOK_URL: z.url().optional(),
-  /** Customer impact: 'ingress' (probe the service's ingress through the cluster), 'none', or a customer-facing URL. */
-  CUSTOMER_PROBE: z.union([z.enum(['ingress', 'none']), z.url()]).default('ingress'),
-  /** An SLO burn-rate PromQL query ($namespace, $service) asked of PROMETHEUS_URL; at or above the threshold customers are affected. */
-  CUSTOMER_SLO_BURN_QUERY: z.string().min(1).optional(),
-  CUSTOMER_SLO_BURN_THRESHOLD: z.coerce.number().positive().default(1),
-  OUTBOX_DIR: z.string().default('.data/outbox'),
-  REPORTS_DIR: z.string().default('.data/reports'),
-
-  /**
-   * Where the health and metrics endpoints listen: loopback unless set, so a
-   * worker on a laptop or shared host is not reachable from the network; a
-   * container sets 0.0.0.0 for its probes and scrapes.
-   */
-  WORKER_HTTP_HOST: z.union([z.ipv4(), z.ipv6()], { error: 'an IP address to listen on, such as 127.0.0.1 or 0.0.0.0' }).default('127.0.0.1'),
-  /** Worker health: /health/live, /health/ready. */
-  WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
-  /** The SDK's Prometheus metrics (/metrics): task latencies, slots, polls. */
-  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9465),
-  /**
-   * Open incidents kept in the worker's memory between their steps (the SDK's sticky cache).
-   * Unset: the SDK's default, from the V8 heap limit. One evicted replays its history at its next step.
-   */
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
-    .number({ error: 'a number of workflows, 2 or more' })
-    .int()
-    .min(2, { error: 'at least 2 (the SDK caches 2 or more)' })
-    .max(100_000)
-    .optional(),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
-
-  /**
-   * Worker versioning (Temporal Worker Deployments). With WORKER_BUILD_ID set, the
-   * worker joins the deployment WORKER_DEPLOYMENT_NAME as version <name>:<build>:
-   * an incident stays on the build that opened it (PINNED), a follow-up moves to
-   * each new current build (AUTO_UPGRADE). Unset (or empty): the worker is
-   * unversioned and takes every task of its queue, as before versioning.
-   * README, "Deploying a new worker version", is the runbook.
-   */
-  WORKER_DEPLOYMENT_NAME: z.string().trim().min(1).max(200).default('incident-response'),
-  WORKER_BUILD_ID: z
-    .string()
-    .trim()
-    .max(200)
-    .regex(/^[^:.]*$/, "a build ID without ':' or '.' (they separate the deployment name from the build in version strings)")
-    .optional()
-    .transform((s) => (s ? s : undefined)),
+/**
+ * `alice,bob;payments=carol,dave`: who may approve. A list without `namespace=` applies
+ * wherever no namespace has its own list; empty means anyone.
+ */
+export const approversSpec = z.string().transform((spec, ctx) => {
+  const policy: { approvers: string[]; approversByNamespace: Record<string, string[]> } = { approvers: [], approversByNamespace: {} };
+  for (const entry of spec
+    .split(';')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [head, tail, ...rest] = entry.split('=');
+    const names = (tail ?? head ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
+    const parsed = z.array(z.string().min(1).max(200)).min(1).max(100).safeParse(names);
+    if (rest.length > 0 || (tail !== undefined && !head?.trim()) || !parsed.success) {
+      ctx.addIssue({ code: 'custom', message: `'${entry}' is not name,name or namespace=name,name (at most 100 names of at most 200 characters)` });
+      return z.NEVER;
+    }
+    if (tail === undefined) policy.approvers = parsed.data;
+    else policy.approversByNamespace[head!.trim()] = parsed.data;
+  }
+  return policy;
 });
+
+export const EnvSchema = z
+  .object({
+    TEMPORAL_ADDRESS: z.string().default('localhost:7233'),
+    TEMPORAL_NAMESPACE: z.string().default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().default('incident-response'),
+    /** Temporal Cloud API key, if any (secret). */
+    TEMPORAL_API_KEY: z.string().optional(),
+    TEMPORAL_TLS: flag.default(false),
+
+    /** Path to a kubeconfig; empty means in-cluster service account, then ~/.kube/config. */
+    KUBECONFIG: z.string().optional(),
+    /** Maps an alert's `cluster` label to a kubeconfig context; the current context serves the rest. */
+    KUBE_CONTEXTS: contextMap.default({}),
+    /** Name of the cluster the current context stands for (alerts without a cluster label use it). */
+    DEFAULT_CLUSTER: z.string().default('local'),
+
+    /** Guardrails: mutations outside these namespaces are refused. */
+    ALLOWED_NAMESPACES: list.default(['default']),
+    MAX_REPLICAS: z.coerce.number().int().min(1).max(1000).default(10),
+    /** Read by the workflow's own parser (workflows/units.ts): what the workflow accepts, the worker accepts. */
+    MEMORY_CEILING: MemoryQuantitySchema.default('4Gi'),
+
+    /**
+     * Runbook step 4: env variables the services must have, checked against the pod
+     * spec's sources (needed where pods take a whole secret through envFrom).
+     */
+    REQUIRED_ENV: list.default(['ANTHROPIC_API_KEY']),
+    /**
+     * Runbook step 4's `env | grep -E "(ANTHROPIC|LOG|AGENT)"`: the pod spec's env
+     * variables shown in the findings (secrets by presence only, never a value).
+     */
+    ENV_PATTERN: z
+      .string()
+      .default('(ANTHROPIC|LOG|AGENT)')
+      .refine((s) => {
+        try {
+          new RegExp(s);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'a regular expression, such as (ANTHROPIC|LOG|AGENT)'),
+    /**
+     * How health and metrics are reached: api-proxy (through the API server, as
+     * `kubectl get --raw …/proxy/…`) or pod-network (the worker dials pod addresses,
+     * when it runs inside the cluster's network or its proxy is forbidden).
+     */
+    PROBE_VIA: z.enum(['api-proxy', 'pod-network']).default('api-proxy'),
+    /** Runbook step 5: dependencies probed from the worker's own network, `name=url` pairs (none unless set). */
+    DEPENDENCY_URLS: z.string().default(''),
+    /**
+     * Runbook step 5 as the pod sees it (`kubectl exec … curl -I <url>`), `name=url`
+     * pairs: read from the service's readiness answer, whose check `name` is the
+     * pod's own probe of `url`. The worker never dials `url`.
+     */
+    POD_DEPENDENCIES: z.string().default('anthropic=https://api.anthropic.com/v1/health'),
+    /**
+     * Prometheus: the service's p99 and active agents before the alert (the monitor's thresholds,
+     * runbook Resolution step 4), and the SLO burn query of the customer-impact check.
+     */
+    PROMETHEUS_URL: z.url().optional(),
+    /** How far before the alert that baseline looks (a Prometheus range, e.g. 30m). */
+    BASELINE_WINDOW: z
+      .string()
+      .regex(/^\d+[smh]$/)
+      .default('30m'),
+
+    /**
+     * The approval policy every incident of this worker runs under, loaded by the incident
+     * itself (never taken from whoever starts it): who may approve or reject (comma-separated;
+     * empty means anyone) and, per namespace, the action kinds applied without a human.
+     */
+    INCIDENT_APPROVERS: approversSpec.default({ approvers: [], approversByNamespace: {} }),
+    INCIDENT_AUTO_APPROVE: autoApproveSpec.default({}),
+    /** Namespaces (comma-separated, or *) where every change needs two distinct approvers: one rejection stops it. */
+    INCIDENT_TWO_PERSON: list.default([]),
+
+    /**
+     * The cluster's remediation governor (workflows/governor.ts): every change asks it for a
+     * lease first. At most GOVERNOR_MAX_CHANGES_PER_CLUSTER changes per GOVERNOR_WINDOW in a
+     * cluster and GOVERNOR_MAX_CHANGES_PER_NAMESPACE in one namespace; a request over budget
+     * (or on a workload or shared dependency being changed) waits at most GOVERNOR_MAX_WAIT,
+     * then is refused. A service that needs a change again within GOVERNOR_COOLDOWN of an
+     * automatic fix is handed to a person. A lease whose holder died ends after
+     * GOVERNOR_LEASE_TTL. GOVERNOR_FREEZE_WINDOWS: `;`-separated UTC windows, each
+     * `HH:MM-HH:MM` (daily), `Sat HH:MM-HH:MM` (weekly) or `<ISO start>/<ISO end>`.
+     */
+    GOVERNOR_MAX_CHANGES_PER_CLUSTER: z.coerce.number().int().min(1).max(10_000).default(10),
+    GOVERNOR_MAX_CHANGES_PER_NAMESPACE: z.coerce.number().int().min(1).max(10_000).default(5),
+    GOVERNOR_WINDOW: DurationSchema.default(10 * 60_000),
+    GOVERNOR_COOLDOWN: DurationSchema.default(60 * 60_000),
+    GOVERNOR_LEASE_TTL: DurationSchema.default(30 * 60_000),
+    GOVERNOR_MAX_WAIT: DurationSchema.default(30 * 60_000),
+    GOVERNOR_FREEZE_WINDOWS: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(';')
+          .map((w) => w.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().refine((w) => parseFreezeWindow(w) !== undefined, 'HH:MM-HH:MM, "Sat HH:MM-HH:MM" (UTC) or <ISO start>/<ISO end>'))),
+
+    /** Notifications: with no URL configured, messages go to the outbox folder. */
+    PAGERDUTY_ROUTING_KEY: z.string().optional(),
+    PAGERDUTY_EVENTS_URL: z.url().default('https://events.pagerduty.com/v2/enqueue'),
+    SLACK_WEBHOOK_URL: z.url().optional(),
+    STATUS_PAGE_WEBHOOK_URL: z.url().optional(),
+    TICKET_WEBHOOK_URL: z.url().optional(),
+    /** Stakeholders: told at identification, mitigation and resolve (a generic JSON webhook). */
+    STAKEHOLDERS_WEBHOOK_URL: z.url().optional(),
+    /** Customer impact: 'ingress' (probe the service's ingress through the cluster), 'none', or a customer-facing URL. */
+    CUSTOMER_PROBE: z.union([z.enum(['ingress', 'none']), z.url()]).default('ingress'),
+    /** An SLO burn-rate PromQL query ($namespace, $service) asked of PROMETHEUS_URL; at or above the threshold customers are affected. */
+    CUSTOMER_SLO_BURN_QUERY: z.string().min(1).optional(),
+    CUSTOMER_SLO_BURN_THRESHOLD: z.coerce.number().positive().default(1),
+    OUTBOX_DIR: z.string().default('.data/outbox'),
+    REPORTS_DIR: z.string().default('.data/reports'),
+
+    /**
+     * Where the health and metrics endpoints listen: loopback unless set, so a
+     * worker on a laptop or shared host is not reachable from the network; a
+     * container sets 0.0.0.0 for its probes and scrapes.
+     */
+    WORKER_HTTP_HOST: z.union([z.ipv4(), z.ipv6()], { error: 'an IP address to listen on, such as 127.0.0.1 or 0.0.0.0' }).default('127.0.0.1'),
+    /** Worker health: /health/live, /health/ready. */
+    WORKER_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+    /** The SDK's Prometheus metrics (/metrics): task latencies, slots, polls. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).default(9465),
+    /**
+     * Open incidents kept in the worker's memory between their steps (the SDK's sticky cache).
+     * Unset: the SDK's default, from the V8 heap limit. One evicted replays its history at its next step.
+     */
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+      .number({ error: 'a number of workflows, 2 or more' })
+      .int()
+      .min(2, { error: 'at least 2 (the SDK caches 2 or more)' })
+      .max(100_000)
+      .optional(),
+    LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+
+    /**
+     * Worker versioning (Temporal Worker Deployments). With WORKER_BUILD_ID set, the
+     * worker joins the deployment WORKER_DEPLOYMENT_NAME as version <name>:<build>:
+     * an incident stays on the build that opened it (PINNED), a follow-up moves to
+     * each new current build (AUTO_UPGRADE). Unset (or empty): the worker is
+     * unversioned and takes every task of its queue, as before versioning.
+     * README, "Deploying a new worker version", is the runbook.
+     */
+    WORKER_DEPLOYMENT_NAME: z.string().trim().min(1).max(200).default('incident-response'),
+    WORKER_BUILD_ID: z
+      .string()
+      .trim()
+      .max(200)
+      .regex(/^[^:.]*$/, "a build ID without ':' or '.' (they separate the deployment name from the build in version strings)")
+      .optional()
+      .transform((s) => (s ? s : undefined)),
+  })
+  .superRefine((config, ctx) => {
+    const conflict = policyConflict(workerApprovalPolicy(config));
+    if (conflict) ctx.addIssue({ code: 'custom', path: ['INCIDENT_TWO_PERSON'], message: conflict });
+  });
+
+/** The approval policy of INCIDENT_APPROVERS, INCIDENT_AUTO_APPROVE and INCIDENT_TWO_PERSON, for every namespace. */
+export function workerApprovalPolicy(config: {
+  INCIDENT_APPROVERS: z.output<typeof approversSpec>;
+  INCIDENT_AUTO_APPROVE: z.output<typeof autoApproveSpec>;
+  INCIDENT_TWO_PERSON: string[];
+}): WorkerApprovalPolicy {
+  return {
+    approvers: [...config.INCIDENT_APPROVERS.approvers],
+    approversByNamespace: config.INCIDENT_APPROVERS.approversByNamespace,
+    autoApprove: config.INCIDENT_AUTO_APPROVE,
+    twoPerson: [...config.INCIDENT_TWO_PERSON],
+  };
+}
 
 export type WorkerConfig = Readonly<z.infer<typeof EnvSchema>>;
 

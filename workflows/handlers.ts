@@ -85,7 +85,7 @@ export function listen(model: IncidentModel): void {
 function validDecision(model: IncidentModel, raw: unknown): z.output<typeof DecideRequestSchema> {
   const parsed = DecideRequestSchema.safeParse(raw);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad decide request: ${describeIssues(parsed.error, '(payload)')}`, DecisionRefused);
-  const refusal = model.refuseDecision(parsed.data);
+  const refusal = model.refuseDecision(parsed.data, parsed.data.decision === 'approve');
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, DecisionRefused);
   return parsed.data;
 }

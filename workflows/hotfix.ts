@@ -25,5 +25,6 @@ export function hotfixStep(request: HotfixRequestData, findings: Findings, ctx: 
     command: mutationCommand(ctx.service, action),
     why: `runbook Resolution step 2, "Code Issues": deploy hotfix ${request.image}, supplied by ${request.by}${request.comment ? ` (${request.comment})` : ''}`,
     approval: 'human',
+    requestedBy: request.by,
   };
 }

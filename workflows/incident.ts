@@ -250,6 +250,8 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
     // A person's hotfix image goes before the plan's next candidate (incidents from before never had one).
     const hotfix = state.data.hotfix !== undefined && patched('fixes-hotfix-image') ? state.takeHotfix() : undefined;
     const proposed = hotfix ? hotfixStep(hotfix, findings, state.config) : undefined;
+    // Who asked for a hotfix may not approve it; hotfixes proposed before that rule could be approved by them.
+    if (proposed && 'requestedBy' in proposed && !patched('hotfix-requester-may-not-approve')) delete proposed.requestedBy;
     if (proposed && 'refused' in proposed) {
       state.ignore(proposed.refused);
       continue;

@@ -46,10 +46,15 @@ export const LimitsSchema = z
   })
   .prefault({});
 
-/** Who may approve or reject a mitigation (empty: anyone), and per namespace the action kinds applied without a human. */
+/**
+ * Who may approve or reject a mitigation (empty: anyone), per namespace the action kinds
+ * applied without a human, and how many distinct people must approve a change (2: the
+ * two-person rule; one rejection is enough to stop it).
+ */
 export const ApprovalPolicySchema = z.object({
   approvers: z.array(z.string().min(1).max(200)).max(100).default([]),
   autoApprove: z.record(z.string(), z.array(MitigationKindSchema)).default({}),
+  approvalsRequired: z.number().int().min(1).max(2).default(1),
 });
 export type ApprovalPolicy = z.output<typeof ApprovalPolicySchema>;
 

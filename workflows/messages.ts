@@ -116,10 +116,13 @@ export interface HotfixOutcome {
 
 export interface DecisionOutcome {
   action: number;
+  /** False for a rejection, and for a first approval that waits for a second approver (then `needs` says so). */
   approved: boolean;
   by: string;
   at: string;
   command: string;
+  /** The two-person rule: who else must approve before it is applied. */
+  needs?: string;
 }
 
 export const AcknowledgeSignalSchema = z.object({ by: Actor });

@@ -45,6 +45,8 @@ export type PlanStep =
       why: string;
       approval: 'auto' | 'human';
       humanFix?: string;
+      /** The person who asked for it (a hotfix): they may not approve it. */
+      requestedBy?: string;
     }
   | { kind: 'escalate'; reason: string; evidence: string[] }
   /** Nothing is broken: verify, then monitor. */

@@ -45,6 +45,10 @@ export interface ActionRecord {
   preview?: MutationPreview;
   requestedAt: string;
   decision?: Decision;
+  /** Under the two-person rule: the approvals given so far, before the one that decides. */
+  approvals?: Decision[];
+  /** The person who asked for this change (a hotfix image): they may not approve it. */
+  requestedBy?: string;
   outcome: ActionOutcome;
   /** Why it failed or did not recover (failed checks, error message). */
   detail?: string;
@@ -71,6 +75,12 @@ export interface PendingApproval {
   expiresAt: string;
   /** Who may decide; empty means anyone. */
   approvers: string[];
+  /** Distinct approvals the change needs (2: the two-person rule); absent in older runs: 1. */
+  approvalsRequired?: number;
+  /** Who approved it so far, while more approvals are needed. */
+  approvedBy?: string[];
+  /** Who asked for it (they may not approve it). */
+  requestedBy?: string;
 }
 
 export type TimelineKind =

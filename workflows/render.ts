@@ -94,6 +94,10 @@ function approvalLines(p: PendingApproval): string[] {
     `- dry-run: ${p.preview.changes.join('; ') || '(no change reported)'}`,
     `- expires at ${p.expiresAt} (then escalates; never applied without a decision)`,
     `- approve: \`incident approve <id> --action ${p.action}\` (approvers: ${p.approvers.join(', ') || 'anyone'})`,
+    ...((p.approvalsRequired ?? 1) > 1
+      ? [`- needs ${p.approvalsRequired} distinct approvers (approved so far: ${p.approvedBy?.join(', ') || 'nobody'}); one rejection stops it`]
+      : []),
+    ...(p.requestedBy ? [`- asked for by ${p.requestedBy}, who may not approve it`] : []),
   ];
 }
 

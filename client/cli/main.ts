@@ -87,7 +87,11 @@ for (const decision of ['approve', 'reject'] as const) {
     .option('--json', 'JSON output')
     .action(async (id: string, o: { as: string; action?: string; comment?: string; json?: boolean }) => {
       const outcome = await (await connect()).decide(id, decision, o.as, { action: o.action ? Number(o.action) : undefined, comment: o.comment });
-      print(Boolean(o.json), outcome, () => `action #${outcome.action} ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}: ${outcome.command}`);
+      print(Boolean(o.json), outcome, () =>
+        outcome.needs
+          ? `action #${outcome.action} approved by ${outcome.by}, not applied yet: ${outcome.needs}`
+          : `action #${outcome.action} ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}: ${outcome.command}`,
+      );
     });
 }
 

@@ -3,9 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { EnvSchema, describeConfig, loadConfig, secretVariables } from '../../worker/config.js';
 import { activitiesConfig } from '../../worker/activities.js';
-import { approvalPolicyFor } from '../../activities/approval-policy.js';
+import { WorkerApprovalPolicySchema, approvalPolicyFor } from '../../activities/approval-policy.js';
 import { loadClientConfig } from '../../client/config.js';
-import { ApprovalPolicySchema } from '../../workflows/input.js';
 
 const canary = 'CANARY7f3a';
 
@@ -42,18 +41,40 @@ describe("the approval policy, the worker's configuration", () => {
   it('reads who may approve and, per namespace, what is applied without a human; an incident gets its namespace only', () => {
     const config = loadConfig({ INCIDENT_APPROVERS: 'alice, bob', INCIDENT_AUTO_APPROVE: 'default=scale,rollout-undo; staging=*' });
     // As the worker hands it to its activities (createDefaultDeps parses the same schema).
-    const policy = ApprovalPolicySchema.parse(activitiesConfig(config).approval);
-    expect(approvalPolicyFor(policy, 'default')).toEqual({ approvers: ['alice', 'bob'], autoApprove: { default: ['scale', 'rollout-undo'] } });
-    expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {} });
+    const policy = WorkerApprovalPolicySchema.parse(activitiesConfig(config).approval);
+    expect(approvalPolicyFor(policy, 'default')).toEqual({
+      approvers: ['alice', 'bob'],
+      autoApprove: { default: ['scale', 'rollout-undo'] },
+      approvalsRequired: 1,
+    });
+    expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {}, approvalsRequired: 1 });
     expect(approvalPolicyFor(policy, 'staging').autoApprove.staging).toContain('patch-config-map');
-    expect(approvalPolicyFor(undefined, 'default')).toEqual({ approvers: [], autoApprove: {} });
+    expect(approvalPolicyFor(undefined, 'default')).toEqual({ approvers: [], autoApprove: {}, approvalsRequired: 1 });
   });
 
-  it('stops the worker with one line naming the variable when the policy is malformed', () => {
+  it('gives a namespace its own approvers and the two-person rule where it is asked for', () => {
+    const config = loadConfig({ INCIDENT_APPROVERS: 'alice,bob; payments = carol, dave ;ledger=erin', INCIDENT_TWO_PERSON: 'payments, ledger' });
+    const policy = WorkerApprovalPolicySchema.parse(activitiesConfig(config).approval);
+    expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['carol', 'dave'], autoApprove: {}, approvalsRequired: 2 });
+    expect(approvalPolicyFor(policy, 'ledger')).toMatchObject({ approvers: ['erin'], approvalsRequired: 2 });
+    expect(approvalPolicyFor(policy, 'default')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {}, approvalsRequired: 1 });
+    const everywhere = WorkerApprovalPolicySchema.parse(activitiesConfig(loadConfig({ INCIDENT_TWO_PERSON: '*' })).approval);
+    expect(approvalPolicyFor(everywhere, 'anything').approvalsRequired).toBe(2);
+  });
+
+  it('stops the worker with one line naming the variable when the policy is malformed or contradicts itself', () => {
     expect(() => loadConfig({ INCIDENT_AUTO_APPROVE: 'default=scale,delete-everything' })).toThrow(
       /invalid worker configuration: INCIDENT_AUTO_APPROVE: unknown action kind in 'default=scale,delete-everything'/,
     );
     expect(() => loadConfig({ INCIDENT_AUTO_APPROVE: 'scale' })).toThrow(/INCIDENT_AUTO_APPROVE: 'scale' is not namespace=kind,kind/);
+    expect(() => loadConfig({ INCIDENT_APPROVERS: 'payments=' })).toThrow(/INCIDENT_APPROVERS: 'payments=' is not name,name or namespace=name,name/);
+    expect(() => loadConfig({ INCIDENT_APPROVERS: '=alice' })).toThrow(/INCIDENT_APPROVERS: '=alice' is not/);
+    // A namespace cannot both need two people and need none.
+    expect(() => loadConfig({ INCIDENT_TWO_PERSON: 'payments', INCIDENT_AUTO_APPROVE: 'payments=scale' })).toThrow(
+      /INCIDENT_TWO_PERSON: namespace\(s\) payments need two approvers \(INCIDENT_TWO_PERSON\) and are auto-approved/,
+    );
+    expect(() => loadConfig({ INCIDENT_TWO_PERSON: '*', INCIDENT_AUTO_APPROVE: 'default=scale' })).toThrow(/namespace\(s\) default need two approvers/);
+    expect(() => loadConfig({ INCIDENT_TWO_PERSON: 'payments', INCIDENT_AUTO_APPROVE: 'default=scale' })).not.toThrow();
   });
 
   it('is ignored, with a warning, where a receiver or the CLI reads it', async () => {

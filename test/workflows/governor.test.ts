@@ -72,7 +72,8 @@ describe('the remediation governor', () => {
       await i.handle.executeUpdate(hotfixUpdate, { args: [{ by: 'alice', image: 'agent-native-framework:hotfix-v1.0.1' }] });
     }
     for (const i of [a, b]) await waitForStatus(i.handle, (s) => s.pendingApproval?.kind === 'set-image', 'the hotfix to await approval');
-    await Promise.all([a, b].map((i) => i.handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', decision: 'approve' }] })));
+    // Bob approves: alice supplied the images, and who asks for a change may not approve it.
+    await Promise.all([a, b].map((i) => i.handle.executeUpdate(decideUpdate, { args: [{ by: 'bob', decision: 'approve' }] })));
     const done = (i: typeof a) =>
       waitForStatus(i.handle, (s) => s.actions.some((x) => x.action.kind === 'set-image' && x.outcome === 'not-recovered'), 'the hotfix to be verified');
     const [sa, sb] = await Promise.all([done(a), done(b)]);

@@ -90,6 +90,11 @@ function pagesOf(cluster: FakeCluster, startedAt: number, event = 'trigger'): { 
   return cluster.pages.filter((p) => p.notification.event === event).map((p) => ({ level: p.notification.level, minute: (p.at - startedAt) / minute }));
 }
 
+/** Alertmanager re-sending the group (repeat_interval) and new alerts of the service: one `alerts` signal per delivery. */
+async function flood(handle: IncidentHandle, input: IncidentInput, deliveries: number, firing = [input.alert]): Promise<void> {
+  for (let i = 0; i < deliveries; i++) await handle.signal(alertsSignal, { firing, received: 1000 });
+}
+
 describe('every diagnosis path, end to end', () => {
   const paths: {
     scenario: Scenario;
@@ -245,6 +250,11 @@ describe('a hotfix image from a person (runbook: kubectl set image)', () => {
       preview: { wouldChange: true, changes: [expect.stringMatching(new RegExp(`-> ${image}$`)) as unknown] },
     });
     expect(cluster.callsOf('applyMutation')).toEqual([]);
+    // Bob asked for it: he may not approve it too (he may still withdraw it by rejecting).
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'bob', action: 2, decision: 'approve' }] }))).toBe(
+      `bob asked for action #2 (${pending.pendingApproval?.command ?? ''}) and may not approve it: another approver must`,
+    );
+    expect(pending.pendingApproval?.requestedBy).toBe('bob');
     await decide(handle, 2, 'approve');
     const result = await handle.result();
     const status = await statusOf(handle);
@@ -343,6 +353,46 @@ describe('approvals', () => {
     await decide(handle, 1, 'approve', 'alice');
     await waitForStatus(handle, (s) => s.phase === 'monitoring' || s.phase === 'resolved', 'the approved scale to be applied');
     expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(['alice']);
+  });
+
+  it('under the two-person rule, a change is applied only after two distinct approvers, and the first approval outlives a continue-as-new', async () => {
+    const { cluster, handle, input } = await incident(
+      'bad-rollout',
+      { limits: { continueAsNewAfterEvents: 200 } },
+      { approvers: ['alice', 'bob', 'carol'], twoPerson: true },
+    );
+    const waiting = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+    expect(waiting.pendingApproval).toMatchObject({ action: 1, approvalsRequired: 2, approvedBy: [] });
+    expect(waiting.timeline.map((e) => e.text)).toContain(
+      'approval policy of the worker: approvers: alice, bob, carol; 2 distinct approvers per change; auto-approved in default: nothing',
+    );
+
+    const first = await decide(handle, 1, 'approve', 'alice');
+    expect(first).toMatchObject({ approved: false, by: 'alice', needs: '1 more approver(s), not alice, must approve before it is applied' });
+    // The same person twice is still one person.
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] }))).toMatch(
+      /alice approved action #1 already: it needs 2 distinct approvers/,
+    );
+    // A new run (a long history) carries the first approval: bob's is the second, not the first again.
+    await flood(handle, input, 150);
+    const carried = await waitForStatus(handle, (s) => s.run > 1 && s.pendingApproval !== undefined, 'a second run with the approval open');
+    expect(carried.pendingApproval).toMatchObject({ action: 1, approvedBy: ['alice'] });
+    await suite.env.sleep('1m');
+    expect(cluster.mutations).toEqual([]);
+
+    const second = await decide(handle, 1, 'approve', 'bob');
+    expect(second).toMatchObject({ approved: true, by: 'alice and bob' });
+    expect(await handle.result()).toMatchObject({ resolution: 'mitigated', actionsApplied: 1 });
+    expect(cluster.mutations.map((m) => [m.action.kind, m.approvedBy])).toEqual([['rollout-undo', 'alice and bob']]);
+  });
+
+  it('under the two-person rule, one rejection stops the change even after an approval', async () => {
+    const { cluster, handle } = await incident('bad-rollout', {}, { approvers: ['alice', 'bob'], twoPerson: true });
+    await decide(handle, 1, 'approve', 'alice');
+    expect(await decide(handle, 1, 'reject', 'bob')).toMatchObject({ approved: false, by: 'bob' });
+    const status = await waitForStatus(handle, (s) => s.phase === 'escalated', 'the rejected rollback to be handed over');
+    expect(status.actions[0]).toMatchObject({ outcome: 'rejected', decision: { approved: false, by: 'bob' } });
+    expect(cluster.mutations).toEqual([]);
   });
 
   it.each([
@@ -609,11 +659,6 @@ describe('long life', () => {
     const updates = cluster.notifications.filter((n) => n.notification.event === 'status-update').map((n) => Math.floor((n.at - startedAt) / minute));
     expect(updates).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 15));
   });
-
-  /** Alertmanager re-sending the group (repeat_interval) and new alerts of the service: one `alerts` signal per delivery. */
-  async function flood(handle: IncidentHandle, input: IncidentInput, deliveries: number, firing = [input.alert]): Promise<void> {
-    for (let i = 0; i < deliveries; i++) await handle.signal(alertsSignal, { firing, received: 1000 });
-  }
 
   it('given an incident awaiting approval, when alerts flood it past the history cap, then it continues as new with the approval still open, asks nobody twice, and applies the fix once', async () => {
     const { cluster, handle, input, startedAt } = await incident('bad-rollout', { limits: { continueAsNewAfterEvents: 200 } });

@@ -19,7 +19,7 @@ import type {
   VerificationResult,
 } from '../domain.js';
 import type { Diagnosis } from '../diagnose.js';
-import type { Alert, ApprovalPolicy, IncidentConfig } from '../input.js';
+import { ApprovalPolicySchema, type Alert, type ApprovalPolicy, type IncidentConfig } from '../input.js';
 import type { DecisionOutcome } from '../messages.js';
 import type { PlanStep } from '../plan.js';
 import type {
@@ -199,7 +199,9 @@ export class IncidentModel {
    * The worker's policy replaces whatever the incident's input carried (anyone who can start
    * a workflow writes its input). A policy asked for in the input that differs is said on the timeline.
    */
-  adoptApprovalPolicy(policy: ApprovalPolicy): void {
+  adoptApprovalPolicy(loaded: ApprovalPolicy): void {
+    // Parsed: a policy recorded by an older worker has no approvalsRequired.
+    const policy = ApprovalPolicySchema.parse(loaded);
     const given = this.config.approval;
     const asked = given.approvers.length > 0 || Object.keys(given.autoApprove).length > 0;
     if (asked && JSON.stringify(given) !== JSON.stringify(policy)) {
@@ -273,6 +275,7 @@ export class IncidentModel {
       why: step.why,
       approval: step.approval,
       ...(step.humanFix ? { humanFix: step.humanFix } : {}),
+      ...(step.requestedBy ? { requestedBy: step.requestedBy } : {}),
       idempotencyKey: this.idempotencyKey(n),
       requestedAt: iso(Date.now()),
       outcome: step.approval === 'auto' ? 'applying' : 'awaiting-approval',
@@ -318,6 +321,9 @@ export class IncidentModel {
       requestedAt: record.requestedAt,
       expiresAt: iso(expiresAt),
       approvers: this.config.approval.approvers,
+      approvalsRequired: this.config.approval.approvalsRequired,
+      approvedBy: (record.approvals ?? []).map((a) => a.by),
+      ...(record.requestedBy ? { requestedBy: record.requestedBy } : {}),
     };
   }
 
@@ -775,7 +781,7 @@ export class IncidentModel {
 
   /** An approve or reject signal: refused ones are recorded and ignored (a signal has nobody to answer). */
   decideFromSignal(request: DecisionRequest, approved: boolean): void {
-    const refusal = this.refuseDecision(request);
+    const refusal = this.refuseDecision(request, approved);
     if (refusal) {
       this.ignore(`${approved ? 'approve' : 'reject'} from ${request.by}: ${refusal}`);
       return;
@@ -783,8 +789,11 @@ export class IncidentModel {
     this.applyDecision(request, approved);
   }
 
-  /** Why a decision cannot be taken, or undefined when it can. The first valid decision wins. */
-  refuseDecision(req: DecisionRequest): string | undefined {
+  /**
+   * Why a decision cannot be taken, or undefined when it can. The first valid decision wins;
+   * under the two-person rule the first approval waits for a second approver (a rejection decides).
+   */
+  refuseDecision(req: DecisionRequest, approved: boolean): string | undefined {
     const notAllowed = this.refuseApprover(req.by);
     if (notAllowed) return notAllowed;
     const n = req.action ?? this.pending?.action;
@@ -793,6 +802,12 @@ export class IncidentModel {
     if (!record) return `unknown action #${n}: this incident has ${this.data.actions.length} action(s)`;
     if (record.decision) return `action #${n} was already ${record.decision.approved ? 'approved' : 'rejected'} by ${record.decision.by}`;
     if (this.pending?.action !== n) return `action #${n} is not awaiting approval (${record.outcome})`;
+    if (approved && record.requestedBy === req.by) {
+      return `${req.by} asked for action #${n} (${record.command}) and may not approve it: another approver must`;
+    }
+    if (approved && record.approvals?.some((a) => a.by === req.by)) {
+      return `${req.by} approved action #${n} already: it needs ${this.config.approval.approvalsRequired} distinct approvers, so another person must approve it`;
+    }
     return undefined;
   }
 
@@ -802,10 +817,26 @@ export class IncidentModel {
     const record = this.data.actions.find((a) => a.n === n);
     if (!record) throw new Error(`unknown action #${n}`);
     const at = iso(Date.now());
-    record.decision = { approved, by: req.by, at, ...(req.comment ? { comment: req.comment } : {}) };
-    this.record('approval', `#${n} ${approved ? 'approved' : 'rejected'} by ${req.by}${req.comment ? `: ${req.comment}` : ''}`);
+    const comment = req.comment ? `: ${req.comment}` : '';
+    const approvals = [...(record.approvals ?? []), { approved, by: req.by, at, ...(req.comment ? { comment: req.comment } : {}) }];
+    const required = this.config.approval.approvalsRequired;
+    if (approved && approvals.length < required) {
+      // The two-person rule: this approval is kept (and carried to the next run) until a second person's.
+      record.approvals = approvals;
+      if (this.pending?.action === n) this.pending.approvedBy = approvals.map((a) => a.by);
+      const needs = `${required - approvals.length} more approver(s), not ${approvals.map((a) => a.by).join(' or ')}, must approve before it is applied`;
+      this.record('approval', `#${n} approved by ${req.by} (${approvals.length} of ${required})${comment}; ${needs}`);
+      this.changed();
+      return { action: n, approved: false, by: req.by, at, command: record.command, needs };
+    }
+    const by = approved ? approvals.map((a) => a.by).join(' and ') : req.by;
+    record.decision = { approved, by, at, ...(req.comment ? { comment: req.comment } : {}) };
+    this.record(
+      'approval',
+      `#${n} ${approved ? 'approved' : 'rejected'} by ${req.by}${approved && approvals.length > 1 ? ` (${approvals.length} of ${required}: ${by})` : ''}${comment}`,
+    );
     this.changed();
-    return { action: n, approved, by: req.by, at, command: record.command };
+    return { action: n, approved, by, at, command: record.command };
   }
 
   /** Input that was refused: on the timeline, and nothing else. */
@@ -905,5 +936,6 @@ function firingKey(alert: { fingerprint: string; startsAt: string }): string {
 /** `approvers: alice, bob; auto-approved in default: scale` (anyone, nothing when empty). */
 function describePolicy(policy: ApprovalPolicy, namespace: string): string {
   const auto = policy.autoApprove[namespace] ?? [];
-  return `approvers: ${policy.approvers.join(', ') || 'anyone'}; auto-approved in ${namespace}: ${auto.join(', ') || 'nothing'}`;
+  const two = policy.approvalsRequired > 1 ? `; ${policy.approvalsRequired} distinct approvers per change` : '';
+  return `approvers: ${policy.approvers.join(', ') || 'anyone'}${two}; auto-approved in ${namespace}: ${auto.join(', ') || 'nothing'}`;
 }
