@@ -4,6 +4,7 @@
 // loads its namespace's slice at its start.
 import { z } from 'zod';
 import { ApprovalPolicySchema, MitigationKindSchema, type ApprovalPolicy } from '../workflows/input.js';
+import { KeyIdSchema, PublicKeySchema } from '../workflows/decision-signature.js';
 
 const Approvers = z.array(z.string().min(1).max(200)).max(100);
 
@@ -17,6 +18,8 @@ export const WorkerApprovalPolicySchema = z.object({
   autoApprove: z.record(z.string(), z.array(MitigationKindSchema)).default({}),
   /** Namespaces (or '*') where a change needs two distinct approvers. */
   twoPerson: z.array(z.string().min(1)).default([]),
+  /** Public keys of the approval channels whose signed decisions count (empty: unsigned decisions count). */
+  decisionKeys: z.record(KeyIdSchema, PublicKeySchema).default({}),
 });
 export type WorkerApprovalPolicy = z.output<typeof WorkerApprovalPolicySchema>;
 
@@ -29,6 +32,7 @@ export function approvalPolicyFor(policy: WorkerApprovalPolicy | undefined, name
     approvers: [...approvers],
     autoApprove: kinds ? { [namespace]: [...kinds] } : {},
     ...(twoPerson ? { approvalsRequired: 2 } : {}),
+    decisionKeys: { ...policy?.decisionKeys },
   });
 }
 

@@ -7,10 +7,15 @@
 // Transient trouble (429, 5xx, no answer) fails the attempt: Temporal's retry
 // policy (workflows/retry.ts) is the one layer that retries it, and the next
 // attempt reads again and sees by its key a write of ours whose answer was lost.
+// An approved apply dry-runs again first: if the object changed so that the
+// changes differ from the dry-run the approver saw, it writes nothing
+// (ApprovedPreviewChanged) and the incident asks again with the new dry-run.
 // A 409 is not trouble but the API server's "read again" (the deployment
 // controller's status writes cause one right after a rollout): the step reads and
 // decides again in place, a few times, before it counts as a failed attempt.
-import type { MutationPreview, MutationRequest, MutationResult } from '../workflows/domain.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { maxPreviewChanges, type MutationPreview, type MutationRequest, type MutationResult } from '../workflows/domain.js';
+import { FailureTypes } from './types.js';
 import type { ActivityDeps } from './injected-deps.js';
 import { isConflict } from './kube/call.js';
 import { approvedByAnnotation, idempotencyKeyAnnotation, type Stamp } from './kube/mutation.js';
@@ -27,7 +32,11 @@ interface Outcome {
 /** Reads again after a 409 at most this often in one attempt; then the 409 fails the attempt, and the policy retries it. */
 const conflictRereads = 4;
 
-async function run(deps: ActivityDeps, request: MutationRequest, dryRun: boolean): Promise<Outcome> {
+/**
+ * `ownFirst`: a dry-run that, like an apply, counts a step whose object already carries this
+ * action's key as written (ownSteps) instead of previewing it again.
+ */
+async function run(deps: ActivityDeps, request: MutationRequest, dryRun: boolean, ownFirst = false): Promise<Outcome & { ownSteps: number }> {
   checkRequest(deps.guardrails, request);
   const k = deps.kube.clients(request.service.cluster);
   const { command, steps } = planMutation(k, request.service, request.action, deps.guardrails);
@@ -35,12 +44,14 @@ async function run(deps: ActivityDeps, request: MutationRequest, dryRun: boolean
   const changes: string[] = [];
   let alreadyApplied = true;
   let generation = 0;
+  let ownSteps = 0;
   for (const step of steps) {
     for (let reread = 0; ; reread++) {
       const prepared = await step.prepare();
-      if (!dryRun && prepared.key === request.idempotencyKey) {
+      if ((!dryRun || ownFirst) && prepared.key === request.idempotencyKey) {
         // Written by an earlier attempt of this action (maybe one whose answer was lost).
         generation = prepared.generation;
+        ownSteps++;
         break;
       }
       try {
@@ -55,7 +66,27 @@ async function run(deps: ActivityDeps, request: MutationRequest, dryRun: boolean
       }
     }
   }
-  return { command, changes, alreadyApplied, generation };
+  return { command, changes, alreadyApplied, generation, ownSteps };
+}
+
+/**
+ * The approval was given for a dry-run: if a dry-run now shows other changes (someone scaled,
+ * rolled out or edited the object meanwhile), nothing is written. Not when an earlier attempt
+ * of this action wrote already: finishing that write is the retry, and it shows fewer changes.
+ * Compared by changes, not resourceVersion: the deployment controller bumps that with every status write.
+ */
+async function refuseChangedPreview(deps: ActivityDeps, request: MutationRequest, approved: string[]): Promise<void> {
+  const now = await run(deps, request, true, true);
+  if (now.ownSteps > 0) return;
+  const changes = now.changes.slice(0, maxPreviewChanges);
+  if (JSON.stringify(changes) === JSON.stringify(approved)) return;
+  const shown = (list: string[]) => (list.length ? list.join('; ') : 'no change');
+  throw ApplicationFailure.create({
+    type: FailureTypes.ApprovedPreviewChanged,
+    nonRetryable: true,
+    message: `the object changed since the dry-run that was approved: it showed ${shown(approved)}; a dry-run now shows ${shown(changes)}`,
+    details: [{ command: now.command, changes, wouldChange: changes.length > 0 } satisfies MutationPreview],
+  });
 }
 
 export async function previewMutation(deps: ActivityDeps, request: MutationRequest): Promise<MutationPreview> {
@@ -64,7 +95,8 @@ export async function previewMutation(deps: ActivityDeps, request: MutationReque
 }
 
 export async function applyMutation(deps: ActivityDeps, request: MutationRequest): Promise<MutationResult> {
-  const outcome = await run(deps, request, false);
+  if (request.approvedChanges) await refuseChangedPreview(deps, request, request.approvedChanges);
+  const { ownSteps: _, ...outcome } = await run(deps, request, false);
   deps.logger.info('mutation applied', {
     command: outcome.command,
     idempotencyKey: request.idempotencyKey,

@@ -118,6 +118,11 @@ export const FailureTypes = {
   BadRequest: 'BadRequest',
   /** The object changed since the plan was approved (e.g. the value a restore would write): investigate again. */
   StalePlan: 'StalePlan',
+  /**
+   * A dry-run just before the apply differs from the one the approver saw (someone changed the
+   * object meanwhile): nothing is written; the incident shows the new dry-run and asks again.
+   */
+  ApprovedPreviewChanged: 'ApprovedPreviewChanged',
   /** A notification endpoint refused the message (4xx other than 429): wrong URL or key. */
   NotificationRejected: 'NotificationRejected',
 

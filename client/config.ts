@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseDuration } from '../workflows/units.js';
+import { KeyIdSchema, SecretKeySchema } from '../workflows/decision-signature.js';
 import { ConfigError, parseEnvironment } from '../worker/config.js';
 
 const list = z.string().transform((s) =>
@@ -63,6 +64,20 @@ export const ClientEnvSchema = z
     /** Deliveries the spool holds at most before it answers 503. */
     RECEIVER_SPOOL_MAX: z.coerce.number().int().min(1).default(100_000),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+
+    /**
+     * The receiver's decisions API (POST /decisions), on when both are set: who each person's
+     * token names (\`alice=sha256:<hex of SHA-256 of her token>,bob=…\`, from \`incident token alice\`),
+     * and the key it signs their decisions with (\`<keyId>:<secret key hex>\`, from \`incident keygen\`).
+     * The workers hold the matching public key (INCIDENT_DECISION_KEYS). Or the _FILE variants.
+     */
+    APPROVER_TOKENS: z.string().optional(),
+    APPROVER_TOKENS_FILE: z.string().optional(),
+    DECISION_SIGNING_KEY: z.string().optional(),
+    DECISION_SIGNING_KEY_FILE: z.string().optional(),
+    /** The CLI: approve and reject through this receiver's decisions API, as the person INCIDENT_API_TOKEN names. */
+    INCIDENT_API_URL: z.url().optional(),
+    INCIDENT_API_TOKEN: z.string().optional(),
   })
   .superRefine((env, ctx) => {
     // Alerts without a cluster label go to DEFAULT_CLUSTER: refusing all of them would be a silent outage.
@@ -92,6 +107,41 @@ export function loadClientConfig(env: NodeJS.ProcessEnv = process.env): ClientCo
 /** The clusters whose alerts open incidents here: INCIDENT_CLUSTERS, or just DEFAULT_CLUSTER. */
 export function servedClusters(config: ClientConfig): readonly string[] {
   return config.INCIDENT_CLUSTERS ?? [config.DEFAULT_CLUSTER];
+}
+
+/** A value from NAME or from the file NAME_FILE names (trimmed), or undefined. */
+function valueOrFile(value: string | undefined, file: string | undefined, name: string): string | undefined {
+  if (value) return value.trim();
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`${name}_FILE ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** What the decisions API needs: people by the SHA-256 of their token, and the signing key. Undefined: the API is off. */
+export function decisionsApiConfig(config: ClientConfig): { people: Map<string, string>; key: { keyId: string; secretKey: string } } | undefined {
+  const tokens = valueOrFile(config.APPROVER_TOKENS, config.APPROVER_TOKENS_FILE, 'APPROVER_TOKENS');
+  const key = valueOrFile(config.DECISION_SIGNING_KEY, config.DECISION_SIGNING_KEY_FILE, 'DECISION_SIGNING_KEY');
+  if (!tokens && !key) return undefined;
+  if (!tokens || !key)
+    throw new ConfigError('the decisions API needs both APPROVER_TOKENS and DECISION_SIGNING_KEY (or their _FILE variants): set both, or neither');
+  const people = new Map<string, string>();
+  for (const entry of tokens
+    .split(/[,\n]/)
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const match = /^([^=\s]{1,200})=sha256:([0-9a-f]{64})$/.exec(entry);
+    if (!match?.[1] || !match[2])
+      throw new ConfigError(`APPROVER_TOKENS: '${entry.slice(0, 30)}…' is not name=sha256:<64 hex digits> (\`incident token <name>\` prints one)`);
+    people.set(match[2], match[1]);
+  }
+  const [keyId = '', secretKey = '', ...rest] = key.split(':');
+  if (rest.length > 0 || !KeyIdSchema.safeParse(keyId).success || !SecretKeySchema.safeParse(secretKey).success) {
+    throw new ConfigError('DECISION_SIGNING_KEY is not <keyId>:<Ed25519 secret key as 64 hex digits> (`incident keygen` makes one)');
+  }
+  return { people, key: { keyId, secretKey } };
 }
 
 /** The receiver's token, from RECEIVER_TOKEN or the file RECEIVER_TOKEN_FILE names. */

@@ -395,7 +395,12 @@ export class Incidents implements IncidentGateway {
     return this.client.workflow.getHandle(workflowId).query(statusQuery);
   }
 
-  async decide(ref: string, decision: 'approve' | 'reject', by: string, options: { action?: number; comment?: string } = {}): Promise<DecisionOutcome> {
+  async decide(
+    ref: string,
+    decision: 'approve' | 'reject',
+    by: string,
+    options: { action?: number | undefined; comment?: string | undefined; signature?: unknown } = {},
+  ): Promise<DecisionOutcome> {
     const workflowId = await this.resolveId(ref);
     return this.client.workflow.getHandle(workflowId).executeUpdate(decideUpdate, { args: [{ decision, by, ...options }] });
   }

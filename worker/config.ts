@@ -7,6 +7,7 @@ import type { MitigationKind } from '../workflows/domain.js';
 import { DurationSchema, MemoryQuantitySchema, MitigationKindSchema, describeIssues } from '../workflows/input.js';
 import { parseFreezeWindow } from '../workflows/model/governor.js';
 import { policyConflict, type WorkerApprovalPolicy } from '../activities/approval-policy.js';
+import { KeyIdSchema, PublicKeySchema } from '../workflows/decision-signature.js';
 
 const list = z.string().transform((s) =>
   s
@@ -82,6 +83,26 @@ export const approversSpec = z.string().transform((spec, ctx) => {
     else policy.approversByNamespace[head!.trim()] = parsed.data;
   }
   return policy;
+});
+
+/** `ops-2026=<public key hex>,slack=<…>`: the approval channels' public keys, by key ID. */
+export const decisionKeysSpec = z.string().transform((spec, ctx) => {
+  const keys: Record<string, string> = {};
+  for (const entry of spec
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [keyId = '', key = '', ...rest] = entry.split('=').map((p) => p.trim());
+    if (rest.length > 0 || !KeyIdSchema.safeParse(keyId).success || !PublicKeySchema.safeParse(key).success) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${entry.slice(0, 40)}' is not keyId=<Ed25519 public key as 64 hex digits> (\`npm run incident -- keygen\` makes a pair)`,
+      });
+      return z.NEVER;
+    }
+    keys[keyId] = key;
+  }
+  return keys;
 });
 
 export const EnvSchema = z
@@ -160,6 +181,12 @@ export const EnvSchema = z
     INCIDENT_AUTO_APPROVE: autoApproveSpec.default({}),
     /** Namespaces (comma-separated, or *) where every change needs two distinct approvers: one rejection stops it. */
     INCIDENT_TWO_PERSON: list.default([]),
+    /**
+     * The public keys of the approval channels (the receiver's decisions API). Set: a decision
+     * counts only when one of them signed it, so a \`decide\` sent straight to Temporal, or in
+     * someone else's name, is refused. Unset: unsigned decisions count (as before).
+     */
+    INCIDENT_DECISION_KEYS: decisionKeysSpec.default({}),
 
     /**
      * The cluster's remediation governor (workflows/governor.ts): every change asks it for a
@@ -253,12 +280,14 @@ export function workerApprovalPolicy(config: {
   INCIDENT_APPROVERS: z.output<typeof approversSpec>;
   INCIDENT_AUTO_APPROVE: z.output<typeof autoApproveSpec>;
   INCIDENT_TWO_PERSON: string[];
+  INCIDENT_DECISION_KEYS: Record<string, string>;
 }): WorkerApprovalPolicy {
   return {
     approvers: [...config.INCIDENT_APPROVERS.approvers],
     approversByNamespace: config.INCIDENT_APPROVERS.approversByNamespace,
     autoApprove: config.INCIDENT_AUTO_APPROVE,
     twoPerson: [...config.INCIDENT_TWO_PERSON],
+    decisionKeys: { ...config.INCIDENT_DECISION_KEYS },
   };
 }
 

@@ -37,6 +37,7 @@ export const sharedWorkflowModules = {
   imageReference: 'workflows/image-reference',
   snapshotModel: 'workflows/model/snapshot',
   governorModel: 'workflows/model/governor',
+  decisionSignature: 'workflows/decision-signature',
 } as const;
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));

@@ -308,7 +308,15 @@ export interface MutationRequest {
   idempotencyKey: string;
   /** Who approved it ("policy:auto" for auto-approval); recorded with the write. */
   approvedBy: string;
+  /**
+   * The dry-run's changes the approval was given for (at most the first 20). Set, the apply
+   * dry-runs again first and writes nothing if the changes differ (ApprovedPreviewChanged).
+   */
+  approvedChanges?: string[];
 }
+
+/** How many of a dry-run's changes are kept with the action, shown and bound to its approval. */
+export const maxPreviewChanges = 20;
 
 export interface MutationPreview {
   /** The kubectl command this stands for, for humans. */

@@ -93,7 +93,14 @@ function validDecision(model: IncidentModel, raw: unknown): z.output<typeof Deci
 function decide(model: IncidentModel, raw: unknown): DecisionOutcome {
   // Validated already; checked again because another decision may have landed in between.
   const request = validDecision(model, raw);
-  return model.applyDecision(request, request.decision === 'approve');
+  const approved = request.decision === 'approve';
+  // Checked here, not in the validator, so that the attempt is on the timeline.
+  const unsigned = model.refuseUnsigned(request, approved);
+  if (unsigned) {
+    model.ignore(unsigned);
+    throw ApplicationFailure.nonRetryable(unsigned, DecisionRefused);
+  }
+  return model.applyDecision(request, approved);
 }
 
 /** The proposeHotfix update's validator: a bad image reference, an unlisted approver or a closed incident is refused. */

@@ -39,11 +39,11 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ActivityFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { IncidentActivities } from '../activities/types.js';
 import { investigationCommands } from './kubectl.js';
 import { diagnose, investigationFailed, summarizeFindings } from './diagnose.js';
-import type { CustomerImpact, Findings, MitigationAction, MutationRequest, Notification, VerificationResult } from './domain.js';
+import type { CustomerImpact, Findings, MitigationAction, MutationPreview, MutationRequest, Notification, VerificationResult } from './domain.js';
 import { IncidentInputSchema, describeIssues, type IncidentConfig, type IncidentInput } from './input.js';
 import { listen } from './handlers.js';
 import { childPhaseSignal, incidentSearchAttributes, majorIncidentId, majorRoleSignal, postIncidentWorkflowId } from './messages.js';
@@ -367,11 +367,18 @@ async function mitigate(state: IncidentModel, step: Extract<PlanStep, { kind: 'm
     if (decision === 'continue') return { approval: wait };
     if (decision !== 'approved') return decision;
     const result = await applyAndVerify(state, record, wait.restartsBaseline);
-    if (result !== 'needs-person') return result;
-    // The governor's cooldown: the same action, now asked of a person.
+    if (result === 'preview-changed' && !record.preview?.wouldChange) return noLongerNeeded(state, record);
+    if (result !== 'needs-person' && result !== 'preview-changed') return result;
+    // The governor's cooldown, or the object changed since the approved dry-run: the same action, asked (again) of a person.
     wait = askAgain(state, wait);
     decision = await approval(state, record, wait, false);
   }
+}
+
+/** The object changed since the approved dry-run, and a dry-run now shows nothing to do. */
+function noLongerNeeded(state: IncidentModel, record: ActionRecord): 'no-change' {
+  state.finishAction(record, 'no-change', 'the object changed since the approved dry-run and is already in the requested state');
+  return 'no-change';
 }
 
 /** A new approval wait for an action the governor handed to a person. */
@@ -392,21 +399,40 @@ async function resumeApproval(state: IncidentModel, wait: ApprovalWait): Promise
     // The findings this plan came from stayed in the previous run: after a rejection, look again.
     if (decision === 'rejected') return 'investigate';
     const result = await applyAndVerify(state, record, current.restartsBaseline);
-    if (result !== 'needs-person') return result === 'recovered' ? freshMonitor : result === 'cancelled' ? 'wait' : 'investigate';
+    if (result === 'preview-changed' && !record.preview?.wouldChange) {
+      noLongerNeeded(state, record);
+      return 'investigate';
+    }
+    if (result !== 'needs-person' && result !== 'preview-changed')
+      return result === 'recovered' ? freshMonitor : result === 'cancelled' ? 'wait' : 'investigate';
     current = askAgain(state, current);
     decision = await approval(state, record, current, false);
   }
 }
 
-function mutationRequest(state: IncidentModel, record: ActionRecord, approvedBy: string): MutationRequest {
-  return { service: state.config.service, action: record.action, idempotencyKey: record.idempotencyKey, approvedBy };
+function mutationRequest(state: IncidentModel, record: ActionRecord, approvedBy: string, approvedChanges?: string[]): MutationRequest {
+  return {
+    service: state.config.service,
+    action: record.action,
+    idempotencyKey: record.idempotencyKey,
+    approvedBy,
+    ...(approvedChanges ? { approvedChanges } : {}),
+  };
+}
+
+/** The dry-run a failed apply found instead of the approved one (ApprovedPreviewChanged), or undefined for any other failure. */
+function changedPreview(err: unknown): MutationPreview | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== 'ApprovedPreviewChanged') return undefined;
+  const preview = cause.details?.[0] as MutationPreview | undefined;
+  return preview && Array.isArray(preview.changes) ? preview : undefined;
 }
 
 async function applyAndVerify(
   state: IncidentModel,
   record: ActionRecord,
   baseline: number,
-): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed' | 'needs-person'> {
+): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed' | 'needs-person' | 'preview-changed'> {
   // Auto-approval does not wait, so a hand resolution may have landed meanwhile: never apply after it.
   if (state.data.resolveRequested) {
     state.finishAction(record, 'cancelled', 'the incident was resolved by hand');
@@ -435,14 +461,21 @@ async function applyVerifyAndRecord(
   state: IncidentModel,
   record: ActionRecord,
   baseline: number,
-): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed'> {
+): Promise<'recovered' | 'not-recovered' | 'cancelled' | 'failed' | 'preview-changed'> {
   state.setPhase('mitigating');
+  // A person approved the dry-run they saw: the apply writes only if a dry-run now shows the same.
+  const approvedChanges = record.approval === 'human' && record.preview && patched('approval-binds-dry-run') ? record.preview.changes : undefined;
   try {
     const result = await writes.applyMutation.executeWithOptions({ summary: record.command }, [
-      mutationRequest(state, record, record.decision?.by ?? 'unknown'),
+      mutationRequest(state, record, record.decision?.by ?? 'unknown', approvedChanges),
     ]);
     state.applied(record, result);
   } catch (err) {
+    const changed = changedPreview(err);
+    if (changed) {
+      state.previewChanged(record, changed, errorMessage(err));
+      return 'preview-changed';
+    }
     state.finishAction(record, 'failed', errorMessage(err));
     return 'failed';
   }
@@ -500,6 +533,12 @@ async function approval(
     return 'approved';
   }
   const timeout = state.config.durations.approvalTimeout;
+  // Each request asks under the worker's policy of now (people change, keys rotate), not the run's start.
+  if (!reopened && patched('approval-policy-per-request')) {
+    state.loadingApprovalPolicy();
+    const policy = await policies.approvalPolicy.executeWithOptions({ summary: 'the approval policy of the worker, for this request' }, [state.config.service]);
+    state.refreshApprovalPolicy(policy);
+  }
   if (reopened) state.reopenApproval(record, wait.expiresAt);
   else state.openApproval(record, wait.expiresAt);
   state.setTimer('main', `approval of #${record.n} expires`, wait.expiresAt);

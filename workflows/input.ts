@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { MitigationActionSchema, ServiceRefSchema, type MitigationKind } from './domain.js';
 import { parseDuration, parseMemory } from './units.js';
+import { KeyIdSchema, PublicKeySchema } from './decision-signature.js';
 
 export const SeveritySchema = z.enum(['critical', 'error', 'warning', 'info']);
 export type Severity = z.infer<typeof SeveritySchema>;
@@ -55,6 +56,11 @@ export const ApprovalPolicySchema = z.object({
   approvers: z.array(z.string().min(1).max(200)).max(100).default([]),
   autoApprove: z.record(z.string(), z.array(MitigationKindSchema)).default({}),
   approvalsRequired: z.number().int().min(1).max(2).default(1),
+  /**
+   * Public keys (by key ID) of the approval channels whose signed decisions count. Not empty:
+   * every decision must be signed by one (workflows/decision-signature.ts); empty: unsigned decisions count.
+   */
+  decisionKeys: z.record(KeyIdSchema, PublicKeySchema).default({}),
 });
 export type ApprovalPolicy = z.output<typeof ApprovalPolicySchema>;
 

@@ -78,6 +78,8 @@ export const ApprovalSignalSchema = z.object({
   /** The action number; omitted means the one awaiting approval now. */
   action: z.number().int().positive().optional(),
   comment: z.string().max(2000).optional(),
+  /** An approval channel's signature of this decision (workflows/decision-signature.ts); checked by the incident, not here. */
+  signature: z.unknown().optional(),
 });
 export type ApprovalSignal = z.input<typeof ApprovalSignalSchema>;
 

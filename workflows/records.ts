@@ -75,6 +75,8 @@ export interface PendingApproval {
   expiresAt: string;
   /** Who may decide; empty means anyone. */
   approvers: string[];
+  /** What a signed decision names (the action's idempotency key: incident, first run, action); absent in older runs. */
+  actionKey?: string;
   /** Distinct approvals the change needs (2: the two-person rule); absent in older runs: 1. */
   approvalsRequired?: number;
   /** Who approved it so far, while more approvals are needed. */

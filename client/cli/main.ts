@@ -1,6 +1,7 @@
 // `incident`: the on-call engineer's command line. Every command takes a full
 // workflow ID (incident/<cluster>/<namespace>/<deployment>) or a short incident
 // number (INC-123456 or 123456); `--json` prints machine-readable output.
+import { createHash, randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
@@ -10,6 +11,8 @@ import { Governors, governorView } from '../governor.js';
 import { IncidentNotFound, Incidents, InvalidRequest, hotfixRequest } from '../incidents.js';
 import { incidentTable, incidentView, majorView, tasksView, timelineLine, workflowUrl } from './render.js';
 import { majorIncidentIdFrom } from '../../workflows/messages.js';
+import { KeyIdSchema, newSigningKey } from '../../workflows/decision-signature.js';
+import { DecisionsApiError, decideThroughApi } from './decisions-api.js';
 
 const uiBase = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233';
 const defaultActor = process.env.INCIDENT_USER ?? userInfo().username;
@@ -80,13 +83,21 @@ program
 for (const decision of ['approve', 'reject'] as const) {
   program
     .command(`${decision} <id>`)
-    .description(`${decision} the action awaiting approval (validated: unknown or decided actions and unlisted approvers are refused)`)
+    .description(
+      `${decision} the action awaiting approval (validated: unknown or decided actions and unlisted approvers are refused); ` +
+        "with INCIDENT_API_URL set, through the receiver's decisions API as the person INCIDENT_API_TOKEN names (signed decisions)",
+    )
     .addOption(asOption())
     .option('--action <n>', 'the action number (default: the one awaiting approval)')
     .option('--comment <text>', 'why')
     .option('--json', 'JSON output')
     .action(async (id: string, o: { as: string; action?: string; comment?: string; json?: boolean }) => {
-      const outcome = await (await connect()).decide(id, decision, o.as, { action: o.action ? Number(o.action) : undefined, comment: o.comment });
+      const action = o.action ? Number(o.action) : undefined;
+      const config = loadClientConfig();
+      // Through the API the token says who you are (--as is not used); straight to Temporal, --as does.
+      const outcome = config.INCIDENT_API_URL
+        ? await decideThroughApi({ url: config.INCIDENT_API_URL, token: config.INCIDENT_API_TOKEN }, { incident: id, decision, action, comment: o.comment })
+        : await (await connect()).decide(id, decision, o.as, { action, comment: o.comment });
       print(Boolean(o.json), outcome, () =>
         outcome.needs
           ? `action #${outcome.action} approved by ${outcome.by}, not applied yet: ${outcome.needs}`
@@ -311,9 +322,35 @@ deploy
     if (!answer.drained) process.exitCode = 3;
   });
 
+program
+  .command('keygen')
+  .description("a new signing key for the receiver's decisions API, and the public key every worker needs to count its decisions")
+  .option('--key-id <id>', 'a name for the key (rotate by adding a new one to the workers first)', `receiver-${new Date().toISOString().slice(0, 10)}`)
+  .action((o: { keyId: string }) => {
+    const id = KeyIdSchema.parse(o.keyId);
+    const { secretKey, publicKey } = newSigningKey();
+    process.stdout.write(
+      `# the receiver only (a secret: keep it in your secret store)\nDECISION_SIGNING_KEY=${id}:${secretKey}\n` +
+        `# every worker (public; several are comma-separated)\nINCIDENT_DECISION_KEYS=${id}=${publicKey}\n`,
+    );
+  });
+
+program
+  .command('token <name>')
+  .description("a new personal token for the receiver's decisions API: the person keeps the token, the receiver only its hash (APPROVER_TOKENS)")
+  .action((name: string) => {
+    if (!/^[^=,\s]{1,200}$/.test(name)) throw new InvalidRequest(`'${name}' is not a name without '=', ',' or spaces`);
+    const token = randomBytes(32).toString('base64url');
+    process.stdout.write(
+      `# ${name} only (a secret)\nINCIDENT_API_TOKEN=${token}\n` +
+        `# the receiver: add to APPROVER_TOKENS (comma-separated)\n${name}=sha256:${createHash('sha256').update(token).digest('hex')}\n`,
+    );
+  });
+
 /** One line that says what went wrong and what to do. */
 function explain(err: unknown): string {
-  if (err instanceof ClientConfigError || err instanceof IncidentNotFound || err instanceof InvalidRequest) return err.message;
+  if (err instanceof ClientConfigError || err instanceof IncidentNotFound || err instanceof InvalidRequest || err instanceof DecisionsApiError)
+    return err.message;
   if (err instanceof WorkflowNotFoundError) return `no such incident: ${err.workflowId ?? ''} ('incident list' shows the known ones)`;
   if (err instanceof WorkflowUpdateFailedError) return `refused: ${err.cause instanceof Error ? err.cause.message : err.message}`;
   const message = err instanceof Error ? err.message : String(err);

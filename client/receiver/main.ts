@@ -1,7 +1,7 @@
 // The alert receiver process: config from the environment (fails fast), a
 // Temporal client, and the HTTP server. SIGINT/SIGTERM close it gracefully.
 import { createLogger } from '../../worker/logger.js';
-import { ClientConfigError, loadClientConfig, receiverToken, servedClusters } from '../config.js';
+import { ClientConfigError, decisionsApiConfig, loadClientConfig, receiverToken, servedClusters } from '../config.js';
 import { Incidents, checkIncidentPolicy } from '../incidents.js';
 import { CoalescingGateway } from './coalesce.js';
 import { buildReceiver } from './server.js';
@@ -20,11 +20,27 @@ async function main(): Promise<void> {
   const spool = config.RECEIVER_SPOOL_DIR
     ? await DeliverySpool.open(gateway, { dir: config.RECEIVER_SPOOL_DIR, maxPending: config.RECEIVER_SPOOL_MAX, log })
     : undefined;
-  const app = buildReceiver({ token, defaultCluster: config.DEFAULT_CLUSTER, clusters, gateway, log, ...(spool ? { spool } : {}) });
+  const decisions = decisionsApiConfig(config);
+  const app = buildReceiver({
+    token,
+    defaultCluster: config.DEFAULT_CLUSTER,
+    clusters,
+    gateway,
+    log,
+    ...(spool ? { spool } : {}),
+    ...(decisions ? { decisions: { ...decisions, incidents } } : {}),
+  });
   await app.listen({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT });
   log.info(
-    { host: config.RECEIVER_HOST, port: config.RECEIVER_PORT, temporal: config.TEMPORAL_ADDRESS, clusters, spool: config.RECEIVER_SPOOL_DIR ?? 'off' },
-    'receiver listening: POST /alerts/alertmanager',
+    {
+      host: config.RECEIVER_HOST,
+      port: config.RECEIVER_PORT,
+      temporal: config.TEMPORAL_ADDRESS,
+      clusters,
+      spool: config.RECEIVER_SPOOL_DIR ?? 'off',
+      decisions: decisions ? { people: decisions.people.size, keyId: decisions.key.keyId } : 'off',
+    },
+    `receiver listening: POST /alerts/alertmanager${decisions ? ', POST /decisions' : ''}`,
   );
 
   const shutdown = async (): Promise<void> => {

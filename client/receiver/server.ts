@@ -13,6 +13,7 @@ import { WebhookSchema, planDelivery, webhookPath, type Problem, type ServiceDel
 import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type OpenIncidents, type ServiceOutcome } from './gateway.js';
 import { outcomeOf } from './coalesce.js';
 import { SpoolFullError, type DeliverySpool } from './spool.js';
+import { registerDecisionsApi, type DecisionsApiOptions } from './decisions.js';
 
 export * from './gateway.js';
 
@@ -27,6 +28,8 @@ export interface ReceiverOptions {
   bodyLimit?: number;
   /** RECEIVER_SPOOL_DIR: a 200 means on the receiver's disk, and the spool sends to Temporal behind it (spool.ts). */
   spool?: DeliverySpool;
+  /** The decisions API (POST /decisions): people's tokens and the signing key; absent, it is off. */
+  decisions?: Omit<DecisionsApiOptions, 'log'>;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -186,7 +189,8 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     void reply.code(status).send(err.detail === undefined ? { error } : { error, detail: err.detail });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: `no route ${req.method} ${req.url}: alerts go to POST /alerts/alertmanager` });
+    const decisions = options.decisions ? ', decisions to POST /decisions' : ' (the decisions API is off: set APPROVER_TOKENS and DECISION_SIGNING_KEY)';
+    void reply.code(404).send({ error: `no route ${req.method} ${req.url}: alerts go to POST /alerts/alertmanager${decisions}` });
   });
 
   // Before the body is read: an unauthenticated client gets nothing parsed, whatever it sends.
@@ -265,6 +269,8 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     else options.log.info({ externalURL: webhook.externalURL, groupKey: webhook.groupKey, outcomes }, 'alerts delivered');
     return reply.code(200).send({ incidents: outcomes, truncatedAlerts: webhook.truncatedAlerts });
   });
+
+  if (options.decisions) registerDecisionsApi(app, { ...options.decisions, log: options.log });
 
   app.get('/health/live', async () => ({ status: 'live' }));
   app.get('/health/ready', async (_req, reply) => {

@@ -3,6 +3,7 @@
 // with the same key writes nothing (proven from the sandbox's audit log, and from
 // the real API server's); guardrails refuse before any write.
 import { ApplicationFailure } from '@temporalio/common';
+import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { approvedByAnnotation, fieldManager, idempotencyKeyAnnotation } from '../../activities/kube/mutation.js';
 import { FailureTypes } from '../../activities/types.js';
@@ -225,6 +226,49 @@ describe.each(clusterKinds)('idempotency and state on the %s cluster', (kind) =>
     await run(() => activities.applyMutation(request({ kind: 'rollout-restart', restartedAt: '2030-01-01T00:00:00Z' })));
     await run(() => activities.applyMutation(request({ kind: 'rollout-restart', restartedAt: '2030-01-01T00:05:00Z' })));
     expect(realWrites(controls.audit())).toHaveLength(2);
+  });
+});
+
+describe.each(clusterKinds)('an approval bound to its dry-run on the %s cluster', (kind) => {
+  const cluster = clustersForThisFile(kind);
+  async function deployments(kubeconfigPath: string) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    return kc.makeApiClient(AppsV1Api);
+  }
+
+  it('writes nothing when someone changed the object since the approved dry-run, and says what a dry-run shows now', async () => {
+    const { activities, run, kubeconfigPath } = await cluster('healthy');
+    const req = request({ kind: 'scale', replicas: 4 });
+    const approved = await run(() => activities.previewMutation(req));
+    expect(approved.changes).toEqual(['replicas 2 → 4']);
+    // `kubectl scale --replicas=3` by someone else, between the approval and the apply.
+    const api = await deployments(kubeconfigPath);
+    await api.patchNamespacedDeployment(
+      { name: service.deployment, namespace: service.namespace, body: { spec: { replicas: 3 } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+
+    const failure = await failureOf(run(() => activities.applyMutation({ ...req, approvedChanges: approved.changes })));
+    expect(failure.type).toBe(FailureTypes.ApprovedPreviewChanged);
+    expect(failure.nonRetryable).toBe(true);
+    expect(failure.message).toMatch(/^the object changed since the dry-run that was approved: it showed replicas 2 → 4; a dry-run now shows replicas 3 → 4$/);
+    expect(failure.details?.[0]).toMatchObject({ wouldChange: true, changes: ['replicas 3 → 4'] });
+    const deployment = await api.readNamespacedDeployment({ name: service.deployment, namespace: service.namespace });
+    expect(deployment.spec?.replicas).toBe(3);
+    expect(deployment.metadata?.annotations?.[idempotencyKeyAnnotation]).toBeUndefined();
+  });
+
+  it('applies when the dry-run still holds, and a retry after its write is not taken for a change', async () => {
+    const { activities, run, kubeconfigPath } = await cluster('healthy');
+    const req = request({ kind: 'scale', replicas: 4 });
+    const approved = await run(() => activities.previewMutation(req));
+    const bound = { ...req, approvedChanges: approved.changes };
+    expect(await run(() => activities.applyMutation(bound))).toMatchObject({ alreadyApplied: false, changes: approved.changes });
+    // Temporal's retry of an attempt whose answer was lost: the object carries the key, the dry-run now shows nothing.
+    expect(await run(() => activities.applyMutation(bound))).toMatchObject({ alreadyApplied: true, changes: [] });
+    const deployment = await (await deployments(kubeconfigPath)).readNamespacedDeployment({ name: service.deployment, namespace: service.namespace });
+    expect(deployment.spec?.replicas).toBe(4);
   });
 });
 

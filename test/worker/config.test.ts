@@ -5,6 +5,7 @@ import { EnvSchema, describeConfig, loadConfig, secretVariables } from '../../wo
 import { activitiesConfig } from '../../worker/activities.js';
 import { WorkerApprovalPolicySchema, approvalPolicyFor } from '../../activities/approval-policy.js';
 import { loadClientConfig } from '../../client/config.js';
+import { newSigningKey } from '../../workflows/decision-signature.js';
 
 const canary = 'CANARY7f3a';
 
@@ -46,20 +47,32 @@ describe("the approval policy, the worker's configuration", () => {
       approvers: ['alice', 'bob'],
       autoApprove: { default: ['scale', 'rollout-undo'] },
       approvalsRequired: 1,
+      decisionKeys: {},
     });
-    expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {}, approvalsRequired: 1 });
+    expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {}, approvalsRequired: 1, decisionKeys: {} });
     expect(approvalPolicyFor(policy, 'staging').autoApprove.staging).toContain('patch-config-map');
-    expect(approvalPolicyFor(undefined, 'default')).toEqual({ approvers: [], autoApprove: {}, approvalsRequired: 1 });
+    expect(approvalPolicyFor(undefined, 'default')).toEqual({ approvers: [], autoApprove: {}, approvalsRequired: 1, decisionKeys: {} });
   });
 
   it('gives a namespace its own approvers and the two-person rule where it is asked for', () => {
     const config = loadConfig({ INCIDENT_APPROVERS: 'alice,bob; payments = carol, dave ;ledger=erin', INCIDENT_TWO_PERSON: 'payments, ledger' });
     const policy = WorkerApprovalPolicySchema.parse(activitiesConfig(config).approval);
-    expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['carol', 'dave'], autoApprove: {}, approvalsRequired: 2 });
-    expect(approvalPolicyFor(policy, 'ledger')).toMatchObject({ approvers: ['erin'], approvalsRequired: 2 });
-    expect(approvalPolicyFor(policy, 'default')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {}, approvalsRequired: 1 });
+    expect(approvalPolicyFor(policy, 'payments')).toEqual({ approvers: ['carol', 'dave'], autoApprove: {}, approvalsRequired: 2, decisionKeys: {} });
+    expect(approvalPolicyFor(policy, 'ledger')).toMatchObject({ approvers: ['erin'], approvalsRequired: 2, decisionKeys: {} });
+    expect(approvalPolicyFor(policy, 'default')).toEqual({ approvers: ['alice', 'bob'], autoApprove: {}, approvalsRequired: 1, decisionKeys: {} });
     const everywhere = WorkerApprovalPolicySchema.parse(activitiesConfig(loadConfig({ INCIDENT_TWO_PERSON: '*' })).approval);
     expect(approvalPolicyFor(everywhere, 'anything').approvalsRequired).toBe(2);
+  });
+
+  it("reads the approval channels' public keys, which every incident gets, and refuses a malformed one without echoing it whole", () => {
+    const a = newSigningKey().publicKey;
+    const b = newSigningKey().publicKey;
+    const policy = WorkerApprovalPolicySchema.parse(activitiesConfig(loadConfig({ INCIDENT_DECISION_KEYS: `receiver-1=${a}, slack=${b}` })).approval);
+    expect(approvalPolicyFor(policy, 'payments').decisionKeys).toEqual({ 'receiver-1': a, slack: b });
+    expect(() => loadConfig({ INCIDENT_DECISION_KEYS: `receiver-1:${a}` })).toThrow(
+      /INCIDENT_DECISION_KEYS: 'receiver-1:[0-9a-f]{29}' is not keyId=<Ed25519 public key as 64 hex digits>/,
+    );
+    expect(() => loadConfig({ INCIDENT_DECISION_KEYS: 'receiver-1=abc' })).toThrow(/is not keyId=<Ed25519 public key/);
   });
 
   it('stops the worker with one line naming the variable when the policy is malformed or contradicts itself', () => {

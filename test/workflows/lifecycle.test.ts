@@ -34,6 +34,7 @@ import {
   incidentStartOptions,
   resolveSignal,
   tasksQuery,
+  type DecideRequest,
   type IncidentInput,
   type IncidentOutcome,
 } from '../../workflows/messages.js';
@@ -43,6 +44,7 @@ import type { postIncidentWorkflow } from '../../workflows/post-incident.js';
 import { postIncidentWorkflowId, statusQuery, type IncidentRecord, type IncidentStatus } from '../../workflows/messages.js';
 import type { incidentWorkflow } from '../../workflows/incident.js';
 import { Incidents } from '../../client/incidents.js';
+import { newSigningKey, signDecision, type SignedDecision } from '../../workflows/decision-signature.js';
 import { loadClientConfig } from '../../client/config.js';
 
 const minute = 60_000;
@@ -316,6 +318,90 @@ describe('a hotfix image from a person (runbook: kubectl set image)', () => {
   });
 });
 
+describe('signed decisions (the worker names the approval channels whose signatures count)', () => {
+  const channel = { keyId: 'receiver-1', ...newSigningKey() };
+  const decisionKeys = { [channel.keyId]: channel.publicKey };
+
+  /** A decide request as the approval channel signs it for `by`; `sign` overrides what is signed, to forge. */
+  async function signedRequest(
+    handle: IncidentHandle,
+    decision: 'approve' | 'reject',
+    by: string,
+    sign: Partial<SignedDecision> & { expiresInMs?: number; key?: typeof channel } = {},
+  ): Promise<DecideRequest> {
+    const { pendingApproval } = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'an action to await approval');
+    const now = await suite.env.currentTimeMs();
+    const signature = signDecision(
+      sign.key ?? channel,
+      { actionKey: pendingApproval?.actionKey ?? '', decision, by, ...sign },
+      new Date(now + (sign.expiresInMs ?? 5 * minute)),
+    );
+    return { decision, by, action: pendingApproval?.action, signature };
+  }
+
+  it('refuses, and records on the timeline, every decision its channel did not sign as sent; applies the one it did', async () => {
+    const { cluster, handle } = await incident('bad-rollout', {}, { approvers: ['alice', 'bob'], decisionKeys });
+    await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+    const refused = async (request: DecideRequest) => refusalOf(handle.executeUpdate(decideUpdate, { args: [request] }));
+
+    // Straight to Temporal, as anyone who can reach the frontend could.
+    expect(await refused({ decision: 'approve', by: 'alice', action: 1 })).toBe(
+      'approve of #1 in the name of alice refused: it is not signed. This worker counts only decisions signed by an approval channel: ' +
+        "decide through the receiver's decisions API (`incident approve` with INCIDENT_API_URL set), not straight to Temporal",
+    );
+    // Alice's signature, sent as bob; her rejection sent as an approval; her signature for another incident's action.
+    expect(await refused({ ...(await signedRequest(handle, 'approve', 'alice')), by: 'bob' })).toMatch(/its signature does not match/);
+    expect(await refused({ ...(await signedRequest(handle, 'reject', 'alice')), decision: 'approve' })).toMatch(/its signature does not match/);
+    expect(await refused(await signedRequest(handle, 'approve', 'alice', { actionKey: 'incident/test/other/run/action-1' }))).toMatch(
+      /its signature does not match/,
+    );
+    // A comment added after signing, an expired signature, one valid for too long, a key the worker does not know.
+    expect(await refused({ ...(await signedRequest(handle, 'approve', 'alice')), comment: 'and scale it to 50' })).toMatch(/its signature does not match/);
+    expect(await refused(await signedRequest(handle, 'approve', 'alice', { expiresInMs: -1 }))).toMatch(/its signature expired at/);
+    expect(await refused(await signedRequest(handle, 'approve', 'alice', { expiresInMs: 60 * minute }))).toMatch(/longer than the 10 minutes allowed/);
+    const stranger = { keyId: 'receiver-1', ...newSigningKey() };
+    expect(await refused(await signedRequest(handle, 'approve', 'alice', { key: stranger }))).toMatch(/its signature does not match/);
+    expect(await refused(await signedRequest(handle, 'approve', 'alice', { key: { ...stranger, keyId: 'laptop' } }))).toMatch(
+      /signed with key "laptop", which this worker does not know \(known: receiver-1\)/,
+    );
+    // A signal has nobody to answer: it is recorded and ignored.
+    await handle.signal(approveSignal, { by: 'alice', action: 1 });
+    const status = await waitForStatus(
+      handle,
+      (s) =>
+        s.timeline.some((e) => e.kind === 'ignored' && e.text.startsWith('approve from alice: approve of #1 in the name of alice refused: it is not signed')),
+      'the unsigned signal on the timeline',
+    );
+    expect(status.timeline.filter((e) => e.kind === 'ignored' && e.text.includes('in the name of'))).toHaveLength(10);
+    expect(status.actions[0]).toMatchObject({ outcome: 'awaiting-approval' });
+    expect(cluster.mutations).toEqual([]);
+
+    const outcome = await handle.executeUpdate(decideUpdate, { args: [await signedRequest(handle, 'approve', 'alice')] });
+    expect(outcome).toMatchObject({ approved: true, by: 'alice' });
+    await handle.result();
+    expect(cluster.mutations.map((m) => [m.action.kind, m.approvedBy])).toEqual([['rollout-undo', 'alice']]);
+  });
+  it("asks each approval under the worker's policy of that moment: a rotated key counts from the next request on, the old one no longer", async () => {
+    const { cluster, handle } = await incident('bad-rollout', {}, { approvers: ['alice', 'bob'], decisionKeys });
+    await handle.executeUpdate(decideUpdate, { args: [await signedRequest(handle, 'reject', 'alice')] });
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the rejected rollback to be handed over');
+    // The worker is redeployed with a new channel key only; the incident is still open.
+    const rotated = { keyId: 'receiver-2', ...newSigningKey() };
+    cluster.withPolicy({ approvers: ['alice', 'bob'], decisionKeys: { [rotated.keyId]: rotated.publicKey } });
+    await handle.executeUpdate(hotfixUpdate, { args: [{ by: 'bob', image: 'agent-native-framework:hotfix-v1.0.1' }] });
+    const waiting = await waitForStatus(handle, (s) => s.pendingApproval?.action === 2, 'the hotfix to await approval');
+    expect(waiting.timeline.map((e) => e.text)).toContain(
+      'approval policy of the worker changed: approvers: alice, bob; decisions count only signed by receiver-2; auto-approved in default: nothing',
+    );
+    expect(await refusalOf(handle.executeUpdate(decideUpdate, { args: [await signedRequest(handle, 'approve', 'alice')] }))).toMatch(
+      /signed with key "receiver-1", which this worker does not know \(known: receiver-2\)/,
+    );
+    await handle.executeUpdate(decideUpdate, { args: [await signedRequest(handle, 'approve', 'alice', { key: rotated })] });
+    await waitForStatus(handle, (s) => s.actions[1]?.appliedAt !== undefined, 'the hotfix to be applied');
+    expect(cluster.mutations.map((m) => [m.action.kind, m.approvedBy])).toEqual([['set-image', 'alice']]);
+  });
+});
+
 describe('approvals', () => {
   it("refuses a snapshot in a start request (it could carry approved actions): only the incident's own continue-as-new hands one over", async () => {
     const service = newService('forged');
@@ -338,7 +424,8 @@ describe('approvals', () => {
     const { cluster, handle } = await incident('scaled-to-zero', { approval: asked }, { approvers: ['alice'] });
     const waiting = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the scale to await approval');
     expect(waiting.pendingApproval).toMatchObject({ kind: 'scale', approvers: ['alice'] });
-    expect(cluster.callsOf('approvalPolicy')).toHaveLength(1);
+    // At the run's start, and again for the approval request.
+    expect(cluster.callsOf('approvalPolicy')).toHaveLength(2);
     expect(cluster.mutations).toEqual([]);
     expect(waiting.timeline.map((e) => e.text)).toEqual(
       expect.arrayContaining([
@@ -384,6 +471,33 @@ describe('approvals', () => {
     expect(second).toMatchObject({ approved: true, by: 'alice and bob' });
     expect(await handle.result()).toMatchObject({ resolution: 'mitigated', actionsApplied: 1 });
     expect(cluster.mutations.map((m) => [m.action.kind, m.approvedBy])).toEqual([['rollout-undo', 'alice and bob']]);
+  });
+
+  it('given an approved dry-run made stale by a concurrent kubectl change, nothing is applied: the new dry-run is shown and asked about again, saying what changed', async () => {
+    const { cluster, handle } = await incident('scaled-to-zero');
+    const asked = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the scale to await approval');
+    const target = asked.pendingApproval?.command.match(/--replicas=(\d+)/)?.[1] ?? '';
+    expect(asked.pendingApproval?.preview.changes).toEqual([`replicas 0 -> ${target}`]);
+    // Someone runs `kubectl scale --replicas=1` while the request waits; alice approves what she saw.
+    cluster.change((w) => void (w.replicas = 1));
+    await decide(handle, 1, 'approve', 'alice');
+
+    const again = await waitForStatus(
+      handle,
+      (s) => s.pendingApproval?.action === 1 && s.pendingApproval.preview.changes[0] === `replicas 1 -> ${target}`,
+      'the new dry-run to be asked about',
+    );
+    expect(again.timeline.map((e) => e.text)).toContain(
+      `#1 not applied, its approval is void: the object changed since the dry-run that was approved: it showed replicas 0 -> ${target}; a dry-run now shows replicas 1 -> ${target}`,
+    );
+    expect(again.actions[0]).toMatchObject({ outcome: 'awaiting-approval' });
+    expect(again.actions[0]?.decision).toBeUndefined();
+    expect(cluster.mutations).toEqual([]);
+    expect(cluster.notifications.filter((n) => n.notification.event === 'approval-request')).toHaveLength(2);
+
+    await decide(handle, 1, 'approve', 'bob');
+    await handle.result();
+    expect(cluster.mutations.map((m) => [m.action.kind, m.approvedBy])).toEqual([['scale', 'bob']]);
   });
 
   it('under the two-person rule, one rejection stops the change even after an approval', async () => {

@@ -7,6 +7,7 @@
 // What outlives a run is one IncidentData (model/snapshot.ts); the rest (phase,
 // the open approval, the monitor's progress, timers, the closing state) is
 // rebuilt by the lifecycle from where it resumes.
+import { maxPreviewChanges } from '../domain.js';
 import type {
   Channel,
   CustomerImpact,
@@ -20,6 +21,7 @@ import type {
 } from '../domain.js';
 import type { Diagnosis } from '../diagnose.js';
 import { ApprovalPolicySchema, type Alert, type ApprovalPolicy, type IncidentConfig } from '../input.js';
+import { refuseSignature } from '../decision-signature.js';
 import type { DecisionOutcome } from '../messages.js';
 import type { PlanStep } from '../plan.js';
 import type {
@@ -72,6 +74,8 @@ export interface DecisionRequest {
   by: string;
   action?: number | undefined;
   comment?: string | undefined;
+  /** The approval channel's signature (workflows/decision-signature.ts), when the policy asks for one. */
+  signature?: unknown;
 }
 
 /** An alert resolution, validated. */
@@ -187,6 +191,16 @@ export class IncidentModel {
 
   // --- Approval policy -------------------------------------------------------
 
+  /** The worker's policy again (before an approval request): said on the timeline only when it changed. */
+  refreshApprovalPolicy(loaded: ApprovalPolicy): void {
+    const policy = ApprovalPolicySchema.parse(loaded);
+    const changed = JSON.stringify(policy) !== JSON.stringify(this.config.approval);
+    this.config.approval = policy;
+    this.policyLoading = false;
+    if (changed) this.record('note', `approval policy of the worker changed: ${describePolicy(policy, this.config.service.namespace)}`);
+    this.changed();
+  }
+
   /** Set while the run loads its worker's approval policy: no decision or hotfix is taken meanwhile. */
   private policyLoading = false;
 
@@ -287,7 +301,20 @@ export class IncidentModel {
   }
 
   setPreview(record: ActionRecord, preview: MutationPreview): void {
-    record.preview = { command: preview.command, changes: preview.changes.slice(0, 20), wouldChange: preview.wouldChange };
+    record.preview = { command: preview.command, changes: preview.changes.slice(0, maxPreviewChanges), wouldChange: preview.wouldChange };
+    this.changed();
+  }
+
+  /**
+   * The object changed between the dry-run that was approved and the apply: nothing was written.
+   * The approval is void; the new dry-run is shown and asked about (or, showing nothing to do, ends the action).
+   */
+  previewChanged(record: ActionRecord, preview: MutationPreview, reason: string): void {
+    delete record.decision;
+    delete record.approvals;
+    this.setPreview(record, preview);
+    record.outcome = 'awaiting-approval';
+    this.record('approval', `#${record.n} not applied, its approval is void: ${reason}`.slice(0, 1000));
     this.changed();
   }
 
@@ -322,6 +349,7 @@ export class IncidentModel {
       expiresAt: iso(expiresAt),
       approvers: this.config.approval.approvers,
       approvalsRequired: this.config.approval.approvalsRequired,
+      actionKey: record.idempotencyKey,
       approvedBy: (record.approvals ?? []).map((a) => a.by),
       ...(record.requestedBy ? { requestedBy: record.requestedBy } : {}),
     };
@@ -781,7 +809,7 @@ export class IncidentModel {
 
   /** An approve or reject signal: refused ones are recorded and ignored (a signal has nobody to answer). */
   decideFromSignal(request: DecisionRequest, approved: boolean): void {
-    const refusal = this.refuseDecision(request, approved);
+    const refusal = this.refuseDecision(request, approved) ?? this.refuseUnsigned(request, approved);
     if (refusal) {
       this.ignore(`${approved ? 'approve' : 'reject'} from ${request.by}: ${refusal}`);
       return;
@@ -809,6 +837,23 @@ export class IncidentModel {
       return `${req.by} approved action #${n} already: it needs ${this.config.approval.approvalsRequired} distinct approvers, so another person must approve it`;
     }
     return undefined;
+  }
+
+  /**
+   * Why a decision refuseDecision() allowed does not count because it is not signed by an
+   * approval channel the policy names, or undefined when it counts (or the policy names none).
+   * Unlike other refusals, the caller records this one on the timeline: someone tried to
+   * decide in a person's name without that person's channel.
+   */
+  refuseUnsigned(req: DecisionRequest, approved: boolean): string | undefined {
+    const keys = this.config.approval.decisionKeys;
+    if (Object.keys(keys).length === 0) return undefined;
+    const record = this.data.actions.find((a) => a.n === (req.action ?? this.pending?.action));
+    if (!record) return undefined;
+    const decision = approved ? 'approve' : 'reject';
+    const why = refuseSignature(keys, { actionKey: record.idempotencyKey, decision, by: req.by, comment: req.comment }, req.signature, Date.now());
+    if (!why) return undefined;
+    return `${decision} of #${record.n} in the name of ${req.by} refused: ${why}. This worker counts only decisions signed by an approval channel: decide through the receiver's decisions API (\`incident ${decision}\` with INCIDENT_API_URL set), not straight to Temporal`;
   }
 
   /** Records a decision refuseDecision() allowed. */
@@ -937,5 +982,7 @@ function firingKey(alert: { fingerprint: string; startsAt: string }): string {
 function describePolicy(policy: ApprovalPolicy, namespace: string): string {
   const auto = policy.autoApprove[namespace] ?? [];
   const two = policy.approvalsRequired > 1 ? `; ${policy.approvalsRequired} distinct approvers per change` : '';
-  return `approvers: ${policy.approvers.join(', ') || 'anyone'}${two}; auto-approved in ${namespace}: ${auto.join(', ') || 'nothing'}`;
+  const keys = Object.keys(policy.decisionKeys);
+  const signed = keys.length > 0 ? `; decisions count only signed by ${keys.join(', ')}` : '';
+  return `approvers: ${policy.approvers.join(', ') || 'anyone'}${two}${signed}; auto-approved in ${namespace}: ${auto.join(', ') || 'nothing'}`;
 }
