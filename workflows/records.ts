@@ -83,6 +83,8 @@ export interface PendingApproval {
   approvedBy?: string[];
   /** Who asked for it (they may not approve it). */
   requestedBy?: string;
+  /** Decisions count only signed by an approval channel (the receiver's decisions API). */
+  signedDecisions?: boolean;
 }
 
 export type TimelineKind =

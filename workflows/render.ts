@@ -94,6 +94,9 @@ function approvalLines(p: PendingApproval): string[] {
     `- dry-run: ${p.preview.changes.join('; ') || '(no change reported)'}`,
     `- expires at ${p.expiresAt} (then escalates; never applied without a decision)`,
     `- approve: \`incident approve <id> --action ${p.action}\` (approvers: ${p.approvers.join(', ') || 'anyone'})`,
+    ...(p.signedDecisions
+      ? ["- decisions count only through the receiver's decisions API (`incident approve` with INCIDENT_API_URL and your INCIDENT_API_TOKEN)"]
+      : []),
     ...((p.approvalsRequired ?? 1) > 1
       ? [`- needs ${p.approvalsRequired} distinct approvers (approved so far: ${p.approvedBy?.join(', ') || 'nobody'}); one rejection stops it`]
       : []),

@@ -350,6 +350,7 @@ export class IncidentModel {
       approvers: this.config.approval.approvers,
       approvalsRequired: this.config.approval.approvalsRequired,
       actionKey: record.idempotencyKey,
+      ...(Object.keys(this.config.approval.decisionKeys).length > 0 ? { signedDecisions: true } : {}),
       approvedBy: (record.approvals ?? []).map((a) => a.by),
       ...(record.requestedBy ? { requestedBy: record.requestedBy } : {}),
     };
