@@ -75,6 +75,13 @@ export const ClientEnvSchema = z
     APPROVER_TOKENS_FILE: z.string().optional(),
     DECISION_SIGNING_KEY: z.string().optional(),
     DECISION_SIGNING_KEY_FILE: z.string().optional(),
+    /**
+     * Slack as an approval channel (POST /slack/interactions, with the decisions API's signing key):
+     * the Slack app's signing secret, and who each Slack user is here (\`U012AB3CD=alice,…\`).
+     */
+    SLACK_SIGNING_SECRET: z.string().optional(),
+    SLACK_SIGNING_SECRET_FILE: z.string().optional(),
+    SLACK_USERS: z.string().optional(),
     /** The CLI: approve and reject through this receiver's decisions API, as the person INCIDENT_API_TOKEN names. */
     INCIDENT_API_URL: z.url().optional(),
     INCIDENT_API_TOKEN: z.string().optional(),
@@ -120,15 +127,27 @@ function valueOrFile(value: string | undefined, file: string | undefined, name: 
   }
 }
 
-/** What the decisions API needs: people by the SHA-256 of their token, and the signing key. Undefined: the API is off. */
-export function decisionsApiConfig(config: ClientConfig): { people: Map<string, string>; key: { keyId: string; secretKey: string } } | undefined {
+export interface ApprovalChannelsConfig {
+  /** People by the SHA-256 of their token (the decisions API); empty: only Slack. */
+  people: Map<string, string>;
+  key: { keyId: string; secretKey: string };
+  slack?: { signingSecret: string; users: Map<string, string> };
+}
+
+/** The approval channels (the decisions API, Slack) and the key they sign decisions with. Undefined: none is on. */
+export function decisionsApiConfig(config: ClientConfig): ApprovalChannelsConfig | undefined {
   const tokens = valueOrFile(config.APPROVER_TOKENS, config.APPROVER_TOKENS_FILE, 'APPROVER_TOKENS');
   const key = valueOrFile(config.DECISION_SIGNING_KEY, config.DECISION_SIGNING_KEY_FILE, 'DECISION_SIGNING_KEY');
-  if (!tokens && !key) return undefined;
-  if (!tokens || !key)
-    throw new ConfigError('the decisions API needs both APPROVER_TOKENS and DECISION_SIGNING_KEY (or their _FILE variants): set both, or neither');
+  const slackSecret = valueOrFile(config.SLACK_SIGNING_SECRET, config.SLACK_SIGNING_SECRET_FILE, 'SLACK_SIGNING_SECRET');
+  if (!tokens && !key && !slackSecret) return undefined;
+  if (!key)
+    throw new ConfigError('APPROVER_TOKENS and SLACK_SIGNING_SECRET need DECISION_SIGNING_KEY (or its _FILE): the key the receiver signs decisions with');
+  if (!tokens && !slackSecret)
+    throw new ConfigError(
+      'DECISION_SIGNING_KEY is set but no approval channel is: set APPROVER_TOKENS (the decisions API) or SLACK_SIGNING_SECRET (Slack), or neither',
+    );
   const people = new Map<string, string>();
-  for (const entry of tokens
+  for (const entry of (tokens ?? '')
     .split(/[,\n]/)
     .map((e) => e.trim())
     .filter(Boolean)) {
@@ -141,7 +160,17 @@ export function decisionsApiConfig(config: ClientConfig): { people: Map<string, 
   if (rest.length > 0 || !KeyIdSchema.safeParse(keyId).success || !SecretKeySchema.safeParse(secretKey).success) {
     throw new ConfigError('DECISION_SIGNING_KEY is not <keyId>:<Ed25519 secret key as 64 hex digits> (`incident keygen` makes one)');
   }
-  return { people, key: { keyId, secretKey } };
+  if (!slackSecret) return { people, key: { keyId, secretKey } };
+  const users = new Map<string, string>();
+  for (const entry of (config.SLACK_USERS ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const match = /^([A-Z0-9]{2,40})=([^=,\s]{1,200})$/.exec(entry);
+    if (!match?.[1] || !match[2]) throw new ConfigError(`SLACK_USERS: '${entry.slice(0, 40)}' is not <Slack user ID>=<approver name> (e.g. U012AB3CD=alice)`);
+    users.set(match[1], match[2]);
+  }
+  return { people, key: { keyId, secretKey }, slack: { signingSecret: slackSecret, users } };
 }
 
 /** The receiver's token, from RECEIVER_TOKEN or the file RECEIVER_TOKEN_FILE names. */

@@ -432,6 +432,8 @@ export interface Notification {
   severity: 'critical' | 'error' | 'warning' | 'info';
   /** Escalation level for pages (1, 2, 3). */
   level?: number;
+  /** The action an approval request asks about: chat shows Approve / Reject / Acknowledge buttons for it. */
+  action?: number;
   summary: string;
   /** Markdown body; never carries a secret value. */
   body: string;

@@ -45,6 +45,7 @@ export function slackMessage(notification: Notification): object {
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: truncate(`*${notification.summary}*`, 3000) } },
       ...(notification.body ? [{ type: 'section', text: { type: 'mrkdwn', text: truncate(notification.body, 3000) } }] : []),
+      ...(notification.event === 'approval-request' && notification.action ? [decisionButtons(notification.incidentId, notification.action)] : []),
       {
         type: 'context',
         elements: [
@@ -55,6 +56,29 @@ export function slackMessage(notification: Notification): object {
         ],
       },
     ],
+  };
+}
+
+/** What a chat button names: the incident and its action. The click comes back signed by Slack to the receiver's /slack/interactions. */
+export interface DecisionButtonValue {
+  incident: string;
+  action: number;
+}
+
+/** Block Kit buttons under an approval request (https://api.slack.com/reference/block-kit/block-elements#button). */
+function decisionButtons(incident: string, action: number): object {
+  const value = JSON.stringify({ incident, action } satisfies DecisionButtonValue);
+  const button = (actionId: string, text: string, style?: 'primary' | 'danger') => ({
+    type: 'button',
+    action_id: actionId,
+    text: { type: 'plain_text', text },
+    value,
+    ...(style ? { style } : {}),
+  });
+  return {
+    type: 'actions',
+    block_id: `decide-${action}`,
+    elements: [button('approve', 'Approve', 'primary'), button('reject', 'Reject', 'danger'), button('acknowledge', 'Acknowledge')],
   };
 }
 

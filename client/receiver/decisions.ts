@@ -21,6 +21,7 @@ export interface DecisionsApiOptions {
   key: { keyId: string; secretKey: string };
   incidents: {
     status(ref: string): Promise<IncidentStatus>;
+    acknowledge(ref: string, by: string): Promise<void>;
     decide(
       ref: string,
       decision: 'approve' | 'reject',
@@ -49,8 +50,53 @@ export function personOf(header: string | undefined, people: ReadonlyMap<string,
   return token ? people.get(sha256(token)) : undefined;
 }
 
+export interface DecisionAnswer {
+  /** The HTTP status the decisions API answers with. */
+  status: 200 | 403 | 404 | 409;
+  outcome?: DecisionOutcome;
+  error?: string;
+}
+
+/**
+ * `by`'s decision on the action awaiting approval in `incident`, signed and sent: what every
+ * approval channel (the decisions API, Slack) does once it knows who the person is.
+ */
+export async function signAndDecide(
+  options: Pick<DecisionsApiOptions, 'key' | 'incidents' | 'log' | 'clock'>,
+  by: string,
+  request: { incident: string; decision: 'approve' | 'reject'; action?: number | undefined; comment?: string | undefined },
+  via: string,
+): Promise<DecisionAnswer> {
+  const { incident, decision, action, comment } = request;
+  let status: IncidentStatus;
+  try {
+    status = await options.incidents.status(incident);
+  } catch (err) {
+    if (err instanceof IncidentNotFound || err instanceof WorkflowNotFoundError) return { status: 404, error: `no incident ${incident}: ${err.message}` };
+    throw err;
+  }
+  const pending = status.pendingApproval;
+  if (!pending?.actionKey) return { status: 409, error: `nothing in ${incident} awaits approval now (phase: ${status.phase})` };
+  if (action !== undefined && action !== pending.action) {
+    return { status: 409, error: `action #${action} of ${incident} is not awaiting approval: #${pending.action} is (${pending.command})` };
+  }
+  const now = (options.clock ?? Date.now)();
+  const signature = signDecision(options.key, { actionKey: pending.actionKey, decision, by, comment }, new Date(now + signatureLifetimeMs));
+  try {
+    const outcome = await options.incidents.decide(incident, decision, by, { action: pending.action, ...(comment ? { comment } : {}), signature });
+    options.log.info({ incident, action: pending.action, decision, by, via, needs: outcome.needs }, 'decision signed and taken');
+    return { status: 200, outcome };
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+    const refusal = err.cause?.message ?? err.message;
+    options.log.warn({ incident, action: pending.action, decision, by, via, refusal }, 'decision refused by the incident');
+    // The person may not decide here (policy), or the action moved on (decided, expired): neither is helped by retrying.
+    const forbidden = /not an allowed approver|may not approve|approved action #\d+ already/.test(refusal);
+    return { status: forbidden ? 403 : 409, error: refusal };
+  }
+}
+
 export function registerDecisionsApi(app: FastifyInstance, options: DecisionsApiOptions): void {
-  const clock = options.clock ?? Date.now;
   const people = new WeakMap<FastifyRequest, string>();
   // Before the body is read: an unknown token gets nothing parsed.
   const authenticate = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -65,38 +111,12 @@ export function registerDecisionsApi(app: FastifyInstance, options: DecisionsApi
   };
 
   app.post('/decisions', { onRequest: authenticate }, async (req, reply) => {
-    const by = people.get(req) ?? '';
     const parsed = DecisionBodySchema.safeParse(req.body);
     if (!parsed.success) {
       const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
       return reply.code(422).send({ error: `not a decision: ${detail.slice(0, 3).join('; ')}; send {incident, decision: approve|reject, action?, comment?}` });
     }
-    const { incident, decision, action, comment } = parsed.data;
-    let status: IncidentStatus;
-    try {
-      status = await options.incidents.status(incident);
-    } catch (err) {
-      if (err instanceof IncidentNotFound || err instanceof WorkflowNotFoundError)
-        return reply.code(404).send({ error: `no incident ${incident}: ${err.message}` });
-      throw err;
-    }
-    const pending = status.pendingApproval;
-    if (!pending?.actionKey) return reply.code(409).send({ error: `nothing in ${incident} awaits approval now (phase: ${status.phase})` });
-    if (action !== undefined && action !== pending.action) {
-      return reply.code(409).send({ error: `action #${action} of ${incident} is not awaiting approval: #${pending.action} is (${pending.command})` });
-    }
-    const signature = signDecision(options.key, { actionKey: pending.actionKey, decision, by, comment }, new Date(clock() + signatureLifetimeMs));
-    try {
-      const outcome = await options.incidents.decide(incident, decision, by, { action: pending.action, ...(comment ? { comment } : {}), signature });
-      options.log.info({ incident, action: pending.action, decision, by, needs: outcome.needs }, 'decision signed and taken');
-      return await reply.code(200).send(outcome);
-    } catch (err) {
-      if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-      const refusal = err.cause?.message ?? err.message;
-      options.log.warn({ incident, action: pending.action, decision, by, refusal }, 'decision refused by the incident');
-      // The person may not decide here (policy), or the action moved on (decided, expired): neither is helped by retrying.
-      const forbidden = /not an allowed approver|may not approve|approved action #\d+ already/.test(refusal);
-      return reply.code(forbidden ? 403 : 409).send({ error: refusal });
-    }
+    const answer = await signAndDecide(options, people.get(req) ?? '', parsed.data, 'api');
+    return reply.code(answer.status).send(answer.outcome ?? { error: answer.error });
   });
 }

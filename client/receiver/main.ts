@@ -38,9 +38,9 @@ async function main(): Promise<void> {
       temporal: config.TEMPORAL_ADDRESS,
       clusters,
       spool: config.RECEIVER_SPOOL_DIR ?? 'off',
-      decisions: decisions ? { people: decisions.people.size, keyId: decisions.key.keyId } : 'off',
+      decisions: decisions ? { people: decisions.people.size, slackUsers: decisions.slack?.users.size ?? 'off', keyId: decisions.key.keyId } : 'off',
     },
-    `receiver listening: POST /alerts/alertmanager${decisions ? ', POST /decisions' : ''}`,
+    `receiver listening: POST /alerts/alertmanager${decisions?.people.size ? ', POST /decisions' : ''}${decisions?.slack ? ', POST /slack/interactions' : ''}`,
   );
 
   const shutdown = async (): Promise<void> => {

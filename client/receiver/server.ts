@@ -14,6 +14,7 @@ import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, t
 import { outcomeOf } from './coalesce.js';
 import { SpoolFullError, type DeliverySpool } from './spool.js';
 import { registerDecisionsApi, type DecisionsApiOptions } from './decisions.js';
+import { registerSlackChannel, type SlackChannelOptions } from './slack.js';
 
 export * from './gateway.js';
 
@@ -28,8 +29,8 @@ export interface ReceiverOptions {
   bodyLimit?: number;
   /** RECEIVER_SPOOL_DIR: a 200 means on the receiver's disk, and the spool sends to Temporal behind it (spool.ts). */
   spool?: DeliverySpool;
-  /** The decisions API (POST /decisions): people's tokens and the signing key; absent, it is off. */
-  decisions?: Omit<DecisionsApiOptions, 'log'>;
+  /** The decisions API (POST /decisions, when people have tokens) and Slack (POST /slack/interactions): absent, both are off. */
+  decisions?: Omit<DecisionsApiOptions, 'log'> & { slack?: Omit<SlackChannelOptions, 'log' | 'key' | 'incidents' | 'clock'> };
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -189,7 +190,9 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     void reply.code(status).send(err.detail === undefined ? { error } : { error, detail: err.detail });
   });
   app.setNotFoundHandler((req, reply) => {
-    const decisions = options.decisions ? ', decisions to POST /decisions' : ' (the decisions API is off: set APPROVER_TOKENS and DECISION_SIGNING_KEY)';
+    const decisions = options.decisions?.people.size
+      ? ', decisions to POST /decisions'
+      : ' (the decisions API is off: set APPROVER_TOKENS and DECISION_SIGNING_KEY)';
     void reply.code(404).send({ error: `no route ${req.method} ${req.url}: alerts go to POST /alerts/alertmanager${decisions}` });
   });
 
@@ -270,7 +273,17 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     return reply.code(200).send({ incidents: outcomes, truncatedAlerts: webhook.truncatedAlerts });
   });
 
-  if (options.decisions) registerDecisionsApi(app, { ...options.decisions, log: options.log });
+  const channels = options.decisions;
+  if (channels && channels.people.size > 0) registerDecisionsApi(app, { ...channels, log: options.log });
+  if (channels?.slack) {
+    registerSlackChannel(app, {
+      ...channels.slack,
+      key: channels.key,
+      incidents: channels.incidents,
+      log: options.log,
+      ...(channels.clock ? { clock: channels.clock } : {}),
+    });
+  }
 
   app.get('/health/live', async () => ({ status: 'live' }));
   app.get('/health/ready', async (_req, reply) => {

@@ -141,7 +141,7 @@ describe('the decisions API configuration', () => {
   it('needs both the tokens and the key, and says what a bad one should look like without echoing secrets', () => {
     const key = `${channel.keyId}:${channel.secretKey}`;
     expect(decisionsApiConfig(ClientEnvSchema.parse({}))).toBeUndefined();
-    expect(() => decisionsApiConfig(ClientEnvSchema.parse({ DECISION_SIGNING_KEY: key }))).toThrow(/needs both APPROVER_TOKENS and DECISION_SIGNING_KEY/);
+    expect(() => decisionsApiConfig(ClientEnvSchema.parse({ DECISION_SIGNING_KEY: key }))).toThrow(/DECISION_SIGNING_KEY is set but no approval channel is/);
     expect(() => decisionsApiConfig(ClientEnvSchema.parse({ APPROVER_TOKENS: 'alice=plain-token', DECISION_SIGNING_KEY: key }))).toThrow(
       /APPROVER_TOKENS: 'alice=plain-token…' is not name=sha256:<64 hex digits>/,
     );

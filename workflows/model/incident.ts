@@ -324,7 +324,7 @@ export class IncidentModel {
     this.setPhase('awaiting-approval');
     this.record('approval', `#${record.n} awaits approval until ${iso(expiresAt)}: ${record.command}`);
     if (!this.pending) return;
-    this.send('chat', 'approval-request', `Approve #${record.n}? ${record.command}`, approvalRequestBody(this.pending));
+    this.send('chat', 'approval-request', `Approve #${record.n}? ${record.command}`, approvalRequestBody(this.pending), undefined, record.n);
     if (record.humanFix) this.handOver(`human fix required before action #${record.n}: ${record.humanFix}`, []);
     this.changed();
   }
@@ -667,7 +667,7 @@ export class IncidentModel {
     return this.features.keepsInputWhileClosing && this.resolution !== undefined;
   }
 
-  send(channel: Channel, event: string, summary: string, body: string, level?: number): void {
+  send(channel: Channel, event: string, summary: string, body: string, level?: number, action?: number): void {
     this.data.outbox.push({
       channel,
       event,
@@ -676,6 +676,7 @@ export class IncidentModel {
       ...(this.features.crashSafe ? { id: `${this.dedupKey}/message-${++this.data.messagesSent}` } : {}),
       severity: this.data.severity,
       ...(level ? { level } : {}),
+      ...(action ? { action } : {}),
       summary: summary.slice(0, 300),
       body,
     });

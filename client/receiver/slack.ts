@@ -1,0 +1,141 @@
+// Slack as an approval channel: a click on Approve / Reject / Acknowledge under an
+// approval request (activities/notify/payloads.ts draws the buttons) comes here,
+// signed by Slack with the app's signing secret (verified with Bolt's own check:
+// HMAC-SHA256 over the raw body, within 5 minutes). A replayed request is refused.
+// The Slack user is mapped to an approver (SLACK_USERS), and the decision is signed
+// and sent as the decisions API does (signAndDecide), so the incident counts it.
+// Slack wants an answer within 3 s: the click is acknowledged at once, and what
+// happened goes back through the response_url: the message updated in place with
+// who decided, or a note only the person sees saying why nothing was done.
+import type { FastifyInstance } from 'fastify';
+import { isValidSlackRequest } from '@slack/bolt';
+import { z } from 'zod';
+import type { DecisionButtonValue } from '../../activities/notify/payloads.js';
+import { signAndDecide, type DecisionsApiOptions } from './decisions.js';
+
+/** Slack's window for a request's timestamp, and how long a seen signature is remembered (a replay inside it is refused). */
+const replayWindowMs = 5 * 60_000;
+
+export interface SlackChannelOptions extends Omit<DecisionsApiOptions, 'people'> {
+  signingSecret: string;
+  /** Slack user ID → approver name. */
+  users: ReadonlyMap<string, string>;
+  /** Where response_urls may point (Slack's own host); a signed payload naming another is refused. */
+  responseOrigin?: string;
+  fetch?: typeof fetch;
+}
+
+const InteractionSchema = z.object({
+  type: z.literal('block_actions'),
+  user: z.object({ id: z.string().min(1) }),
+  response_url: z.url(),
+  actions: z
+    .array(z.object({ action_id: z.enum(['approve', 'reject', 'acknowledge']), value: z.string().max(2000) }))
+    .min(1)
+    .max(1),
+  message: z.object({ blocks: z.array(z.record(z.string(), z.unknown())).optional() }).optional(),
+});
+
+const ButtonValueSchema = z.object({ incident: z.string().min(1).max(300), action: z.number().int().positive() }) satisfies z.ZodType<DecisionButtonValue>;
+
+export function registerSlackChannel(app: FastifyInstance, options: SlackChannelOptions): void {
+  const clock = options.clock ?? Date.now;
+  const send = options.fetch ?? fetch;
+  const origin = options.responseOrigin ?? 'https://hooks.slack.com';
+  const seen = new Map<string, number>();
+
+  const respond = async (url: string, body: object): Promise<void> => {
+    try {
+      const response = await send(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!response.ok) options.log.warn({ status: response.status }, 'Slack refused the response to a click');
+    } catch (err) {
+      options.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Slack did not take the response to a click');
+    }
+  };
+  const tell = (url: string, text: string) => respond(url, { response_type: 'ephemeral', replace_original: false, text });
+
+  app.register(async (scope) => {
+    // The signature covers the raw body: keep it as Slack sent it.
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
+
+    scope.post('/slack/interactions', async (req, reply) => {
+      const raw = typeof req.body === 'string' ? req.body : '';
+      const signature = req.headers['x-slack-signature'];
+      const timestamp = Number(req.headers['x-slack-request-timestamp']);
+      const now = clock();
+      const valid =
+        typeof signature === 'string' &&
+        Number.isFinite(timestamp) &&
+        isValidSlackRequest({
+          signingSecret: options.signingSecret,
+          body: raw,
+          headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp },
+          nowMilliseconds: now,
+        });
+      if (!valid) {
+        return reply.code(401).send({
+          error: 'not signed by Slack, or signed more than 5 minutes from now: check SLACK_SIGNING_SECRET (the app\'s "Signing Secret") and the clock',
+        });
+      }
+      for (const [sig, until] of seen) if (until <= now) seen.delete(sig);
+      if (seen.has(signature)) return reply.code(401).send({ error: 'this exact request was received already: a replay is refused' });
+      seen.set(signature, now + replayWindowMs);
+
+      let payload: z.infer<typeof InteractionSchema>;
+      let button: DecisionButtonValue;
+      try {
+        payload = InteractionSchema.parse(JSON.parse(new URLSearchParams(raw).get('payload') ?? ''));
+        button = ButtonValueSchema.parse(JSON.parse(payload.actions[0]?.value ?? ''));
+      } catch {
+        return reply.code(422).send({ error: "not a block_actions interaction with one of this app's buttons (approve, reject, acknowledge)" });
+      }
+      if (new URL(payload.response_url).origin !== origin) {
+        return reply.code(422).send({ error: `response_url is not on ${origin}` });
+      }
+      // Acknowledged now (Slack's 3 s); the outcome goes to response_url.
+      await reply.code(200).send();
+      void handle(payload, button).catch((err: unknown) => {
+        options.log.error({ err: err instanceof Error ? err.message : String(err) }, 'a Slack click failed');
+        return tell(payload.response_url, 'That click failed in the receiver: nothing was decided; try again, or use `incident approve`.');
+      });
+      return reply;
+    });
+  });
+
+  async function handle(payload: z.infer<typeof InteractionSchema>, button: DecisionButtonValue): Promise<void> {
+    const click = payload.actions[0]?.action_id ?? 'acknowledge';
+    const person = options.users.get(payload.user.id);
+    if (person === undefined) {
+      options.log.warn({ slackUser: payload.user.id, incident: button.incident, click }, 'Slack user not mapped to an approver');
+      await tell(payload.response_url, `<@${payload.user.id}> is not mapped to a person here (SLACK_USERS): nothing was done.`);
+      return;
+    }
+    if (click === 'acknowledge') {
+      await options.incidents.acknowledge(button.incident, person);
+      await respond(payload.response_url, { response_type: 'in_channel', replace_original: false, text: `${person} acknowledged ${button.incident}` });
+      return;
+    }
+    const answer = await signAndDecide(options, person, { incident: button.incident, decision: click, action: button.action }, 'slack');
+    const outcome = answer.outcome;
+    if (!outcome) {
+      await tell(payload.response_url, `Not done: ${answer.error ?? 'refused'}`);
+      return;
+    }
+    if (outcome.needs) {
+      await respond(payload.response_url, {
+        response_type: 'in_channel',
+        replace_original: false,
+        text: `${person} approved #${outcome.action}; ${outcome.needs}`,
+      });
+      return;
+    }
+    // The request, updated in place: its buttons gone, who decided under it.
+    const verdict = `${outcome.approved ? ':white_check_mark: approved' : ':x: rejected'} by ${outcome.by} (Slack) at ${outcome.at}: \`${outcome.command}\``;
+    const kept = (payload.message?.blocks ?? []).filter((b) => b['type'] !== 'actions');
+    await respond(payload.response_url, {
+      replace_original: true,
+      text: `#${outcome.action} ${outcome.approved ? 'approved' : 'rejected'} by ${outcome.by}`,
+      blocks: [...kept, { type: 'context', elements: [{ type: 'mrkdwn', text: verdict }] }],
+    });
+  }
+}

@@ -1,0 +1,153 @@
+// Slack as an approval channel, end to end but for Slack itself: an incident on
+// the time-skipping server whose worker counts only signed decisions posts its
+// approval request (rendered as the chat webhook would post it, with buttons);
+// a local Slack stand-in clicks them, signed as Slack signs; the receiver checks
+// the signature, maps the Slack user to an approver, signs the decision, and
+// updates the message in place through the click's response_url.
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { ClientEnvSchema } from '../../client/config.js';
+import { Incidents } from '../../client/incidents.js';
+import { buildReceiver } from '../../client/receiver/server.js';
+import { slackMessage } from '../../activities/notify/payloads.js';
+import { newSigningKey } from '../../workflows/decision-signature.js';
+import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
+import { openScenario, statusOf, waitForStatus } from '../fixtures/incident-driver.js';
+import { SlackStandIn, type SlackBlock, type SlackResponse } from '../fixtures/slack-stand-in.js';
+import type { FakeCluster } from '../fixtures/fake-cluster.js';
+import { eventually } from '../helpers/temporal.js';
+
+const suite = timeSkippingSuite();
+const channel = { keyId: 'receiver-1', ...newSigningKey() };
+const signingSecret = 'slack-signing-secret-0123456789abcdef';
+let slack: SlackStandIn;
+let app: FastifyInstance;
+let url: string;
+let serverNow = 0;
+
+beforeAll(async () => {
+  slack = await SlackStandIn.start(signingSecret);
+  const incidents = new Incidents(suite.env.client, ClientEnvSchema.parse({}));
+  app = buildReceiver({
+    token: 'receiver-test-token-0123456789',
+    defaultCluster: 'local',
+    clusters: ['local'],
+    gateway: incidents,
+    log: pino({ level: 'silent' }),
+    decisions: {
+      people: new Map(),
+      key: channel,
+      incidents,
+      clock: () => serverNow,
+      slack: {
+        signingSecret,
+        users: new Map([
+          ['U0ALICE', 'alice'],
+          ['U0BOB', 'bob'],
+        ]),
+        responseOrigin: slack.origin,
+      },
+    },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await app?.close();
+  await slack?.close();
+});
+
+/** A bad rollout awaiting approval (only alice may approve, only signed decisions count), and its request as Slack shows it. */
+async function requestInSlack(): Promise<{
+  cluster: FakeCluster;
+  handle: Awaited<ReturnType<typeof openScenario>>['handle'];
+  message: { blocks: SlackBlock[] };
+}> {
+  const { cluster, handle } = await openScenario(
+    suite.env,
+    suite.fleet,
+    'bad-rollout',
+    {},
+    { approvers: ['alice'], decisionKeys: { [channel.keyId]: channel.publicKey } },
+  );
+  suite.started.push(handle);
+  await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'the rollback to await approval');
+  const request = await eventually(
+    async () => cluster.notifications.find((n) => n.notification.event === 'approval-request')?.notification,
+    'the approval request in chat',
+  );
+  return { cluster, handle, message: slackMessage(request) as { blocks: SlackBlock[] } };
+}
+
+async function send(click: { payload: string; headers: Record<string, string> }): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${url}/slack/interactions`, { method: 'POST', headers: click.headers, body: click.payload });
+  return { status: response.status, body: await response.text() };
+}
+
+async function nextResponse(count: number): Promise<SlackResponse> {
+  return eventually(async () => slack.responses[count], `Slack response ${count + 1}`);
+}
+
+describe('approving from Slack', () => {
+  it('a signed click by a mapped approver approves, and the message is updated in place with who decided', async () => {
+    const { cluster, handle, message } = await requestInSlack();
+    // The request carries the buttons, naming this incident and action.
+    const buttons = message.blocks.find((b) => b.type === 'actions')?.elements ?? [];
+    expect(buttons.map((b) => b.action_id)).toEqual(['approve', 'reject', 'acknowledge']);
+    expect(JSON.parse(buttons[0]?.value ?? '')).toEqual({ incident: handle.workflowId, action: 1 });
+
+    serverNow = await suite.env.currentTimeMs();
+    const before = slack.responses.length;
+    expect(await send(slack.click(message, 'approve', 'U0ALICE', { nowMs: serverNow }))).toEqual({ status: 200, body: '' });
+    const updated = await nextResponse(before);
+    expect(updated).toMatchObject({ replace_original: true, text: '#1 approved by alice' });
+    expect(updated.blocks?.some((b) => b.type === 'actions')).toBe(false);
+    expect(JSON.stringify(updated.blocks?.at(-1))).toMatch(/approved by alice \(Slack\) at .*rollout undo/);
+    await handle.result();
+    expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(['alice']);
+  });
+
+  it('refuses a bad signature, a stale timestamp and a replay with 401, and an unmapped or unallowed user with a note to them; nothing is decided', async () => {
+    const { cluster, handle, message } = await requestInSlack();
+    serverNow = await suite.env.currentTimeMs();
+    const nowMs = serverNow;
+
+    expect((await send(slack.click(message, 'approve', 'U0ALICE', { nowMs, secret: 'not-the-signing-secret' }))).status).toBe(401);
+    expect((await send(slack.click(message, 'approve', 'U0ALICE', { nowMs, timestampMs: nowMs - 6 * 60_000 }))).status).toBe(401);
+    // A click captured on the wire and sent again: the first (bob's, refused by the policy) is taken, the copy is not.
+    const before = slack.responses.length;
+    const captured = slack.click(message, 'approve', 'U0BOB', { nowMs });
+    expect((await send(captured)).status).toBe(200);
+    const again = await send(captured);
+    expect(again.status).toBe(401);
+    expect(JSON.parse(again.body)).toEqual({ error: 'this exact request was received already: a replay is refused' });
+    expect(await nextResponse(before)).toMatchObject({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: expect.stringMatching(/^Not done: bob is not an allowed approver .*\(allowed: alice\)$/) as unknown,
+    });
+    expect((await send(slack.click(message, 'approve', 'U0EVE', { nowMs }))).status).toBe(200);
+    expect(await nextResponse(before + 1)).toEqual({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: '<@U0EVE> is not mapped to a person here (SLACK_USERS): nothing was done.',
+    });
+
+    const status = await statusOf(handle);
+    expect(status.pendingApproval?.action).toBe(1);
+    expect(status.actions[0]?.decision).toBeUndefined();
+    expect(cluster.mutations).toEqual([]);
+    expect(slack.responses).toHaveLength(before + 2);
+  });
+
+  it('an Acknowledge click acknowledges the incident as the mapped person', async () => {
+    const { handle, message } = await requestInSlack();
+    serverNow = await suite.env.currentTimeMs();
+    const before = slack.responses.length;
+    expect((await send(slack.click(message, 'acknowledge', 'U0BOB', { nowMs: serverNow }))).status).toBe(200);
+    expect(await nextResponse(before)).toMatchObject({ response_type: 'in_channel', text: `bob acknowledged ${handle.workflowId}` });
+    expect((await waitForStatus(handle, (s) => s.acknowledged !== undefined, 'the acknowledgement')).acknowledged?.by).toBe('bob');
+  });
+});
