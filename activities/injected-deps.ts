@@ -49,7 +49,15 @@ export const ActivitiesConfigSchema = z.object({
    */
   podDependencies: z.array(z.object({ name: z.string().min(1), url: z.url() })).default([{ name: 'anthropic', url: 'https://api.anthropic.com/v1/health' }]),
   notifications: z.object({
-    pagerduty: z.object({ routingKey: z.string().min(1), eventsUrl: z.url().default('https://events.pagerduty.com/v2/enqueue') }).optional(),
+    pagerduty: z
+      .object({
+        /** L1's routing key, and L2's and L3's when they page other services (each level its own people); unset: L1's. */
+        routingKey: z.string().min(1),
+        routingKeyL2: z.string().min(1).optional(),
+        routingKeyL3: z.string().min(1).optional(),
+        eventsUrl: z.url().default('https://events.pagerduty.com/v2/enqueue'),
+      })
+      .optional(),
     chatWebhookUrl: z.url().optional(),
     statusPageWebhookUrl: z.url().optional(),
     ticketWebhookUrl: z.url().optional(),

@@ -82,6 +82,9 @@ export const ClientEnvSchema = z
     SLACK_SIGNING_SECRET: z.string().optional(),
     SLACK_SIGNING_SECRET_FILE: z.string().optional(),
     SLACK_USERS: z.string().optional(),
+    /** PagerDuty's webhook (v3) into the receiver (POST /pagerduty/webhook): the subscription's secret; an acknowledgement there acknowledges the incident. */
+    PAGERDUTY_WEBHOOK_SECRET: z.string().optional(),
+    PAGERDUTY_WEBHOOK_SECRET_FILE: z.string().optional(),
     /** The CLI: approve and reject through this receiver's decisions API, as the person INCIDENT_API_TOKEN names. */
     INCIDENT_API_URL: z.url().optional(),
     INCIDENT_API_TOKEN: z.string().optional(),
@@ -171,6 +174,11 @@ export function decisionsApiConfig(config: ClientConfig): ApprovalChannelsConfig
     users.set(match[1], match[2]);
   }
   return { people, key: { keyId, secretKey }, slack: { signingSecret: slackSecret, users } };
+}
+
+/** The secret of PagerDuty's webhook subscription, or undefined (the webhook is off). */
+export function pagerDutyWebhookSecret(config: ClientConfig): string | undefined {
+  return valueOrFile(config.PAGERDUTY_WEBHOOK_SECRET, config.PAGERDUTY_WEBHOOK_SECRET_FILE, 'PAGERDUTY_WEBHOOK_SECRET') || undefined;
 }
 
 /** The receiver's token, from RECEIVER_TOKEN or the file RECEIVER_TOKEN_FILE names. */

@@ -51,7 +51,14 @@ export function activitiesConfig(config: WorkerConfig): ActivitiesConfig {
       freezeWindows: [...config.GOVERNOR_FREEZE_WINDOWS],
     },
     notifications: {
-      pagerduty: config.PAGERDUTY_ROUTING_KEY ? { routingKey: config.PAGERDUTY_ROUTING_KEY, eventsUrl: config.PAGERDUTY_EVENTS_URL } : undefined,
+      pagerduty: config.PAGERDUTY_ROUTING_KEY
+        ? {
+            routingKey: config.PAGERDUTY_ROUTING_KEY,
+            ...(config.PAGERDUTY_ROUTING_KEY_L2 ? { routingKeyL2: config.PAGERDUTY_ROUTING_KEY_L2 } : {}),
+            ...(config.PAGERDUTY_ROUTING_KEY_L3 ? { routingKeyL3: config.PAGERDUTY_ROUTING_KEY_L3 } : {}),
+            eventsUrl: config.PAGERDUTY_EVENTS_URL,
+          }
+        : undefined,
       chatWebhookUrl: config.SLACK_WEBHOOK_URL,
       statusPageWebhookUrl: config.STATUS_PAGE_WEBHOOK_URL,
       ticketWebhookUrl: config.TICKET_WEBHOOK_URL,

@@ -217,6 +217,9 @@ export const EnvSchema = z
 
     /** Notifications: with no URL configured, messages go to the outbox folder. */
     PAGERDUTY_ROUTING_KEY: z.string().optional(),
+    /** Escalation levels 2 and 3 page their own PagerDuty services (unset: L1's key, each level still its own dedup key). */
+    PAGERDUTY_ROUTING_KEY_L2: z.string().optional(),
+    PAGERDUTY_ROUTING_KEY_L3: z.string().optional(),
     PAGERDUTY_EVENTS_URL: z.url().default('https://events.pagerduty.com/v2/enqueue'),
     SLACK_WEBHOOK_URL: z.url().optional(),
     STATUS_PAGE_WEBHOOK_URL: z.url().optional(),
@@ -312,6 +315,8 @@ export function workerDeploymentOptions(config: Pick<WorkerConfig, 'WORKER_DEPLO
 export const secretVariables = [
   'TEMPORAL_API_KEY',
   'PAGERDUTY_ROUTING_KEY',
+  'PAGERDUTY_ROUTING_KEY_L2',
+  'PAGERDUTY_ROUTING_KEY_L3',
   'SLACK_WEBHOOK_URL',
   'STATUS_PAGE_WEBHOOK_URL',
   'TICKET_WEBHOOK_URL',

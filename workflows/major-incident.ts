@@ -224,7 +224,8 @@ export class MajorIncidentModel {
     const ended = this.children.filter((c) => c.ended !== undefined).length;
     this.record(`resolved: all ${this.children.length} services resolved${ended ? ` (${ended} ended without resolving)` : ''}`);
     if (this.isMajor) {
-      if (this.escalationLevel > 1) this.send('pager', 'resolve', `${this.ref}: resolved`, this.body('Resolved: every service recovered'));
+      if (this.escalationLevel > 1)
+        this.send('pager', 'resolve', `${this.ref}: resolved`, this.body('Resolved: every service recovered'), this.escalationLevel);
       this.send('chat', 'resolved', `${this.ref}: resolved (${this.children.length} services)`, this.body('Resolved: every service recovered'));
     }
     this.changed();

@@ -129,6 +129,8 @@ export type Resolution =
 
 export interface IncidentStatus {
   incidentId: string;
+  /** The pager's dedup key of this incident (L2 and L3 add /L2, /L3): an acknowledgement in the pager names it. */
+  dedupKey?: string;
   incidentNumber?: number;
   service: ServiceRef;
   phase: IncidentPhase;

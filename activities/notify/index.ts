@@ -10,7 +10,7 @@ import { redact } from '../redact.js';
 import type { IncidentReport } from '../types.js';
 import { postJson } from './http.js';
 import { appendToOutbox } from './outbox.js';
-import { pagerDutyEvent, slackMessage, statusPageMessage, webhookMessage } from './payloads.js';
+import { pagerDutyEvents, slackMessage, statusPageMessage, webhookMessage } from './payloads.js';
 
 function redacted(notification: Notification): Notification {
   return { ...notification, summary: redact.text(notification.summary), body: redact.text(notification.body) };
@@ -19,13 +19,13 @@ function redacted(notification: Notification): Notification {
 type Notifier = ActivityDeps['notifier'];
 
 /** Where one message goes: a webhook, in the channel's wire format, or the outbox. */
-export type Route = { via: 'webhook'; url: string; payload: object } | { via: 'outbox' };
+export type Route = { via: 'webhook'; url: string; payloads: object[] } | { via: 'outbox' };
 
 /** The channel has no URL configured: its messages go to the outbox (<outboxDir>/<channel>.jsonl). */
 const outbox: Route = { via: 'outbox' };
 
-function webhook(url: string, payload: object): Route {
-  return { via: 'webhook', url, payload };
+function webhook(url: string, ...payloads: object[]): Route {
+  return { via: 'webhook', url, payloads };
 }
 
 /**
@@ -34,7 +34,7 @@ function webhook(url: string, payload: object): Route {
  * (there is no undefined to fall through to).
  */
 export const routes = {
-  pager: (config, message) => (config.pagerduty ? webhook(config.pagerduty.eventsUrl, pagerDutyEvent(message, config.pagerduty.routingKey)) : outbox),
+  pager: (config, message) => (config.pagerduty ? webhook(config.pagerduty.eventsUrl, ...pagerDutyEvents(message, config.pagerduty)) : outbox),
   chat: (config, message) => (config.chatWebhookUrl ? webhook(config.chatWebhookUrl, slackMessage(message)) : outbox),
   'status-page': (config, message, sentAt) => (config.statusPageWebhookUrl ? webhook(config.statusPageWebhookUrl, statusPageMessage(message, sentAt)) : outbox),
   ticket: (config, message, sentAt) => (config.ticketWebhookUrl ? webhook(config.ticketWebhookUrl, webhookMessage(message, sentAt)) : outbox),
@@ -50,8 +50,13 @@ export async function notify(deps: ActivityDeps, notification: Notification): Pr
   const message = redacted(notification);
   const sentAt = deps.clock().toISOString();
   const to = route(deps.notifier, message, sentAt);
-  if (to.via === 'webhook') await postJson(deps, message.channel, to.url, to.payload, message.id);
-  else await appendToOutbox(deps.notifier.outboxDir, message.channel, { sentAt, ...message });
+  if (to.via === 'webhook') {
+    // Several events (a resolve of each level paged): each its own idempotency key.
+    for (const [i, payload] of to.payloads.entries()) {
+      const key = message.id && to.payloads.length > 1 ? `${message.id}/${i + 1}` : message.id;
+      await postJson(deps, message.channel, to.url, payload, key);
+    }
+  } else await appendToOutbox(deps.notifier.outboxDir, message.channel, { sentAt, ...message });
   deps.logger.info('notification sent', { channel: message.channel, event: message.event, incidentId: message.incidentId, via: to.via });
 }
 

@@ -14,13 +14,41 @@ function isPagerAction(event: string): event is PagerAction {
   return (pagerActions as readonly string[]).includes(event);
 }
 
+/** Routing keys per escalation level: L2 and L3 fall back to L1's. */
+export interface PagerRouting {
+  routingKey: string;
+  routingKeyL2?: string | undefined;
+  routingKeyL3?: string | undefined;
+}
+
+/**
+ * Each level its own PagerDuty alert: L1 keeps the incident's dedup key, L2 and L3 add
+ * `/L2`, `/L3`. One key for all would fold L2 into L1's open alert, and nobody new is paged.
+ */
+export function pagerDedupKey(dedupKey: string, level: number): string {
+  return level <= 1 ? dedupKey : `${dedupKey}/L${level}`;
+}
+
+const routingKeyOf = (routing: PagerRouting, level: number): string =>
+  (level >= 3 ? routing.routingKeyL3 : undefined) ?? (level >= 2 ? routing.routingKeyL2 : undefined) ?? routing.routingKey;
+
+/**
+ * The Events v2 events of one pager notification: a trigger pages its level; an acknowledge
+ * or resolve (its level: the highest paged) goes to every level up to it, so resolve closes them all.
+ */
+export function pagerDutyEvents(notification: Notification, routing: PagerRouting): object[] {
+  const level = Math.min(3, Math.max(1, notification.level ?? 1));
+  if (notification.event === 'trigger') return [pagerDutyEvent(notification, routingKeyOf(routing, level), pagerDedupKey(notification.dedupKey, level))];
+  return [1, 2, 3].filter((l) => l <= level).map((l) => pagerDutyEvent(notification, routingKeyOf(routing, l), pagerDedupKey(notification.dedupKey, l)));
+}
+
 /** https://developer.pagerduty.com/docs/events-api-v2/trigger-events/ (acknowledge and resolve carry no payload). */
-export function pagerDutyEvent(notification: Notification, routingKey: string): object {
+export function pagerDutyEvent(notification: Notification, routingKey: string, dedupKey = notification.dedupKey): object {
   const action = notification.event;
   if (!isPagerAction(action)) {
     throw ApplicationFailure.nonRetryable(`pager event '${action}' is not one of ${pagerActions.join(', ')}`, FailureTypes.BadRequest);
   }
-  const base = { routing_key: routingKey, event_action: action, dedup_key: notification.dedupKey };
+  const base = { routing_key: routingKey, event_action: action, dedup_key: dedupKey };
   if (action !== 'trigger') return base;
   return {
     ...base,

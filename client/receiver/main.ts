@@ -1,7 +1,7 @@
 // The alert receiver process: config from the environment (fails fast), a
 // Temporal client, and the HTTP server. SIGINT/SIGTERM close it gracefully.
 import { createLogger } from '../../worker/logger.js';
-import { ClientConfigError, decisionsApiConfig, loadClientConfig, receiverToken, servedClusters } from '../config.js';
+import { ClientConfigError, decisionsApiConfig, loadClientConfig, pagerDutyWebhookSecret, receiverToken, servedClusters } from '../config.js';
 import { Incidents, checkIncidentPolicy } from '../incidents.js';
 import { CoalescingGateway } from './coalesce.js';
 import { buildReceiver } from './server.js';
@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     ? await DeliverySpool.open(gateway, { dir: config.RECEIVER_SPOOL_DIR, maxPending: config.RECEIVER_SPOOL_MAX, log })
     : undefined;
   const decisions = decisionsApiConfig(config);
+  const pagerDutySecret = pagerDutyWebhookSecret(config);
   const app = buildReceiver({
     token,
     defaultCluster: config.DEFAULT_CLUSTER,
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     log,
     ...(spool ? { spool } : {}),
     ...(decisions ? { decisions: { ...decisions, incidents } } : {}),
+    ...(pagerDutySecret ? { pagerDuty: { secret: pagerDutySecret, incidents } } : {}),
   });
   await app.listen({ host: config.RECEIVER_HOST, port: config.RECEIVER_PORT });
   log.info(
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
       spool: config.RECEIVER_SPOOL_DIR ?? 'off',
       decisions: decisions ? { people: decisions.people.size, slackUsers: decisions.slack?.users.size ?? 'off', keyId: decisions.key.keyId } : 'off',
     },
-    `receiver listening: POST /alerts/alertmanager${decisions?.people.size ? ', POST /decisions' : ''}${decisions?.slack ? ', POST /slack/interactions' : ''}`,
+    `receiver listening: POST /alerts/alertmanager${decisions?.people.size ? ', POST /decisions' : ''}${decisions?.slack ? ', POST /slack/interactions' : ''}${pagerDutySecret ? ', POST /pagerduty/webhook' : ''}`,
   );
 
   const shutdown = async (): Promise<void> => {

@@ -15,6 +15,7 @@ import { outcomeOf } from './coalesce.js';
 import { SpoolFullError, type DeliverySpool } from './spool.js';
 import { registerDecisionsApi, type DecisionsApiOptions } from './decisions.js';
 import { registerSlackChannel, type SlackChannelOptions } from './slack.js';
+import { registerPagerDutyWebhook, type PagerDutyWebhookOptions } from './pagerduty.js';
 
 export * from './gateway.js';
 
@@ -29,6 +30,8 @@ export interface ReceiverOptions {
   bodyLimit?: number;
   /** RECEIVER_SPOOL_DIR: a 200 means on the receiver's disk, and the spool sends to Temporal behind it (spool.ts). */
   spool?: DeliverySpool;
+  /** PagerDuty's v3 webhook (POST /pagerduty/webhook): its secret; absent, it is off. */
+  pagerDuty?: Omit<PagerDutyWebhookOptions, 'log'>;
   /** The decisions API (POST /decisions, when people have tokens) and Slack (POST /slack/interactions): absent, both are off. */
   decisions?: Omit<DecisionsApiOptions, 'log'> & { slack?: Omit<SlackChannelOptions, 'log' | 'key' | 'incidents' | 'clock'> };
 }
@@ -273,6 +276,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     return reply.code(200).send({ incidents: outcomes, truncatedAlerts: webhook.truncatedAlerts });
   });
 
+  if (options.pagerDuty) registerPagerDutyWebhook(app, { ...options.pagerDuty, log: options.log });
   const channels = options.decisions;
   if (channels && channels.people.size > 0) registerDecisionsApi(app, { ...channels, log: options.log });
   if (channels?.slack) {

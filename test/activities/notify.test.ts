@@ -112,6 +112,28 @@ describe('notify', () => {
     expect(JSON.stringify(posted)).not.toContain('secretvalue123');
   });
 
+  it('pages each escalation level through its own routing key and dedup key, and a resolve closes every level paged', async () => {
+    const pagerduty = { routingKey: 'KEY-L1', routingKeyL2: 'KEY-L2', routingKeyL3: 'KEY-L3', eventsUrl: 'https://events.example/v2/enqueue' };
+    const { deps: d, posted } = deps({ pagerduty });
+    for (const level of [1, 2, 3]) await notify(d, { ...page, level, id: `m-${level}` });
+    await notify(d, { ...page, event: 'resolve', level: 3, id: 'm-resolve' });
+    const sent = posted.map((p) => p.body as { routing_key: string; event_action: string; dedup_key: string });
+    expect(sent.map((e) => [e.event_action, e.routing_key, e.dedup_key])).toEqual([
+      ['trigger', 'KEY-L1', page.dedupKey],
+      ['trigger', 'KEY-L2', `${page.dedupKey}/L2`],
+      ['trigger', 'KEY-L3', `${page.dedupKey}/L3`],
+      ['resolve', 'KEY-L1', page.dedupKey],
+      ['resolve', 'KEY-L2', `${page.dedupKey}/L2`],
+      ['resolve', 'KEY-L3', `${page.dedupKey}/L3`],
+    ]);
+    // Each event its own idempotency key, so a retry of the resolve is recognised event by event.
+    expect(posted.slice(3).map((p) => p.headers['idempotency-key'])).toEqual(['m-resolve/1', 'm-resolve/2', 'm-resolve/3']);
+    // Without keys of their own, L2 and L3 go to L1's service, still as alerts of their own.
+    const { deps: one, posted: single } = deps({ pagerduty: { routingKey: 'KEY-L1', eventsUrl: 'https://events.example/v2/enqueue' } });
+    await notify(one, { ...page, level: 2 });
+    expect(single[0]?.body).toMatchObject({ routing_key: 'KEY-L1', dedup_key: `${page.dedupKey}/L2` });
+  });
+
   it('posts chat as a Slack incoming-webhook message', async () => {
     const { deps: d, posted } = deps({ chatWebhookUrl: 'https://hooks.example/T/B/x' });
     await notify(d, { ...page, channel: 'chat', event: 'status-update' });

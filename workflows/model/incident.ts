@@ -584,7 +584,8 @@ export class IncidentModel {
     this.record('resolved', text);
     // A folded incident that never paged has no page to resolve.
     if (!(this.isFolded() && this.data.escalationLevel === 0))
-      this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
+      // Its level is the highest paged: each level's own page is resolved.
+      this.send('pager', 'resolve', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`), this.data.escalationLevel);
     if (!this.quietInStorm()) this.send('chat', 'resolved', `${this.title}: resolved (${resolution})`, pageBody(this.status(), `Resolved: ${text}`));
     this.tellStakeholders('resolved', `resolved (${resolution}) after ${formatDuration(this.resolvedAt - this.data.openedAt)}`);
     this.syncStatusPage();
@@ -698,7 +699,8 @@ export class IncidentModel {
     } else {
       this.data.acknowledged = { by, at: iso(Date.now()) };
       this.record('ack', `acknowledged by ${by}`);
-      if (!this.closedForPaging()) this.send('pager', 'acknowledge', `${this.title}: acknowledged by ${by}`, `Acknowledged by ${by}`);
+      if (!this.closedForPaging())
+        this.send('pager', 'acknowledge', `${this.title}: acknowledged by ${by}`, `Acknowledged by ${by}`, this.data.escalationLevel);
     }
     this.changed();
   }
@@ -909,6 +911,7 @@ export class IncidentModel {
     const d = this.data;
     return {
       incidentId: this.id,
+      dedupKey: this.dedupKey,
       ...(c.incidentNumber ? { incidentNumber: c.incidentNumber } : {}),
       service: c.service,
       phase: this.phase,
