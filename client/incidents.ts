@@ -16,6 +16,7 @@ import {
   escalateSignal,
   HotfixRequestSchema,
   hotfixUpdate,
+  reproposeUpdate,
   incidentStartOptions,
   incidentWorkflowId,
   resolveSignal,
@@ -28,6 +29,7 @@ import {
   type AlertFiredSignal,
   type DecisionOutcome,
   type HotfixOutcome,
+  type ReproposeOutcome,
   type HotfixRequest,
   type IncidentStatus,
   type PostIncidentStatus,
@@ -414,6 +416,12 @@ export class Incidents implements IncidentGateway {
     const request = hotfixRequest(by, image, options);
     const workflowId = await this.resolveId(ref);
     return this.client.workflow.getHandle(workflowId).executeUpdate(hotfixUpdate, { args: [request] });
+  }
+
+  /** An action whose approval expired, proposed again (a person at L2 or above): the incident looks again, dry-runs it and asks. */
+  async repropose(ref: string, by: string, action: number, comment?: string): Promise<ReproposeOutcome> {
+    const workflowId = await this.resolveId(ref);
+    return this.client.workflow.getHandle(workflowId).executeUpdate(reproposeUpdate, { args: [{ by, action, ...(comment ? { comment } : {}) }] });
   }
 
   async acknowledge(ref: string, by: string): Promise<void> {

@@ -28,6 +28,9 @@ import {
   decideUpdate,
   escalateSignal,
   hotfixUpdate,
+  reproposeUpdate,
+  ReproposeRequestSchema,
+  type ReproposeOutcome,
   rejectSignal,
   resolveSignal,
   statusQuery,
@@ -50,6 +53,7 @@ export function listen(model: IncidentModel): void {
   });
   setHandler(decideUpdate, (raw) => decide(model, raw), { validator: (raw) => void validDecision(model, raw) });
   setHandler(hotfixUpdate, (raw) => hotfix(model, raw), { validator: (raw) => void validHotfix(model, raw) });
+  setHandler(reproposeUpdate, (raw) => repropose(model, raw), { validator: (raw) => void validReproposal(model, raw) });
   setHandler(acknowledgeSignal, (raw) => {
     const p = parseSignal(model, AcknowledgeSignalSchema, raw, 'acknowledge');
     if (p) model.acknowledge(p.by);
@@ -116,6 +120,20 @@ function hotfix(model: IncidentModel, raw: unknown): HotfixOutcome {
   const request = validHotfix(model, raw);
   const next = model.requestHotfix(request);
   return { image: request.image, ...(request.container ? { container: request.container } : {}), by: request.by, next };
+}
+
+function validReproposal(model: IncidentModel, raw: unknown): z.output<typeof ReproposeRequestSchema> {
+  const parsed = ReproposeRequestSchema.safeParse(raw);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad repropose request: ${describeIssues(parsed.error, '(payload)')}`, DecisionRefused);
+  const refusal = model.refuseReproposal(parsed.data);
+  if (refusal) throw ApplicationFailure.nonRetryable(refusal, DecisionRefused);
+  return parsed.data;
+}
+
+function repropose(model: IncidentModel, raw: unknown): ReproposeOutcome {
+  const request = validReproposal(model, raw);
+  const { command, next } = model.requestReproposal(request);
+  return { action: request.action, command, by: request.by, next };
 }
 
 function parseSignal<S extends z.ZodType>(model: IncidentModel, schema: S, raw: unknown, signal: string): z.output<S> | undefined {

@@ -62,7 +62,7 @@ import {
   restartsBaseline,
   type MonitorThresholds,
 } from './health-verdict.js';
-import { hotfixStep } from './hotfix.js';
+import { hotfixStep, reproposalStep } from './hotfix.js';
 import { plan, type PlanStep } from './plan.js';
 import { postIncidentWorkflow } from './post-incident.js';
 import { overwrittenValues, pendingRestores, restoreStep } from './config-restore.js';
@@ -215,6 +215,7 @@ function cancelOpenApproval(state: IncidentModel, next: ResumePoint): void {
 async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint> {
   if (state.data.investigations >= state.config.limits.maxInvestigations) {
     if (state.data.hotfix) state.ignore(`hotfix image ${state.takeHotfix()?.image ?? ''} not proposed: the investigation cap is reached`);
+    if (state.data.reproposal) state.ignore(`#${state.takeReproposal()?.action ?? ''} not proposed again: the investigation cap is reached`);
     state.handOver(`${state.data.investigations} investigations reached the cap: the automation stops here`, state.data.diagnosis?.evidence ?? []);
     return 'wait';
   }
@@ -225,6 +226,7 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
   if ('errors' in findings) {
     // Without findings there is no container to check the image against: the person sends it again.
     if (state.data.hotfix) state.ignore(`hotfix image ${state.takeHotfix()?.image ?? ''} not proposed: the investigation failed; send it again`);
+    if (state.data.reproposal) state.ignore(`#${state.takeReproposal()?.action ?? ''} not proposed again: the investigation failed; send it again`);
     const diagnosis = investigationFailed(findings.errors);
     state.setDiagnosis(diagnosis);
     state.firstCause ??= null;
@@ -247,9 +249,10 @@ async function investigateAndMitigate(state: IncidentModel): Promise<ResumePoint
     if (state.data.resolveRequested) return 'wait';
     // A safe point (no approval open, no activity running): a long history continues as new, re-investigating.
     if (historyIsLong(state)) return 'investigate';
-    // A person's hotfix image goes before the plan's next candidate (incidents from before never had one).
+    // A person's hotfix image, or an expired action a person proposes again, goes before the plan's next candidate (incidents from before never had one).
     const hotfix = state.data.hotfix !== undefined && patched('fixes-hotfix-image') ? state.takeHotfix() : undefined;
-    const proposed = hotfix ? hotfixStep(hotfix, findings, state.config) : undefined;
+    const reproposal = !hotfix && state.data.reproposal ? state.takeReproposal() : undefined;
+    const proposed = hotfix ? hotfixStep(hotfix, findings, state.config) : reproposal ? reproposalStep(reproposal, state.data.actions) : undefined;
     // Who asked for a hotfix may not approve it; hotfixes proposed before that rule could be approved by them.
     if (proposed && 'requestedBy' in proposed && !patched('hotfix-requester-may-not-approve')) delete proposed.requestedBy;
     if (proposed && 'refused' in proposed) {
@@ -773,11 +776,12 @@ async function waitForPeople(state: IncidentModel): Promise<ResumePoint> {
       state.data.alertResolvedPending ||
       state.data.refired ||
       state.data.hotfix !== undefined ||
+      state.data.reproposal !== undefined ||
       historyIsLong(state),
   );
   if (state.data.resolveRequested || historyIsLong(state)) return 'wait';
-  // A hotfix image from a person: look at the service again, then dry-run it and ask for approval.
-  if (state.data.hotfix) return 'investigate';
+  // A hotfix image from a person, or an expired action proposed again: look at the service again, then dry-run it and ask for approval.
+  if (state.data.hotfix || state.data.reproposal) return 'investigate';
   if (state.takeRefire()) return 'investigate';
   state.takeAlertResolved();
   // Restarts during the outage do not count against the recovery: take today's count as the baseline.

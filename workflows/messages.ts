@@ -107,6 +107,22 @@ export const HotfixRequestSchema = z.object({
 });
 export type HotfixRequest = z.input<typeof HotfixRequestSchema>;
 
+/** An action whose approval expired, proposed again by a person at L2 or above: looked at again, dry-run again, asked again. */
+export const ReproposeRequestSchema = z.object({
+  by: Actor,
+  action: z.number().int().positive(),
+  comment: z.string().max(2000).optional(),
+});
+export type ReproposeRequest = z.input<typeof ReproposeRequestSchema>;
+
+export interface ReproposeOutcome {
+  action: number;
+  command: string;
+  by: string;
+  /** When it is taken. */
+  next: string;
+}
+
 export interface HotfixOutcome {
   /** What the incident will dry-run and then ask approval for. */
   image: string;
@@ -189,6 +205,8 @@ export const resolveSignal = defineSignal<[ResolveSignal]>('resolve');
 export const decideUpdate = defineUpdate<DecisionOutcome, [DecideRequest]>('decide');
 /** A person's hotfix image: validated (grammar, approver, phase), then dry-run and approval as any action. */
 export const hotfixUpdate = defineUpdate<HotfixOutcome, [HotfixRequest]>('proposeHotfix');
+/** An expired action proposed again by a person at L2 or above: validated (approver, expired, level), then as any action. */
+export const reproposeUpdate = defineUpdate<ReproposeOutcome, [ReproposeRequest]>('repropose');
 export const statusQuery = defineQuery<IncidentStatus>('status');
 
 // --- The post-incident workflow ----------------------------------------------

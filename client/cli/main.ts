@@ -323,6 +323,18 @@ deploy
   });
 
 program
+  .command('repropose <id>')
+  .description('propose again an action whose approval expired (from L2 on): the incident looks again, dry-runs it and asks for approval')
+  .addOption(asOption())
+  .requiredOption('--action <n>', 'the expired action')
+  .option('--comment <text>', 'why now')
+  .option('--json', 'JSON output')
+  .action(async (id: string, o: { as: string; action: string; comment?: string; json?: boolean }) => {
+    const outcome = await (await connect()).repropose(id, o.as, Number(o.action), o.comment);
+    print(Boolean(o.json), outcome, () => `#${outcome.action} (${outcome.command}) proposed again by ${outcome.by}: ${outcome.next}`);
+  });
+
+program
   .command('keygen')
   .description("a new signing key for the receiver's decisions API, and the public key every worker needs to count its decisions")
   .option('--key-id <id>', 'a name for the key (rotate by adding a new one to the workers first)', `receiver-${new Date().toISOString().slice(0, 10)}`)

@@ -32,6 +32,7 @@ import {
   decideUpdate,
   hotfixUpdate,
   incidentStartOptions,
+  reproposeUpdate,
   resolveSignal,
   tasksQuery,
   type DecideRequest,
@@ -498,6 +499,42 @@ describe('approvals', () => {
     await decide(handle, 1, 'approve', 'bob');
     await handle.result();
     expect(cluster.mutations.map((m) => [m.action.kind, m.approvedBy])).toEqual([['scale', 'bob']]);
+  });
+
+  it('an action whose approval expired can be proposed again by a person at L2: looked at again, dry-run again, asked again', async () => {
+    const { cluster, handle } = await incident('bad-rollout', { durations: { approvalTimeout: '5m' } }, { approvers: ['alice', 'bob'] });
+    const first = await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'the rollback to await approval');
+    const repropose = (by: string, action: number) => handle.executeUpdate(reproposeUpdate, { args: [{ by, action, comment: 'now we are here' }] });
+    expect(await refusalOf(repropose('bob', 1))).toBe('action #1 is awaiting-approval: only an action whose approval expired can be proposed again');
+    await suite.env.sleep('6m');
+    await waitForStatus(handle, (s) => s.actions[0]?.outcome === 'expired' && s.phase === 'escalated', 'the approval to expire and L2 to be paged');
+    expect(await refusalOf(repropose('mallory', 1))).toMatch(/mallory is not an allowed approver/);
+
+    expect(await repropose('bob', 1)).toMatchObject({ action: 1, by: 'bob', command: first.pendingApproval?.command });
+    const again = await waitForStatus(handle, (s) => s.pendingApproval?.action === 2, 'the rollback to be asked again');
+    expect(again.pendingApproval).toMatchObject({
+      kind: 'rollout-undo',
+      command: first.pendingApproval?.command,
+      why: expect.stringContaining('proposed again by bob after the approval of #1 expired (now we are here)') as unknown,
+      preview: { wouldChange: true },
+    });
+    expect(cluster.callsOf('previewMutation')).toHaveLength(2);
+    // Bob re-opened the question; he may answer it (he did not supply the change).
+    await decide(handle, 2, 'approve', 'bob');
+    await handle.result();
+    expect(cluster.mutations.map((m) => [m.action.kind, m.approvedBy])).toEqual([['rollout-undo', 'bob']]);
+  });
+
+  it('refuses to propose again an action that was rejected, or one that does not exist', async () => {
+    const { handle } = await incident('bad-rollout', {}, { approvers: ['alice'] });
+    await decide(handle, 1, 'reject', 'alice');
+    await waitForStatus(handle, (s) => s.phase === 'escalated', 'the rejected rollback to be handed over');
+    expect(await refusalOf(handle.executeUpdate(reproposeUpdate, { args: [{ by: 'alice', action: 1 }] }))).toBe(
+      'action #1 is rejected: only an action whose approval expired can be proposed again',
+    );
+    expect(await refusalOf(handle.executeUpdate(reproposeUpdate, { args: [{ by: 'alice', action: 9 }] }))).toBe(
+      'unknown action #9: this incident has 1 action(s)',
+    );
   });
 
   it('under the two-person rule, one rejection stops the change even after an approval', async () => {

@@ -802,6 +802,38 @@ export class IncidentModel {
     return next;
   }
 
+  /** Why action `req.action` cannot be proposed again now, or undefined when it can. */
+  refuseReproposal(req: { by: string; action: number }): string | undefined {
+    const notAllowed = this.refuseApprover(req.by);
+    if (notAllowed) return notAllowed;
+    if (this.resolution || this.closing === 'resolve' || this.data.resolveRequested) return 'the incident is resolved or resolving';
+    const record = this.data.actions.find((a) => a.n === req.action);
+    if (!record) return `unknown action #${req.action}: this incident has ${this.data.actions.length} action(s)`;
+    if (record.outcome !== 'expired') return `action #${record.n} is ${record.outcome}: only an action whose approval expired can be proposed again`;
+    if (this.data.escalationLevel < 2)
+      return `the incident is at L${this.data.escalationLevel}: an expired action is proposed again from L2, by the people paged there`;
+    if (this.pending) return `action #${this.pending.action} awaits approval now: decide it first`;
+    if (this.phase === 'monitoring') return 'the service is restored and monitored';
+    if (this.data.reproposal || this.data.hotfix) return "a person's proposal is already waiting to be taken";
+    return undefined;
+  }
+
+  /** Records a re-proposal refuseReproposal() allowed: the lifecycle looks again, dry-runs it and asks for approval. */
+  requestReproposal(req: { by: string; action: number; comment?: string | undefined }): { command: string; next: string } {
+    const record = this.data.actions.find((a) => a.n === req.action);
+    this.data.reproposal = { by: req.by, action: req.action, ...(req.comment ? { comment: req.comment } : {}) };
+    const next = 'now: the service is looked at again, then a new dry-run and an approval request';
+    this.record('action', `#${req.action} (${record?.command ?? ''}) proposed again by ${req.by}${req.comment ? `: ${req.comment}` : ''}`);
+    this.changed();
+    return { command: record?.command ?? '', next };
+  }
+
+  takeReproposal(): IncidentData['reproposal'] {
+    const reproposal = this.data.reproposal;
+    delete this.data.reproposal;
+    return reproposal;
+  }
+
   /** The hotfix request, taken by the lifecycle that proposes it. */
   takeHotfix(): IncidentData['hotfix'] {
     const hotfix = this.data.hotfix;

@@ -89,6 +89,8 @@ export const IncidentDataSchema = z.object({
   outbox: z.array(NotificationSchema).default([]),
   /** A hotfix image a person supplied, not yet taken by the lifecycle (dry-run, then approval). */
   hotfix: z.object({ by: z.string(), image: z.string(), container: z.string().optional(), comment: z.string().optional() }).optional(),
+  /** An expired action a person at L2 or above asked to propose again, not yet taken by the lifecycle. */
+  reproposal: z.object({ by: z.string(), action: z.number().int().positive(), comment: z.string().optional() }).optional(),
   /** The last customer-impact check (its evidence redacted by the activity). */
   customerImpact: z.object({ affected: z.boolean(), customerFacing: z.boolean(), checkedAt: z.string(), evidence: z.array(z.string()) }).optional(),
   /** The public state last sent to the status page: it is updated on every change from then on, to resolved. */
