@@ -28,7 +28,9 @@ import {
   alertsSignal,
   completeTaskSignal,
   escalateSignal,
+  decideUpdate,
   hotfixUpdate,
+  reproposeUpdate,
   resolveSignal,
   tasksQuery,
   type IncidentInput,
@@ -36,6 +38,7 @@ import {
 } from '../workflows/messages.js';
 import type { postIncidentWorkflow } from '../workflows/post-incident.js';
 import type { TaskGroup } from '../workflows/records.js';
+import { newSigningKey, signDecision } from '../workflows/decision-signature.js';
 
 const releasesDir = join(repoRoot, 'test/replay/releases');
 
@@ -154,7 +157,8 @@ const lifecycles: Lifecycle[] = [
       await decide(handle, 1, 'reject');
       await waitForStatus(handle, (s) => s.phase === 'escalated', 'the incident to be handed over');
       await handle.executeUpdate(hotfixUpdate, { args: [{ by: 'alice', image: 'agent-native-framework:hotfix-v1.0.1' }] });
-      await decide(handle, 2, 'approve');
+      // Bob approves: who supplies a hotfix may not approve it (since 0.5.0).
+      await decide(handle, 2, 'approve', 'bob');
       await handle.result();
       await r.save('hotfix-approved.incident', handle);
     },
@@ -315,6 +319,60 @@ const lifecycles: Lifecycle[] = [
       await r.completeTasks(complete, 'long-term');
       await complete.result();
       await r.save('bad-rollout-approved.post-incident', complete);
+    },
+  },
+  {
+    name: 'two-person-approved',
+    what: 'a namespace under the two-person rule: alice approves, then bob; the rollback applies after the second',
+    run: async (r) => {
+      const { handle } = await r.open('bad-rollout', {}, { approvers: ['alice', 'bob'], twoPerson: true });
+      await decide(handle, 1, 'approve', 'alice');
+      await decide(handle, 1, 'approve', 'bob');
+      await handle.result();
+      await r.save('two-person-approved.incident', handle);
+    },
+  },
+  {
+    name: 'signed-decision-approved',
+    what: 'decisions count only signed by an approval channel: an unsigned decide is refused (on the timeline), the signed one applies',
+    run: async (r) => {
+      const channel = { keyId: 'receiver-1', ...newSigningKey() };
+      const { handle } = await r.open('bad-rollout', {}, { approvers: ['alice'], decisionKeys: { [channel.keyId]: channel.publicKey } });
+      const { pendingApproval } = await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+      await handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] }).catch(() => undefined);
+      const expiresAt = new Date((await r.env.currentTimeMs()) + 5 * 60_000);
+      const signature = signDecision(channel, { actionKey: pendingApproval?.actionKey ?? '', decision: 'approve', by: 'alice' }, expiresAt);
+      await handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve', signature }] });
+      await handle.result();
+      await r.save('signed-decision-approved.incident', handle);
+    },
+  },
+  {
+    name: 'approved-preview-changed',
+    what: 'the object changes between the dry-run and the apply: the approval is void, the new dry-run is asked about and approved',
+    run: async (r) => {
+      const { cluster, handle } = await r.open('scaled-to-zero');
+      await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the scale to await approval');
+      cluster.change((w) => void (w.replicas = 1));
+      await decide(handle, 1, 'approve', 'alice');
+      await waitForStatus(handle, (s) => s.pendingApproval?.preview.changes[0]?.startsWith('replicas 1 ->') === true, 'the new dry-run');
+      await decide(handle, 1, 'approve', 'bob');
+      await handle.result();
+      await r.save('approved-preview-changed.incident', handle);
+    },
+  },
+  {
+    name: 'expired-reproposed',
+    what: 'no decision in time: L2 paged; bob proposes the rollback again; looked at again, dry-run, approved',
+    run: async (r) => {
+      const { handle } = await r.open('bad-rollout', { durations: { approvalTimeout: '5m' } });
+      await waitForStatus(handle, (s) => s.pendingApproval !== undefined, 'the rollback to await approval');
+      await r.env.sleep('6m');
+      await waitForStatus(handle, (s) => s.phase === 'escalated' && s.actions[0]?.outcome === 'expired', 'the approval to expire');
+      await handle.executeUpdate(reproposeUpdate, { args: [{ by: 'bob', action: 1 }] });
+      await decide(handle, 2, 'approve', 'bob');
+      await handle.result();
+      await r.save('expired-reproposed.incident', handle);
     },
   },
 ];

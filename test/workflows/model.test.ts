@@ -66,7 +66,8 @@ describe('closing states', () => {
     const next = carried(model, 'wait');
     const pending = [next.takeOutbound(), next.takeOutbound()];
     expect(pending.map((n) => [n?.event, n?.level])).toEqual([
-      ['acknowledge', undefined],
+      // The acknowledgement goes to every level paged until then (L1), each its own PagerDuty alert.
+      ['acknowledge', 1],
       ['trigger', 3],
     ]);
     expect(next.data.resolveRequested).toEqual({ by: 'carol', reason: 'nodes added' });
