@@ -302,26 +302,6 @@ const lifecycles: Lifecycle[] = [
     },
   },
   {
-    name: 'follow-ups',
-    what: "oom-approved's follow-up saved while it waits for the month's tasks, then bad-rollout-approved's run to completion (last: see Recorder.followUps)",
-    run: async (r) => {
-      const midMonth = r.followUps.get('oom-approved');
-      const complete = r.followUps.get('bad-rollout-approved');
-      if (!midMonth || !complete) throw new Error('the follow-ups of oom-approved and bad-rollout-approved are recorded after their incidents');
-      const both = [midMonth, complete];
-      await r.env.sleep('1h');
-      for (const h of both) await r.completeTasks(h, 'immediate');
-      await r.env.sleep('8d');
-      for (const h of both) await r.completeTasks(h, 'follow-up');
-      // Still open (a partial history replays as far as it goes): a follow-up in production is open for a month.
-      await r.save('oom-approved.mid-month.post-incident', await r.whenWaiting(midMonth));
-      await r.env.sleep('22d');
-      await r.completeTasks(complete, 'long-term');
-      await complete.result();
-      await r.save('bad-rollout-approved.post-incident', complete);
-    },
-  },
-  {
     name: 'two-person-approved',
     what: 'a namespace under the two-person rule: alice approves, then bob; the rollback applies after the second',
     run: async (r) => {
@@ -373,6 +353,26 @@ const lifecycles: Lifecycle[] = [
       await decide(handle, 2, 'approve', 'bob');
       await handle.result();
       await r.save('expired-reproposed.incident', handle);
+    },
+  },
+  {
+    name: 'follow-ups',
+    what: "oom-approved's follow-up saved while it waits for the month's tasks, then bad-rollout-approved's run to completion (last: see Recorder.followUps)",
+    run: async (r) => {
+      const midMonth = r.followUps.get('oom-approved');
+      const complete = r.followUps.get('bad-rollout-approved');
+      if (!midMonth || !complete) throw new Error('the follow-ups of oom-approved and bad-rollout-approved are recorded after their incidents');
+      const both = [midMonth, complete];
+      await r.env.sleep('1h');
+      for (const h of both) await r.completeTasks(h, 'immediate');
+      await r.env.sleep('8d');
+      for (const h of both) await r.completeTasks(h, 'follow-up');
+      // Still open (a partial history replays as far as it goes): a follow-up in production is open for a month.
+      await r.save('oom-approved.mid-month.post-incident', await r.whenWaiting(midMonth));
+      await r.env.sleep('22d');
+      await r.completeTasks(complete, 'long-term');
+      await complete.result();
+      await r.save('bad-rollout-approved.post-incident', complete);
     },
   },
 ];
