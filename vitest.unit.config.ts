@@ -20,6 +20,8 @@ export default defineConfig({
       'test/activities/notify.test.ts',
       'test/activities/errors.test.ts',
       'test/activities/cluster.test.ts',
+      'test/codec/encryption-codec.test.ts',
+      'test/codec/codec-server.test.ts',
       'test/activities/deps.test.ts',
       'test/activities/log-context.test.ts',
       'test/control-plane/mirror.test.ts',

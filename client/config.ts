@@ -8,6 +8,8 @@ import { parseDuration } from '../workflows/units.js';
 import { KeyIdSchema, SecretKeySchema } from '../workflows/decision-signature.js';
 import { ConfigError, parseEnvironment } from '../worker/config.js';
 
+export { historyKeyRing } from '../worker/config.js';
+
 const list = z.string().transform((s) =>
   s
     .split(',')
@@ -85,6 +87,12 @@ export const ClientEnvSchema = z
     /** PagerDuty's webhook (v3) into the receiver (POST /pagerduty/webhook): the subscription's secret; an acknowledgement there acknowledges the incident. */
     PAGERDUTY_WEBHOOK_SECRET: z.string().optional(),
     PAGERDUTY_WEBHOOK_SECRET_FILE: z.string().optional(),
+    /**
+     * The keys incident histories are encrypted with (\`<keyId>=<base64>\`, first one encrypts; codec/history-keys.ts),
+     * the same on every worker, receiver and CLI of a deployment. Unset: histories are in clear. Or the _FILE variant.
+     */
+    INCIDENT_HISTORY_KEYS: z.string().optional(),
+    INCIDENT_HISTORY_KEYS_FILE: z.string().optional(),
     /** The CLI: approve and reject through this receiver's decisions API, as the person INCIDENT_API_TOKEN names. */
     INCIDENT_API_URL: z.url().optional(),
     INCIDENT_API_TOKEN: z.string().optional(),

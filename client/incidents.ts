@@ -36,7 +36,8 @@ import {
 } from '../workflows/messages.js';
 import type { incidentWorkflow } from '../workflows/incident.js';
 import { incidentPhases } from '../workflows/records.js';
-import { ClientConfigError, servedClusters, type ClientConfig } from './config.js';
+import { ClientConfigError, historyKeyRing, servedClusters, type ClientConfig } from './config.js';
+import { HistoryEncryptionCodec, historyDataConverter, maxSealingOverheadBytes } from '../codec/encryption-codec.js';
 import type { Problem, ServiceDelivery } from './receiver/alertmanager.js';
 import { TemporalRefusedError, TemporalUnavailableError, type IncidentGateway, type OpenIncidents, type ServiceOutcome } from './receiver/gateway.js';
 
@@ -84,11 +85,11 @@ export function incidentNumberFor(workflowId: string, startsAt: string, openedAt
  */
 export const temporalLimits = { payloadBytes: 512 * 1024, summaryBytes: 400, detailsBytes: 20_000 } as const;
 
-/** The size Temporal counts for a value: its payload's data and metadata. */
-function payloadBytes(value: unknown): number {
+/** The size Temporal counts for a value: its payload's data and metadata, sealed if histories are encrypted. */
+function payloadBytes(value: unknown, sealed: boolean): number {
   const payload = defaultPayloadConverter.toPayload(value);
   const metadata = Object.entries(payload.metadata ?? {}).reduce((n, [k, v]) => n + k.length + (v?.length ?? 0), 0);
-  return (payload.data?.length ?? 0) + metadata;
+  return (payload.data?.length ?? 0) + metadata + (sealed ? maxSealingOverheadBytes : 0);
 }
 
 // gRPC status codes (@grpc/grpc-js is not a direct dependency).
@@ -188,6 +189,8 @@ export interface IncidentsOptions {
 
 export class Incidents implements IncidentGateway {
   private readonly callTimeoutMs: number;
+  /** Histories are encrypted: payloads grow by the sealing before Temporal counts them. */
+  private readonly sealed: boolean;
   /** Calls still running after their answer was given up on (see withDeadline); close() lets them end. */
   private readonly outliving = new Set<Promise<unknown>>();
 
@@ -197,11 +200,13 @@ export class Incidents implements IncidentGateway {
     options: IncidentsOptions = {},
   ) {
     this.callTimeoutMs = options.callTimeoutMs ?? 3_000;
+    this.sealed = client.options.loadedDataConverter.payloadCodecs.some((codec) => codec instanceof HistoryEncryptionCodec && codec.encrypts);
   }
 
   static async connect(config: ClientConfig, options: IncidentsOptions = {}): Promise<Incidents> {
     const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS, apiKey: config.TEMPORAL_API_KEY, connectTimeout: '5s' });
-    return new Incidents(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config, options);
+    const dataConverter = historyDataConverter(historyKeyRing(config));
+    return new Incidents(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, dataConverter }), config, options);
   }
 
   async close(): Promise<void> {
@@ -252,7 +257,7 @@ export class Incidents implements IncidentGateway {
     const batch = this.batchOf(delivery);
     const parsedBatch = AlertBatchSignalSchema.safeParse(batch);
     if (!parsedBatch.success) problems.push({ path: at, message: `${whose} do not make a valid alerts signal: ${describeIssues(parsedBatch.error)}` });
-    const signalBytes = payloadBytes(batch);
+    const signalBytes = payloadBytes(batch, this.sealed);
     if (signalBytes > temporalLimits.payloadBytes) tooBig(`${at}.labels`, 'an alerts signal', signalBytes, temporalLimits.payloadBytes);
 
     const [first] = delivery.firing;
@@ -264,11 +269,11 @@ export class Incidents implements IncidentGateway {
       throw new ClientConfigError(`invalid incident policy (INCIDENT_* variables): ${describeIssues(parsed.error)}`);
     }
     const start = incidentStartOptions(input);
-    const inputBytes = payloadBytes(start.args[0]);
+    const inputBytes = payloadBytes(start.args[0], this.sealed);
     if (inputBytes > temporalLimits.payloadBytes) tooBig(`${at}.labels`, 'an incident input', inputBytes, temporalLimits.payloadBytes);
-    const summaryBytes = payloadBytes(start.staticSummary);
+    const summaryBytes = payloadBytes(start.staticSummary, this.sealed);
     if (summaryBytes > temporalLimits.summaryBytes) tooBig(`${at}.labels.alertname`, "a summary in Temporal's UI", summaryBytes, temporalLimits.summaryBytes);
-    const detailsBytes = payloadBytes(start.staticDetails);
+    const detailsBytes = payloadBytes(start.staticDetails, this.sealed);
     if (detailsBytes > temporalLimits.detailsBytes) tooBig(`${at}.labels`, "details in Temporal's UI", detailsBytes, temporalLimits.detailsBytes);
     return problems;
   }

@@ -14,6 +14,8 @@ export interface DevServerOptions {
   dataDir: string;
   port: number;
   uiPort: number;
+  /** The codec server the UI opens encrypted payloads with. */
+  codecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -65,6 +67,7 @@ export async function startDevServer(group: ProcessGroup, options: DevServerOpti
       '--log-level',
       'warn',
       ...searchAttributeCliArgs(),
+      ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
     ],
     {},
     { ready },

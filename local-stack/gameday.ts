@@ -98,7 +98,7 @@ async function main(): Promise<number> {
   const base = opts.basePort;
   const local = new LocalStack({
     dataDir,
-    ports: { temporal: base, ui: base + 1, sandbox: base + 2, receiver: base + 3, worker: base + 4 },
+    ports: { temporal: base, ui: base + 1, sandbox: base + 2, receiver: base + 3, worker: base + 4, codec: base + 8 },
     autoApprove: true,
     // Each scenario is a drill of its own on the same service, broken again right after the
     // previous one was fixed: the governor's cooldown would (rightly) hand it to a person.

@@ -28,6 +28,8 @@ import { WorkerDeployments } from '../client/deployments.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { Incidents } from '../client/incidents.js';
 import { httpAnswers, patiently, ProcessGroup, waitFor, type SupervisedProcess } from './processes.js';
+import { localHistoryKeysFile, startLocalCodecServer } from './history-encryption.js';
+import type { FastifyInstance } from 'fastify';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 
@@ -38,6 +40,8 @@ export interface StackPorts {
   receiver: number;
   /** Worker health; its metrics listen on the next port. */
   worker: number;
+  /** The codec server the UI decrypts histories through. */
+  codec: number;
 }
 
 /** Which Kubernetes the stack runs the incident on: the simulator, or a real control plane (control-plane/). */
@@ -81,6 +85,9 @@ export interface RunningStack {
   worker: SupervisedProcess;
   receiver: SupervisedProcess;
   incidents: Incidents;
+  /** The key the histories are encrypted with, and the codec server the UI decrypts them through. */
+  historyKeysFile: string;
+  codecUrl: string;
 }
 
 /** Monitor samples: every minute as the runbook has it, more often for a short demo monitor. */
@@ -97,6 +104,7 @@ export class LocalStack {
   readonly group: ProcessGroup;
   private sandbox: Sandbox | undefined;
   private incidents: Incidents | undefined;
+  private codecServer: FastifyInstance | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(readonly options: StackOptions) {
@@ -108,8 +116,14 @@ export class LocalStack {
     const dataDir = resolve(this.options.dataDir);
     const group = this.group;
 
+    // Histories are encrypted (codec/); the UI reads them through the codec server.
+    const historyKeysFile = localHistoryKeysFile(dataDir);
+    const codec = await startLocalCodecServer(historyKeysFile, ports.codec, ports.ui);
+    this.codecServer = codec.app;
+    const historyEnv = { INCIDENT_HISTORY_KEYS: '', INCIDENT_HISTORY_KEYS_FILE: historyKeysFile };
+
     say('starting the Temporal dev server...');
-    const temporal = await startDevServer(group, { repoRoot, dataDir, port: ports.temporal, uiPort: ports.ui });
+    const temporal = await startDevServer(group, { repoRoot, dataDir, port: ports.temporal, uiPort: ports.ui, codecEndpoint: codec.url });
 
     const real = this.options.cluster === 'real';
     let sandbox: Sandbox;
@@ -162,6 +176,7 @@ export class LocalStack {
         WORKER_METRICS_PORT: String(ports.worker + 1),
         // Unversioned, whatever the shell says: see routeNewWorkToUnversioned.
         WORKER_BUILD_ID: '',
+        ...historyEnv,
         // The approval policy is the worker's: every incident loads it (never from whoever starts one).
         ...(this.options.autoApprove ? { INCIDENT_AUTO_APPROVE: `${service.namespace}=*` } : {}),
         ...this.options.workerEnv,
@@ -179,6 +194,7 @@ export class LocalStack {
       DEFAULT_CLUSTER: service.cluster,
       INCIDENT_MONITOR: this.options.monitor,
       INCIDENT_SAMPLE_INTERVAL: sampleInterval(this.options.monitor),
+      ...historyEnv,
     };
     const receiverUrl = `http://127.0.0.1:${ports.receiver}`;
     const receiver = group.supervise(
@@ -213,6 +229,8 @@ export class LocalStack {
       worker,
       receiver,
       incidents,
+      historyKeysFile,
+      codecUrl: codec.url,
     };
   }
 
@@ -221,6 +239,7 @@ export class LocalStack {
     this.stopped ??= (async () => {
       await this.incidents?.close().catch(() => undefined);
       await this.group.stopAll();
+      await this.codecServer?.close();
       await this.sandbox?.close();
     })();
     return this.stopped;
@@ -387,6 +406,7 @@ interface StartOptions {
   sandboxPort: number;
   receiverPort: number;
   workerPort: number;
+  codecPort: number;
   prometheusPort: number;
   alertmanagerPort: number;
   dataDir: string;
@@ -416,6 +436,7 @@ async function startCommand(): Promise<void> {
     .option('--sandbox-port <port>', 'sandbox cluster port (the API server port with --cluster real)', port, 6443)
     .option('--receiver-port <port>', 'alert receiver port', port, 8095)
     .option('--worker-port <port>', 'worker health port (metrics on the next port)', port, 9464)
+    .option('--codec-port <port>', "codec server port (the UI decrypts the incidents' histories through it)", port, 8097)
     .option('--prometheus-port <port>', 'Prometheus port (with --alerts prometheus)', port, 9090)
     .option('--alertmanager-port <port>', 'Alertmanager port (with --alerts prometheus)', port, 9093)
     .option('--data-dir <dir>', 'where state and logs are kept', join(repoRoot, '.data'))
@@ -429,7 +450,14 @@ async function startCommand(): Promise<void> {
   }
   const local = new LocalStack({
     dataDir,
-    ports: { temporal: opts.temporalPort, ui: opts.uiPort, sandbox: opts.sandboxPort, receiver: opts.receiverPort, worker: opts.workerPort },
+    ports: {
+      temporal: opts.temporalPort,
+      ui: opts.uiPort,
+      sandbox: opts.sandboxPort,
+      receiver: opts.receiverPort,
+      worker: opts.workerPort,
+      codec: opts.codecPort,
+    },
     cluster: opts.cluster,
     autoApprove: opts.autoApprove ?? false,
     monitor: opts.monitor,
@@ -489,6 +517,7 @@ async function startCommand(): Promise<void> {
         '',
         `Temporal UI:   ${stack.temporal.uiUrl}`,
         `This incident: ${url}`,
+        `History:       encrypted with the key in ${stack.historyKeysFile}; the UI reads it through ${stack.codecUrl}`,
         `${opts.cluster === 'real' ? 'Cluster:      ' : 'Sandbox:      '} export KUBECONFIG=${stack.kubeconfigPath}`,
         `Outbox:        ${stack.outboxDir} (pages, chat, status page, stakeholders)`,
         `Logs:          ${stack.logsDir}`,

@@ -2,6 +2,7 @@
 // A missing or bad value stops start-up with one line naming the variable and
 // what it wants. Secret values (API keys, routing keys, webhook URLs) are never
 // printed: describeConfig() masks them.
+import { historyKeysFrom, HistoryKeyError, type HistoryKeyRing } from '../codec/history-keys.js';
 import { z } from 'zod';
 import type { MitigationKind } from '../workflows/domain.js';
 import { DurationSchema, MemoryQuantitySchema, MitigationKindSchema, describeIssues } from '../workflows/input.js';
@@ -113,6 +114,12 @@ export const EnvSchema = z
     /** Temporal Cloud API key, if any (secret). */
     TEMPORAL_API_KEY: z.string().optional(),
     TEMPORAL_TLS: flag.default(false),
+    /**
+     * The keys incident histories are encrypted with (\`<keyId>=<base64>\`, the first encrypts, all decrypt;
+     * codec/history-keys.ts): the same on every worker, receiver and CLI. Unset: in clear. Or the _FILE variant.
+     */
+    INCIDENT_HISTORY_KEYS: z.string().optional(),
+    INCIDENT_HISTORY_KEYS_FILE: z.string().optional(),
 
     /** Path to a kubeconfig; empty means in-cluster service account, then ~/.kube/config. */
     KUBECONFIG: z.string().optional(),
@@ -314,6 +321,7 @@ export function workerDeploymentOptions(config: Pick<WorkerConfig, 'WORKER_DEPLO
 /** Names of the variables that carry secrets, every key and webhook URL (the URL is the credential): never printed. */
 export const secretVariables = [
   'TEMPORAL_API_KEY',
+  'INCIDENT_HISTORY_KEYS',
   'PAGERDUTY_ROUTING_KEY',
   'PAGERDUTY_ROUTING_KEY_L2',
   'PAGERDUTY_ROUTING_KEY_L3',
@@ -351,4 +359,17 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
   for (const [name, value] of Object.entries(config)) shown[name] = typeof value === 'string' ? maskUrlCredentials(value) : value;
   for (const name of secretVariables) if (shown[name] !== undefined) shown[name] = '***';
   return shown;
+}
+
+/** The keys histories are encrypted with (INCIDENT_HISTORY_KEYS or its _FILE), or undefined: in clear. */
+export function historyKeyRing(config: {
+  INCIDENT_HISTORY_KEYS?: string | undefined;
+  INCIDENT_HISTORY_KEYS_FILE?: string | undefined;
+}): HistoryKeyRing | undefined {
+  try {
+    return historyKeysFrom(config);
+  } catch (err) {
+    if (err instanceof HistoryKeyError) throw new ConfigError(err.message);
+    throw err;
+  }
 }

@@ -7,10 +7,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { DefaultLogger, NativeConnection, Runtime, Worker, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
-import { ConfigError, describeConfig, loadConfig, workerDeploymentOptions, type WorkerConfig } from './config.js';
+import { ConfigError, describeConfig, historyKeyRing, loadConfig, workerDeploymentOptions, type WorkerConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { buildActivities } from './activities.js';
 import { sharedModulesBundlerOptions } from './shared-workflow-modules.js';
+import { historyDataConverter } from '../codec/encryption-codec.js';
 
 /** The workflows entry: the TypeScript source under tsx, the compiled file in an image. */
 function workflowsPath(): string {
@@ -26,7 +27,14 @@ const socketAddress = (host: string, port: number): string => (host.includes(':'
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL, { component: 'worker' });
-  log.info({ config: describeConfig(config) }, 'starting incident worker');
+  const historyKeys = historyKeyRing(config);
+  log.info(
+    {
+      config: describeConfig(config),
+      history: historyKeys ? { encrypted: true, keyId: historyKeys.current.id, decrypts: [...historyKeys.keys.keys()] } : { encrypted: false },
+    },
+    'starting incident worker',
+  );
 
   // Runtime first: it must exist before any connection or worker.
   Runtime.install({
@@ -53,6 +61,8 @@ async function main(): Promise<void> {
     // zod and the schemas once per worker, not once per open incident (see shared-workflow-modules.ts).
     bundlerOptions: await sharedModulesBundlerOptions(),
     activities: buildActivities(config),
+    // The same keys as every client's: payloads are sealed before they reach Temporal (codec/encryption-codec.ts).
+    dataConverter: historyDataConverter(historyKeys),
     // With WORKER_BUILD_ID: this worker is version <WORKER_DEPLOYMENT_NAME>:<WORKER_BUILD_ID> of the deployment.
     workerDeploymentOptions: workerDeploymentOptions(config),
     // A dead worker's workflows wait this long on its sticky queue before another worker may take them (default 10 s); a live one polls it at once.

@@ -16,9 +16,10 @@ export function incidentTitle(alertName: string, service: ServiceRef, incidentNu
  * 400 bytes (limit.userMetadataSummarySize, counted on the JSON form with its
  * metadata), and a title of the longest names Kubernetes allows (a 63-character
  * cluster and namespace, a 253-character deployment) passes it: the summary keeps
- * to this many bytes, with room for the metadata.
+ * to this many bytes, with room for the metadata, and for the sealing of an encrypted
+ * history (codec/encryption-codec.ts, maxSealingOverheadBytes: 240 + 131 < 400).
  */
-export const staticSummaryBudget = 300;
+export const staticSummaryBudget = 240;
 
 /** The UI's static summary: one line, set once at start, cut to fit Temporal's limit. */
 export function staticSummary(config: IncidentConfig): string {

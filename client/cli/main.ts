@@ -2,10 +2,14 @@
 // workflow ID (incident/<cluster>/<namespace>/<deployment>) or a short incident
 // number (INC-123456 or 123456); `--json` prints machine-readable output.
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, Option } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ClientConfigError, loadClientConfig } from '../config.js';
+import { ClientConfigError, historyKeyRing, loadClientConfig } from '../config.js';
+import { HistoryDecryptionError } from '../../codec/encryption-codec.js';
+import { buildCodecServer } from '../../codec/codec-server.js';
+import { newHistoryKey } from '../../codec/history-keys.js';
 import { WorkerDeployments, type DeploymentReport } from '../deployments.js';
 import { Governors, governorView } from '../governor.js';
 import { IncidentNotFound, Incidents, InvalidRequest, hotfixRequest } from '../incidents.js';
@@ -17,9 +21,18 @@ import { DecisionsApiError, decideThroughApi } from './decisions-api.js';
 const uiBase = process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233';
 const defaultActor = process.env.INCIDENT_USER ?? userInfo().username;
 
+/** Where `npm start` keeps the keys its local histories are encrypted with (local-stack/start.ts). */
+const localStackHistoryKeys = '.data/history-keys';
+
+/** The environment, plus the local stack's history keys when none are configured and this is the checkout `npm start` ran in. */
+function cliEnvironment(): NodeJS.ProcessEnv {
+  if (process.env.INCIDENT_HISTORY_KEYS || process.env.INCIDENT_HISTORY_KEYS_FILE || !existsSync(localStackHistoryKeys)) return process.env;
+  return { ...process.env, INCIDENT_HISTORY_KEYS_FILE: localStackHistoryKeys };
+}
+
 let incidents: Incidents | undefined;
 async function connect(): Promise<Incidents> {
-  incidents ??= await Incidents.connect(loadClientConfig());
+  incidents ??= await Incidents.connect(loadClientConfig(cliEnvironment()));
   return incidents;
 }
 
@@ -359,8 +372,41 @@ program
     );
   });
 
+program
+  .command('history-key')
+  .description('a new key to encrypt incident histories with (INCIDENT_HISTORY_KEYS, the same on every worker, receiver and CLI)')
+  .option('--key-id <id>', 'a name for the key, at most 32 characters (to rotate, put the new key first and keep the old ones after it)')
+  .action((o: { keyId?: string }) => {
+    const entry = newHistoryKey(o.keyId);
+    process.stdout.write(
+      `# every worker, receiver, CLI and codec server (a secret; the first key encrypts, all listed decrypt)\nINCIDENT_HISTORY_KEYS=${entry}\n`,
+    );
+  });
+
+program
+  .command('codec-server')
+  .description('serve /decode and /encode for the Temporal Web UI (its codec endpoint), so people read encrypted incident histories there')
+  .option('--host <host>', 'where to listen (loopback unless asked: it opens any history for whoever reaches it)', '127.0.0.1')
+  .option('--port <port>', 'port', '8097')
+  .option('--origin <url...>', "the Web UI's origin(s), the only pages answered", [uiBase])
+  .action(async (o: { host: string; port: string; origin: string[] }) => {
+    const ring = historyKeyRing(loadClientConfig(cliEnvironment()));
+    if (!ring) throw new ClientConfigError('INCIDENT_HISTORY_KEYS (or INCIDENT_HISTORY_KEYS_FILE) is not set: there is nothing to decode with');
+    const app = await buildCodecServer({ ring, origins: o.origin, namespaces: [loadClientConfig().TEMPORAL_NAMESPACE] });
+    const address = await app.listen({ host: o.host, port: Number(o.port) });
+    process.stdout.write(
+      `codec server on ${address} for ${o.origin.join(', ')} (keys ${[...ring.keys.keys()].join(', ')}): start the UI with --ui-codec-endpoint ${address}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await app.close();
+  });
+
 /** One line that says what went wrong and what to do. */
 function explain(err: unknown): string {
+  if (err instanceof HistoryDecryptionError) return `${err.message} (npm start keeps its key in ${localStackHistoryKeys})`;
   if (err instanceof ClientConfigError || err instanceof IncidentNotFound || err instanceof InvalidRequest || err instanceof DecisionsApiError)
     return err.message;
   if (err instanceof WorkflowNotFoundError) return `no such incident: ${err.workflowId ?? ''} ('incident list' shows the known ones)`;

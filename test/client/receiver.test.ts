@@ -15,6 +15,7 @@ import { serviceDownWebhook } from '../../client/alerts/webhook.js';
 import type { Webhook } from '../../client/receiver/alertmanager.js';
 import { buildReceiver } from '../../client/receiver/server.js';
 import type { ServiceRef } from '../../workflows/domain.js';
+import { staticSummaryBudget } from '../../workflows/render.js';
 import { incidentWorkflowId, maxAlertsPerSignal, type AlertBatchSignal } from '../../workflows/messages.js';
 import { devServerEnv, uniqueId } from '../helpers/temporal.js';
 
@@ -215,7 +216,7 @@ describe('alert receiver', () => {
       .describe()
       .then((d) => d.staticSummary());
     expect(summary).toMatch(/^\[critical\] INC-\d+ \u{1F525}+…$/u);
-    expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThanOrEqual(300 + 2);
+    expect(Buffer.byteLength(JSON.stringify(summary))).toBeLessThanOrEqual(staticSummaryBudget + 2);
   });
 
   // Alerts that Alertmanager would send but that fall outside what the workflow takes:

@@ -2,11 +2,14 @@
 // rollout, no auto-approval, so it waits for a human), and a real headless
 // Chromium (Debian's) opens the incident's Temporal UI page, where the
 // workflow's current details show the phase, the diagnosis and the pending
-// rollback with its dry-run.
+// rollback with its dry-run. The history Temporal stores is sealed (npm start
+// encrypts it): the UI shows it in clear only through npm start's codec server.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
+import { Connection } from '@temporalio/client';
+import { metadataText, payloadsIn, rawHistory } from '../helpers/history-payloads.js';
 import { npmStartArgs } from '../helpers/npm-start.js';
 import { startInBackground, type BackgroundRun } from '../helpers/processes.js';
 import { eventually } from '../helpers/temporal.js';
@@ -30,6 +33,19 @@ describe('the Temporal UI in a real browser', () => {
     await eventually(async () => (running.stdout().includes('waits for approval') ? true : undefined), 'npm start to show the pending approval', 120_000);
     const link = /This incident: (\S+)/.exec(running.stdout())?.[1];
     expect(link).toContain(`http://localhost:${base + 1}/namespaces/default/workflows/`);
+    expect(running.stdout()).toMatch(
+      new RegExp(`History: +encrypted with the key in .*history-keys; the UI reads it through http://127\\.0\\.0\\.1:${base + 8}`),
+    );
+
+    // What the server holds: every payload sealed with the local stack's key, none in clear.
+    const connection = await Connection.connect({ address: `127.0.0.1:${base}` });
+    try {
+      const payloads = payloadsIn(await rawHistory(connection, 'incident/local/default/agent-native-framework'));
+      expect(payloads.length).toBeGreaterThan(20);
+      expect(payloads.filter((p) => metadataText(p, 'encoding') !== 'binary/encrypted' || metadataText(p, 'encryption-key-id') !== 'local-1')).toEqual([]);
+    } finally {
+      await connection.close();
+    }
 
     browser = await chromium.launch({
       executablePath: chromiumPath,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 /**
  * `npm start --silent -- ARGS` on basePort (Temporal), basePort + 1 (UI),
- * + 2 (sandbox), + 3 (receiver) and + 4 (worker), then any further port flags,
+ * + 2 (sandbox), + 3 (receiver), + 4 (worker) and + 8 (codec server), then any further port flags,
  * with a new data directory under the system's temp directory named DATADIRPREFIX…
  * (returned too, for the tests that read its logs).
  */
@@ -23,6 +23,8 @@ export function npmStartArgs(args: string[], basePort: number, dataDirPrefix: st
     String(basePort + 3),
     '--worker-port',
     String(basePort + 4),
+    '--codec-port',
+    String(basePort + 8),
   ];
   return { args: ['start', '--silent', '--', ...args, ...ports, ...extraPortArgs, '--data-dir', dataDir], dataDir };
 }

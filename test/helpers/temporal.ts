@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { DataConverter } from '@temporalio/common';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { sharedModulesBundlerOptions } from '../../worker/shared-workflow-modules.js';
 import { TASK_QUEUE } from '../../workflows/messages.js';
@@ -50,11 +51,13 @@ function createTimeSkippingWithQuietKeepalive(options: Record<string, unknown>):
  * The incident search attributes are registered, as on the dev server: the test server
  * refuses an upsert of an attribute it does not know (the workflow task would fail forever).
  */
-export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+export async function timeSkippingEnv(options: { dataConverter?: DataConverter } = {}): Promise<TestWorkflowEnvironment> {
   const env = await createTimeSkippingWithQuietKeepalive({
     supportsTimeSkipping: true,
     server: { type: 'time-skipping', executable: { type: 'existing-path', path: tool('temporal-test-server') } },
     connectionOptions: { channelArgs: testServerChannelArgs },
+    // The env's client: with the history codec, it reads and writes payloads as the receiver and the CLI do.
+    ...(options.dataConverter ? { client: { dataConverter: options.dataConverter } } : {}),
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
@@ -101,12 +104,19 @@ export interface RunningWorker {
 /** The incident workflows' entry point, as the worker bundles it. */
 export const incidentWorkflowsPath = resolve(repoRoot, 'workflows/index.ts');
 
-export async function startIncidentWorker(env: TestWorkflowEnvironment, activities: object): Promise<RunningWorker> {
+/** `maxCachedWorkflows: 0`: no sticky queue, every task replays the history (a worker replaced mid-incident on the test server, which never times a dead worker's sticky queue out). */
+export async function startIncidentWorker(
+  env: TestWorkflowEnvironment,
+  activities: object,
+  options: { dataConverter?: DataConverter; maxCachedWorkflows?: number } = {},
+): Promise<RunningWorker> {
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(incidentWorkflowsPath),
     activities,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
   });
   const running = worker.run();
   // A worker whose server went first (a timed-out test's teardown) fails its run: that is no error of the tests.

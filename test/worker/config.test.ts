@@ -28,6 +28,7 @@ describe("the worker's configuration as logged at start", () => {
       PAGERDUTY_EVENTS_URL: `https://events.pagerduty.example/v2/enqueue?token=${canary}`,
       DEPENDENCY_URLS: `db=https://admin:${canary}@db.example/health,api=https://api.example/health?key=${canary}`,
       CUSTOMER_PROBE: `https://probe:${canary}@shop.example/`,
+      INCIDENT_HISTORY_KEYS: `k1=${canary}`,
     });
     const logged = JSON.stringify(describeConfig(config));
     expect(logged).not.toContain(canary);

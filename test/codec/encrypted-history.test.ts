@@ -1,0 +1,121 @@
+// Incident histories as Temporal stores them, with the history codec on the
+// worker and the client: every payload the server holds is ciphertext (the
+// runbook's findings and the proposed command appear in no stored byte), the
+// `incident` CLI with the keys shows the incident in clear and without them says
+// which key it needs; after a key rotation the open incident goes on, its old
+// payloads still open, and new ones are sealed with the new key.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { HistoryEncryptionCodec, historyDataConverter } from '../../codec/encryption-codec.js';
+import { newHistoryKey, parseHistoryKeys } from '../../codec/history-keys.js';
+import { decideUpdate } from '../../workflows/messages.js';
+import { incidentWorkflowsPath, repoRoot, startIncidentWorker, timeSkippingEnv, workflowBundle, type RunningWorker } from '../helpers/temporal.js';
+import { FakeFleet } from '../fixtures/fake-cluster.js';
+import { openScenario, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
+import { quietlyTerminate } from '../fixtures/time-skipping-suite.js';
+import { metadataText, payloadsIn, rawHistory } from '../helpers/history-payloads.js';
+
+const k1 = newHistoryKey('k1');
+const k2 = newHistoryKey('k2');
+const before = historyDataConverter(parseHistoryKeys(k1));
+const fleet = new FakeFleet();
+let env: TestWorkflowEnvironment;
+let worker: RunningWorker | undefined;
+
+beforeAll(async () => {
+  await workflowBundle(incidentWorkflowsPath);
+  env = await timeSkippingEnv({ dataConverter: before });
+  // No sticky queues: the rotation test replaces the worker mid-incident (see startIncidentWorker).
+  worker = await startIncidentWorker(env, fleet.activities, { dataConverter: before, maxCachedWorkflows: 0 });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await env?.teardown();
+});
+
+const history = (workflowId: string) => rawHistory(env.connection, workflowId);
+
+function cli(keys: string | undefined, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  // Run outside the checkout: there the CLI would fall back to the local stack's .data/history-keys.
+  const cwd = mkdtempSync(join(tmpdir(), 'incident-cli-'));
+  const environment = { ...process.env, TEMPORAL_ADDRESS: env.address, INCIDENT_HISTORY_KEYS: keys ?? '', INCIDENT_HISTORY_KEYS_FILE: '' };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(repoRoot, 'bin/incident.js'), ...args], { cwd, env: environment }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function awaitingApproval(): Promise<IncidentHandle> {
+  const { handle } = await openScenario(env, fleet, 'bad-rollout', {}, { approvers: ['alice'] });
+  await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'the rollback to await approval');
+  return handle;
+}
+
+describe('encrypted incident history', () => {
+  it('stores every payload as ciphertext; the CLI with the key shows the incident in clear, without it says what to set', async () => {
+    const handle = await awaitingApproval();
+    const status = await statusOf(handle);
+    const command = status.pendingApproval?.command ?? '';
+    expect(command).toMatch(/rollout undo deployment\//);
+
+    const stored = await history(handle.workflowId);
+    const payloads = payloadsIn(stored);
+    // The alert, the input, every activity's arguments and results, the memo, the UI's summary and details.
+    expect(payloads.length).toBeGreaterThan(20);
+    expect(payloads.filter((p) => metadataText(p, 'encoding') !== 'binary/encrypted')).toEqual([]);
+    expect(new Set(payloads.map((p) => metadataText(p, 'encryption-key-id')))).toEqual(new Set(['k1']));
+    // The proposed command and the findings are in the history, sealed: in no stored byte, in the opened payloads.
+    const storedBytes = Buffer.from(proto.temporal.api.history.v1.History.encode(stored).finish());
+    const opened = Buffer.concat((await new HistoryEncryptionCodec(parseHistoryKeys(k1)).decode(payloads)).map((p) => Buffer.from(p.data ?? [])));
+    for (const secret of [command, 'CrashLoopBackOff']) {
+      expect(opened.includes(secret), `${secret} in the opened payloads`).toBe(true);
+      expect(storedBytes.includes(secret), `${secret} in the stored history`).toBe(false);
+    }
+
+    const shown = await cli(k1, 'show', handle.workflowId);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(command);
+    expect(shown.stdout).toMatch(/bad-rollout/);
+
+    const keyless = await cli(undefined, 'show', handle.workflowId);
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/history is encrypted \(history key 'k1'\) and this process has no history keys: set INCIDENT_HISTORY_KEYS/);
+    const wrongKey = await cli(k2, 'show', handle.workflowId);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toMatch(/encrypted with history key 'k1', which this process does not have \(it has k2\)/);
+    await quietlyTerminate(handle);
+  });
+
+  it('after a key rotation the open incident goes on: its old payloads still open, new ones are sealed with the new key', async () => {
+    const handle = await awaitingApproval();
+
+    // Rotation: every process gets k2 first, k1 after it. A new worker replays the incident from its k1 history.
+    const after = historyDataConverter(parseHistoryKeys(`${k2},${k1}`));
+    await worker?.stop();
+    // Everything the old worker wrote is in by now (its shutdown waits for the activities it runs).
+    const rotatedAt = (await history(handle.workflowId)).events?.length ?? 0;
+    worker = await startIncidentWorker(env, fleet.activities, { dataConverter: after, maxCachedWorkflows: 0 });
+    const rotated = new Client({ connection: env.connection, dataConverter: after }).workflow.getHandle(handle.workflowId) as IncidentHandle;
+    const outcome = await rotated.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] });
+    expect(outcome).toMatchObject({ action: 1, approved: true, by: 'alice' });
+    const status = await waitForStatus(rotated, (s) => s.actions[0]?.appliedAt !== undefined, 'the approved rollback to be applied');
+    expect(status.actions[0]?.decision).toMatchObject({ by: 'alice', approved: true });
+
+    const events = (await history(handle.workflowId)).events ?? [];
+    const keyIds = (from: number, to?: number) => new Set(payloadsIn(events.slice(from, to)).map((p) => metadataText(p, 'encryption-key-id')));
+    expect(keyIds(0, rotatedAt)).toEqual(new Set(['k1']));
+    expect(keyIds(rotatedAt)).toEqual(new Set(['k2']));
+    // The rotated ring opens the whole history; the new key alone cannot open what k1 sealed, and says so.
+    const all = payloadsIn(events);
+    await expect(new HistoryEncryptionCodec(parseHistoryKeys(`${k2},${k1}`)).decode(all)).resolves.toHaveLength(all.length);
+    await expect(new HistoryEncryptionCodec(parseHistoryKeys(k2)).decode(all)).rejects.toThrow(/history key 'k1', which this process does not have/);
+    await quietlyTerminate(rotated);
+  });
+});
