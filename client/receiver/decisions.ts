@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { signDecision } from '../../workflows/decision-signature.js';
 import type { DecisionOutcome, IncidentStatus } from '../../workflows/messages.js';
-import { IncidentNotFound } from '../incidents.js';
+import { IncidentNotFound, type IncidentRow } from '../incidents.js';
 
 /** How long a signature the API makes may be used: enough for the update to reach the incident. */
 const signatureLifetimeMs = 5 * 60_000;
@@ -20,6 +20,8 @@ export interface DecisionsApiOptions {
   people: ReadonlyMap<string, string>;
   key: { keyId: string; secretKey: string };
   incidents: {
+    /** Open incidents (Slack's `/incident list`). */
+    list(options: { open?: boolean; limit?: number }): Promise<IncidentRow[]>;
     status(ref: string): Promise<IncidentStatus>;
     acknowledge(ref: string, by: string): Promise<void>;
     decide(

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
       spool: config.RECEIVER_SPOOL_DIR ?? 'off',
       decisions: decisions ? { people: decisions.people.size, slackUsers: decisions.slack?.users.size ?? 'off', keyId: decisions.key.keyId } : 'off',
     },
-    `receiver listening: POST /alerts/alertmanager${decisions?.people.size ? ', POST /decisions' : ''}${decisions?.slack ? ', POST /slack/interactions' : ''}${pagerDutySecret ? ', POST /pagerduty/webhook' : ''}`,
+    `receiver listening: POST /alerts/alertmanager${decisions?.people.size ? ', POST /decisions' : ''}${decisions?.slack ? ', POST /slack/interactions, POST /slack/commands' : ''}${pagerDutySecret ? ', POST /pagerduty/webhook' : ''}`,
   );
 
   const shutdown = async (): Promise<void> => {

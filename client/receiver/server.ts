@@ -32,7 +32,7 @@ export interface ReceiverOptions {
   spool?: DeliverySpool;
   /** PagerDuty's v3 webhook (POST /pagerduty/webhook): its secret; absent, it is off. */
   pagerDuty?: Omit<PagerDutyWebhookOptions, 'log'>;
-  /** The decisions API (POST /decisions, when people have tokens) and Slack (POST /slack/interactions): absent, both are off. */
+  /** The decisions API (POST /decisions, when people have tokens) and Slack (POST /slack/interactions and /slack/commands): absent, both are off. */
   decisions?: Omit<DecisionsApiOptions, 'log'> & { slack?: Omit<SlackChannelOptions, 'log' | 'key' | 'incidents' | 'clock'> };
 }
 

@@ -1,17 +1,19 @@
 // Slack as an approval channel: a click on Approve / Reject / Acknowledge under an
-// approval request (activities/notify/payloads.ts draws the buttons) comes here,
-// signed by Slack with the app's signing secret (verified with Bolt's own check:
-// HMAC-SHA256 over the raw body, within 5 minutes). A replayed request is refused.
-// The Slack user is mapped to an approver (SLACK_USERS), and the decision is signed
-// and sent as the decisions API does (signAndDecide), so the incident counts it.
-// Slack wants an answer within 3 s: the click is acknowledged at once, and what
-// happened goes back through the response_url: the message updated in place with
-// who decided, or a note only the person sees saying why nothing was done.
-import type { FastifyInstance } from 'fastify';
+// approval request (activities/notify/payloads.ts draws the buttons), and the
+// `/incident list|show|approve|reject|ack` slash command, come here signed by Slack
+// with the app's signing secret (verified with Bolt's own check: HMAC-SHA256 over
+// the raw body, within 5 minutes). A replayed request is refused. The Slack user is
+// mapped to a person (SLACK_USERS), and a decision is signed and sent as the
+// decisions API does (signAndDecide), so the incident counts it. Slack wants an
+// answer within 3 s: the request is acknowledged at once, and what happened goes
+// back through the response_url: the message updated in place with who decided, a
+// line in the channel, or a note only the person sees saying why nothing was done.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isValidSlackRequest } from '@slack/bolt';
 import { z } from 'zod';
 import type { DecisionButtonValue } from '../../activities/notify/payloads.js';
 import { signAndDecide, type DecisionsApiOptions } from './decisions.js';
+import { incidentTable, incidentView } from '../cli/render.js';
 
 /** Slack's window for a request's timestamp, and how long a seen signature is remembered (a replay inside it is refused). */
 const replayWindowMs = 5 * 60_000;
@@ -36,6 +38,27 @@ const InteractionSchema = z.object({
   message: z.object({ blocks: z.array(z.record(z.string(), z.unknown())).optional() }).optional(),
 });
 
+/** A slash command as Slack posts it (form fields). */
+const SlashCommandSchema = z.object({
+  command: z.string().min(1).max(100),
+  text: z.string().max(3000).default(''),
+  user_id: z.string().min(1),
+  response_url: z.url(),
+});
+
+const slashUsage = (command: string) =>
+  [
+    `\`${command} list\`: open incidents`,
+    `\`${command} show INC-42\`: what an incident is doing`,
+    `\`${command} approve INC-42 [#N] [comment]\` or \`reject …\`: decide the action awaiting approval (#N: the one you were shown)`,
+    `\`${command} ack INC-42\`: acknowledge it`,
+  ].join('\n');
+
+/** Slack shows at most this much of a message's text: longer answers are cut, saying where to read the rest. */
+const slackTextLimit = 3_500;
+const codeBlock = (text: string) =>
+  `\`\`\`${text.length > slackTextLimit ? `${text.slice(0, slackTextLimit)}\n… (cut: \`incident show\` has it all)` : text}\`\`\``;
+
 const ButtonValueSchema = z.object({ incident: z.string().min(1).max(300), action: z.number().int().positive() }) satisfies z.ZodType<DecisionButtonValue>;
 
 export function registerSlackChannel(app: FastifyInstance, options: SlackChannelOptions): void {
@@ -54,33 +77,43 @@ export function registerSlackChannel(app: FastifyInstance, options: SlackChannel
   };
   const tell = (url: string, text: string) => respond(url, { response_type: 'ephemeral', replace_original: false, text });
 
+  /** The raw body of a request Slack signed and that was not seen before; otherwise the 401 is sent and undefined returned. */
+  const verified = async (req: FastifyRequest, reply: FastifyReply): Promise<string | undefined> => {
+    const raw = typeof req.body === 'string' ? req.body : '';
+    const signature = req.headers['x-slack-signature'];
+    const timestamp = Number(req.headers['x-slack-request-timestamp']);
+    const now = clock();
+    const valid =
+      typeof signature === 'string' &&
+      Number.isFinite(timestamp) &&
+      isValidSlackRequest({
+        signingSecret: options.signingSecret,
+        body: raw,
+        headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp },
+        nowMilliseconds: now,
+      });
+    if (!valid) {
+      await reply.code(401).send({
+        error: 'not signed by Slack, or signed more than 5 minutes from now: check SLACK_SIGNING_SECRET (the app\'s "Signing Secret") and the clock',
+      });
+      return undefined;
+    }
+    for (const [sig, until] of seen) if (until <= now) seen.delete(sig);
+    if (seen.has(signature)) {
+      await reply.code(401).send({ error: 'this exact request was received already: a replay is refused' });
+      return undefined;
+    }
+    seen.set(signature, now + replayWindowMs);
+    return raw;
+  };
+
   app.register(async (scope) => {
     // The signature covers the raw body: keep it as Slack sent it.
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
 
     scope.post('/slack/interactions', async (req, reply) => {
-      const raw = typeof req.body === 'string' ? req.body : '';
-      const signature = req.headers['x-slack-signature'];
-      const timestamp = Number(req.headers['x-slack-request-timestamp']);
-      const now = clock();
-      const valid =
-        typeof signature === 'string' &&
-        Number.isFinite(timestamp) &&
-        isValidSlackRequest({
-          signingSecret: options.signingSecret,
-          body: raw,
-          headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp },
-          nowMilliseconds: now,
-        });
-      if (!valid) {
-        return reply.code(401).send({
-          error: 'not signed by Slack, or signed more than 5 minutes from now: check SLACK_SIGNING_SECRET (the app\'s "Signing Secret") and the clock',
-        });
-      }
-      for (const [sig, until] of seen) if (until <= now) seen.delete(sig);
-      if (seen.has(signature)) return reply.code(401).send({ error: 'this exact request was received already: a replay is refused' });
-      seen.set(signature, now + replayWindowMs);
-
+      const raw = await verified(req, reply);
+      if (raw === undefined) return reply;
       let payload: z.infer<typeof InteractionSchema>;
       let button: DecisionButtonValue;
       try {
@@ -100,7 +133,72 @@ export function registerSlackChannel(app: FastifyInstance, options: SlackChannel
       });
       return reply;
     });
+
+    scope.post('/slack/commands', async (req, reply) => {
+      const raw = await verified(req, reply);
+      if (raw === undefined) return reply;
+      const parsed = SlashCommandSchema.safeParse(Object.fromEntries(new URLSearchParams(raw)));
+      if (!parsed.success) return reply.code(422).send({ error: 'not a slash command: want command, text, user_id and response_url' });
+      const command = parsed.data;
+      if (new URL(command.response_url).origin !== origin) return reply.code(422).send({ error: `response_url is not on ${origin}` });
+      await reply.code(200).send();
+      void slashCommand(command).catch((err: unknown) => {
+        options.log.error({ err: err instanceof Error ? err.message : String(err), text: command.text.slice(0, 100) }, 'a Slack command failed');
+        return tell(command.response_url, `\`${command.command} ${command.text}\` failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      return reply;
+    });
   });
+
+  /** `/incident list|show|approve|reject|ack`, as the person the Slack user is: the answer goes to the response_url. */
+  async function slashCommand(command: z.infer<typeof SlashCommandSchema>): Promise<void> {
+    const person = options.users.get(command.user_id);
+    if (person === undefined) {
+      options.log.warn({ slackUser: command.user_id, text: command.text.slice(0, 100) }, 'Slack user not mapped to a person');
+      await tell(command.response_url, `<@${command.user_id}> is not mapped to a person here (SLACK_USERS): nothing was done.`);
+      return;
+    }
+    const [verb = 'help', incident, ...rest] = command.text.trim().split(/\s+/).filter(Boolean);
+    const needsIncident = ['show', 'approve', 'reject', 'ack'].includes(verb);
+    if (!['list', 'show', 'approve', 'reject', 'ack'].includes(verb) || (needsIncident && !incident)) {
+      await tell(
+        command.response_url,
+        `${verb === 'help' ? '' : `Not a command here: \`${command.command} ${command.text}\`\n`}${slashUsage(command.command)}`,
+      );
+      return;
+    }
+    const ref = incident ?? '';
+    switch (verb) {
+      case 'list': {
+        const rows = await options.incidents.list({ open: true, limit: 25 });
+        await tell(command.response_url, rows.length === 0 ? 'No open incidents.' : codeBlock(incidentTable(rows)));
+        return;
+      }
+      case 'show':
+        await tell(command.response_url, codeBlock(incidentView(await options.incidents.status(ref))));
+        return;
+      case 'ack':
+        await options.incidents.acknowledge(ref, person);
+        await respond(command.response_url, { response_type: 'in_channel', text: `${person} acknowledged ${ref} (Slack)` });
+        return;
+    }
+    // approve / reject [#N] [comment]
+    const action = /^#(\d+)$/.exec(rest[0] ?? '')?.[1];
+    const comment = (action ? rest.slice(1) : rest).join(' ').slice(0, 2000) || undefined;
+    const decision = verb === 'approve' ? 'approve' : 'reject';
+    const answer = await signAndDecide(options, person, { incident: ref, decision, action: action ? Number(action) : undefined, comment }, 'slack-command');
+    const outcome = answer.outcome;
+    if (!outcome) {
+      await tell(command.response_url, `Not done: ${answer.error ?? 'refused'}`);
+      return;
+    }
+    await respond(command.response_url, {
+      response_type: 'in_channel',
+      text: outcome.needs
+        ? `${person} approved #${outcome.action} of ${ref} (Slack); ${outcome.needs}`
+        : `${outcome.approved ? ':white_check_mark: approved' : ':x: rejected'} by ${outcome.by} (Slack) at ${outcome.at}: #${outcome.action} of ${ref} \`${outcome.command}\``,
+    });
+  }
 
   async function handle(payload: z.infer<typeof InteractionSchema>, button: DecisionButtonValue): Promise<void> {
     const click = payload.actions[0]?.action_id ?? 'acknowledge';

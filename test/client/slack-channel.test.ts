@@ -3,7 +3,8 @@
 // approval request (rendered as the chat webhook would post it, with buttons);
 // a local Slack stand-in clicks them, signed as Slack signs; the receiver checks
 // the signature, maps the Slack user to an approver, signs the decision, and
-// updates the message in place through the click's response_url.
+// updates the message in place through the click's response_url. The
+// `/incident` slash command goes the same way: list, show, approve, reject, ack.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -81,9 +82,17 @@ async function requestInSlack(): Promise<{
   return { cluster, handle, message: slackMessage(request) as { blocks: SlackBlock[] } };
 }
 
-async function send(click: { payload: string; headers: Record<string, string> }): Promise<{ status: number; body: string }> {
-  const response = await fetch(`${url}/slack/interactions`, { method: 'POST', headers: click.headers, body: click.payload });
+async function send(click: { payload: string; headers: Record<string, string> }, path = '/slack/interactions'): Promise<{ status: number; body: string }> {
+  const response = await fetch(`${url}${path}`, { method: 'POST', headers: click.headers, body: click.payload });
   return { status: response.status, body: await response.text() };
+}
+
+/** `/incident <text>` typed by `user`: Slack's answer is an empty 200, what happened comes to the response_url. */
+async function slash(text: string, user: string): Promise<SlackResponse> {
+  serverNow = await suite.env.currentTimeMs();
+  const before = slack.responses.length;
+  expect(await send(slack.command(text, user, { nowMs: serverNow }), '/slack/commands')).toEqual({ status: 200, body: '' });
+  return nextResponse(before);
 }
 
 async function nextResponse(count: number): Promise<SlackResponse> {
@@ -149,5 +158,55 @@ describe('approving from Slack', () => {
     expect((await send(slack.click(message, 'acknowledge', 'U0BOB', { nowMs: serverNow }))).status).toBe(200);
     expect(await nextResponse(before)).toMatchObject({ response_type: 'in_channel', text: `bob acknowledged ${handle.workflowId}` });
     expect((await waitForStatus(handle, (s) => s.acknowledged !== undefined, 'the acknowledgement')).acknowledged?.by).toBe('bob');
+  });
+});
+
+describe('the /incident slash command', () => {
+  it('shows an incident to the person and approves as them: the incident applies the signed decision', async () => {
+    const { cluster, handle } = await requestInSlack();
+    const id = handle.workflowId;
+
+    const shown = await slash(`show ${id}`, 'U0BOB');
+    expect(shown.response_type).toBe('ephemeral');
+    expect(shown.text).toMatch(/^```[^]*rollout undo deployment\/bad-rollout-[^]*```$/);
+
+    const approved = await slash(`approve ${id} #1 rollback looks right`, 'U0ALICE');
+    expect(approved.response_type).toBe('in_channel');
+    expect(approved.text).toMatch(/^:white_check_mark: approved by alice \(Slack\) at \S+: #1 of /);
+    expect(approved.text).toContain(`#1 of ${id} \`kubectl -n default rollout undo deployment/`);
+    await handle.result();
+    expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(['alice']);
+    expect((await statusOf(handle)).actions[0]?.decision).toMatchObject({ approved: true, by: 'alice', comment: 'rollback looks right' });
+  });
+
+  it('acknowledges as the person; refuses an unmapped user, a stale action, a person the policy does not allow and a bad signature; says how to use it', async () => {
+    const { cluster, handle } = await requestInSlack();
+    const id = handle.workflowId;
+
+    expect(await slash(`ack ${id}`, 'U0BOB')).toMatchObject({ response_type: 'in_channel', text: `bob acknowledged ${id} (Slack)` });
+    expect((await waitForStatus(handle, (s) => s.acknowledged !== undefined, 'the acknowledgement')).acknowledged?.by).toBe('bob');
+
+    expect(await slash(`approve ${id}`, 'U0EVE')).toEqual({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: '<@U0EVE> is not mapped to a person here (SLACK_USERS): nothing was done.',
+    });
+    expect((await slash(`approve ${id} #7`, 'U0ALICE')).text).toMatch(/^Not done: action #7 of .* is not awaiting approval: #1 is/);
+    expect((await slash(`approve ${id}`, 'U0BOB')).text).toMatch(/^Not done: bob is not an allowed approver .*\(allowed: alice\)$/);
+    const usage = await slash('frobnicate everything', 'U0ALICE');
+    expect(usage.response_type).toBe('ephemeral');
+    expect(usage.text).toMatch(/^Not a command here: `\/incident frobnicate everything`\n`\/incident list`/);
+    expect((await slash('show', 'U0ALICE')).text).toMatch(/`\/incident show INC-42`/);
+
+    serverNow = await suite.env.currentTimeMs();
+    const forged = await send(slack.command(`approve ${id}`, 'U0ALICE', { nowMs: serverNow, secret: 'not-the-signing-secret' }), '/slack/commands');
+    expect(forged.status).toBe(401);
+    const stale = await send(slack.command(`approve ${id}`, 'U0ALICE', { nowMs: serverNow, timestampMs: serverNow - 6 * 60_000 }), '/slack/commands');
+    expect(stale.status).toBe(401);
+
+    const status = await statusOf(handle);
+    expect(status.pendingApproval?.action).toBe(1);
+    expect(status.actions[0]?.decision).toBeUndefined();
+    expect(cluster.mutations).toEqual([]);
   });
 });
