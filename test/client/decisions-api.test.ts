@@ -4,7 +4,6 @@
 // nothing. The CLI's client of the API (`incident approve` with INCIDENT_API_URL)
 // goes through the same server.
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -15,6 +14,7 @@ import { decideThroughApi } from '../../client/cli/decisions-api.js';
 import { newSigningKey } from '../../workflows/decision-signature.js';
 import { decideUpdate } from '../../workflows/messages.js';
 import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
+import { startTestReceiver } from '../fixtures/test-receiver.js';
 import { openScenario, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
 
 const suite = timeSkippingSuite();
@@ -28,22 +28,13 @@ let url: string;
 let serverNow = 0;
 
 beforeAll(async () => {
-  const config = ClientEnvSchema.parse({
+  const env = {
     APPROVER_TOKENS: `alice=sha256:${sha256(tokens.alice)},bob=sha256:${sha256(tokens.bob)}`,
     DECISION_SIGNING_KEY: `${channel.keyId}:${channel.secretKey}`,
-  });
-  const decisions = decisionsApiConfig(config);
+  };
+  const decisions = decisionsApiConfig(ClientEnvSchema.parse(env));
   if (!decisions) throw new Error('the decisions API should be on');
-  app = buildReceiver({
-    token: 'receiver-test-token-0123456789',
-    defaultCluster: 'local',
-    clusters: ['local'],
-    gateway: new Incidents(suite.env.client, config),
-    log: pino({ level: 'silent' }),
-    decisions: { ...decisions, incidents: new Incidents(suite.env.client, config), clock: () => serverNow },
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ app, url } = await startTestReceiver(suite.env.client, (incidents) => ({ decisions: { ...decisions, incidents, clock: () => serverNow } }), env));
 });
 afterAll(async () => {
   await app?.close();

@@ -5,28 +5,17 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { ClientEnvSchema } from '../../client/config.js';
-import { Incidents } from '../../client/incidents.js';
-import { buildReceiver } from '../../client/receiver/server.js';
 import { incidentOfDedupKey } from '../../client/receiver/pagerduty.js';
 import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
+import { startTestReceiver } from '../fixtures/test-receiver.js';
 import { openScenario, statusOf, waitForStatus } from '../fixtures/incident-driver.js';
 
 const suite = timeSkippingSuite();
 const secret = 'pagerduty-webhook-secret-0123456789';
 let app: FastifyInstance;
 
-beforeAll(() => {
-  const incidents = new Incidents(suite.env.client, ClientEnvSchema.parse({}));
-  app = buildReceiver({
-    token: 'receiver-test-token-0123456789',
-    defaultCluster: 'local',
-    clusters: ['local'],
-    gateway: incidents,
-    log: pino({ level: 'silent' }),
-    pagerDuty: { secret, incidents },
-  });
+beforeAll(async () => {
+  ({ app } = await startTestReceiver(suite.env.client, (incidents) => ({ pagerDuty: { secret, incidents } })));
 });
 afterAll(async () => {
   await app?.close();

@@ -5,13 +5,9 @@
 // the signature, maps the Slack user to an approver, signs the decision, and
 // updates the message in place through the click's response_url. The
 // `/incident` slash command goes the same way: list, show, approve, reject, ack.
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { ClientEnvSchema } from '../../client/config.js';
-import { Incidents } from '../../client/incidents.js';
-import { buildReceiver } from '../../client/receiver/server.js';
+import { startTestReceiver } from '../fixtures/test-receiver.js';
 import { slackMessage } from '../../activities/notify/payloads.js';
 import { newSigningKey } from '../../workflows/decision-signature.js';
 import { timeSkippingSuite } from '../fixtures/time-skipping-suite.js';
@@ -30,13 +26,7 @@ let serverNow = 0;
 
 beforeAll(async () => {
   slack = await SlackStandIn.start(signingSecret);
-  const incidents = new Incidents(suite.env.client, ClientEnvSchema.parse({}));
-  app = buildReceiver({
-    token: 'receiver-test-token-0123456789',
-    defaultCluster: 'local',
-    clusters: ['local'],
-    gateway: incidents,
-    log: pino({ level: 'silent' }),
+  ({ app, url } = await startTestReceiver(suite.env.client, (incidents) => ({
     decisions: {
       people: new Map(),
       key: channel,
@@ -51,9 +41,7 @@ beforeAll(async () => {
         responseOrigin: slack.origin,
       },
     },
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  })));
 });
 afterAll(async () => {
   await app?.close();

@@ -1,14 +1,11 @@
 // `/incident list` in Slack, against the dev server (the list reads Temporal's
 // visibility, which the time-skipping server has not): an incident opened as the
 // receiver opens one is in the answer, with its number, to the person only.
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { pino } from 'pino';
-import { ClientEnvSchema } from '../../client/config.js';
-import { Incidents } from '../../client/incidents.js';
-import { buildReceiver } from '../../client/receiver/server.js';
+import type { Incidents } from '../../client/incidents.js';
+import { startTestReceiver } from '../fixtures/test-receiver.js';
 import { newSigningKey } from '../../workflows/decision-signature.js';
 import { alertFor } from '../fixtures/incident-driver.js';
 import { SlackStandIn } from '../fixtures/slack-stand-in.js';
@@ -24,22 +21,14 @@ let url: string;
 beforeAll(async () => {
   env = await devServerEnv();
   slack = await SlackStandIn.start(signingSecret);
-  incidents = new Incidents(env.client, ClientEnvSchema.parse({}));
-  app = buildReceiver({
-    token: 'receiver-test-token-0123456789',
-    defaultCluster: 'local',
-    clusters: ['local'],
-    gateway: incidents,
-    log: pino({ level: 'silent' }),
+  ({ app, url, incidents } = await startTestReceiver(env.client, (incidents) => ({
     decisions: {
       people: new Map(),
       key: { keyId: 'receiver-1', ...newSigningKey() },
       incidents,
       slack: { signingSecret, users: new Map([['U0ALICE', 'alice']]), responseOrigin: slack.origin },
     },
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  })));
 });
 afterAll(async () => {
   await app?.close();
