@@ -24,6 +24,8 @@ import { metadataText, payloadsIn, rawHistory } from '../helpers/history-payload
 const k1 = newHistoryKey('k1');
 const k2 = newHistoryKey('k2');
 const before = historyDataConverter(parseHistoryKeys(k1));
+/** After the rotation: k2 seals, k1 still opens. */
+const after = historyDataConverter(parseHistoryKeys(`${k2},${k1}`));
 const fleet = new FakeFleet();
 let env: TestWorkflowEnvironment;
 let worker: RunningWorker | undefined;
@@ -97,7 +99,6 @@ describe('encrypted incident history', () => {
     const handle = await awaitingApproval();
 
     // Rotation: every process gets k2 first, k1 after it. A new worker replays the incident from its k1 history.
-    const after = historyDataConverter(parseHistoryKeys(`${k2},${k1}`));
     await worker?.stop();
     // Everything the old worker wrote is in by now (its shutdown waits for the activities it runs).
     const rotatedAt = (await history(handle.workflowId)).events?.length ?? 0;
@@ -105,7 +106,7 @@ describe('encrypted incident history', () => {
     const rotated = new Client({ connection: env.connection, dataConverter: after }).workflow.getHandle(handle.workflowId) as IncidentHandle;
     const outcome = await rotated.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] });
     expect(outcome).toMatchObject({ action: 1, approved: true, by: 'alice' });
-    const status = await waitForStatus(rotated, (s) => s.actions[0]?.appliedAt !== undefined, 'the approved rollback to be applied');
+    const status = await waitForStatus(rotated, (s) => s.phase === 'monitoring', 'the approved rollback to be applied and verified');
     expect(status.actions[0]?.decision).toMatchObject({ by: 'alice', approved: true });
 
     const events = (await history(handle.workflowId)).events ?? [];
@@ -117,5 +118,35 @@ describe('encrypted incident history', () => {
     await expect(new HistoryEncryptionCodec(parseHistoryKeys(`${k2},${k1}`)).decode(all)).resolves.toHaveLength(all.length);
     await expect(new HistoryEncryptionCodec(parseHistoryKeys(k2)).decode(all)).rejects.toThrow(/history key 'k1', which this process does not have/);
     await quietlyTerminate(rotated);
+  });
+
+  it('turned on over an incident opened in clear, the incident goes on: its clear payloads are read as they are, new ones are sealed', async () => {
+    // A deployment without keys: worker and client in clear.
+    const clear = historyDataConverter(undefined);
+    await worker?.stop();
+    worker = await startIncidentWorker(env, fleet.activities, { dataConverter: clear, maxCachedWorkflows: 0 });
+    const clearClient = new Client({ connection: env.connection, dataConverter: clear });
+    const { handle } = await openScenario(
+      { client: clearClient, currentTimeMs: () => env.currentTimeMs() },
+      fleet,
+      'bad-rollout',
+      {},
+      { approvers: ['alice'] },
+    );
+    await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'the rollback to await approval');
+
+    // The upgrade: every process gets the keys (the ring after the rotation above: the cluster's governor has payloads of both).
+    await worker.stop();
+    const turnedOnAt = (await history(handle.workflowId)).events?.length ?? 0;
+    worker = await startIncidentWorker(env, fleet.activities, { dataConverter: after, maxCachedWorkflows: 0 });
+    const sealed = new Client({ connection: env.connection, dataConverter: after }).workflow.getHandle(handle.workflowId) as IncidentHandle;
+    expect(await sealed.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] })).toMatchObject({ approved: true });
+    await waitForStatus(sealed, (s) => s.phase === 'monitoring', 'the approved rollback to be applied and verified');
+
+    const events = (await history(handle.workflowId)).events ?? [];
+    const encodings = (from: number, to?: number) => new Set(payloadsIn(events.slice(from, to)).map((p) => metadataText(p, 'encoding')));
+    expect(encodings(0, turnedOnAt)).not.toContain('binary/encrypted');
+    expect(encodings(turnedOnAt)).toEqual(new Set(['binary/encrypted']));
+    await quietlyTerminate(sealed);
   });
 });
