@@ -7,7 +7,10 @@ import { diagnose } from '../../workflows/diagnose.js';
 import { majorIncidentId, majorIncidentIdFrom } from '../../workflows/messages.js';
 import { FakeCluster } from '../fixtures/fake-cluster.js';
 
-const now = Date.parse('2026-11-30T12:00:00Z');
+// The clusters' histories are dated from now: the findings are collected at the wall clock's time
+// (FakeCluster, outside an activity), and a release judged by its age against them. A fixed date here
+// made the team rollout a day old, no longer a fresh release, once the calendar passed it.
+const now = Date.now();
 const diagnosisOf = (scenario: 'dependency-down' | 'node-pool-full' | 'team-rollout' | 'unschedulable' | 'bad-rollout' | 'oom', deployment: string) =>
   diagnose(new FakeCluster({ cluster: 'c', namespace: 'default', deployment }, scenario, now).findings());
 
