@@ -1,9 +1,10 @@
 // The codec server: how the Temporal Web UI (and `temporal` CLI with
 // --codec-endpoint) shows encrypted incident histories in clear. The browser
 // posts a history's payloads to /decode and gets them back opened; nothing is
-// stored. It opens anything sealed with its keys for whoever can reach it, so it
-// listens on loopback unless told otherwise and answers only the UI origins it is
-// given: put it behind the same sign-in as the UI.
+// stored. A browser page of another origin than the UI's is refused, but a request
+// without an Origin (curl, any local program) is answered: it opens anything sealed
+// with its keys for whoever can reach its port. So it listens on loopback unless
+// told otherwise: anywhere else, put it behind the same sign-in as the UI.
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -57,8 +58,8 @@ export async function buildCodecServer(options: CodecServerOptions): Promise<Fas
   const handle = (direction: 'encode' | 'decode') =>
     app.post(`/${direction}`, async (request, reply) => {
       const namespace = request.headers['x-namespace'];
-      if (options.namespaces && typeof namespace === 'string' && !options.namespaces.includes(namespace)) {
-        return reply.code(403).send({ error: `namespace ${namespace} is not one this codec server serves` });
+      if (options.namespaces && (typeof namespace !== 'string' || !options.namespaces.includes(namespace))) {
+        return reply.code(403).send({ error: `namespace ${String(namespace ?? '(no X-Namespace header)')} is not one this codec server serves` });
       }
       const body = PayloadsBody.safeParse(request.body);
       if (!body.success)

@@ -24,9 +24,15 @@ const defaultActor = process.env.INCIDENT_USER ?? userInfo().username;
 /** Where `npm start` keeps the keys its local histories are encrypted with (local-stack/start.ts). */
 const localStackHistoryKeys = '.data/history-keys';
 
-/** The environment, plus the local stack's history keys when none are configured and this is the checkout `npm start` ran in. */
+/**
+ * The environment, plus the local stack's history keys when none are configured, this is the
+ * checkout `npm start` ran in, and Temporal is the local one: pointed elsewhere, the CLI would
+ * seal its signals with a key that deployment's workers do not have.
+ */
 function cliEnvironment(): NodeJS.ProcessEnv {
   if (process.env.INCIDENT_HISTORY_KEYS || process.env.INCIDENT_HISTORY_KEYS_FILE || !existsSync(localStackHistoryKeys)) return process.env;
+  const host = (process.env.TEMPORAL_ADDRESS ?? 'localhost:7233').replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (!['localhost', '127.0.0.1', '::1'].includes(host)) return process.env;
   return { ...process.env, INCIDENT_HISTORY_KEYS_FILE: localStackHistoryKeys };
 }
 

@@ -50,7 +50,7 @@ const slashUsage = (command: string) =>
   [
     `\`${command} list\`: open incidents`,
     `\`${command} show INC-42\`: what an incident is doing`,
-    `\`${command} approve INC-42 [#N] [comment]\` or \`reject …\`: decide the action awaiting approval (#N: the one you were shown)`,
+    `\`${command} approve INC-42 #N [comment]\` or \`reject …\`: decide action #N, the one awaiting approval`,
     `\`${command} ack INC-42\`: acknowledge it`,
   ].join('\n');
 
@@ -80,16 +80,20 @@ export function registerSlackChannel(app: FastifyInstance, options: SlackChannel
   /** The raw body of a request Slack signed and that was not seen before; otherwise the 401 is sent and undefined returned. */
   const verified = async (req: FastifyRequest, reply: FastifyReply): Promise<string | undefined> => {
     const raw = typeof req.body === 'string' ? req.body : '';
-    const signature = req.headers['x-slack-signature'];
+    // Only Slack's exact form: Bolt reads the hash as whatever follows the first '=', so `v0=<hex>=x`
+    // would verify too, and a replay dressed that way would not be the same header.
+    const hash = /^v0=([0-9a-f]{64})$/.exec(String(req.headers['x-slack-signature'] ?? ''))?.[1];
     const timestamp = Number(req.headers['x-slack-request-timestamp']);
     const now = clock();
     const valid =
-      typeof signature === 'string' &&
-      Number.isFinite(timestamp) &&
+      hash !== undefined &&
+      Number.isInteger(timestamp) &&
+      // Bolt refuses a stale timestamp but not one from the future: both are refused here.
+      timestamp * 1000 <= now + replayWindowMs &&
       isValidSlackRequest({
         signingSecret: options.signingSecret,
         body: raw,
-        headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp },
+        headers: { 'x-slack-signature': `v0=${hash}`, 'x-slack-request-timestamp': timestamp },
         nowMilliseconds: now,
       });
     if (!valid) {
@@ -98,12 +102,14 @@ export function registerSlackChannel(app: FastifyInstance, options: SlackChannel
       });
       return undefined;
     }
-    for (const [sig, until] of seen) if (until <= now) seen.delete(sig);
-    if (seen.has(signature)) {
+    for (const [key, until] of seen) if (until <= now) seen.delete(key);
+    // Remembered until its timestamp leaves the window: after that the timestamp check refuses it.
+    const request = `${timestamp}:${hash}`;
+    if (seen.has(request)) {
       await reply.code(401).send({ error: 'this exact request was received already: a replay is refused' });
       return undefined;
     }
-    seen.set(signature, now + replayWindowMs);
+    seen.set(request, timestamp * 1000 + replayWindowMs + 1_000);
     return raw;
   };
 
@@ -182,11 +188,19 @@ export function registerSlackChannel(app: FastifyInstance, options: SlackChannel
         await respond(command.response_url, { response_type: 'in_channel', text: `${person} acknowledged ${ref} (Slack)` });
         return;
     }
-    // approve / reject [#N] [comment]
+    // approve / reject #N [comment]: the number the person was shown is required, so a command
+    // typed (or replayed) after the incident moved on never decides an action they did not see.
     const action = /^#(\d+)$/.exec(rest[0] ?? '')?.[1];
-    const comment = (action ? rest.slice(1) : rest).join(' ').slice(0, 2000) || undefined;
+    if (!action) {
+      await tell(
+        command.response_url,
+        `Say which action: \`${command.command} ${verb} ${ref} #N\` (\`${command.command} show ${ref}\` shows the one awaiting approval)`,
+      );
+      return;
+    }
+    const comment = rest.slice(1).join(' ').slice(0, 2000) || undefined;
     const decision = verb === 'approve' ? 'approve' : 'reject';
-    const answer = await signAndDecide(options, person, { incident: ref, decision, action: action ? Number(action) : undefined, comment }, 'slack-command');
+    const answer = await signAndDecide(options, person, { incident: ref, decision, action: Number(action), comment }, 'slack-command');
     const outcome = answer.outcome;
     if (!outcome) {
       await tell(command.response_url, `Not done: ${answer.error ?? 'refused'}`);

@@ -106,7 +106,7 @@ describe('approving from Slack', () => {
     expect(cluster.mutations.map((m) => m.approvedBy)).toEqual(['alice']);
   });
 
-  it('refuses a bad signature, a stale timestamp and a replay with 401, and an unmapped or unallowed user with a note to them; nothing is decided', async () => {
+  it('refuses a bad signature, a stale or future timestamp and a replay (also a disguised one) with 401, and an unmapped or unallowed user with a note to them; nothing is decided', async () => {
     const { cluster, handle, message } = await requestInSlack();
     serverNow = await suite.env.currentTimeMs();
     const nowMs = serverNow;
@@ -120,6 +120,10 @@ describe('approving from Slack', () => {
     const again = await send(captured);
     expect(again.status).toBe(401);
     expect(JSON.parse(again.body)).toEqual({ error: 'this exact request was received already: a replay is refused' });
+    // The same copy with its signature header dressed up (Bolt reads the hash as whatever follows the first '='), and a click from the future.
+    const dressed = { ...captured, headers: { ...captured.headers, 'x-slack-signature': `${captured.headers['x-slack-signature'] ?? ''}=x` } };
+    expect((await send(dressed)).status).toBe(401);
+    expect((await send(slack.click(message, 'approve', 'U0ALICE', { nowMs, timestampMs: nowMs + 6 * 60_000 }))).status).toBe(401);
     expect(await nextResponse(before)).toMatchObject({
       response_type: 'ephemeral',
       replace_original: false,
@@ -174,13 +178,14 @@ describe('the /incident slash command', () => {
     expect(await slash(`ack ${id}`, 'U0BOB')).toMatchObject({ response_type: 'in_channel', text: `bob acknowledged ${id} (Slack)` });
     expect((await waitForStatus(handle, (s) => s.acknowledged !== undefined, 'the acknowledgement')).acknowledged?.by).toBe('bob');
 
-    expect(await slash(`approve ${id}`, 'U0EVE')).toEqual({
+    expect(await slash(`approve ${id} #1`, 'U0EVE')).toEqual({
       response_type: 'ephemeral',
       replace_original: false,
       text: '<@U0EVE> is not mapped to a person here (SLACK_USERS): nothing was done.',
     });
     expect((await slash(`approve ${id} #7`, 'U0ALICE')).text).toMatch(/^Not done: action #7 of .* is not awaiting approval: #1 is/);
-    expect((await slash(`approve ${id}`, 'U0BOB')).text).toMatch(/^Not done: bob is not an allowed approver .*\(allowed: alice\)$/);
+    expect((await slash(`approve ${id}`, 'U0ALICE')).text).toMatch(/^Say which action: `\/incident approve .* #N`/);
+    expect((await slash(`approve ${id} #1`, 'U0BOB')).text).toMatch(/^Not done: bob is not an allowed approver .*\(allowed: alice\)$/);
     const usage = await slash('frobnicate everything', 'U0ALICE');
     expect(usage.response_type).toBe('ephemeral');
     expect(usage.text).toMatch(/^Not a command here: `\/incident frobnicate everything`\n`\/incident list`/);

@@ -77,6 +77,14 @@ describe('the codec server', () => {
 
     const otherNamespace = await post('/decode', { payloads: sealed }, { 'x-namespace': 'payments' });
     expect(otherNamespace.status).toBe(403);
+    const noNamespace = await app.inject({
+      method: 'POST',
+      url: '/decode',
+      headers: { origin: ui, 'content-type': 'application/json' },
+      payload: JSON.stringify({ payloads: sealed }),
+    });
+    expect(noNamespace.statusCode).toBe(403);
+    expect(noNamespace.json<{ error: string }>().error).toMatch(/no X-Namespace header/);
 
     const malformed = await post('/decode', { payloads: [{ data: 'not base64!' }] });
     expect(malformed.status).toBe(400);
