@@ -51,7 +51,7 @@ export async function buildCodecServer(options: CodecServerOptions): Promise<Fas
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
     if (request.method === 'POST' && origin !== undefined && !origins.has(origin)) {
-      return reply.code(403).send({ error: `origin ${origin} is not one this codec server answers (CODEC_SERVER_ORIGINS)` });
+      return reply.code(403).send({ error: `origin ${origin} is not one this codec server answers (its --origin list)` });
     }
   });
 

@@ -381,7 +381,10 @@ program
 program
   .command('history-key')
   .description('a new key to encrypt incident histories with (INCIDENT_HISTORY_KEYS, the same on every worker, receiver and CLI)')
-  .option('--key-id <id>', 'a name for the key, at most 32 characters (to rotate, put the new key first and keep the old ones after it)')
+  .option(
+    '--key-id <id>',
+    'a name for the key, at most 32 characters (to rotate: add it after the current key everywhere, then move it first; README, "Encrypted history")',
+  )
   .action((o: { keyId?: string }) => {
     const entry = newHistoryKey(o.keyId);
     process.stdout.write(
@@ -396,9 +399,10 @@ program
   .option('--port <port>', 'port', '8097')
   .option('--origin <url...>', "the Web UI's origin(s), the only pages answered", [uiBase])
   .action(async (o: { host: string; port: string; origin: string[] }) => {
-    const ring = historyKeyRing(loadClientConfig(cliEnvironment()));
+    const config = loadClientConfig(cliEnvironment());
+    const ring = historyKeyRing(config);
     if (!ring) throw new ClientConfigError('INCIDENT_HISTORY_KEYS (or INCIDENT_HISTORY_KEYS_FILE) is not set: there is nothing to decode with');
-    const app = await buildCodecServer({ ring, origins: o.origin, namespaces: [loadClientConfig().TEMPORAL_NAMESPACE] });
+    const app = await buildCodecServer({ ring, origins: o.origin, namespaces: [config.TEMPORAL_NAMESPACE] });
     const address = await app.listen({ host: o.host, port: Number(o.port) });
     process.stdout.write(
       `codec server on ${address} for ${o.origin.join(', ')} (keys ${[...ring.keys.keys()].join(', ')}): start the UI with --ui-codec-endpoint ${address}\n`,

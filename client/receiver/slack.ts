@@ -156,14 +156,20 @@ export function registerSlackChannel(app: FastifyInstance, options: SlackChannel
     });
   });
 
+  /** The person a Slack user is (SLACK_USERS), or undefined after telling them nothing was done. */
+  async function personOf(slackUser: string, responseUrl: string, context: Record<string, string>): Promise<string | undefined> {
+    const person = options.users.get(slackUser);
+    if (person === undefined) {
+      options.log.warn({ slackUser, ...context }, 'Slack user not mapped to a person');
+      await tell(responseUrl, `<@${slackUser}> is not mapped to a person here (SLACK_USERS): nothing was done.`);
+    }
+    return person;
+  }
+
   /** `/incident list|show|approve|reject|ack`, as the person the Slack user is: the answer goes to the response_url. */
   async function slashCommand(command: z.infer<typeof SlashCommandSchema>): Promise<void> {
-    const person = options.users.get(command.user_id);
-    if (person === undefined) {
-      options.log.warn({ slackUser: command.user_id, text: command.text.slice(0, 100) }, 'Slack user not mapped to a person');
-      await tell(command.response_url, `<@${command.user_id}> is not mapped to a person here (SLACK_USERS): nothing was done.`);
-      return;
-    }
+    const person = await personOf(command.user_id, command.response_url, { text: command.text.slice(0, 100) });
+    if (person === undefined) return;
     const [verb = 'help', incident, ...rest] = command.text.trim().split(/\s+/).filter(Boolean);
     const needsIncident = ['show', 'approve', 'reject', 'ack'].includes(verb);
     if (!['list', 'show', 'approve', 'reject', 'ack'].includes(verb) || (needsIncident && !incident)) {
@@ -216,12 +222,8 @@ export function registerSlackChannel(app: FastifyInstance, options: SlackChannel
 
   async function handle(payload: z.infer<typeof InteractionSchema>, button: DecisionButtonValue): Promise<void> {
     const click = payload.actions[0]?.action_id ?? 'acknowledge';
-    const person = options.users.get(payload.user.id);
-    if (person === undefined) {
-      options.log.warn({ slackUser: payload.user.id, incident: button.incident, click }, 'Slack user not mapped to an approver');
-      await tell(payload.response_url, `<@${payload.user.id}> is not mapped to a person here (SLACK_USERS): nothing was done.`);
-      return;
-    }
+    const person = await personOf(payload.user.id, payload.response_url, { incident: button.incident, click });
+    if (person === undefined) return;
     if (click === 'acknowledge') {
       await options.incidents.acknowledge(button.incident, person);
       await respond(payload.response_url, { response_type: 'in_channel', replace_original: false, text: `${person} acknowledged ${button.incident}` });
