@@ -4,8 +4,10 @@
 // leaves the process. The key's ID rides in the payload's metadata, so a history
 // written under an older key still opens after a rotation. What Temporal must read
 // itself stays in clear: workflow IDs, search attributes, event types, timer and
-// activity names, failure messages.
+// activity names. Failure messages and stack traces are sealed too, once keys are
+// set: failure-converter.cjs moves them into a payload.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { METADATA_ENCODING_KEY, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { HistoryKeyRing } from './history-keys.js';
@@ -99,7 +101,10 @@ export class HistoryEncryptionCodec implements PayloadCodec {
  */
 export const maxSealingOverheadBytes = 12 + 16 + 30 + ENCRYPTED_ENCODING.length + 'encoding'.length + KEY_ID_METADATA.length + 32;
 
+/** The failure converter that puts messages and stack traces in a payload, by path: the SDK require()s it (the build copies it to dist/codec/). */
+export const sealedFailureConverterPath = fileURLToPath(new URL('./failure-converter.cjs', import.meta.url));
+
 /** The data converter every worker and client of this deployment uses: sealing with the ring, or in clear without one. */
 export function historyDataConverter(ring: HistoryKeyRing | undefined): DataConverter {
-  return { payloadCodecs: [new HistoryEncryptionCodec(ring)] };
+  return { payloadCodecs: [new HistoryEncryptionCodec(ring)], ...(ring ? { failureConverterPath: sealedFailureConverterPath } : {}) };
 }

@@ -5,18 +5,20 @@
 // which key it needs; after a key rotation the open incident goes on, its old
 // payloads still open, and new ones are sealed with the new key.
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { HistoryEncryptionCodec, historyDataConverter } from '../../codec/encryption-codec.js';
 import { newHistoryKey, parseHistoryKeys } from '../../codec/history-keys.js';
 import { decideUpdate } from '../../workflows/messages.js';
 import { incidentWorkflowsPath, repoRoot, startIncidentWorker, timeSkippingEnv, workflowBundle, type RunningWorker } from '../helpers/temporal.js';
-import { FakeFleet } from '../fixtures/fake-cluster.js';
+import { FakeFleet, type FakeCluster } from '../fixtures/fake-cluster.js';
 import { openScenario, statusOf, waitForStatus, type IncidentHandle } from '../fixtures/incident-driver.js';
 import { quietlyTerminate } from '../fixtures/time-skipping-suite.js';
 import { metadataText, payloadsIn, rawHistory } from '../helpers/history-payloads.js';
@@ -31,7 +33,8 @@ let env: TestWorkflowEnvironment;
 let worker: RunningWorker | undefined;
 
 beforeAll(async () => {
-  await workflowBundle(incidentWorkflowsPath);
+  // With keys, the worker's bundle carries the failure converter that seals failure messages.
+  await workflowBundle(incidentWorkflowsPath, before.failureConverterPath);
   env = await timeSkippingEnv({ dataConverter: before });
   // No sticky queues: the rotation test replaces the worker mid-incident (see startIncidentWorker).
   worker = await startIncidentWorker(env, fleet.activities, { dataConverter: before, maxCachedWorkflows: 0 });
@@ -54,15 +57,22 @@ function cli(keys: string | undefined, ...args: string[]): Promise<{ code: numbe
   });
 }
 
-async function awaitingApproval(): Promise<IncidentHandle> {
-  const { handle } = await openScenario(env, fleet, 'bad-rollout', {}, { approvers: ['alice'] });
-  await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'the rollback to await approval');
-  return handle;
+/**
+ * Awaiting approval, and the release's major incident has answered: its majorRole signal is
+ * sealed by the worker that sent it and lands in this history when the server delivers it,
+ * so a worker replaced before the answer would see the old worker's payload arrive after it.
+ */
+const settled = (s: Awaited<ReturnType<typeof statusOf>>): boolean => s.pendingApproval?.action === 1 && s.major !== undefined;
+
+async function awaitingApproval(): Promise<{ handle: IncidentHandle; cluster: FakeCluster }> {
+  const { handle, cluster } = await openScenario(env, fleet, 'bad-rollout', {}, { approvers: ['alice'] });
+  await waitForStatus(handle, settled, 'the rollback to await approval and the major incident to answer');
+  return { handle, cluster };
 }
 
 describe('encrypted incident history', () => {
   it('stores every payload as ciphertext; the CLI with the key shows the incident in clear, without it says what to set', async () => {
-    const handle = await awaitingApproval();
+    const { handle } = await awaitingApproval();
     const status = await statusOf(handle);
     const command = status.pendingApproval?.command ?? '';
     expect(command).toMatch(/rollout undo deployment\//);
@@ -95,8 +105,36 @@ describe('encrypted incident history', () => {
     await quietlyTerminate(handle);
   });
 
+  it("seals failure messages too: an activity's error is 'Encoded failure' in the stored history, its text sealed, and reaches the incident in clear", async () => {
+    const { handle, cluster } = await awaitingApproval();
+    // Every notification from here on is refused, with a text that names what a reader of Temporal must not see.
+    const marker = `chat hook T0-${randomUUID().slice(0, 8)} refused the message`;
+    cluster.fail('notify', () => ApplicationFailure.nonRetryable(marker, 'NotificationRejected'));
+    await handle.executeUpdate(decideUpdate, { args: [{ by: 'alice', action: 1, decision: 'approve' }] });
+    const status = await waitForStatus(
+      handle,
+      (s) => s.timeline.some((t) => t.text.includes(marker)),
+      'the refused notification to be on the timeline, its message in clear',
+    );
+    expect(status.timeline.find((t) => t.text.includes(marker))?.text).toMatch(/^failed to send /);
+
+    const stored = await history(handle.workflowId);
+    const failures = (stored.events ?? []).flatMap((e) => (e.activityTaskFailedEventAttributes?.failure ? [e.activityTaskFailedEventAttributes.failure] : []));
+    expect(failures.length).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure.message).toBe('Encoded failure');
+      expect(failure.stackTrace ?? '').toBe('');
+      expect(metadataText(failure.encodedAttributes ?? {}, 'encoding')).toBe('binary/encrypted');
+    }
+    const storedBytes = Buffer.from(proto.temporal.api.history.v1.History.encode(stored).finish());
+    expect(storedBytes.includes(marker)).toBe(false);
+    const opened = await new HistoryEncryptionCodec(parseHistoryKeys(k1)).decode(failures.map((f) => f.encodedAttributes ?? {}));
+    expect(opened.some((p) => Buffer.from(p.data ?? []).includes(marker))).toBe(true);
+    await quietlyTerminate(handle);
+  });
+
   it('after a key rotation the open incident goes on: its old payloads still open, new ones are sealed with the new key', async () => {
-    const handle = await awaitingApproval();
+    const { handle } = await awaitingApproval();
 
     // Rotation: every process gets k2 first, k1 after it. A new worker replays the incident from its k1 history.
     await worker?.stop();
@@ -112,6 +150,8 @@ describe('encrypted incident history', () => {
     const events = (await history(handle.workflowId)).events ?? [];
     const keyIds = (from: number, to?: number) => new Set(payloadsIn(events.slice(from, to)).map((p) => metadataText(p, 'encryption-key-id')));
     expect(keyIds(0, rotatedAt)).toEqual(new Set(['k1']));
+    const oldKeyAfter = events.slice(rotatedAt).filter((e) => payloadsIn(e).some((p) => metadataText(p, 'encryption-key-id') !== 'k2'));
+    expect(oldKeyAfter.map((e) => JSON.stringify(e))).toEqual([]);
     expect(keyIds(rotatedAt)).toEqual(new Set(['k2']));
     // The rotated ring opens the whole history; the new key alone cannot open what k1 sealed, and says so.
     const all = payloadsIn(events);
@@ -133,7 +173,7 @@ describe('encrypted incident history', () => {
       {},
       { approvers: ['alice'] },
     );
-    await waitForStatus(handle, (s) => s.pendingApproval?.action === 1, 'the rollback to await approval');
+    await waitForStatus(handle, settled, 'the rollback to await approval and the major incident to answer');
 
     // The upgrade: every process gets the keys (the ring after the rotation above: the cluster's governor has payloads of both).
     await worker.stop();
@@ -146,6 +186,8 @@ describe('encrypted incident history', () => {
     const events = (await history(handle.workflowId)).events ?? [];
     const encodings = (from: number, to?: number) => new Set(payloadsIn(events.slice(from, to)).map((p) => metadataText(p, 'encoding')));
     expect(encodings(0, turnedOnAt)).not.toContain('binary/encrypted');
+    const clearAfter = events.slice(turnedOnAt).filter((e) => payloadsIn(e).some((p) => metadataText(p, 'encoding') !== 'binary/encrypted'));
+    expect(clearAfter.map((e) => `${String(e.eventId)} ${proto.temporal.api.enums.v1.EventType[e.eventType ?? 0]}`)).toEqual([]);
     expect(encodings(turnedOnAt)).toEqual(new Set(['binary/encrypted']));
     await quietlyTerminate(sealed);
   });

@@ -84,13 +84,19 @@ export function devServerEnv(options: { uiPort?: number } = {}): Promise<TestWor
 }
 
 const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
-/** Bundles a workflows module once per test file (bundling takes seconds). */
-export function workflowBundle(workflowsPath: string): Promise<WorkflowBundleWithSourceMap> {
-  let bundle = bundles.get(workflowsPath);
+/**
+ * Bundles a workflows module once per test file (bundling takes seconds), with the
+ * data converter's failure converter when it names one (the worker bundles it in, as worker/main.ts does).
+ */
+export function workflowBundle(workflowsPath: string, failureConverterPath?: string): Promise<WorkflowBundleWithSourceMap> {
+  const key = `${workflowsPath}\0${failureConverterPath ?? ''}`;
+  let bundle = bundles.get(key);
   if (!bundle) {
     // As the worker bundles it (worker/main.ts): every workflow test runs on the shared modules.
-    bundle = sharedModulesBundlerOptions().then((shared) => bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, ...shared }));
-    bundles.set(workflowsPath, bundle);
+    bundle = sharedModulesBundlerOptions().then((shared) =>
+      bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger, ...shared, ...(failureConverterPath ? { failureConverterPath } : {}) }),
+    );
+    bundles.set(key, bundle);
   }
   return bundle;
 }
@@ -113,7 +119,7 @@ export async function startIncidentWorker(
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowBundle: await workflowBundle(incidentWorkflowsPath),
+    workflowBundle: await workflowBundle(incidentWorkflowsPath, options.dataConverter?.failureConverterPath),
     activities,
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
