@@ -10,6 +10,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY worker ./worker
 COPY client ./client
+COPY codec ./codec
 COPY sandbox ./sandbox
 RUN npm run build
 
