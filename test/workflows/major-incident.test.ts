@@ -263,7 +263,12 @@ describe('the L1 hold', () => {
       if (!handle) throw new Error('no incident');
       const s = await waitForStatus(handle, (st) => st.escalationLevel >= 1, 'the L1 page');
       expect(s.major).toBeUndefined();
-      expect(clusters[0]?.pages.filter((p) => p.notification.event === 'trigger')).toHaveLength(1);
+      // The status says it decided to page; the delivery is an activity of its own, done a moment later.
+      const triggered = await eventually(async () => {
+        const pages = clusters[0]?.pages.filter((p) => p.notification.event === 'trigger') ?? [];
+        return pages.length > 0 ? pages : undefined;
+      }, 'the page to be delivered');
+      expect(triggered).toHaveLength(1);
       expect(s.timeline.some((e) => e.text.includes('cannot be reached'))).toBe(true);
     } finally {
       fleet.majorUnreachable = false;
