@@ -204,7 +204,7 @@ describe("the runbook's kubectl commands on the real control plane", () => {
     expect(described).toMatch(/Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable/);
     expect(described).toMatch(/StrategyType:\s+Recreate/);
     expect(await k('get', 'pods', '-l', selector)).toMatch(/1\/1\s+Running\s+0[\s\S]*1\/1\s+Running\s+0/);
-    expect(await k('describe', 'pods', '-l', selector)).toMatch(/Normal\s+Started\s+\S+\s+kubelet\s+Started container agent-manager/);
+    expect(await k('describe', 'pods', '-l', selector)).toMatch(/Normal\s+Started\s+.+?\s+kubelet\s+Started container agent-manager/);
     // Step 2: the logs, through the API server and the node's kubelet endpoint.
     expect((await k('logs', '-l', selector, '--tail=1')).trim().split('\n')).toHaveLength(2);
     expect(await k('logs', '-l', selector, '--tail=100')).toMatch(/agent-native-framework v1\.4\.2 starting/);

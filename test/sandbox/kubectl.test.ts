@@ -59,7 +59,7 @@ describe('kubectl on a healthy service', () => {
     const describedPods = await ok(t(), 'describe', 'pods', '-l', selector);
     expect(describedPods).toMatch(/Controlled By:\s+ReplicaSet\/agent-native-framework-\w+/);
     expect(describedPods).toMatch(/State:\s+Running/);
-    expect(describedPods).toMatch(/Normal\s+Started\s+\S+\s+kubelet\s+Started container agent-manager/);
+    expect(describedPods).toMatch(/Normal\s+Started\s+.+?\s+kubelet\s+Started container agent-manager/);
   });
 
   it('step 2: reads the logs of all pods with --tail and --since', async () => {
@@ -303,7 +303,7 @@ describe('kubectl on unschedulable pods', () => {
     ]);
     const events = (await ok(t(), 'describe', 'pods', '-l', selector)).split('Events:')[1] ?? '';
     expect(events).toMatch(
-      /Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0\/3 nodes are available: 3 Insufficient memory\. preemption: 0\/3 nodes are available: 3 No preemption victims found for incoming pod\./,
+      /Warning\s+FailedScheduling\s+.+?\s+default-scheduler\s+0\/3 nodes are available: 3 Insufficient memory\. preemption: 0\/3 nodes are available: 3 No preemption victims found for incoming pod\./,
     );
     expect(await ok(t(), 'describe', 'nodes')).toMatch(/memory\s+\S+ \(9\d%\)/);
     expect(await ok(t(), 'get', 'events', '--sort-by=.metadata.creationTimestamp')).toContain('FailedScheduling');
