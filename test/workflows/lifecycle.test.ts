@@ -561,8 +561,12 @@ describe('approvals', () => {
         kind: 'rollout-undo',
         preview: { wouldChange: true, changes: ['template: revision 4 -> revision 3'] },
       });
-      expect(cluster.notifications.some((n) => n.notification.event === 'approval-request' && n.notification.body.includes('revision 4 -> revision 3'))).toBe(
-        true,
+      // The request goes out by an activity of its own, after the status shows it pending.
+      await eventually(
+        async () =>
+          cluster.notifications.some((n) => n.notification.event === 'approval-request' && n.notification.body.includes('revision 4 -> revision 3')) ||
+          undefined,
+        'the approval request showing the dry-run',
       );
       if (decision) await decide(handle, 1, decision);
       if (phase === 'resolved') await handle.result();
