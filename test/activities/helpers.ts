@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import type { Logger, LogLevel, LogMetadata } from '@temporalio/common';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { afterAll, expect } from 'vitest';
+import { expect } from 'vitest';
 import { createActivities, type Activities } from '../../activities/index.js';
+import { closedAfterUse } from '../helpers/test-scoped.js';
 import { startSandbox, type Sandbox, type ScenarioName } from '../../sandbox/index.js';
 import type { ActivityDeps } from '../../activities/injected-deps.js';
 import { kubeconfigClusterAccess, type ClusterAccess } from '../../activities/kube/cluster.js';
@@ -266,17 +267,14 @@ export async function investigate(activities: Activities, ref: ServiceRef = serv
   return { workload, logs, resources, config, dependencies, health, events };
 }
 
-/** Starts clusters for one test file and closes them all after it. */
+/** Starts clusters for one test file: each is closed when the test that started it ends (test/helpers/test-scoped.ts). */
 export function clustersForThisFile(): (scenario: ScenarioName) => Promise<SandboxTestCluster>;
 export function clustersForThisFile(kind: ClusterKind): (scenario: ScenarioName) => Promise<TestCluster>;
 export function clustersForThisFile(kind: ClusterKind = 'sandbox'): (scenario: ScenarioName) => Promise<TestCluster> {
-  const started: TestCluster[] = [];
-  afterAll(async () => {
-    await Promise.all(started.map((c) => c.controls.close()));
-  });
+  const closeAfterUse = closedAfterUse();
   return async (scenario) => {
     const cluster = await startCluster(scenario, kind);
-    started.push(cluster);
+    closeAfterUse(() => cluster.controls.close());
     return cluster;
   };
 }

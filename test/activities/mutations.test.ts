@@ -4,7 +4,7 @@
 // the real API server's); guardrails refuse before any write.
 import { ApplicationFailure } from '@temporalio/common';
 import { AppsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { approvedByAnnotation, fieldManager, idempotencyKeyAnnotation } from '../../activities/kube/mutation.js';
 import { FailureTypes } from '../../activities/types.js';
 import type { AuditEntry, ScenarioName } from '../../sandbox/index.js';
@@ -284,7 +284,10 @@ describe.each(clusterKinds)('an approval bound to its dry-run on the %s cluster'
 
 describe('refusals', () => {
   // One cluster for all: none of these may write, so none can disturb another.
-  let shared: Promise<SandboxTestCluster> | undefined;
+  let shared: SandboxTestCluster;
+  beforeAll(async () => {
+    shared = await sandboxCluster('healthy');
+  });
   it.each([
     [
       'a namespace outside the allowed ones',
@@ -330,14 +333,13 @@ describe('refusals', () => {
       /carries the redaction mask for API_TOKEN/,
     ],
   ])('refuse %s, permanently and before any write', async (_case, req, type, message) => {
-    shared ??= sandboxCluster('healthy');
-    const { sandbox, activities, run } = await shared;
+    const { sandbox, activities, run } = shared;
     for (const attempt of [() => activities.previewMutation(req), () => activities.applyMutation(req)] as (() => Promise<unknown>)[]) {
       const failure = await failureOf(run(attempt));
       expect(failure.type).toBe(type);
       expect(failure.nonRetryable).toBe(true);
       expect(failure.message).toMatch(message);
-      expectNoCanary(await shared, failure.message);
+      expectNoCanary(shared, failure.message);
     }
     expect(sandbox.audit()).toEqual([]);
   });

@@ -8,14 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isLoopback, isLoopbackRange } from '../../control-plane/addresses.js';
 import { startControlPlane, type ControlPlane } from '../../control-plane/index.js';
 import { FailureTypes } from '../../activities/types.js';
 import { startSandbox, type ScenarioName } from '../../sandbox/index.js';
 import { createActivities } from '../../activities/index.js';
 import { writeKubeconfig } from '../../sandbox/kubeconfig.js';
-import { eventually, inActivity, sandboxDeps, startCluster, service, type TestCluster } from '../activities/helpers.js';
+import { eventually, inActivity, sandboxDeps, startCluster, service } from '../activities/helpers.js';
+import { closedAfterUse } from '../helpers/test-scoped.js';
 
 const run = promisify(execFile);
 const deploy = 'agent-native-framework';
@@ -41,10 +42,7 @@ function kubectlFor(kubeconfig: string): Kubectl {
   return Object.assign(ok, { fails });
 }
 
-const planes: ControlPlane[] = [];
-afterAll(async () => {
-  await Promise.all(planes.map((p) => p.close()));
-});
+const closeAfterUse = closedAfterUse();
 
 async function plane(scenario: ScenarioName): Promise<{ cp: ControlPlane; admin: Kubectl; worker: Kubectl }> {
   const cp = await startControlPlane({
@@ -52,7 +50,7 @@ async function plane(scenario: ScenarioName): Promise<{ cp: ControlPlane; admin:
     timing: { rolloutMs: 300, crashLoopMs: 200 },
     say: (line) => process.stderr.write(`[control plane] ${line.trim()}\n`),
   });
-  planes.push(cp);
+  closeAfterUse(() => cp.close());
   return { cp, admin: kubectlFor(cp.kubeconfigPath), worker: kubectlFor(cp.workerKubeconfigPath) };
 }
 
@@ -79,7 +77,7 @@ describe('every address of both clusters is inside 127.0.0.0/8', () => {
     else {
       const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'sandbox-')), 'kubeconfig');
       const sandbox = await startSandbox({ kubeconfigPath });
-      planes.push({ close: () => sandbox.close() } as ControlPlane);
+      closeAfterUse(() => sandbox.close());
       k = kubectlFor(kubeconfigPath);
     }
     const seen = await addresses(k);
@@ -111,9 +109,6 @@ describe('two control planes on one machine', () => {
 });
 
 describe('least privilege, by the real RBAC authorizer', () => {
-  let cluster: TestCluster | undefined;
-  afterAll(() => cluster?.controls.close());
-
   it('the worker token may do what the activities do, and nothing the runbook does not need', async () => {
     const { worker, cp } = await plane('healthy');
     const can = async (...args: string[]) => (await worker.fails('auth', 'can-i', ...args)).code === 0;
@@ -181,7 +176,8 @@ describe('least privilege, by the real RBAC authorizer', () => {
   });
 
   it('an incident in a namespace the worker may not read says so, and what to grant', async () => {
-    cluster = await startCluster('healthy', 'real');
+    const cluster = await startCluster('healthy', 'real');
+    closeAfterUse(() => cluster.controls.close());
     const { activities, run } = cluster;
     const failure = await run(() => activities.inspectWorkload({ ...service, namespace: 'kube-system' })).then(
       () => undefined,
