@@ -107,13 +107,18 @@ function decide(model: IncidentModel, raw: unknown): DecisionOutcome {
   return model.applyDecision(request, approved);
 }
 
-/** The proposeHotfix update's validator: a bad image reference, an unlisted approver or a closed incident is refused. */
-function validHotfix(model: IncidentModel, raw: unknown): z.output<typeof HotfixRequestSchema> {
-  const parsed = HotfixRequestSchema.safeParse(raw);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad hotfix request: ${describeIssues(parsed.error, '(payload)')}`, DecisionRefused);
-  const refusal = model.refuseHotfix(parsed.data);
+/** An update's request, parsed and allowed by the model (`refuse` says why not); a refusal fails the update, and nothing is recorded. */
+function validRequest<S extends z.ZodType>(schema: S, what: string, raw: unknown, refuse: (request: z.output<S>) => string | undefined): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad ${what} request: ${describeIssues(parsed.error, '(payload)')}`, DecisionRefused);
+  const refusal = refuse(parsed.data);
   if (refusal) throw ApplicationFailure.nonRetryable(refusal, DecisionRefused);
   return parsed.data;
+}
+
+/** The proposeHotfix update's validator: a bad image reference, an unlisted approver or a closed incident is refused. */
+function validHotfix(model: IncidentModel, raw: unknown): z.output<typeof HotfixRequestSchema> {
+  return validRequest(HotfixRequestSchema, 'hotfix', raw, (r) => model.refuseHotfix(r));
 }
 
 function hotfix(model: IncidentModel, raw: unknown): HotfixOutcome {
@@ -122,12 +127,9 @@ function hotfix(model: IncidentModel, raw: unknown): HotfixOutcome {
   return { image: request.image, ...(request.container ? { container: request.container } : {}), by: request.by, next };
 }
 
+/** The repropose update's validator: an unknown action, an unlisted approver or a closed incident is refused. */
 function validReproposal(model: IncidentModel, raw: unknown): z.output<typeof ReproposeRequestSchema> {
-  const parsed = ReproposeRequestSchema.safeParse(raw);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`bad repropose request: ${describeIssues(parsed.error, '(payload)')}`, DecisionRefused);
-  const refusal = model.refuseReproposal(parsed.data);
-  if (refusal) throw ApplicationFailure.nonRetryable(refusal, DecisionRefused);
-  return parsed.data;
+  return validRequest(ReproposeRequestSchema, 'repropose', raw, (r) => model.refuseReproposal(r));
 }
 
 function repropose(model: IncidentModel, raw: unknown): ReproposeOutcome {
